@@ -1,0 +1,126 @@
+"""Activation functions by name: the built-ins and `package.module:attr` custom ones.
+
+An `Activation` is a name plus a zero-argument factory, so every trial gets fresh
+modules (learnable activations such as PReLU must not share parameters across layers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from actbench.errors import ActbenchError
+
+BUILTINS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "leaky_relu": nn.LeakyReLU,
+    "selu": nn.SELU,
+    "softplus": nn.Softplus,
+    "mish": nn.Mish,
+    "hardswish": nn.Hardswish,
+    "celu": nn.CELU,
+    "relu6": nn.ReLU6,
+    "prelu": nn.PReLU,
+    "softsign": nn.Softsign,
+    "hardtanh": nn.Hardtanh,
+}
+
+DEFAULT = ("relu", "tanh", "sigmoid", "elu")
+
+
+class Lambda(nn.Module):
+    """Wraps a plain callable (e.g. `torch.sin`) so it can sit in an `nn.Sequential`."""
+
+    def __init__(self, fn: Callable, name: str) -> None:
+        super().__init__()
+        self.fn = fn
+        self.name = name
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    factory: Callable[[], nn.Module]
+
+    def make(self) -> nn.Module:
+        return self.factory()
+
+
+def _custom(spec: str) -> Activation:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ActbenchError(f"custom activation {spec!r} must look like package.module:attr")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, but also whatever the module raises on import
+        raise ActbenchError(
+            f"cannot import {module_name!r} for activation {spec!r}: {exc}"
+        ) from exc
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise ActbenchError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module):
+            raise ActbenchError(f"{spec!r} is a class but not a torch.nn.Module")
+        activation = Activation(spec, obj)
+    elif callable(obj):
+        activation = Activation(spec, lambda: Lambda(obj, spec))
+    else:
+        raise ActbenchError(f"{spec!r} is neither an nn.Module class nor a callable")
+    _probe(activation)
+    return activation
+
+
+def _probe(activation: Activation) -> None:
+    """Fail before training, not after it: an activation must map a tensor to one of its shape."""
+    x = torch.randn(4, 8)
+    try:
+        y = activation.make()(x)
+    except Exception as exc:
+        raise ActbenchError(f"{activation.name!r} is not a usable activation: {exc}") from exc
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        raise ActbenchError(
+            f"{activation.name!r} is not an activation: its output must match its input's shape"
+        )
+
+
+def resolve(spec: str) -> Activation:
+    """One name (built-in, case-insensitive) or `package.module:attr`."""
+    if ":" in spec:
+        return _custom(spec)
+    name = spec.strip().lower()
+    if name not in BUILTINS:
+        raise ActbenchError(
+            f"unknown activation {spec!r}; valid: {', '.join(BUILTINS)}, all, "
+            "or package.module:attr"
+        )
+    return Activation(name, BUILTINS[name])
+
+
+def parse_list(text: str) -> list[Activation]:
+    """The `--activations` value: a comma list, or `all` for every built-in."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ActbenchError("--activations is empty")
+    if [n.lower() for n in names] == ["all"]:
+        names = list(BUILTINS)
+    if len(set(names)) != len(names):
+        raise ActbenchError(f"--activations names an activation twice: {text!r}")
+    return [resolve(name) for name in names]

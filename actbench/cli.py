@@ -1,0 +1,253 @@
+"""Command line: parse, dispatch, and turn refusals into one line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from actbench import __version__, sweep, table
+from actbench.activations import BUILTINS
+from actbench.config import OPTIMIZERS, SweepConfig
+from actbench.device import CHOICES as DEVICE_CHOICES
+from actbench.errors import ActbenchError
+
+EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line instead of usage + error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _number(kind: Callable[[str], float], low: float | None, flag: str, strict: bool = False):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} wants a number, got {text!r}") from None
+        if low is not None and (value <= low if strict else value < low):
+            bound = f"greater than {low}" if strict else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{flag} must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def _int_list(flag: str, low: int) -> Callable[[str], list[int]]:
+    """Comma list of integers; `a-b` ranges too (for --seeds 0-4)."""
+
+    def parse(text: str) -> list[int]:
+        values: list[int] = []
+        try:
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                first, dash, last = part.partition("-")
+                if dash and first:
+                    values.extend(range(int(first), int(last) + 1))
+                else:
+                    values.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} wants comma-separated integers, got {text!r}"
+            ) from None
+        if not values or min(values) < low:
+            raise argparse.ArgumentTypeError(f"{flag} wants integers >= {low}, got {text!r}")
+        return values
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = _number(float, None, "--val-fraction")(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"--val-fraction must be between 0 and 1 (exclusive), got {text}"
+        )
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="actbench",
+        description=(
+            "What does an activation function cost, and what does it buy? Trains the same MLP on "
+            "MNIST once per activation, times every training step, and tabulates test accuracy "
+            "against µs per step."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"actbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    d = SweepConfig()
+    s = commands.add_parser(
+        "sweep",
+        help="train once per activation (and seed) and write a results table",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train the MLP once per (activation, seed), time every step, and write "
+        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json and summary.md.",
+    )
+    s.add_argument(
+        "--activations",
+        default=",".join(d.activations),
+        help="comma list of activations; 'all' = every built-in "
+        f"({', '.join(BUILTINS)}); or package.module:attr naming an nn.Module "
+        "class or a callable",
+    )
+    s.add_argument(
+        "--device",
+        default=d.device,
+        help=f"{DEVICE_CHOICES}; auto = cuda if "
+        "available, else mps, else cpu. An unavailable device is an error",
+    )
+    s.add_argument(
+        "--threads",
+        type=_number(int, 1, "--threads"),
+        default=None,
+        help="CPU intra-op threads (default: what torch picks); always recorded",
+    )
+    s.add_argument(
+        "--hidden",
+        type=_int_list("--hidden", 1),
+        default=list(d.hidden),
+        help="comma list of hidden layer widths",
+    )
+    s.add_argument("--batch-size", type=_number(int, 1, "--batch-size"), default=d.batch_size)
+    s.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=d.optimizer,
+        help="adam, or sgd with momentum 0.9",
+    )
+    s.add_argument(
+        "--lr", type=_number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
+    )
+    s.add_argument(
+        "--epochs",
+        type=_number(int, 1, "--epochs"),
+        default=d.epochs,
+        help="maximum epochs per trial",
+    )
+    s.add_argument(
+        "--patience",
+        type=_number(int, 0, "--patience"),
+        default=d.patience,
+        help="early-stopping patience in epochs on validation loss; 0 = no early "
+        "stopping (the best-validation weights are tested either way)",
+    )
+    s.add_argument(
+        "--val-fraction",
+        type=_fraction,
+        default=d.val_fraction,
+        help="share of the training images held out for validation (seeded split)",
+    )
+    s.add_argument(
+        "--train-limit",
+        type=_number(int, 1, "--train-limit"),
+        default=None,
+        help="use only the first N training images, before the split",
+    )
+    s.add_argument(
+        "--seeds",
+        type=_int_list("--seeds", 0),
+        default=d.seeds,
+        help="comma list of seeds (ranges like 0-4 too); each seed gives every "
+        "activation the same initial weights and batch order",
+    )
+    s.add_argument(
+        "--warmup-steps",
+        type=_number(int, 0, "--warmup-steps"),
+        default=d.warmup_steps,
+        help="first steps of each trial left out of the timing statistics",
+    )
+    s.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding MNIST/raw/ (default: $ACTBENCH_DATA, else ~/.cache/actbench)",
+    )
+    s.add_argument(
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="never download MNIST; fail if it is not in --data-dir",
+    )
+    s.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
+    s.add_argument(
+        "--name", default=None, help="run folder name (default: <date>-<time>-<device type>)"
+    )
+    s.add_argument(
+        "--format",
+        default=None,
+        help="tabulate format of the printed table "
+        "(default: a grid on a terminal, github markdown on a pipe)",
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    s.set_defaults(handler=cmd_sweep)
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> SweepConfig:
+    return SweepConfig(
+        activations=[a.strip() for a in args.activations.split(",") if a.strip()],
+        device=args.device,
+        threads=args.threads,
+        hidden=tuple(args.hidden),
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        epochs=args.epochs,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        train_limit=args.train_limit,
+        seeds=list(args.seeds),
+        warmup_steps=args.warmup_steps,
+        data_dir=args.data_dir,
+        download=args.download,
+        out=args.out,
+        name=args.name,
+    )
+
+
+def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
+    if outcome.summary.empty:
+        print("no trial finished; nothing to tabulate", file=sys.stderr)
+        return
+    print(table.render(outcome.summary, fmt or table.default_format()))
+    print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    try:
+        outcome = sweep.run(config_from(args), quiet=args.quiet)
+    except sweep.SweepInterrupted as stop:
+        print("\ninterrupted: finished trials are saved; partial table:", file=sys.stderr)
+        _print_table(stop.outcome, args.format)
+        return EXIT_INTERRUPTED
+    _print_table(outcome, args.format)
+    return 0
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
+    return f"actbench: warning: {message}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.debug:
+        warnings.formatwarning = _one_line_warnings
+    try:
+        return args.handler(args)
+    except ActbenchError as exc:
+        if args.debug:
+            raise
+        print(f"actbench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\nactbench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

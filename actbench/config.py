@@ -1,0 +1,74 @@
+"""What a sweep is asked to do: plain values, validated once, saved verbatim in run.json."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from actbench.errors import ActbenchError
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class SweepConfig:
+    activations: list[str] = field(default_factory=lambda: ["relu", "tanh", "sigmoid", "elu"])
+    device: str = "auto"
+    threads: int | None = None
+    hidden: tuple[int, ...] = (100, 100, 100)
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 100
+    patience: int = 10
+    val_fraction: float = 0.2
+    train_limit: int | None = None
+    seeds: list[int] = field(default_factory=lambda: [0])
+    warmup_steps: int = 50
+    split_seed: int = 0
+    data_dir: Path | None = None
+    download: bool = True
+    out: Path = Path("results")
+    name: str | None = None
+
+    def validate(self) -> SweepConfig:
+        """Reject impossible values before anything is loaded or trained."""
+
+        def at_least(flag: str, value: float | None, low: float) -> None:
+            if value is not None and value < low:
+                raise ActbenchError(f"--{flag} must be at least {low}, got {value}")
+
+        at_least("batch-size", self.batch_size, 1)
+        at_least("epochs", self.epochs, 1)
+        at_least("patience", self.patience, 0)
+        at_least("threads", self.threads, 1)
+        at_least("train-limit", self.train_limit, 1)
+        at_least("warmup-steps", self.warmup_steps, 0)
+        if not self.lr > 0:
+            raise ActbenchError(f"--lr must be positive, got {self.lr}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ActbenchError(
+                f"--val-fraction must be between 0 and 1 (exclusive), got {self.val_fraction}"
+            )
+        if not self.hidden or min(self.hidden) < 1:
+            raise ActbenchError(f"--hidden needs positive widths, got {self.hidden}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ActbenchError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not self.seeds or min(self.seeds) < 0:
+            raise ActbenchError(f"--seeds needs non-negative integers, got {self.seeds}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ActbenchError(f"--seeds names a seed twice: {self.seeds}")
+        if not self.activations:
+            raise ActbenchError("--activations is empty")
+        if self.name is not None and (
+            not self.name or "/" in self.name or self.name in {".", ".."}
+        ):
+            raise ActbenchError(f"--name must be a plain folder name, got {self.name!r}")
+        return self
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        d["data_dir"] = None if self.data_dir is None else str(self.data_dir)
+        d["out"] = str(self.out)
+        return d

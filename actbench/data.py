@@ -1,0 +1,235 @@
+"""MNIST: found, verified, normalised once and kept resident on the training device.
+
+torchvision's `MNIST` dataset is the front door (it downloads and checks md5 on a user's
+machine). When torchvision cannot be imported - a torch/torchvision version mismatch is
+common - the same raw IDX files are read directly. Either way the tensors are verified
+before any training starts, so a bad file is an error that says where we looked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from actbench.errors import ActbenchError
+
+# torchvision's MNIST statistics, so results match the usual tutorial preprocessing.
+MEAN, STD = 0.1307, 0.3081
+IMAGE_MAGIC, LABEL_MAGIC = 0x0803, 0x0801
+FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+HOW_TO_PROVIDE = (
+    "put the four MNIST IDX files in {raw} (torchvision's layout), point --data-dir or "
+    "$ACTBENCH_DATA at the folder that holds MNIST/, or drop --no-download"
+)
+
+
+def default_data_dir() -> Path:
+    """`$ACTBENCH_DATA`, else a per-user cache folder (XDG on Linux)."""
+    if os.environ.get("ACTBENCH_DATA"):
+        return Path(os.environ["ACTBENCH_DATA"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "actbench"
+
+
+def raw_folder(root: Path) -> Path:
+    return Path(root) / "MNIST" / "raw"
+
+
+@dataclass
+class MNIST:
+    """The data set as stored: uint8 images (N, 28, 28) and int64 labels, on the CPU."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    reader: str  # "torchvision" or "idx"
+
+
+def read_idx(path: Path, magic: int) -> torch.Tensor:
+    """Read one IDX file (plain or .gz) and check its header against its length."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            blob = f.read()
+    except (OSError, EOFError) as exc:
+        raise ActbenchError(f"cannot read {path}: {exc}") from exc
+    if len(blob) < 4 or int.from_bytes(blob[:4], "big") != magic:
+        raise ActbenchError(f"{path} is not an MNIST IDX file (bad magic number)")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(blob) < header:
+        raise ActbenchError(f"{path} is truncated (header incomplete)")
+    shape = tuple(int.from_bytes(blob[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(blob) != expected:
+        raise ActbenchError(
+            f"{path} is truncated or corrupt: {len(blob)} bytes, header says {expected}"
+        )
+    array = np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(shape)
+    return torch.from_numpy(array.copy())
+
+
+def _find(raw: Path, name: str) -> Path | None:
+    for candidate in (raw / name, raw / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx_split(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    raw = raw_folder(root)
+    paths = []
+    for name in FILES[train]:
+        path = _find(raw, name)
+        if path is None:
+            raise ActbenchError(
+                f"MNIST file {name} not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
+            )
+        paths.append(path)
+    return read_idx(paths[0], IMAGE_MAGIC), read_idx(paths[1], LABEL_MAGIC).long()
+
+
+def _torchvision_split(
+    root: Path, train: bool, download: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import MNIST as TorchvisionMNIST
+
+    raw = raw_folder(root)
+    try:
+        dataset = TorchvisionMNIST(str(root), train=train, download=download)
+    except RuntimeError as exc:
+        if "not found" in str(exc).lower():
+            raise ActbenchError(
+                f"MNIST not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
+            ) from None
+        raise ActbenchError(f"cannot read MNIST from {raw}: {exc}") from exc
+    except Exception as exc:  # network failures, bad checksums, corrupt archives
+        raise ActbenchError(f"cannot load MNIST into {raw}: {exc}") from exc
+    return dataset.data, dataset.targets.long()
+
+
+def _torchvision_usable() -> bool:
+    try:
+        import torchvision.datasets  # noqa: F401
+    except Exception as exc:  # a version mismatch raises RuntimeError, not ImportError
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.warn(
+            f"torchvision cannot be imported ({first_line}); reading MNIST IDX files directly",
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+def verify(images: torch.Tensor, labels: torch.Tensor, where: Path) -> None:
+    """Shapes and label range: what a half-copied or mixed-up file would get wrong."""
+    if images.dtype != torch.uint8 or images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise ActbenchError(
+            f"MNIST images in {where} have shape {tuple(images.shape)}, want (N, 28, 28)"
+        )
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise ActbenchError(
+            f"MNIST in {where}: {images.shape[0]} images but {labels.shape[0]} labels"
+        )
+    if labels.numel() == 0:
+        raise ActbenchError(f"MNIST in {where} is empty")
+    if int(labels.min()) < 0 or int(labels.max()) > 9:
+        raise ActbenchError(f"MNIST labels in {where} are outside 0..9 (corrupt file?)")
+
+
+def load(root: Path, download: bool = True) -> MNIST:
+    """Read (and, with torchvision and `download`, fetch) MNIST below `root`."""
+    root = Path(root).expanduser()
+    raw = raw_folder(root)
+    if not download and not raw.is_dir():
+        raise ActbenchError(f"no MNIST data in {raw}; " + HOW_TO_PROVIDE.format(raw=raw))
+    use_torchvision = _torchvision_usable()
+    if (
+        not use_torchvision
+        and download
+        and not all(_find(raw, n) for pair in FILES.values() for n in pair)
+    ):
+        raise ActbenchError(
+            f"MNIST not found in {raw} and torchvision (which downloads it) cannot be imported; "
+            "install a torchvision that matches your torch, or " + HOW_TO_PROVIDE.format(raw=raw)
+        )
+    splits = []
+    for train in (True, False):
+        if use_torchvision:
+            images, labels = _torchvision_split(root, train, download)
+        else:
+            images, labels = _read_idx_split(root, train)
+        verify(images, labels, raw)
+        splits.append((images, labels))
+    (train_x, train_y), (test_x, test_y) = splits
+    return MNIST(train_x, train_y, test_x, test_y, "torchvision" if use_torchvision else "idx")
+
+
+@dataclass
+class DeviceData:
+    """Normalised float tensors on the training device; what the trainer slices batches from."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def normalise(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, 784), standardised, once, on `device`."""
+    x = images.to(device).reshape(images.shape[0], -1).float().div_(255.0)
+    return x.sub_(MEAN).div_(STD)
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded train/validation split of `n` examples; the same on every device and run."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ActbenchError(
+            f"--val-fraction must be between 0 and 1 (exclusive), got {val_fraction}"
+        )
+    n_val = round(n * val_fraction)
+    if n_val < 1 or n - n_val < 1:
+        raise ActbenchError(
+            f"a validation fraction of {val_fraction} of {n} images leaves an empty split"
+        )
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[n_val:], perm[:n_val]
+
+
+def prepare(
+    mnist: MNIST,
+    device: torch.device,
+    val_fraction: float,
+    train_limit: int | None = None,
+    split_seed: int = 0,
+) -> DeviceData:
+    """Take the first `train_limit` training images, split them, and move everything once."""
+    n = mnist.train_images.shape[0]
+    if train_limit is not None:
+        if train_limit < 1 or train_limit > n:
+            raise ActbenchError(
+                f"--train-limit must be between 1 and {n} (the training set), got {train_limit}"
+            )
+        n = train_limit
+    train_idx, val_idx = split_indices(n, val_fraction, split_seed)
+    images, labels = mnist.train_images[:n], mnist.train_labels[:n]
+    return DeviceData(
+        x_train=normalise(images[train_idx], device),
+        y_train=labels[train_idx].to(device),
+        x_val=normalise(images[val_idx], device),
+        y_val=labels[val_idx].to(device),
+        x_test=normalise(mnist.test_images, device),
+        y_test=mnist.test_labels.to(device),
+    )

@@ -1,0 +1,90 @@
+"""The environment a run was measured in, recorded next to every result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+import actbench
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return cpu_model()
+
+
+def git_commit() -> str | None:
+    """The commit of the actbench checkout that ran, when it is a git checkout."""
+    here = Path(actbench.__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{out}{'-dirty' if dirty else ''}" if out else None
+
+
+def collect(device: torch.device, threads: int) -> dict:
+    """Versions, hardware and host: what someone needs to judge or repeat a timing."""
+    env = {
+        "actbench_version": actbench.__version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "interop_threads": torch.get_num_interop_threads(),
+        "device": str(device),
+        "device_name": device_name(device),
+        "cuda_version": torch.version.cuda,
+        "cudnn_version": torch.backends.cudnn.version()
+        if torch.backends.cudnn.is_available()
+        else None,
+        "git_commit": git_commit(),
+        "argv": sys.argv,
+    }
+    if hasattr(os, "sched_getaffinity"):
+        env["cpu_affinity"] = sorted(os.sched_getaffinity(0))
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        env["device_memory_gib"] = round(props.total_memory / 2**30, 2)
+        env["device_capability"] = f"{props.major}.{props.minor}"
+    try:  # the installed version, without importing a possibly mismatched build
+        env["torchvision_version"] = metadata.version("torchvision")
+    except metadata.PackageNotFoundError:
+        env["torchvision_version"] = None
+    return env

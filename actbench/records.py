@@ -1,0 +1,61 @@
+"""Result records: the seam between measuring (trainer) and reporting (tables, compare, plots).
+
+Plain dataclasses that become CSV rows; nothing downstream imports the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+
+@dataclass
+class EpochRecord:
+    """One row of history.csv."""
+
+    activation: str
+    seed: int
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    epoch_seconds: float
+    us_per_step_median: float
+
+
+@dataclass
+class TrialResult:
+    """One (activation, seed) trial: one row of trials.csv plus its raw step times."""
+
+    activation: str
+    seed: int
+    device: str
+    device_name: str
+    threads: int
+    test_accuracy: float
+    test_loss: float
+    best_val_loss: float
+    best_epoch: int
+    epochs: int
+    steps: int
+    warmup_steps: int
+    us_per_step_median: float
+    us_per_step_p25: float
+    us_per_step_p75: float
+    us_per_step_mean: float
+    us_per_step_std: float
+    timed_seconds: float
+    train_seconds: float
+    diverged: bool
+    diverged_epoch: int | None
+    history: list[EpochRecord] = field(default_factory=list, repr=False)
+    step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)
+
+    def row(self) -> dict:
+        """The trials.csv row: every scalar field, none of the bulky ones."""
+        bulky = {"history", "step_us"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in bulky}
+
+    def history_rows(self) -> list[dict]:
+        return [asdict(r) for r in self.history]

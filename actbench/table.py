@@ -1,0 +1,102 @@
+"""The comparison table: trial records in, one row per activation out.
+
+Accuracy is mean ± std over seeds; µs/step is the median over seeds of each trial's median
+step time, with the IQR likewise (one seed: exactly that trial's median and IQR).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+from tabulate import tabulate
+
+
+def summarize(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per activation, best test accuracy first."""
+    grouped = trials.groupby("activation", sort=False)
+    summary = pd.DataFrame(
+        {
+            "seeds": grouped["seed"].nunique(),
+            "test_accuracy_mean": grouped["test_accuracy"].mean(),
+            "test_accuracy_std": grouped["test_accuracy"].std(ddof=1),
+            "us_per_step_median": grouped["us_per_step_median"].median(),
+            "us_per_step_p25": grouped["us_per_step_p25"].median(),
+            "us_per_step_p75": grouped["us_per_step_p75"].median(),
+            "epochs_mean": grouped["epochs"].mean(),
+            "diverged": grouped["diverged"].sum().astype(int),
+        }
+    ).reset_index()
+    fastest = summary["us_per_step_median"].min()
+    summary["relative_time"] = summary["us_per_step_median"] / fastest
+    return summary.sort_values(
+        ["test_accuracy_mean", "us_per_step_median"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
+
+
+def _accuracy(mean: float, std: float) -> str:
+    if pd.isna(mean):
+        return "—"
+    return f"{100 * mean:.2f}" if pd.isna(std) else f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def display(summary: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable columns (strings with units) for tabulate."""
+    return pd.DataFrame(
+        {
+            "activation": summary["activation"],
+            "test acc % (mean ± std)": [
+                _accuracy(m, s)
+                for m, s in zip(
+                    summary["test_accuracy_mean"], summary["test_accuracy_std"], strict=True
+                )
+            ],
+            "seeds": summary["seeds"],
+            "µs/step (median)": summary["us_per_step_median"].map("{:.1f}".format),
+            "µs/step IQR": [
+                f"{a:.1f}–{b:.1f}"
+                for a, b in zip(summary["us_per_step_p25"], summary["us_per_step_p75"], strict=True)
+            ],
+            "× fastest": summary["relative_time"].map("{:.2f}".format),
+            "epochs": summary["epochs_mean"].map("{:.1f}".format),
+            "diverged": summary["diverged"],
+        }
+    )
+
+
+def default_format() -> str:
+    """A grid on a terminal; GitHub markdown on a pipe, so output pastes into an issue."""
+    return "rounded_grid" if sys.stdout.isatty() else "github"
+
+
+def render(summary: pd.DataFrame, fmt: str = "github") -> str:
+    return tabulate(
+        display(summary), headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True
+    )
+
+
+def markdown_report(run: dict, summary: pd.DataFrame) -> str:
+    """summary.md: the table with the configuration and environment needed to read it."""
+    cfg, env = run["config"], run["environment"]
+    lines = [
+        f"# actbench run `{run['name']}`",
+        "",
+        f"- device: `{env['device']}` ({env['device_name']}), threads: {env['threads']}, "
+        f"torch {env['torch_version']}"
+        + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
+        f"- model: MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, batch {cfg['batch_size']}, "
+        f"{cfg['optimizer']} lr {cfg['lr']}, ≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
+        f"val fraction {cfg['val_fraction']}"
+        + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
+        f"- seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
+        f"{cfg['warmup_steps']}; timing: {run['timing_method']}",
+        f"- host: {env['hostname']}, {env['cpu_model']}, {env['platform']}",
+        f"- started {run['started']}, finished {run.get('finished') or '(not finished)'}",
+        "",
+        render(summary, "github"),
+        "",
+        "Sorted by test accuracy. µs/step: median of each trial's median step time over seeds, "
+        "IQR likewise; × fastest: median step time relative to the fastest activation in this run.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,167 @@
+"""One trial: train the MLP with one activation and one seed, timing every step.
+
+A *step* is zero_grad + forward + loss + backward + optimizer step on one batch that is
+already on the device. Fetching the batch (an index slice of the resident tensors),
+accumulating the loss, evaluation and early-stopping bookkeeping all happen outside the
+timed region. The loss is accumulated on the device and read once per epoch, so the hot
+loop never waits for the host.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actbench import timing
+from actbench.activations import Activation
+from actbench.config import SweepConfig
+from actbench.data import DeviceData
+from actbench.model import build_mlp
+from actbench.records import EpochRecord, TrialResult
+
+EVAL_BATCH = 10_000
+EpochCallback = Callable[[EpochRecord], None]
+
+
+def make_optimizer(name: str, params, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """Adam or SGD with the fastest kernel the device offers (fused, else foreach)."""
+    params = list(params)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # fused Adam is not implemented for every device
+        return torch.optim.Adam(params, lr=lr, foreach=device.type != "cpu")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over (x, y), in large batches, one host read."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for i in range(0, x.shape[0], EVAL_BATCH):
+        logits = model(x[i : i + EVAL_BATCH])
+        target = y[i : i + EVAL_BATCH]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum")
+        correct += (logits.argmax(dim=1) == target).sum()
+    model.train()
+    n = x.shape[0]
+    return loss_sum.item() / n, correct.item() / n
+
+
+def batch_order(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """This epoch's shuffled example order, drawn on the device from the trial's generator."""
+    return torch.randperm(n, generator=generator, device=device)
+
+
+def train_trial(
+    data: DeviceData,
+    activation: Activation,
+    seed: int,
+    cfg: SweepConfig,
+    device: torch.device,
+    threads: int,
+    device_name: str,
+    on_epoch: EpochCallback | None = None,
+) -> TrialResult:
+    model = build_mlp(cfg.hidden, activation, seed).to(device)
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    clock = timing.clock_for(device)
+
+    x, y = data.x_train, data.y_train
+    bs = cfg.batch_size
+    n_batches = x.shape[0] // bs  # full batches only: every timed step does the same work
+    if n_batches < 1:
+        raise ValueError(f"training split of {x.shape[0]} is smaller than one batch of {bs}")
+
+    best_val, best_epoch, best_state = math.inf, 0, None
+    history: list[EpochRecord] = []
+    step_chunks: list[np.ndarray] = []
+    diverged_epoch = None
+    trial_start = time.perf_counter()
+
+    for epoch in range(1, cfg.epochs + 1):
+        epoch_start = time.perf_counter()
+        order = batch_order(x.shape[0], generator, device)
+        loss_sum = torch.zeros((), device=device)
+        for b in range(n_batches):
+            idx = order[b * bs : (b + 1) * bs]
+            xb, yb = x[idx], y[idx]
+            clock.start()
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            clock.stop()
+            loss_sum += loss.detach()
+        epoch_us = clock.collect()
+        step_chunks.append(epoch_us)
+        train_loss = loss_sum.item() / n_batches
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+        record = EpochRecord(
+            activation=activation.name,
+            seed=seed,
+            epoch=epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            val_accuracy=val_acc,
+            epoch_seconds=time.perf_counter() - epoch_start,
+            us_per_step_median=float(np.median(epoch_us)),
+        )
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            diverged_epoch = epoch
+            break
+        if val_loss < best_val:
+            best_val, best_epoch = val_loss, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif cfg.patience and epoch - best_epoch >= cfg.patience:
+            break
+    train_seconds = time.perf_counter() - trial_start
+
+    if best_state is not None:  # early stopping: test the best-validation weights
+        model.load_state_dict(best_state)
+    if diverged_epoch is not None and best_state is None:
+        test_loss, test_acc = math.nan, math.nan
+    else:
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+
+    all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
+    warmup = min(cfg.warmup_steps, max(all_us.size - 1, 0))
+    timed = all_us[warmup:]
+    stats = timing.StepStats.of(timed)
+    return TrialResult(
+        activation=activation.name,
+        seed=seed,
+        device=str(device),
+        device_name=device_name,
+        threads=threads,
+        test_accuracy=test_acc,
+        test_loss=test_loss,
+        best_val_loss=best_val,
+        best_epoch=best_epoch,
+        epochs=len(history),
+        steps=int(all_us.size),
+        warmup_steps=warmup,
+        us_per_step_median=stats.median,
+        us_per_step_p25=stats.p25,
+        us_per_step_p75=stats.p75,
+        us_per_step_mean=stats.mean,
+        us_per_step_std=stats.std,
+        timed_seconds=float(all_us.sum()) / 1e6,
+        train_seconds=train_seconds,
+        diverged=diverged_epoch is not None,
+        diverged_epoch=diverged_epoch,
+        history=history,
+        step_us=timed.astype(np.float32),
+    )

@@ -1,0 +1,90 @@
+"""Shared fixtures: tiny MNIST-format IDX files that the tests write themselves."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actbench.config import SweepConfig
+from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
+
+REAL_DATA = os.environ.get("ACTBENCH_DATA")
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int, compress: bool = False) -> Path:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    blob = header + array.astype(np.uint8).tobytes()
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(blob))
+    else:
+        path.write_bytes(blob)
+    return path
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable fake digits: a bright 7x7 block whose position encodes the label, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        r, c = divmod(int(k), 4)
+        images[i, 7 * r : 7 * r + 7, 7 * c : 7 * c + 7] = 255
+    return images, labels
+
+
+def make_mnist(root: Path, n_train: int = 600, n_test: int = 200, compress: bool = False) -> Path:
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for train, n, seed in ((True, n_train, 1), (False, n_test, 2)):
+        images, labels = synthetic_digits(n, seed)
+        image_name, label_name = FILES[train]
+        write_idx(raw / image_name, images, IMAGE_MAGIC, compress)
+        write_idx(raw / label_name, labels, LABEL_MAGIC, compress)
+    return root
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    """Root folder holding MNIST/raw/ with 600 training and 200 test images."""
+    return make_mnist(tmp_path / "data")
+
+
+@pytest.fixture
+def no_torchvision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `import torchvision` fail, as a torch/torchvision version mismatch does."""
+    for name in list(sys.modules):
+        if name == "torchvision" or name.startswith("torchvision."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torchvision", None)
+
+
+@pytest.fixture
+def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
+    return SweepConfig(
+        activations=["relu", "tanh"],
+        device="cpu",
+        threads=1,
+        hidden=(32, 32),
+        batch_size=50,
+        epochs=4,
+        patience=2,
+        warmup_steps=5,
+        data_dir=tiny_mnist,
+        download=False,
+        out=tmp_path / "results",
+        name="tiny",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

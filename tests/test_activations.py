@@ -1,0 +1,73 @@
+import pytest
+import torch
+from torch import nn
+
+from actbench import activations
+from actbench.errors import ActbenchError
+
+
+def test_every_builtin_builds_and_keeps_shape():
+    x = torch.randn(3, 5)
+    for name in activations.BUILTINS:
+        module = activations.resolve(name).make()
+        assert isinstance(module, nn.Module) and module(x).shape == x.shape
+
+
+def test_required_builtins_are_present():
+    required = {
+        "relu",
+        "tanh",
+        "sigmoid",
+        "elu",
+        "gelu",
+        "silu",
+        "leaky_relu",
+        "selu",
+        "softplus",
+        "mish",
+        "hardswish",
+        "celu",
+    }
+    assert required <= set(activations.BUILTINS)
+
+
+def test_all_expands_to_every_builtin_and_names_are_case_insensitive():
+    assert [a.name for a in activations.parse_list("all")] == list(activations.BUILTINS)
+    assert [a.name for a in activations.parse_list("ReLU, tanh")] == ["relu", "tanh"]
+
+
+def test_unknown_activation_lists_the_valid_names():
+    with pytest.raises(ActbenchError, match=r"unknown activation 'relux'; valid: relu, tanh"):
+        activations.parse_list("relu,relux")
+
+
+def test_duplicates_and_empty_lists_are_refused():
+    with pytest.raises(ActbenchError, match="twice"):
+        activations.parse_list("relu,relu")
+    with pytest.raises(ActbenchError, match="empty"):
+        activations.parse_list(" , ")
+
+
+def test_custom_module_class_and_callable():
+    cls = activations.resolve("torch.nn:Hardsigmoid")
+    fn = activations.resolve("torch:sin")
+    x = torch.linspace(-2, 2, 7)
+    assert torch.equal(cls.make()(x), nn.functional.hardsigmoid(x))
+    assert torch.equal(fn.make()(x), torch.sin(x)) and fn.name == "torch:sin"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_pkg.mod:f", "cannot import 'no_such_pkg.mod'"),
+        ("torch.nn:NoSuchThing", "has no attribute 'NoSuchThing'"),
+        ("math:pi", "neither an nn.Module class nor a callable"),
+        ("collections:OrderedDict", "not a torch.nn.Module"),
+        ("torch.nn:Linear", "not a usable activation"),
+        ("torch:sum", "output must match its input's shape"),
+        (":relu", "package.module:attr"),
+    ],
+)
+def test_bad_custom_activations_are_explained(spec, message):
+    with pytest.raises(ActbenchError, match=message):
+        activations.resolve(spec)

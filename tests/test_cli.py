@@ -1,0 +1,159 @@
+import subprocess
+import sys
+
+import pytest
+
+from actbench import cli
+from actbench.config import SweepConfig
+
+SWEEP_FLAGS = [
+    "--activations",
+    "--device",
+    "--threads",
+    "--hidden",
+    "--batch-size",
+    "--optimizer",
+    "--lr",
+    "--epochs",
+    "--patience",
+    "--val-fraction",
+    "--train-limit",
+    "--seeds",
+    "--data-dir",
+    "--no-download",
+    "--out",
+    "--name",
+]
+
+
+def parse(*argv):
+    return cli.config_from(cli.build_parser().parse_args(["sweep", *argv]))
+
+
+def test_defaults_are_the_seed_article_setup():
+    cfg = parse()
+    assert cfg == SweepConfig(activations=["relu", "tanh", "sigmoid", "elu"])
+    assert cfg.hidden == (100, 100, 100) and cfg.batch_size == 100 and cfg.optimizer == "adam"
+    assert cfg.lr == 1e-3 and cfg.epochs == 100 and cfg.patience == 10 and cfg.seeds == [0]
+
+
+def test_lists_and_ranges():
+    cfg = parse(
+        "--hidden",
+        "64,32",
+        "--seeds",
+        "0-2,7",
+        "--activations",
+        "relu,gelu",
+        "--threads",
+        "1",
+        "--no-download",
+        "--train-limit",
+        "1000",
+    )
+    assert cfg.hidden == (64, 32) and cfg.seeds == [0, 1, 2, 7]
+    assert cfg.activations == ["relu", "gelu"] and cfg.threads == 1
+    assert cfg.download is False and cfg.train_limit == 1000
+
+
+def test_help_lists_every_flag_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["sweep", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in SWEEP_FLAGS:
+        assert flag in text
+    assert "(default: relu,tanh,sigmoid,elu)" in text and "(default: 100)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--batch-size", "-5"], "--batch-size must be at least 1"),
+        (["--lr", "0"], "--lr must be greater than 0"),
+        (["--lr", "fast"], "--lr wants a number"),
+        (["--patience", "-1"], "--patience must be at least 0"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--hidden", "100,0"], "--hidden wants integers >= 1"),
+        (["--hidden", "a,b"], "--hidden wants comma-separated integers"),
+        (["--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
+        (["--optimizer", "rmsprop"], "invalid choice"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["sweep", *argv])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def run_cli(*argv, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "actbench", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--activations", "relu,nope"], "unknown activation 'nope'; valid: relu, tanh, sigmoid"),
+        (["--device", "tpu9"], "'tpu9' is not a device"),
+        (["--activations", "nosuch.mod:act"], "cannot import 'nosuch.mod'"),
+    ],
+)
+def test_refusals_from_the_command_line_have_no_traceback(argv, message, tmp_path):
+    proc = run_cli("sweep", "--out", str(tmp_path), *argv)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("actbench: error:")
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    proc = run_cli(
+        "sweep",
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(tmp_path / "none"),
+        "--no-download",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"no MNIST data in {tmp_path / 'none' / 'MNIST' / 'raw'}" in proc.stderr
+
+
+def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):
+    code = cli.main(
+        [
+            "sweep",
+            "--device",
+            "cpu",
+            "--data-dir",
+            str(tiny_mnist),
+            "--no-download",
+            "--hidden",
+            "16",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "50",
+            "--quiet",
+            "--activations",
+            "relu,torch:sin",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "cli",
+            "--format",
+            "github",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("| activation")
+    assert "| torch:sin" in out and (tmp_path / "cli" / "trials.csv").is_file()

@@ -1,0 +1,118 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from actbench import data
+from actbench.errors import ActbenchError
+from tests.conftest import make_mnist, write_idx
+
+
+def test_read_idx_round_trip_plain_and_gzip(tmp_path):
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    for compress in (False, True):
+        path = write_idx(tmp_path / f"img{compress}", images, data.IMAGE_MAGIC, compress)
+        assert torch.equal(data.read_idx(path, data.IMAGE_MAGIC), torch.from_numpy(images))
+
+
+def test_read_idx_rejects_bad_magic_and_truncation(tmp_path):
+    path = write_idx(tmp_path / "labels", np.zeros(10, np.uint8), data.LABEL_MAGIC)
+    with pytest.raises(ActbenchError, match="bad magic"):
+        data.read_idx(path, data.IMAGE_MAGIC)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(ActbenchError, match="truncated or corrupt"):
+        data.read_idx(path, data.LABEL_MAGIC)
+
+
+@pytest.mark.parametrize("reader", ["torchvision", "idx"])
+def test_load_reads_both_splits(tiny_mnist, reader, request):
+    if reader == "idx":
+        request.getfixturevalue("no_torchvision")
+        with pytest.warns(UserWarning, match="torchvision cannot be imported"):
+            mnist = data.load(tiny_mnist, download=False)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            mnist = data.load(tiny_mnist, download=False)
+    assert mnist.reader == reader
+    assert mnist.train_images.shape == (600, 28, 28) and mnist.test_images.shape == (200, 28, 28)
+    assert mnist.train_labels.dtype == torch.int64 and int(mnist.train_labels.max()) <= 9
+
+
+def test_both_readers_agree(tiny_mnist, monkeypatch):
+    via_torchvision = data.load(tiny_mnist, download=False)
+    monkeypatch.setattr(data, "_torchvision_usable", lambda: False)
+    via_idx = data.load(tiny_mnist, download=False)
+    assert torch.equal(via_torchvision.train_images, via_idx.train_images)
+    assert torch.equal(via_torchvision.test_labels, via_idx.test_labels)
+
+
+def test_gzipped_files_read_without_torchvision(tmp_path, no_torchvision):
+    root = make_mnist(tmp_path / "gz", compress=True)
+    with pytest.warns(UserWarning):
+        mnist = data.load(root, download=False)
+    assert mnist.train_images.shape[0] == 600
+
+
+def test_missing_data_says_where_it_looked(tmp_path):
+    with pytest.raises(ActbenchError, match=r"no MNIST data in .*MNIST/raw.*--data-dir"):
+        data.load(tmp_path / "nowhere", download=False)
+
+
+def test_missing_file_without_torchvision_is_clear(tiny_mnist, no_torchvision):
+    (tiny_mnist / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.warns(UserWarning), pytest.raises(ActbenchError, match="t10k-labels-idx1-ubyte"):
+        data.load(tiny_mnist, download=False)
+
+
+@pytest.mark.parametrize("use_torchvision", [True, False])
+def test_corrupt_file_is_an_error_with_either_reader(tiny_mnist, monkeypatch, use_torchvision):
+    path = tiny_mnist / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:5000])
+    monkeypatch.setattr(data, "_torchvision_usable", lambda: use_torchvision)
+    with pytest.raises(ActbenchError, match="MNIST"):
+        data.load(tiny_mnist, download=False)
+
+
+def test_labels_out_of_range_are_rejected(tiny_mnist, monkeypatch):
+    write_idx(
+        tiny_mnist / "MNIST" / "raw" / "t10k-labels-idx1-ubyte",
+        np.full(200, 12, np.uint8),
+        data.LABEL_MAGIC,
+    )
+    with pytest.raises(ActbenchError, match=r"outside 0\.\.9"):
+        data.load(tiny_mnist, download=False)
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    train, val = data.split_indices(1000, 0.2, seed=0)
+    again_train, _ = data.split_indices(1000, 0.2, seed=0)
+    other_train, _ = data.split_indices(1000, 0.2, seed=1)
+    assert len(train) == 800 and len(val) == 200
+    assert torch.equal(train, again_train) and not torch.equal(train, other_train)
+    assert sorted(torch.cat([train, val]).tolist()) == list(range(1000))
+
+
+def test_split_refuses_empty_sides():
+    with pytest.raises(ActbenchError, match="empty split"):
+        data.split_indices(3, 0.1, seed=0)
+
+
+def test_prepare_normalises_and_limits(tiny_mnist):
+    mnist = data.load(tiny_mnist, download=False)
+    d = data.prepare(mnist, torch.device("cpu"), val_fraction=0.25, train_limit=400)
+    assert d.x_train.shape == (300, 784) and d.x_val.shape == (100, 784)
+    assert d.x_test.shape == (200, 784) and d.x_train.dtype == torch.float32
+    expected = (255 / 255 - data.MEAN) / data.STD
+    assert d.x_train.max().item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ActbenchError, match="--train-limit"):
+        data.prepare(mnist, torch.device("cpu"), 0.2, train_limit=601)
+
+
+def test_default_data_dir_honours_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACTBENCH_DATA", str(tmp_path))
+    assert data.default_data_dir() == tmp_path
+    monkeypatch.delenv("ACTBENCH_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert data.default_data_dir() == tmp_path / "cache" / "actbench"

@@ -1,0 +1,70 @@
+"""End to end on the real MNIST: what a user runs, checked from the outside.
+
+CI sets ACTBENCH_DATA (../shared/data); without it this test skips locally but fails under
+CI=true, so a CI that cannot see the data never passes silently.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+DATA = os.environ.get("ACTBENCH_DATA")
+RAW = Path(DATA or "/nonexistent") / "MNIST" / "raw" / "train-images-idx3-ubyte"
+
+if not RAW.is_file():
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(f"CI=true but real MNIST is missing (ACTBENCH_DATA={DATA!r})")
+    pytest.skip("real MNIST not available: set ACTBENCH_DATA", allow_module_level=True)
+
+
+@pytest.mark.e2e
+def test_sweep_on_real_mnist(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "actbench",
+            "sweep",
+            "--device",
+            "cpu",
+            "--train-limit",
+            "6000",
+            "--epochs",
+            "3",
+            "--patience",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "e2e",
+            "--no-download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("| activation") and len(lines) == 2 + 4
+    run_dir = tmp_path / "e2e"
+    trials = pd.read_csv(run_dir / "trials.csv")
+    assert sorted(trials["activation"]) == ["elu", "relu", "sigmoid", "tanh"]
+    accuracy = trials.set_index("activation")["test_accuracy"]
+    assert (accuracy > 0.5).all() and accuracy["relu"] > 0.85  # chance is 0.1; sigmoid is slow
+    assert not trials["diverged"].any()
+    assert (trials["us_per_step_median"] > 0).all()
+    assert trials["us_per_step_median"].nunique() == 4  # measured, not a constant
+    assert (trials["steps"] == trials["epochs"] * 48).all()  # 4800 train images / 100
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == trials["epochs"].sum()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["data"]["train"] == 4800 and run["data"]["test"] == 10_000
+    assert run["environment"]["device"] == "cpu" and run["status"] == "complete"
+    summary = (run_dir / "summary.md").read_text()
+    assert all(f"| {a}" in summary for a in ("relu", "tanh", "sigmoid", "elu"))

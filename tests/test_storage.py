@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from actbench.errors import ActbenchError
+from actbench.records import EpochRecord, TrialResult
+from actbench.storage import RunFolder
+
+TRIAL_COLUMNS = [
+    "activation",
+    "seed",
+    "device",
+    "threads",
+    "test_accuracy",
+    "best_val_loss",
+    "epochs",
+    "steps",
+    "warmup_steps",
+    "us_per_step_median",
+    "us_per_step_p25",
+    "us_per_step_p75",
+    "us_per_step_mean",
+    "train_seconds",
+    "diverged",
+]
+
+
+def fake_trial(activation="relu", seed=0, n=5) -> TrialResult:
+    history = [EpochRecord(activation, seed, e, 0.5 / e, 0.6 / e, 0.9, 1.0, 800.0) for e in (1, 2)]
+    return TrialResult(
+        activation=activation,
+        seed=seed,
+        device="cpu",
+        device_name="cpu",
+        threads=2,
+        test_accuracy=0.97,
+        test_loss=0.1,
+        best_val_loss=0.3,
+        best_epoch=2,
+        epochs=2,
+        steps=n + 1,
+        warmup_steps=1,
+        us_per_step_median=800.0,
+        us_per_step_p25=790.0,
+        us_per_step_p75=810.0,
+        us_per_step_mean=801.0,
+        us_per_step_std=5.0,
+        timed_seconds=0.004,
+        train_seconds=0.01,
+        diverged=False,
+        diverged_epoch=None,
+        history=history,
+        step_us=np.arange(n, dtype=np.float32) + 800,
+    )
+
+
+def test_trials_history_and_steps_round_trip(tmp_path):
+    folder = RunFolder.create(tmp_path, "run")
+    folder.write_run({"name": "run"})
+    folder.add_trial(fake_trial("relu", 0, n=5))
+    folder.add_trial(fake_trial("tanh:custom", 1, n=3))
+    trials = folder.trials()
+    assert set(TRIAL_COLUMNS) <= set(trials.columns)
+    assert list(trials["activation"]) == ["relu", "tanh:custom"]
+    assert len(folder.history()) == 4
+    steps = folder.steps()
+    assert steps[("relu", 0)].tolist() == [800, 801, 802, 803, 804]
+    assert steps[("tanh:custom", 1)].dtype == np.float32
+    assert RunFolder.open("run", out=tmp_path).run_info() == {"name": "run"}
+    assert not list(tmp_path.glob("run/.*.tmp"))
+
+
+def test_create_refuses_an_existing_run(tmp_path):
+    RunFolder.create(tmp_path, "run").write_run({})
+    with pytest.raises(ActbenchError, match="already exists"):
+        RunFolder.create(tmp_path, "run")
+
+
+def test_unwritable_output_is_refused_up_front(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ActbenchError, match="cannot write results"):
+        RunFolder.create(blocker, "run")
+
+
+def test_open_missing_or_malformed_runs(tmp_path):
+    with pytest.raises(ActbenchError, match="no actbench run"):
+        RunFolder.open(tmp_path / "missing")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "run.json").write_text("{not json")
+    with pytest.raises(ActbenchError, match="cannot read"):
+        RunFolder.open(tmp_path / "bad").run_info()

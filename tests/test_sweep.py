@@ -1,0 +1,79 @@
+import json
+
+import pytest
+
+from actbench import sweep, trainer
+from actbench.errors import ActbenchError
+
+
+def test_sweep_writes_a_complete_run_folder(tiny_config):
+    tiny_config.seeds = [0, 1]
+    outcome = sweep.run(tiny_config, quiet=True)
+    folder = outcome.folder.path
+    assert {p.name for p in folder.iterdir()} == {
+        "run.json",
+        "trials.csv",
+        "history.csv",
+        "steps.npz",
+        "summary.md",
+    }
+    run = json.loads((folder / "run.json").read_text())
+    assert run["status"] == "complete" and run["finished"] and run["config"]["seeds"] == [0, 1]
+    env = run["environment"]
+    for key in (
+        "actbench_version",
+        "torch_version",
+        "cuda_version",
+        "device_name",
+        "cpu_model",
+        "threads",
+        "hostname",
+        "platform",
+        "git_commit",
+    ):
+        assert key in env
+    assert env["threads"] == 1 and run["data"] == {
+        "dir": str(tiny_config.data_dir),
+        "reader": "torchvision",
+        "train": 480,
+        "val": 120,
+        "test": 200,
+    }
+    trials = outcome.folder.trials()
+    assert len(trials) == 4 and set(trials["threads"]) == {1} and set(trials["device"]) == {"cpu"}
+    assert list(outcome.summary["seeds"]) == [2, 2]
+    assert "| relu" in (folder / "summary.md").read_text()
+
+
+def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypatch, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    tiny_config.out = blocker
+    monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(ActbenchError, match="cannot write results"):
+        sweep.run(tiny_config, quiet=True)
+
+
+def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
+    real = sweep.train_trial
+    calls = []
+
+    def interrupt_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_trial", interrupt_second)
+    with pytest.raises(sweep.SweepInterrupted) as stop:
+        sweep.run(tiny_config, quiet=True)
+    folder = stop.value.outcome.folder
+    assert list(folder.trials()["activation"]) == ["relu"]
+    assert folder.run_info()["status"] == "interrupted"
+    assert list(stop.value.outcome.summary["activation"]) == ["relu"]
+
+
+def test_train_split_smaller_than_a_batch_is_refused(tiny_config):
+    tiny_config.batch_size = 500
+    with pytest.raises(ActbenchError, match="fewer than one batch"):
+        sweep.run(tiny_config, quiet=True)

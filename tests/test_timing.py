@@ -1,0 +1,46 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from actbench import timing
+
+
+def test_stats_on_known_samples():
+    s = timing.StepStats.of(np.arange(1, 101, dtype=float))
+    assert s.median == 50.5 and s.p25 == pytest.approx(25.75) and s.p75 == pytest.approx(75.25)
+    assert s.mean == 50.5 and s.n == 100 and s.std == pytest.approx(np.std(np.arange(1, 101)))
+
+
+def test_stats_of_nothing_is_nan_not_a_crash():
+    s = timing.StepStats.of(np.array([]))
+    assert s.n == 0 and np.isnan(s.median)
+
+
+def test_cpu_clock_measures_the_bracketed_region_and_resets_per_epoch():
+    clock = timing.clock_for(torch.device("cpu"))
+    for delay in (0.002, 0.0):
+        clock.start()
+        time.sleep(delay)
+        clock.stop()
+    first = clock.collect()
+    assert first.shape == (2,) and first[0] >= 2000 and first[1] < first[0]
+    assert clock.collect().size == 0
+
+
+def test_method_names_the_clock():
+    assert "perf_counter_ns" in timing.method(torch.device("cpu"))
+    assert "cuda.Event" in timing.method(torch.device("cuda"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_clock_reads_events_once_per_epoch():
+    clock = timing.clock_for(torch.device("cuda"))
+    x = torch.randn(2048, 2048, device="cuda")
+    for _ in range(3):
+        clock.start()
+        x @ x
+        clock.stop()
+    us = clock.collect()
+    assert us.shape == (3,) and (us > 0).all()

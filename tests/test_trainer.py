@@ -1,0 +1,101 @@
+import math
+
+import pytest
+import torch
+
+from actbench import activations, data, trainer
+from actbench.config import SweepConfig
+
+
+@pytest.fixture
+def device_data(tiny_mnist):
+    return data.prepare(data.load(tiny_mnist, download=False), torch.device("cpu"), 0.2)
+
+
+def run(device_data, cfg, name="relu", seed=0, **kw):
+    return trainer.train_trial(
+        device_data, activations.resolve(name), seed, cfg, torch.device("cpu"), 1, "test cpu", **kw
+    )
+
+
+def recorded_orders(monkeypatch):
+    seen: list[torch.Tensor] = []
+    real = trainer.batch_order
+
+    def spy(n, generator, device):
+        order = real(n, generator, device)
+        seen.append(order.clone())
+        return order
+
+    monkeypatch.setattr(trainer, "batch_order", spy)
+    return seen
+
+
+def test_every_activation_sees_the_same_batches_in_the_same_order(device_data, monkeypatch):
+    cfg = SweepConfig(hidden=(16,), batch_size=40, epochs=3, patience=0)
+    orders = recorded_orders(monkeypatch)
+    run(device_data, cfg, "relu", seed=5)
+    relu_orders = list(orders)
+    orders.clear()
+    run(device_data, cfg, "sigmoid", seed=5)
+    assert len(relu_orders) == 3 and all(
+        torch.equal(a, b) for a, b in zip(relu_orders, orders, strict=True)
+    )
+    assert not torch.equal(relu_orders[0], relu_orders[1])  # reshuffled every epoch
+    orders.clear()
+    run(device_data, cfg, "relu", seed=6)
+    assert not torch.equal(relu_orders[0], orders[0])
+
+
+def test_learns_and_counts_steps_and_warmup(device_data):
+    cfg = SweepConfig(hidden=(32,), batch_size=40, epochs=5, patience=0, warmup_steps=7)
+    result = run(device_data, cfg)
+    assert result.epochs == 5 and result.steps == 5 * (480 // 40)
+    assert result.warmup_steps == 7 and result.step_us.size == result.steps - 7
+    assert result.test_accuracy > 0.9  # the synthetic digits are easy
+    assert result.us_per_step_p25 <= result.us_per_step_median <= result.us_per_step_p75
+    assert 0 < result.timed_seconds < result.train_seconds
+    assert [h.epoch for h in result.history] == [1, 2, 3, 4, 5]
+
+
+def test_early_stopping_restores_the_best_validation_weights(device_data, monkeypatch):
+    cfg = SweepConfig(hidden=(32,), batch_size=40, epochs=30, patience=2)
+    losses = iter([0.9, 0.5, 0.7, 0.8, 0.4])
+    real_evaluate = trainer.evaluate
+    snapshots = {}
+
+    def scripted(model, x, y):
+        if x is device_data.x_test:
+            return real_evaluate(model, x, y)
+        epoch = len(snapshots) + 1
+        snapshots[epoch] = [p.detach().clone() for p in model.parameters()]
+        return next(losses), 0.5
+
+    tested = {}
+    real_load = torch.nn.Module.load_state_dict
+
+    def spy_load(self, state, *a, **k):
+        tested["weights"] = [v.clone() for v in state.values()]
+        return real_load(self, state, *a, **k)
+
+    monkeypatch.setattr(trainer, "evaluate", scripted)
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", spy_load)
+    result = run(device_data, cfg)
+    assert result.epochs == 4 and result.best_epoch == 2 and result.best_val_loss == 0.5
+    assert all(torch.equal(a, b) for a, b in zip(tested["weights"], snapshots[2], strict=True))
+
+
+def test_divergence_stops_the_trial_and_is_recorded(device_data):
+    cfg = SweepConfig(hidden=(32,), batch_size=40, epochs=10, patience=0, optimizer="sgd", lr=1e6)
+    result = run(device_data, cfg)
+    assert result.diverged and result.diverged_epoch == result.epochs < 10
+    assert math.isnan(result.history[-1].train_loss) or math.isinf(result.history[-1].train_loss)
+
+
+def test_optimizer_prefers_fused_adam_on_cpu():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    adam = trainer.make_optimizer("adam", params, 1e-3, torch.device("cpu"))
+    assert adam.defaults["fused"] is True
+    assert isinstance(
+        trainer.make_optimizer("sgd", params, 1e-2, torch.device("cpu")), torch.optim.SGD
+    )
