@@ -17,6 +17,16 @@ from actbench.errors import ActbenchError
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show `(default: X)` only where X says something the help text does not."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, True, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line instead of usage + error."""
 
@@ -88,7 +98,7 @@ def build_parser() -> Parser:
     s = commands.add_parser(
         "sweep",
         help="train once per activation (and seed) and write a results table",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         description="Train the MLP once per (activation, seed), time every step, and write "
         "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json and summary.md.",
     )
@@ -114,10 +124,15 @@ def build_parser() -> Parser:
     s.add_argument(
         "--hidden",
         type=_int_list("--hidden", 1),
-        default=list(d.hidden),
+        default=",".join(map(str, d.hidden)),
         help="comma list of hidden layer widths",
     )
-    s.add_argument("--batch-size", type=_number(int, 1, "--batch-size"), default=d.batch_size)
+    s.add_argument(
+        "--batch-size",
+        type=_number(int, 1, "--batch-size"),
+        default=d.batch_size,
+        help="training batch size; each timed step is one batch",
+    )
     s.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
@@ -155,7 +170,7 @@ def build_parser() -> Parser:
     s.add_argument(
         "--seeds",
         type=_int_list("--seeds", 0),
-        default=d.seeds,
+        default=",".join(map(str, d.seeds)),
         help="comma list of seeds (ranges like 0-4 too); each seed gives every "
         "activation the same initial weights and batch order",
     )
