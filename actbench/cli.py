@@ -9,10 +9,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from actbench import __version__, sweep, table
+from actbench import plot as plot_mod
 from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
 from actbench.device import CHOICES as DEVICE_CHOICES
 from actbench.errors import ActbenchError
+from actbench.storage import RunFolder
 
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
@@ -90,15 +92,21 @@ def build_parser() -> Parser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"actbench {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument(
+        "--debug", dest="debug_all", action="store_true", help="show tracebacks for errors"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
+    common = Parser(add_help=False, allow_abbrev=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
 
     d = SweepConfig()
     s = commands.add_parser(
         "sweep",
         help="train once per activation (and seed) and write a results table",
         formatter_class=HelpFormatter,
+        parents=[common],
+        allow_abbrev=False,
         description="Train the MLP once per (activation, seed), time every step, and write "
         "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json and summary.md.",
     )
@@ -203,8 +211,40 @@ def build_parser() -> Parser:
         "(default: a grid on a terminal, github markdown on a pipe)",
     )
     s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    s.add_argument(
+        "--resume",
+        metavar="RUN",
+        default=None,
+        help="finish an interrupted run (folder, or name under --out): only its missing "
+        "trials run, under its saved configuration; flags given too must agree with it",
+    )
     s.set_defaults(handler=cmd_sweep)
+
+    p = commands.add_parser(
+        "plot",
+        help="(re)draw a run's plots, or overlay several runs in one scatter",
+        formatter_class=HelpFormatter,
+        parents=[common],
+        description=f"With one RUN: redraw {plot_mod.SCATTER} and {plot_mod.CURVES} in its "
+        "folder. With several: one scatter of all of them (e.g. CPU vs GPU).",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run folder, or run name under --out")
+    p.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="where the overlay scatter of several runs goes "
+        "(default: <out>/<first>_vs_<others>.png)",
+    )
+    p.set_defaults(handler=cmd_plot)
     return parser
+
+
+def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """Destinations of the options actually typed (abbreviations are disabled)."""
+    typed = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    return {a.dest for a in parser._actions if typed.intersection(a.option_strings)}
 
 
 def config_from(args: argparse.Namespace) -> SweepConfig:
@@ -239,7 +279,10 @@ def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     try:
-        outcome = sweep.run(config_from(args), quiet=args.quiet)
+        if args.resume:
+            outcome = sweep.resume(args.resume, config_from(args), args.explicit, args.quiet)
+        else:
+            outcome = sweep.run(config_from(args), quiet=args.quiet)
     except sweep.SweepInterrupted as stop:
         print("\ninterrupted: finished trials are saved; partial table:", file=sys.stderr)
         _print_table(stop.outcome, args.format)
@@ -248,12 +291,36 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    folders = [RunFolder.open(ref, args.out) for ref in args.runs]
+    for folder in folders:
+        if folder.trials().empty:
+            raise ActbenchError(f"run {folder.path} has no finished trials to plot")
+    if len(folders) == 1:
+        for path in plot_mod.draw_run(folders[0]):
+            print(path)
+        return 0
+    default = args.out / ("_vs_".join(f.name for f in folders) + ".png")
+    output = args.output or default
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        print(plot_mod.overlay(folders, output))
+    except OSError as exc:
+        raise ActbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return 0
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
     return f"actbench: warning: {message}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.debug = args.debug or args.debug_all
+    if args.command == "sweep":
+        args.explicit = explicit_flags(parser._subparsers._group_actions[0].choices["sweep"], argv)
     if not args.debug:
         warnings.formatwarning = _one_line_warnings
     try:

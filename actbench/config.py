@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from actbench.errors import ActbenchError
 
 OPTIMIZERS = ("adam", "sgd")
+# Where the data lives and where results go may change when a run is resumed; nothing else.
+LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name"})
 
 
 @dataclass
@@ -65,6 +67,24 @@ class SweepConfig:
         ):
             raise ActbenchError(f"--name must be a plain folder name, got {self.name!r}")
         return self
+
+    @classmethod
+    def from_json(cls, d: dict) -> SweepConfig:
+        known = {f.name for f in fields(cls)}
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        cfg.hidden = tuple(cfg.hidden)
+        cfg.data_dir = None if cfg.data_dir is None else Path(cfg.data_dir)
+        cfg.out = Path(cfg.out)
+        return cfg
+
+    def differences(self, other: SweepConfig, only: set[str] | None = None) -> list[str]:
+        """`field: self vs other` for every result-relevant field that differs."""
+        names = [f.name for f in fields(self) if f.name not in LOCATION_FIELDS]
+        return [
+            f"{n} {getattr(self, n)} vs {getattr(other, n)}"
+            for n in names
+            if (only is None or n in only) and getattr(self, n) != getattr(other, n)
+        ]
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -49,6 +49,13 @@ def _append(table: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     return new if table.empty else pd.concat([table, new], ignore_index=True)
 
 
+def _without(table: pd.DataFrame, trial: TrialResult) -> pd.DataFrame:
+    if table.empty:
+        return table
+    same = (table["activation"] == trial.activation) & (table["seed"] == trial.seed)
+    return table[~same]
+
+
 def write_text(path: Path, text: str) -> None:
     _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
@@ -92,8 +99,9 @@ class RunFolder:
 
     def add_trial(self, trial: TrialResult) -> None:
         """Append one finished trial to every table, atomically."""
-        trials = _append(self.trials(), [trial.row()])
-        history = _append(self.history(), trial.history_rows())
+        trials = _append(_without(self.trials(), trial), [trial.row()])
+        # a trial interrupted after its history was written leaves rows a resume replaces
+        history = _append(_without(self.history(), trial), trial.history_rows())
         steps = self.steps()
         steps[(trial.activation, trial.seed)] = trial.step_us
         _atomic(self.path / HISTORY, lambda p: history.to_csv(p, index=False))

@@ -1,7 +1,8 @@
 """A sweep: every (seed, activation) trial on one device, each saved as soon as it ends.
 
 Everything that can be refused (activations, device, threads, output folder, data) is
-checked before the first step is trained.
+checked before the first step is trained. `resume` continues a saved run with the trials
+it is missing, under the configuration it was started with.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -16,7 +18,7 @@ import torch
 from actbench import activations as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
-from actbench import environment, table, timing
+from actbench import environment, plot, table, timing
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
@@ -44,23 +46,87 @@ class SweepInterrupted(Exception):
 
 
 def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
-    """Write summary.md from what is saved in `folder` and return the summary table."""
+    """Write summary.md and the plots from what is saved in `folder`; return the summary."""
     trials = folder.trials()
-    summary = table.summarize(trials) if not trials.empty else pd.DataFrame()
-    if not summary.empty:
-        folder.write_summary(table.markdown_report(run, summary))
+    if trials.empty:
+        return pd.DataFrame()
+    summary = table.summarize(trials)
+    folder.write_summary(table.markdown_report(run, summary))
+    try:
+        plot.draw_run(folder)
+    except Exception as exc:  # a picture must never cost the numbers
+        warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
     return summary
 
 
-def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
+@dataclass
+class _Plan:
+    cfg: SweepConfig
+    acts: list[activations_mod.Activation]
+    device: torch.device
+    threads: int
+
+
+def _plan(cfg: SweepConfig) -> _Plan:
     cfg.validate()
     acts = activations_mod.parse_list(",".join(cfg.activations))
     cfg.activations = [a.name for a in acts]
     device = device_mod.resolve(cfg.device)
     threads = device_mod.pin_threads(cfg.threads)
-    name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{device.type}"
-    folder = RunFolder.create(cfg.out, name)
+    return _Plan(cfg, acts, device, threads)
 
+
+def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
+    """Start a new run folder and train every trial of `cfg`."""
+    plan = _plan(cfg)
+    name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.device.type}"
+    folder = RunFolder.create(cfg.out, name)
+    run_info = {
+        "name": name,
+        "status": "running",
+        "config": cfg.to_json(),
+        "timing_method": timing.method(plan.device),
+        "started": _now(),
+        "finished": None,
+    }
+    return _execute(plan, folder, run_info, quiet)
+
+
+def resume(
+    ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool = False
+) -> SweepOutcome:
+    """Finish a saved run: same configuration (flags given now must agree), missing trials only."""
+    folder = RunFolder.open(ref, given.out)
+    run_info = folder.run_info()
+    try:
+        saved = SweepConfig.from_json(run_info["config"])
+        recorded_env = run_info["environment"]
+    except (KeyError, TypeError) as exc:
+        raise ActbenchError(f"{folder.path / 'run.json'} is not an actbench run ({exc})") from None
+    differ = saved.differences(given, only=explicit)
+    if differ:
+        raise ActbenchError(
+            f"cannot resume {folder.path}: configuration differs from the saved run "
+            f"(saved vs given: {'; '.join(differ)})"
+        )
+    for name in ("data_dir", "download"):
+        if name in explicit:
+            setattr(saved, name, getattr(given, name))
+    if saved.threads is None:  # keep the thread count the finished trials were timed with
+        saved.threads = recorded_env.get("threads")
+    plan = _plan(saved)
+    if str(plan.device) != recorded_env.get("device"):
+        raise ActbenchError(
+            f"cannot resume {folder.path}: it ran on {recorded_env.get('device')}, "
+            f"this would run on {plan.device}"
+        )
+    run_info.setdefault("resumed", []).append(_now())
+    run_info.update(status="running", finished=None)
+    return _execute(plan, folder, run_info, quiet)
+
+
+def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> SweepOutcome:
+    cfg, device = plan.cfg, plan.device
     data_dir = cfg.data_dir or data_mod.default_data_dir()
     mnist = data_mod.load(data_dir, download=cfg.download)
     data = data_mod.prepare(mnist, device, cfg.val_fraction, cfg.train_limit, cfg.split_seed)
@@ -69,32 +135,33 @@ def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
             f"the training split has {data.x_train.shape[0]} images, fewer than one batch of "
             f"{cfg.batch_size}; raise --train-limit or lower --batch-size"
         )
-    env = environment.collect(device, threads)
-    run_info = {
-        "name": name,
-        "status": "running",
-        "config": cfg.to_json(),
-        "environment": env,
-        "timing_method": timing.method(device),
-        "data": {
-            "dir": str(data_dir),
-            "reader": mnist.reader,
-            "train": int(data.x_train.shape[0]),
-            "val": int(data.x_val.shape[0]),
-            "test": int(data.x_test.shape[0]),
-        },
-        "started": _now(),
-        "finished": None,
+    env = environment.collect(device, plan.threads)
+    run_info.setdefault("environment", env)
+    run_info["data"] = {
+        "dir": str(data_dir),
+        "reader": mnist.reader,
+        "train": int(data.x_train.shape[0]),
+        "val": int(data.x_val.shape[0]),
+        "test": int(data.x_test.shape[0]),
     }
     folder.write_run(run_info)
 
-    trials = [(seed, act) for seed in cfg.seeds for act in acts]
-    progress = Progress(len(trials), cfg.epochs, quiet=quiet)
+    saved = folder.trials()
+    done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
+    todo = [(seed, act) for seed in cfg.seeds for act in plan.acts if (act.name, seed) not in done]
+    progress = Progress(len(done) + len(todo), cfg.epochs, quiet=quiet)
     try:
-        for i, (seed, act) in enumerate(trials, start=1):
+        for i, (seed, act) in enumerate(todo, start=len(done) + 1):
             progress.trial_started(i, act.name, seed)
             result = train_trial(
-                data, act, seed, cfg, device, threads, env["device_name"], on_epoch=progress.epoch
+                data,
+                act,
+                seed,
+                cfg,
+                device,
+                plan.threads,
+                env["device_name"],
+                on_epoch=progress.epoch,
             )
             folder.add_trial(result)
             progress.trial_finished(result)

@@ -25,6 +25,7 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
             "us_per_step_p75": grouped["us_per_step_p75"].median(),
             "epochs_mean": grouped["epochs"].mean(),
             "diverged": grouped["diverged"].sum().astype(int),
+            "diverged_epochs": grouped["diverged_epoch"].agg(_epochs),
         }
     ).reset_index()
     fastest = summary["us_per_step_median"].min()
@@ -32,6 +33,14 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     return summary.sort_values(
         ["test_accuracy_mean", "us_per_step_median"], ascending=[False, True], na_position="last"
     ).reset_index(drop=True)
+
+
+def _epochs(values: pd.Series) -> str:
+    return ",".join(str(int(v)) for v in values.dropna())
+
+
+def _diverged(count: int, epochs: str) -> str:
+    return f"{count} (epoch {epochs})" if count else "0"
 
 
 def _accuracy(mean: float, std: float) -> str:
@@ -59,7 +68,10 @@ def display(summary: pd.DataFrame) -> pd.DataFrame:
             ],
             "× fastest": summary["relative_time"].map("{:.2f}".format),
             "epochs": summary["epochs_mean"].map("{:.1f}".format),
-            "diverged": summary["diverged"],
+            "diverged": [
+                _diverged(n, e)
+                for n, e in zip(summary["diverged"], summary["diverged_epochs"], strict=True)
+            ],
         }
     )
 

@@ -16,6 +16,8 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         "history.csv",
         "steps.npz",
         "summary.md",
+        "accuracy_vs_us_per_step.png",
+        "learning_curves.png",
     }
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "complete" and run["finished"] and run["config"]["seeds"] == [0, 1]
@@ -77,3 +79,14 @@ def test_train_split_smaller_than_a_batch_is_refused(tiny_config):
     tiny_config.batch_size = 500
     with pytest.raises(ActbenchError, match="fewer than one batch"):
         sweep.run(tiny_config, quiet=True)
+
+
+def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(tiny_config):
+    tiny_config.activations = ["torch:log", "relu"]  # log of negative inputs: NaN at once
+    with pytest.warns(UserWarning, match=r"torch:log \(seed 0\) diverged at epoch 1"):
+        outcome = sweep.run(tiny_config, quiet=True)
+    trials = outcome.folder.trials().set_index("activation")
+    assert trials.loc["torch:log", "diverged"] and trials.loc["torch:log", "diverged_epoch"] == 1
+    assert not trials.loc["relu", "diverged"] and trials.loc["relu", "test_accuracy"] > 0.5
+    summary = (outcome.folder.path / "summary.md").read_text()
+    assert "1 (epoch 1)" in summary

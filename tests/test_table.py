@@ -22,6 +22,7 @@ def trials() -> pd.DataFrame:
                     us_per_step_p75=t + 10,
                     epochs=10 + seed,
                     diverged=False,
+                    diverged_epoch=None,
                 )
             )
     return pd.DataFrame(rows)
@@ -48,3 +49,10 @@ def test_single_seed_has_no_std():
     one = trials().query("seed == 0")
     body = table.render(table.summarize(one)).splitlines()[2:]
     assert body and not any("± " in line for line in body)
+
+
+def test_diverged_trials_show_their_epoch():
+    t = trials()
+    t.loc[t.index[-1], ["diverged", "diverged_epoch"]] = [True, 3]
+    text = table.render(table.summarize(t))
+    assert "1 (epoch 3)" in text

@@ -1,0 +1,130 @@
+"""Interrupt and resume: nothing finished is ever lost, nothing finished is retrained."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from actbench import cli, sweep
+from actbench.errors import ActbenchError
+
+
+def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch):
+    real = sweep.train_trial
+    trained = []
+
+    def counting(data, act, seed, *args, **kwargs):
+        trained.append((act.name, seed))
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return real(data, act, seed, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "train_trial", counting)
+    with pytest.raises(sweep.SweepInterrupted):
+        sweep.run(tiny_config, quiet=True)
+    first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")
+    trained.clear()
+    outcome = sweep.resume("tiny", tiny_config, explicit=set(), quiet=True)
+    assert trained == [("tanh", 0)]
+    trials = outcome.folder.trials()
+    assert list(trials["activation"]) == ["relu", "tanh"]
+    pd.testing.assert_frame_equal(trials.iloc[:1], first)  # the finished trial is untouched
+    assert len(outcome.folder.history().query("activation == 'tanh'")) == trials.iloc[1]["epochs"]
+    run = outcome.folder.run_info()
+    assert run["status"] == "complete" and len(run["resumed"]) == 1
+
+
+def test_resume_refuses_a_different_configuration(tiny_config):
+    sweep.run(tiny_config, quiet=True)
+    tiny_config.epochs = 9
+    with pytest.raises(ActbenchError, match=r"configuration differs .*epochs 4 vs 9"):
+        sweep.resume("tiny", tiny_config, explicit={"epochs"}, quiet=True)
+
+
+def test_resume_of_a_missing_run_is_an_error(tmp_path, capsys):
+    assert cli.main(["sweep", "--resume", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "no actbench run at" in err and "Traceback" not in err
+
+
+def wait_for(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+def test_sigint_keeps_the_first_trial_and_resume_finishes(tiny_mnist, tmp_path):
+    out = tmp_path / "results"
+    argv = [
+        sys.executable,
+        "-m",
+        "actbench",
+        "sweep",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--data-dir",
+        str(tiny_mnist),
+        "--no-download",
+        "--hidden",
+        "256,256",
+        "--batch-size",
+        "10",
+        "--epochs",
+        "1",
+        "--patience",
+        "0",
+        "--train-limit",
+        "600",
+        "--activations",
+        "relu,tanh,sigmoid",
+        "--seeds",
+        "0-19",
+        "--out",
+        str(out),
+        "--name",
+        "killed",
+        "--format",
+        "github",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trials = out / "killed" / "trials.csv"
+    wait_for(lambda: trials.is_file(), timeout=120)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "partial table" in stderr
+    kept = pd.read_csv(trials)
+    assert len(kept) >= 1 and stdout.startswith("| activation")
+    assert len(kept) < 60
+
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "actbench",
+            "sweep",
+            "--resume",
+            "killed",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(tiny_mnist),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    final = pd.read_csv(trials)
+    assert len(final) == 60 and not final.duplicated(["activation", "seed"]).any()
+    pd.testing.assert_frame_equal(final.iloc[: len(kept)], kept)
