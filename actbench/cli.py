@@ -8,7 +8,11 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from actbench import __version__, sweep, table
+from tabulate import tabulate, tabulate_formats
+
+from actbench import __version__, environment, sweep, table
+from actbench import compare as compare_mod
+from actbench import device as device_mod
 from actbench import plot as plot_mod
 from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
@@ -16,7 +20,7 @@ from actbench.device import CHOICES as DEVICE_CHOICES
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 
-EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
+EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 1, 2, 130
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -73,13 +77,33 @@ def _int_list(flag: str, low: int) -> Callable[[str], list[int]]:
     return parse
 
 
-def _fraction(text: str) -> float:
-    value = _number(float, None, "--val-fraction")(text)
-    if not 0.0 < value < 1.0:
+FORMAT_HELP = (
+    "any tabulate format for the printed table "
+    "(default: a grid on a terminal, github markdown on a pipe)"
+)
+
+
+def _table_format(text: str) -> str:
+    if text not in tabulate_formats:
         raise argparse.ArgumentTypeError(
-            f"--val-fraction must be between 0 and 1 (exclusive), got {text}"
+            f"unknown table format {text!r}; use one of {', '.join(tabulate_formats)}"
         )
-    return value
+    return text
+
+
+def _fraction_named(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _number(float, None, flag)(text)
+        if not 0.0 < value < 1.0:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be between 0 and 1 (exclusive), got {text}"
+            )
+        return value
+
+    return parse
+
+
+_fraction = _fraction_named("--val-fraction")
 
 
 def build_parser() -> Parser:
@@ -128,6 +152,18 @@ def build_parser() -> Parser:
         type=_number(int, 1, "--threads"),
         default=None,
         help="CPU intra-op threads (default: what torch picks); always recorded",
+    )
+    s.add_argument(
+        "--cpu-affinity",
+        type=_int_list("--cpu-affinity", 0),
+        default=None,
+        metavar="CPUS",
+        help="pin the process to these CPUs, e.g. 0,1 or 0-3 (Linux)",
+    )
+    s.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="use torch's deterministic algorithms (recorded; may be slower)",
     )
     s.add_argument(
         "--hidden",
@@ -204,12 +240,7 @@ def build_parser() -> Parser:
     s.add_argument(
         "--name", default=None, help="run folder name (default: <date>-<time>-<device type>)"
     )
-    s.add_argument(
-        "--format",
-        default=None,
-        help="tabulate format of the printed table "
-        "(default: a grid on a terminal, github markdown on a pipe)",
-    )
+    s.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
     s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     s.add_argument(
         "--resume",
@@ -238,6 +269,111 @@ def build_parser() -> Parser:
         "(default: <out>/<first>_vs_<others>.png)",
     )
     p.set_defaults(handler=cmd_plot)
+
+    c = commands.add_parser(
+        "compare",
+        help="compare runs: accuracy and µs/step side by side, with significance",
+        formatter_class=HelpFormatter,
+        parents=[common],
+        description="Compare run B (and C, ...) against run A, joined by activation: "
+        "accuracy A and B (mean ± std over seeds), Δ accuracy in points (Welch's t-test with "
+        ">= 3 seeds a side), median µs/step A and B, and the ratio B/A with a block-bootstrap "
+        "confidence interval over the saved per-step samples, with a verdict per row.",
+    )
+    c.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="run folders or names under --out; the first is the baseline A",
+    )
+    c.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
+    c.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
+    c.add_argument(
+        "--fail-if-slower",
+        type=_number(float, 0.0, "--fail-if-slower"),
+        metavar="PCT",
+        default=None,
+        help="exit 1 if any activation is significantly slower by more than PCT%%",
+    )
+    c.add_argument(
+        "--fail-if-less-accurate",
+        metavar="POINTS",
+        default=None,
+        type=_number(float, 0.0, "--fail-if-less-accurate"),
+        help="exit 1 if any activation is less accurate by more than POINTS percentage points",
+    )
+    c.add_argument(
+        "--tolerance",
+        type=_number(float, 0.0, "--tolerance"),
+        default=0.0,
+        metavar="PCT",
+        help="call a speed difference faster/slower only when the "
+        "whole confidence interval lies beyond 1 ± PCT%%",
+    )
+    c.add_argument(
+        "--confidence",
+        type=_fraction_named("--confidence"),
+        default=0.95,
+        help="confidence level of the ratio interval",
+    )
+    c.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the comparison rows as CSV",
+    )
+    c.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the comparison (differences, warnings, rows) as JSON",
+    )
+    c.set_defaults(handler=cmd_compare)
+
+    sh = commands.add_parser(
+        "show",
+        help="re-render a saved run's table",
+        formatter_class=HelpFormatter,
+        parents=[common],
+    )
+    sh.add_argument("run", metavar="RUN", help="run folder, or run name under --out")
+    sh.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
+    sh.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
+    sh.set_defaults(handler=cmd_show)
+
+    ls = commands.add_parser(
+        "list", help="list the runs under --out", formatter_class=HelpFormatter, parents=[common]
+    )
+    ls.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
+    ls.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
+    ls.set_defaults(handler=cmd_list)
+
+    e = commands.add_parser(
+        "env",
+        help="print the environment a run would record",
+        formatter_class=HelpFormatter,
+        parents=[common],
+        description="Apply --device/--threads/--cpu-affinity as a sweep would, and print what "
+        "it would record, so you can check what you are about to pin.",
+    )
+    e.add_argument("--device", default=d.device, help=f"{DEVICE_CHOICES}")
+    e.add_argument(
+        "--threads",
+        type=_number(int, 1, "--threads"),
+        default=None,
+        help="CPU intra-op threads (default: what torch picks)",
+    )
+    e.add_argument(
+        "--cpu-affinity",
+        type=_int_list("--cpu-affinity", 0),
+        default=None,
+        metavar="CPUS",
+        help="pin the process to these CPUs (Linux)",
+    )
+    e.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
+    e.set_defaults(handler=cmd_env)
     return parser
 
 
@@ -252,6 +388,8 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         activations=[a.strip() for a in args.activations.split(",") if a.strip()],
         device=args.device,
         threads=args.threads,
+        cpu_affinity=args.cpu_affinity,
+        deterministic=args.deterministic,
         hidden=tuple(args.hidden),
         batch_size=args.batch_size,
         optimizer=args.optimizer,
@@ -307,6 +445,108 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print(plot_mod.overlay(folders, output))
     except OSError as exc:
         raise ActbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if len(args.runs) < 2:
+        raise ActbenchError("compare needs at least two runs: A B [C ...]")
+    folders = [RunFolder.open(ref, args.out) for ref in args.runs]
+    fmt = args.format or table.default_format()
+    comparisons, failures = [], []
+    for other in folders[1:]:
+        comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
+        comparisons.append(comp)
+        print(compare_mod.render(comp, fmt), end="\n\n")
+        failures += compare_mod.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
+    for path, write in ((args.csv, compare_mod.to_csv), (args.json, None)):
+        if path is None:
+            continue
+        try:
+            if write is None:
+                path.write_text(compare_mod.to_json(comparisons), encoding="utf-8")
+            else:
+                write(comparisons, path)
+        except OSError as exc:
+            raise ActbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if failures:
+        for line in failures:
+            print(f"actbench: FAIL: {line}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    folder = RunFolder.open(args.run, args.out)
+    run = folder.run_info()
+    trials = folder.trials()
+    if trials.empty:
+        raise ActbenchError(f"run {folder.path} has no finished trials")
+    try:
+        summary = table.summarize(trials)
+    except KeyError as exc:
+        raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
+    print(
+        f"{folder.name}: {plot_mod.describe(run)}, {run.get('status', '?')}, "
+        f"started {run.get('started', '?')}"
+    )
+    print(table.render(summary, args.format or table.default_format()))
+    for name in (plot_mod.SCATTER, plot_mod.CURVES):
+        if (folder.path / name).is_file():
+            print(f"plot: {folder.path / name}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    runs = RunFolder.list(args.out)
+    if not runs:
+        print(f"no runs under {args.out}", file=sys.stderr)
+        return 0
+    rows = []
+    for folder in runs:
+        try:
+            run = folder.run_info()
+        except ActbenchError as exc:
+            rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
+            continue
+        cfg, env = run.get("config", {}), run.get("environment", {})
+        trials = folder.trials()
+        rows.append(
+            {
+                "run": folder.name,
+                "started": run.get("started", ""),
+                "status": run.get("status", ""),
+                "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
+                "threads": env.get("threads", ""),
+                "activations": ",".join(cfg.get("activations", [])),
+                "seeds": ",".join(map(str, cfg.get("seeds", []))),
+                "trials": len(trials),
+            }
+        )
+    print(
+        tabulate(
+            rows,
+            headers="keys",
+            tablefmt=args.format or table.default_format(),
+            disable_numparse=True,
+        )
+    )
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    pinning = device_mod.pin(args.device, args.threads, args.cpu_affinity)
+    env = environment.collect(pinning)
+    env.pop("argv", None)
+    rows = [(k, "" if v is None else v) for k, v in env.items()]
+    print(
+        tabulate(
+            rows,
+            headers=["field", "value"],
+            tablefmt=args.format or table.default_format(),
+            disable_numparse=True,
+        )
+    )
     return 0
 
 

@@ -17,6 +17,8 @@ class SweepConfig:
     activations: list[str] = field(default_factory=lambda: ["relu", "tanh", "sigmoid", "elu"])
     device: str = "auto"
     threads: int | None = None
+    cpu_affinity: list[int] | None = None
+    deterministic: bool = False
     hidden: tuple[int, ...] = (100, 100, 100)
     batch_size: int = 100
     optimizer: str = "adam"
@@ -60,6 +62,8 @@ class SweepConfig:
             raise ActbenchError(f"--seeds needs non-negative integers, got {self.seeds}")
         if len(set(self.seeds)) != len(self.seeds):
             raise ActbenchError(f"--seeds names a seed twice: {self.seeds}")
+        if self.cpu_affinity is not None and (not self.cpu_affinity or min(self.cpu_affinity) < 0):
+            raise ActbenchError(f"--cpu-affinity needs CPU numbers >= 0, got {self.cpu_affinity}")
         if not self.activations:
             raise ActbenchError("--activations is empty")
         if self.name is not None and (

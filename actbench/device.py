@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
 import torch
 
 from actbench.errors import ActbenchError
@@ -64,3 +70,79 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def pin_affinity(cpus: list[int] | None) -> list[int] | None:
+    """Pin this process to `cpus` (Linux); return the affinity in force, None where unknown."""
+    if not hasattr(os, "sched_setaffinity"):
+        if cpus is not None:
+            raise ActbenchError(f"--cpu-affinity needs Linux; this is {sys.platform}")
+        return None
+    if cpus is not None:
+        allowed = os.sched_getaffinity(0)
+        missing = sorted(set(cpus) - allowed)
+        if missing:
+            raise ActbenchError(
+                f"--cpu-affinity names CPU(s) {missing} that this process cannot use "
+                f"(available: {','.join(map(str, sorted(allowed)))})"
+            )
+        os.sched_setaffinity(0, cpus)
+    return sorted(os.sched_getaffinity(0))
+
+
+def set_deterministic(enabled: bool, device: torch.device) -> None:
+    """torch's deterministic algorithms (and the cuBLAS workspace setting CUDA needs for them)."""
+    if enabled and device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.benchmark = False if enabled else torch.backends.cudnn.benchmark
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def name(device: torch.device) -> str:
+    """The hardware behind `device`, in words (GPU model or CPU model)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return cpu_model()
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """Where and how a run's trials execute; recorded in run.json and every trial row."""
+
+    device: torch.device
+    device_name: str
+    threads: int
+    cpu_affinity: str  # "0,1"; "" where the platform cannot tell
+    deterministic: bool
+
+
+def pin(
+    spec: str,
+    threads: int | None = None,
+    cpu_affinity: list[int] | None = None,
+    deterministic: bool = False,
+) -> Pinning:
+    """Resolve the device and apply every pin; refuse anything that cannot be honoured."""
+    device = resolve(spec)
+    in_force = pin_threads(threads)
+    affinity = pin_affinity(cpu_affinity)
+    set_deterministic(deterministic, device)
+    return Pinning(
+        device=device,
+        device_name=name(device),
+        threads=in_force,
+        cpu_affinity="" if affinity is None else ",".join(map(str, affinity)),
+        deterministic=deterministic,
+    )

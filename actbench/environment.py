@@ -13,24 +13,7 @@ from pathlib import Path
 import torch
 
 import actbench
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple MPS"
-    return cpu_model()
+from actbench import device as device_mod
 
 
 def git_commit() -> str | None:
@@ -56,20 +39,22 @@ def git_commit() -> str | None:
     return f"{out}{'-dirty' if dirty else ''}" if out else None
 
 
-def collect(device: torch.device, threads: int) -> dict:
+def collect(pinning: device_mod.Pinning) -> dict:
     """Versions, hardware and host: what someone needs to judge or repeat a timing."""
+    device, threads = pinning.device, pinning.threads
     env = {
         "actbench_version": actbench.__version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
-        "cpu_model": cpu_model(),
+        "cpu_model": device_mod.cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
         "interop_threads": torch.get_num_interop_threads(),
         "device": str(device),
-        "device_name": device_name(device),
+        "device_name": pinning.device_name,
+        "deterministic": pinning.deterministic,
         "cuda_version": torch.version.cuda,
         "cudnn_version": torch.backends.cudnn.version()
         if torch.backends.cudnn.is_available()
@@ -77,8 +62,7 @@ def collect(device: torch.device, threads: int) -> dict:
         "git_commit": git_commit(),
         "argv": sys.argv,
     }
-    if hasattr(os, "sched_getaffinity"):
-        env["cpu_affinity"] = sorted(os.sched_getaffinity(0))
+    env["cpu_affinity"] = pinning.cpu_affinity or None
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         env["device_memory_gib"] = round(props.total_memory / 2**30, 2)

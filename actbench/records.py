@@ -33,6 +33,8 @@ class TrialResult:
     device: str
     device_name: str
     threads: int
+    cpu_affinity: str
+    deterministic: bool
     test_accuracy: float
     test_loss: float
     best_val_loss: float

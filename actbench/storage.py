@@ -93,6 +93,14 @@ class RunFolder:
                 return cls(path)
         raise ActbenchError(f"no actbench run at {ref} (looked for {RUN_JSON})")
 
+    @classmethod
+    def list(cls, out: Path) -> list[RunFolder]:
+        """Every run folder directly under `out`, oldest first by name."""
+        out = Path(out)
+        if not out.is_dir():
+            return []
+        return [cls(p) for p in sorted(out.iterdir()) if (p / RUN_JSON).is_file()]
+
     # -- writing ---------------------------------------------------------------------------
     def write_run(self, info: dict) -> None:
         write_text(self.path / RUN_JSON, json.dumps(info, indent=2, default=str) + "\n")

@@ -63,29 +63,27 @@ def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
 class _Plan:
     cfg: SweepConfig
     acts: list[activations_mod.Activation]
-    device: torch.device
-    threads: int
+    pinning: device_mod.Pinning
 
 
 def _plan(cfg: SweepConfig) -> _Plan:
     cfg.validate()
     acts = activations_mod.parse_list(",".join(cfg.activations))
     cfg.activations = [a.name for a in acts]
-    device = device_mod.resolve(cfg.device)
-    threads = device_mod.pin_threads(cfg.threads)
-    return _Plan(cfg, acts, device, threads)
+    pinning = device_mod.pin(cfg.device, cfg.threads, cfg.cpu_affinity, cfg.deterministic)
+    return _Plan(cfg, acts, pinning)
 
 
 def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
     """Start a new run folder and train every trial of `cfg`."""
     plan = _plan(cfg)
-    name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.device.type}"
+    name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.pinning.device.type}"
     folder = RunFolder.create(cfg.out, name)
     run_info = {
         "name": name,
         "status": "running",
         "config": cfg.to_json(),
-        "timing_method": timing.method(plan.device),
+        "timing_method": timing.method(plan.pinning.device),
         "started": _now(),
         "finished": None,
     }
@@ -115,10 +113,10 @@ def resume(
     if saved.threads is None:  # keep the thread count the finished trials were timed with
         saved.threads = recorded_env.get("threads")
     plan = _plan(saved)
-    if str(plan.device) != recorded_env.get("device"):
+    if str(plan.pinning.device) != recorded_env.get("device"):
         raise ActbenchError(
             f"cannot resume {folder.path}: it ran on {recorded_env.get('device')}, "
-            f"this would run on {plan.device}"
+            f"this would run on {plan.pinning.device}"
         )
     run_info.setdefault("resumed", []).append(_now())
     run_info.update(status="running", finished=None)
@@ -126,7 +124,7 @@ def resume(
 
 
 def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> SweepOutcome:
-    cfg, device = plan.cfg, plan.device
+    cfg, device = plan.cfg, plan.pinning.device
     data_dir = cfg.data_dir or data_mod.default_data_dir()
     mnist = data_mod.load(data_dir, download=cfg.download)
     data = data_mod.prepare(mnist, device, cfg.val_fraction, cfg.train_limit, cfg.split_seed)
@@ -135,7 +133,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
             f"the training split has {data.x_train.shape[0]} images, fewer than one batch of "
             f"{cfg.batch_size}; raise --train-limit or lower --batch-size"
         )
-    env = environment.collect(device, plan.threads)
+    env = environment.collect(plan.pinning)
     run_info.setdefault("environment", env)
     run_info["data"] = {
         "dir": str(data_dir),
@@ -153,16 +151,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
     try:
         for i, (seed, act) in enumerate(todo, start=len(done) + 1):
             progress.trial_started(i, act.name, seed)
-            result = train_trial(
-                data,
-                act,
-                seed,
-                cfg,
-                device,
-                plan.threads,
-                env["device_name"],
-                on_epoch=progress.epoch,
-            )
+            result = train_trial(data, act, seed, cfg, plan.pinning, on_epoch=progress.epoch)
             folder.add_trial(result)
             progress.trial_finished(result)
             if result.diverged:

@@ -22,6 +22,7 @@ from actbench import timing
 from actbench.activations import Activation
 from actbench.config import SweepConfig
 from actbench.data import DeviceData
+from actbench.device import Pinning
 from actbench.model import build_mlp
 from actbench.records import EpochRecord, TrialResult
 
@@ -66,11 +67,10 @@ def train_trial(
     activation: Activation,
     seed: int,
     cfg: SweepConfig,
-    device: torch.device,
-    threads: int,
-    device_name: str,
+    pinning: Pinning,
     on_epoch: EpochCallback | None = None,
 ) -> TrialResult:
+    device = pinning.device
     model = build_mlp(cfg.hidden, activation, seed).to(device)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device)
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -144,8 +144,10 @@ def train_trial(
         activation=activation.name,
         seed=seed,
         device=str(device),
-        device_name=device_name,
-        threads=threads,
+        device_name=pinning.device_name,
+        threads=pinning.threads,
+        cpu_affinity=pinning.cpu_affinity,
+        deterministic=pinning.deterministic,
         test_accuracy=test_acc,
         test_loss=test_loss,
         best_val_loss=best_val,

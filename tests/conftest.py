@@ -13,6 +13,7 @@ import torch
 
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
+from actbench.records import EpochRecord, TrialResult
 
 REAL_DATA = os.environ.get("ACTBENCH_DATA")
 
@@ -88,3 +89,35 @@ def _restore_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+def fake_trial(activation="relu", seed=0, n=5, accuracy=0.97, us=800.0) -> TrialResult:
+    """A finished trial with `n` step times around `us` µs, for tests of what reads records."""
+    history = [EpochRecord(activation, seed, e, 0.5 / e, 0.6 / e, 0.9, 1.0, 800.0) for e in (1, 2)]
+    return TrialResult(
+        activation=activation,
+        seed=seed,
+        device="cpu",
+        device_name="cpu",
+        threads=2,
+        cpu_affinity="0,1",
+        deterministic=False,
+        test_accuracy=accuracy,
+        test_loss=0.1,
+        best_val_loss=0.3,
+        best_epoch=2,
+        epochs=2,
+        steps=n + 1,
+        warmup_steps=1,
+        us_per_step_median=us + (n - 1) / 2,
+        us_per_step_p25=790.0,
+        us_per_step_p75=810.0,
+        us_per_step_mean=801.0,
+        us_per_step_std=5.0,
+        timed_seconds=0.004,
+        train_seconds=0.01,
+        diverged=False,
+        diverged_epoch=None,
+        history=history,
+        step_us=np.arange(n, dtype=np.float32) + us,
+    )

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from actbench.errors import ActbenchError
-from actbench.records import EpochRecord, TrialResult
 from actbench.storage import RunFolder
+from tests.conftest import fake_trial
 
 TRIAL_COLUMNS = [
     "activation",
@@ -22,35 +22,6 @@ TRIAL_COLUMNS = [
     "train_seconds",
     "diverged",
 ]
-
-
-def fake_trial(activation="relu", seed=0, n=5) -> TrialResult:
-    history = [EpochRecord(activation, seed, e, 0.5 / e, 0.6 / e, 0.9, 1.0, 800.0) for e in (1, 2)]
-    return TrialResult(
-        activation=activation,
-        seed=seed,
-        device="cpu",
-        device_name="cpu",
-        threads=2,
-        test_accuracy=0.97,
-        test_loss=0.1,
-        best_val_loss=0.3,
-        best_epoch=2,
-        epochs=2,
-        steps=n + 1,
-        warmup_steps=1,
-        us_per_step_median=800.0,
-        us_per_step_p25=790.0,
-        us_per_step_p75=810.0,
-        us_per_step_mean=801.0,
-        us_per_step_std=5.0,
-        timed_seconds=0.004,
-        train_seconds=0.01,
-        diverged=False,
-        diverged_epoch=None,
-        history=history,
-        step_us=np.arange(n, dtype=np.float32) + 800,
-    )
 
 
 def test_trials_history_and_steps_round_trip(tmp_path):

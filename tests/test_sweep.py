@@ -1,6 +1,8 @@
 import json
+import os
 
 import pytest
+import torch
 
 from actbench import sweep, trainer
 from actbench.errors import ActbenchError
@@ -90,3 +92,19 @@ def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(tiny_config):
     assert not trials.loc["relu", "diverged"] and trials.loc["relu", "test_accuracy"] > 0.5
     summary = (outcome.folder.path / "summary.md").read_text()
     assert "1 (epoch 1)" in summary
+
+
+def test_pins_are_applied_and_recorded_in_run_json_and_every_row(tiny_config):
+    before = os.sched_getaffinity(0)
+    try:
+        tiny_config.cpu_affinity, tiny_config.deterministic = [0], True
+        outcome = sweep.run(tiny_config, quiet=True)
+        assert os.sched_getaffinity(0) == {0}
+    finally:
+        os.sched_setaffinity(0, before)
+        torch.use_deterministic_algorithms(False)
+    run = outcome.folder.run_info()
+    assert run["config"]["cpu_affinity"] == [0] and run["config"]["deterministic"] is True
+    assert run["environment"]["cpu_affinity"] == "0" and run["environment"]["deterministic"]
+    trials = outcome.folder.trials()
+    assert set(trials["cpu_affinity"].astype(str)) == {"0"} and trials["deterministic"].all()

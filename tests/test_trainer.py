@@ -5,6 +5,7 @@ import torch
 
 from actbench import activations, data, trainer
 from actbench.config import SweepConfig
+from actbench.device import Pinning
 
 
 @pytest.fixture
@@ -13,9 +14,8 @@ def device_data(tiny_mnist):
 
 
 def run(device_data, cfg, name="relu", seed=0, **kw):
-    return trainer.train_trial(
-        device_data, activations.resolve(name), seed, cfg, torch.device("cpu"), 1, "test cpu", **kw
-    )
+    pinning = Pinning(torch.device("cpu"), "test cpu", 1, "0", False)
+    return trainer.train_trial(device_data, activations.resolve(name), seed, cfg, pinning, **kw)
 
 
 def recorded_orders(monkeypatch):
