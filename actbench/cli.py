@@ -18,6 +18,7 @@ from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
 from actbench.device import CHOICES as DEVICE_CHOICES
 from actbench.errors import ActbenchError
+from actbench.step import MODES
 from actbench.storage import RunFolder
 
 EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 1, 2, 130
@@ -159,6 +160,13 @@ def build_parser() -> Parser:
         default=None,
         metavar="CPUS",
         help="pin the process to these CPUs, e.g. 0,1 or 0-3 (Linux)",
+    )
+    s.add_argument(
+        "--mode",
+        choices=MODES,
+        default=d.mode,
+        help="how the step executes: eager PyTorch, torch.compile (compile time recorded "
+        "separately, never in µs/step), or one CUDA graph replay per step (CUDA only)",
     )
     s.add_argument(
         "--deterministic",
@@ -390,6 +398,7 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         threads=args.threads,
         cpu_affinity=args.cpu_affinity,
         deterministic=args.deterministic,
+        mode=args.mode,
         hidden=tuple(args.hidden),
         batch_size=args.batch_size,
         optimizer=args.optimizer,
@@ -412,6 +421,7 @@ def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
     print(table.render(outcome.summary, fmt or table.default_format()))
+    print(table.footer(outcome.folder.run_info(), outcome.summary))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 
@@ -491,6 +501,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"started {run.get('started', '?')}"
     )
     print(table.render(summary, args.format or table.default_format()))
+    print(table.footer(run, summary))
     for name in (plot_mod.SCATTER, plot_mod.CURVES):
         if (folder.path / name).is_file():
             print(f"plot: {folder.path / name}")
@@ -518,6 +529,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "status": run.get("status", ""),
                 "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
                 "threads": env.get("threads", ""),
+                "mode": cfg.get("mode", "eager"),
                 "activations": ",".join(cfg.get("activations", [])),
                 "seeds": ",".join(map(str, cfg.get("seeds", []))),
                 "trials": len(trials),

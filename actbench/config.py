@@ -19,6 +19,7 @@ class SweepConfig:
     threads: int | None = None
     cpu_affinity: list[int] | None = None
     deterministic: bool = False
+    mode: str = "eager"
     hidden: tuple[int, ...] = (100, 100, 100)
     batch_size: int = 100
     optimizer: str = "adam"

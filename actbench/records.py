@@ -35,6 +35,7 @@ class TrialResult:
     threads: int
     cpu_affinity: str
     deterministic: bool
+    mode: str
     test_accuracy: float
     test_loss: float
     best_val_loss: float
@@ -48,6 +49,7 @@ class TrialResult:
     us_per_step_mean: float
     us_per_step_std: float
     timed_seconds: float
+    compile_seconds: float
     train_seconds: float
     diverged: bool
     diverged_epoch: int | None

@@ -19,6 +19,7 @@ from actbench import activations as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
 from actbench import environment, plot, table, timing
+from actbench import step as step_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
@@ -71,6 +72,7 @@ def _plan(cfg: SweepConfig) -> _Plan:
     acts = activations_mod.parse_list(",".join(cfg.activations))
     cfg.activations = [a.name for a in acts]
     pinning = device_mod.pin(cfg.device, cfg.threads, cfg.cpu_affinity, cfg.deterministic)
+    step_mod.check_mode(cfg.mode, pinning.device)
     return _Plan(cfg, acts, pinning)
 
 
@@ -135,6 +137,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
         )
     env = environment.collect(plan.pinning)
     run_info.setdefault("environment", env)
+    run_info["timer_overhead_us"] = timing.overhead_us(device)
     run_info["data"] = {
         "dir": str(data_dir),
         "reader": mnist.reader,

@@ -14,9 +14,11 @@ from tabulate import tabulate
 
 def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per activation, best test accuracy first."""
+    trials = trials.assign(mode=trials.get("mode", "eager"))
     grouped = trials.groupby("activation", sort=False)
     summary = pd.DataFrame(
         {
+            "mode": grouped["mode"].first(),
             "seeds": grouped["seed"].nunique(),
             "test_accuracy_mean": grouped["test_accuracy"].mean(),
             "test_accuracy_std": grouped["test_accuracy"].std(ddof=1),
@@ -61,6 +63,7 @@ def display(summary: pd.DataFrame) -> pd.DataFrame:
                 )
             ],
             "seeds": summary["seeds"],
+            "mode": summary["mode"],
             "µs/step (median)": summary["us_per_step_median"].map("{:.1f}".format),
             "µs/step IQR": [
                 f"{a:.1f}–{b:.1f}"
@@ -87,6 +90,18 @@ def render(summary: pd.DataFrame, fmt: str = "github") -> str:
     )
 
 
+def footer(run: dict, summary: pd.DataFrame) -> str:
+    """The timer's own cost next to the steps it timed: proof that the clock adds nothing."""
+    overhead = run.get("timer_overhead_us")
+    if overhead is None or summary.empty:
+        return ""
+    fastest = summary["us_per_step_median"].min()
+    return (
+        f"timer overhead: {overhead:.2f} µs per timed region "
+        f"({100 * overhead / fastest:.3f}% of the fastest median step)"
+    )
+
+
 def markdown_report(run: dict, summary: pd.DataFrame) -> str:
     """summary.md: the table with the configuration and environment needed to read it."""
     cfg, env = run["config"], run["environment"]
@@ -97,7 +112,8 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         f"torch {env['torch_version']}"
         + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
         f"- model: MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, batch {cfg['batch_size']}, "
-        f"{cfg['optimizer']} lr {cfg['lr']}, ≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
+        f"mode {cfg.get('mode', 'eager')}, {cfg['optimizer']} lr {cfg['lr']}, "
+        f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
         f"val fraction {cfg['val_fraction']}"
         + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
         f"- seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
@@ -109,6 +125,8 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         "",
         "Sorted by test accuracy. µs/step: median of each trial's median step time over seeds, "
         "IQR likewise; × fastest: median step time relative to the fastest activation in this run.",
+        "",
+        footer(run, summary),
         "",
     ]
     return "\n".join(lines)

@@ -99,6 +99,15 @@ def method(device: torch.device) -> str:
     }.get(device.type, "time.perf_counter_ns around the step")
 
 
+def overhead_us(device: torch.device, samples: int = 2000) -> float:
+    """Median time of an empty timed region, measured exactly the way steps are timed."""
+    clock = clock_for(device)
+    for _ in range(samples):
+        clock.start()
+        clock.stop()
+    return float(np.median(clock.collect()))
+
+
 @dataclass(frozen=True)
 class StepStats:
     """Summary of one trial's step times (µs), warm-up already removed."""

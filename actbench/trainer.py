@@ -1,10 +1,10 @@
 """One trial: train the MLP with one activation and one seed, timing every step.
 
-A *step* is zero_grad + forward + loss + backward + optimizer step on one batch that is
-already on the device. Fetching the batch (an index slice of the resident tensors),
-accumulating the loss, evaluation and early-stopping bookkeeping all happen outside the
-timed region. The loss is accumulated on the device and read once per epoch, so the hot
-loop never waits for the host.
+A *step* (see `step.py`) is zero_grad + forward + loss + backward + optimizer step on one
+batch that is already on the device. Fetching the batch (an index_select of the resident
+tensors into static buffers), accumulating the loss, evaluation and early-stopping
+bookkeeping all happen outside the timed region. The loss is accumulated on the device
+and read once per epoch, so the hot loop never waits for the host.
 """
 
 from __future__ import annotations
@@ -25,20 +25,10 @@ from actbench.data import DeviceData
 from actbench.device import Pinning
 from actbench.model import build_mlp
 from actbench.records import EpochRecord, TrialResult
+from actbench.step import make_optimizer, make_step
 
 EVAL_BATCH = 10_000
 EpochCallback = Callable[[EpochRecord], None]
-
-
-def make_optimizer(name: str, params, lr: float, device: torch.device) -> torch.optim.Optimizer:
-    """Adam or SGD with the fastest kernel the device offers (fused, else foreach)."""
-    params = list(params)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # fused Adam is not implemented for every device
-        return torch.optim.Adam(params, lr=lr, foreach=device.type != "cpu")
 
 
 @torch.inference_mode()
@@ -72,15 +62,17 @@ def train_trial(
 ) -> TrialResult:
     device = pinning.device
     model = build_mlp(cfg.hidden, activation, seed).to(device)
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    clock = timing.clock_for(device)
-
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device, cfg.mode)
     x, y = data.x_train, data.y_train
     bs = cfg.batch_size
     n_batches = x.shape[0] // bs  # full batches only: every timed step does the same work
     if n_batches < 1:
         raise ValueError(f"training split of {x.shape[0]} is smaller than one batch of {bs}")
+    setup_start = time.perf_counter()
+    step = make_step(cfg.mode, model, optimizer, x, y, bs)
+    setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
+    generator = torch.Generator(device=device).manual_seed(seed)
+    clock = timing.clock_for(device)
 
     best_val, best_epoch, best_state = math.inf, 0, None
     history: list[EpochRecord] = []
@@ -93,13 +85,9 @@ def train_trial(
         order = batch_order(x.shape[0], generator, device)
         loss_sum = torch.zeros((), device=device)
         for b in range(n_batches):
-            idx = order[b * bs : (b + 1) * bs]
-            xb, yb = x[idx], y[idx]
+            step.fetch(order[b * bs : (b + 1) * bs])
             clock.start()
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
+            loss = step()
             clock.stop()
             loss_sum += loss.detach()
         epoch_us = clock.collect()
@@ -137,9 +125,14 @@ def train_trial(
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
 
     all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
-    warmup = min(cfg.warmup_steps, max(all_us.size - 1, 0))
+    # a compiled step's first call is compilation: never part of the statistics
+    warmup_wanted = max(cfg.warmup_steps, 1 if cfg.mode == "compile" else 0)
+    warmup = min(warmup_wanted, max(all_us.size - 1, 0))
     timed = all_us[warmup:]
     stats = timing.StepStats.of(timed)
+    compile_seconds = (
+        max(float(all_us[0]) - stats.median, 0.0) / 1e6 if cfg.mode == "compile" else 0.0
+    )
     return TrialResult(
         activation=activation.name,
         seed=seed,
@@ -148,6 +141,7 @@ def train_trial(
         threads=pinning.threads,
         cpu_affinity=pinning.cpu_affinity,
         deterministic=pinning.deterministic,
+        mode=cfg.mode,
         test_accuracy=test_acc,
         test_loss=test_loss,
         best_val_loss=best_val,
@@ -161,6 +155,7 @@ def train_trial(
         us_per_step_mean=stats.mean,
         us_per_step_std=stats.std,
         timed_seconds=float(all_us.sum()) / 1e6,
+        compile_seconds=compile_seconds + setup_seconds,
         train_seconds=train_seconds,
         diverged=diverged_epoch is not None,
         diverged_epoch=diverged_epoch,

@@ -102,6 +102,8 @@ def fake_trial(activation="relu", seed=0, n=5, accuracy=0.97, us=800.0) -> Trial
         threads=2,
         cpu_affinity="0,1",
         deterministic=False,
+        mode="eager",
+        compile_seconds=0.0,
         test_accuracy=accuracy,
         test_loss=0.1,
         best_val_loss=0.3,

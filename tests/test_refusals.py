@@ -67,6 +67,8 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a 
         (["--train-limit", "2"], "leaves an empty split"),
         (["--train-limit", "40"], "fewer than one batch of 50"),
         (["--seeds", "-1"], "--seeds wants integers >= 0"),
+        pytest.param(["--mode", "cuda-graph", "--device", "cpu"], "cuda-graph needs a CUDA device"),
+        (["--mode", "turbo"], "invalid choice: 'turbo'"),
         (["--cpu-affinity", "999"], "--cpu-affinity names CPU(s) [999]"),
         (["--cpu-affinity", "x"], "--cpu-affinity wants comma-separated integers"),
     ],

@@ -108,3 +108,20 @@ def test_pins_are_applied_and_recorded_in_run_json_and_every_row(tiny_config):
     assert run["environment"]["cpu_affinity"] == "0" and run["environment"]["deterministic"]
     trials = outcome.folder.trials()
     assert set(trials["cpu_affinity"].astype(str)) == {"0"} and trials["deterministic"].all()
+
+
+def test_compile_mode_sweep_records_mode_and_compile_time(tiny_config):
+    tiny_config.activations, tiny_config.mode, tiny_config.warmup_steps = ["relu"], "compile", 0
+    outcome = sweep.run(tiny_config, quiet=True)
+    trial = outcome.folder.trials().iloc[0]
+    assert trial["mode"] == "compile" and trial["warmup_steps"] == 1  # compile step excluded
+    assert trial["compile_seconds"] > 0.05 and trial["test_accuracy"] > 0.5
+    assert list(outcome.summary["mode"]) == ["compile"]
+    assert "mode compile" in (outcome.folder.path / "summary.md").read_text()
+
+
+def test_timer_overhead_is_measured_and_reported(tiny_config):
+    outcome = sweep.run(tiny_config, quiet=True)
+    run = outcome.folder.run_info()
+    assert 0 < run["timer_overhead_us"] < 50
+    assert "timer overhead:" in (outcome.folder.path / "summary.md").read_text()

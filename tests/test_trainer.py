@@ -6,6 +6,7 @@ import torch
 from actbench import activations, data, trainer
 from actbench.config import SweepConfig
 from actbench.device import Pinning
+from actbench.step import make_optimizer
 
 
 @pytest.fixture
@@ -94,8 +95,6 @@ def test_divergence_stops_the_trial_and_is_recorded(device_data):
 
 def test_optimizer_prefers_fused_adam_on_cpu():
     params = [torch.nn.Parameter(torch.zeros(3))]
-    adam = trainer.make_optimizer("adam", params, 1e-3, torch.device("cpu"))
+    adam = make_optimizer("adam", params, 1e-3, torch.device("cpu"))
     assert adam.defaults["fused"] is True
-    assert isinstance(
-        trainer.make_optimizer("sgd", params, 1e-2, torch.device("cpu")), torch.optim.SGD
-    )
+    assert isinstance(make_optimizer("sgd", params, 1e-2, torch.device("cpu")), torch.optim.SGD)

@@ -1,0 +1,77 @@
+"""Every execution mode trains the same thing; only how fast differs."""
+
+import pytest
+import torch
+
+from actbench import activations, step
+from actbench.errors import ActbenchError
+from actbench.model import build_mlp
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def data(device="cpu", n=400):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 784, generator=g).to(device)
+    y = torch.randint(0, 10, (n,), generator=g).to(device)
+    return x, y
+
+
+def train(mode, device="cpu", steps=5, optimizer="adam"):
+    x, y = data(device)
+    model = build_mlp((32, 16), activations.resolve("tanh"), seed=0).to(device)
+    opt = step.make_optimizer(optimizer, model.parameters(), 1e-2, torch.device(device), mode)
+    s = step.make_step(mode, model, opt, x, y, batch_size=50)
+    losses = []
+    for b in range(steps):
+        s.fetch(torch.arange(b * 50, (b + 1) * 50, device=device))
+        losses.append(s().item())
+    return losses, [p.detach().cpu() for p in model.parameters()]
+
+
+def test_fetch_fills_static_buffers_without_reallocating():
+    x, y = data()
+    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    s = step.make_step(
+        "eager",
+        model,
+        step.make_optimizer("adam", model.parameters(), 1e-3, torch.device("cpu")),
+        x,
+        y,
+        10,
+    )
+    before = s.xb.data_ptr()
+    s.fetch(torch.tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]))
+    assert s.xb.data_ptr() == before and torch.equal(s.xb[0], x[3]) and s.yb[5] == y[9]
+
+
+def test_compile_mode_trains_like_eager():
+    eager_losses, eager_weights = train("eager")
+    compiled_losses, compiled_weights = train("compile")
+    assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)
+    for a, b in zip(eager_weights, compiled_weights, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_cuda_graph_needs_cuda():
+    with pytest.raises(ActbenchError, match="cuda-graph needs a CUDA device"):
+        step.check_mode("cuda-graph", torch.device("cpu"))
+    with pytest.raises(ActbenchError, match="--mode must be one of"):
+        step.check_mode("jit", torch.device("cpu"))
+
+
+@CUDA
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_cuda_graph_replays_the_eager_step_from_the_same_weights(optimizer):
+    eager_losses, eager_weights = train("eager", "cuda", optimizer=optimizer)
+    graph_losses, graph_weights = train("cuda-graph", "cuda", optimizer=optimizer)
+    assert graph_losses == pytest.approx(eager_losses, rel=1e-4)
+    for a, b in zip(eager_weights, graph_weights, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@CUDA
+def test_compile_mode_on_cuda():
+    eager_losses, _ = train("eager", "cuda")
+    compiled_losses, _ = train("compile", "cuda")
+    assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)
