@@ -45,9 +45,10 @@ def test_fetch_fills_static_buffers_without_reallocating():
     assert s.xb.data_ptr() == before and torch.equal(s.xb[0], x[3]) and s.yb[5] == y[9]
 
 
-def test_compile_mode_trains_like_eager():
-    eager_losses, eager_weights = train("eager")
-    compiled_losses, compiled_weights = train("compile")
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_compile_mode_trains_like_eager(optimizer):
+    eager_losses, eager_weights = train("eager", optimizer=optimizer)
+    compiled_losses, compiled_weights = train("compile", optimizer=optimizer)
     assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)
     for a, b in zip(eager_weights, compiled_weights, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

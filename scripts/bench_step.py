@@ -1,0 +1,278 @@
+"""How fast is actbench's step, side by side with what users would otherwise write?
+
+In one process, interleaved round by round (so a noisy neighbour slows every method alike),
+this times the seed MLP (784-100-100-100-10, batch 100, Adam lr 1e-3, relu) three ways:
+
+1. the typical tutorial loop: torchvision `MNIST` with `ToTensor` + `Normalize`,
+   `DataLoader(batch_size=100, shuffle=True)`, default Adam;
+2. actbench's step (`actbench.step`), on resident data, in each requested mode;
+3. the compute floor: the step's FLOPs divided by this machine's large-matmul FLOP/s.
+
+It reports the median step time (the timed region only) and the wall time per step (batch
+fetch included), the ratios between them, and then runs a real sweep to compare its wall
+time with the sum of its timed steps (how much of a sweep is not training).
+
+    python scripts/bench_step.py                      # eager and compile, then a default sweep
+    python scripts/bench_step.py --modes eager --sweep-epochs 5 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tabulate import tabulate
+
+from actbench import activations, data, device, sweep, timing
+from actbench.config import SweepConfig
+from actbench.environment import collect
+from actbench.model import build_mlp
+from actbench.step import make_optimizer, make_step
+
+HIDDEN, BATCH = (100, 100, 100), 100
+
+
+def step_flops(hidden=HIDDEN, batch=BATCH) -> int:
+    """Matmul FLOPs of one step: forward, weight gradients, and input gradients for every
+    layer but the first (nothing needs the gradient of the images)."""
+    widths = (784, *hidden, 10)
+    macs = [a * b for a, b in itertools.pairwise(widths)]
+    return 2 * batch * (sum(macs) + sum(macs) + sum(macs[1:]))
+
+
+def matmul_flops_per_s(n: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / float(np.median(times))
+
+
+class TypicalLoop:
+    """What a PyTorch tutorial user writes: a DataLoader over torchvision's MNIST."""
+
+    def __init__(self, root: Path) -> None:
+        from torchvision import datasets, transforms
+
+        tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+        self.dataset = datasets.MNIST(str(root), train=True, download=False, transform=tf)
+        self.loader = torch.utils.data.DataLoader(self.dataset, batch_size=BATCH, shuffle=True)
+        self.model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.batches = iter(self.loader)
+
+    def run(self, steps: int) -> tuple[np.ndarray, float]:
+        step_ns = []
+        start = time.perf_counter()
+        for _ in range(steps):
+            try:
+                images, labels = next(self.batches)
+            except StopIteration:
+                self.batches = iter(self.loader)
+                images, labels = next(self.batches)
+            t0 = time.perf_counter_ns()
+            self.optimizer.zero_grad()
+            loss = F.cross_entropy(self.model(images.view(-1, 784)), labels)
+            loss.backward()
+            self.optimizer.step()
+            step_ns.append(time.perf_counter_ns() - t0)
+        return np.asarray(step_ns) / 1e3, (time.perf_counter() - start) / steps * 1e6
+
+
+class ActbenchLoop:
+    """actbench's step on resident data, timed by actbench's own clock."""
+
+    def __init__(self, dev: torch.device, mode: str, x: torch.Tensor, y: torch.Tensor) -> None:
+        model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
+        opt = make_optimizer("adam", model.parameters(), 1e-3, dev, mode)
+        self.step = make_step(mode, model, opt, x, y, BATCH)
+        self.clock = timing.clock_for(dev)
+        self.generator = torch.Generator(device=dev).manual_seed(0)
+        self.x, self.dev, self.order, self.pos = x, dev, None, 0
+        self.loss_sum = torch.zeros((), device=dev)
+
+    def run(self, steps: int) -> tuple[np.ndarray, float]:
+        n_batches = self.x.shape[0] // BATCH
+        device.synchronize(self.dev)
+        start = time.perf_counter()
+        for _ in range(steps):
+            if self.order is None or self.pos == n_batches:
+                self.order = torch.randperm(
+                    self.x.shape[0], generator=self.generator, device=self.dev
+                )
+                self.pos = 0
+            self.step.fetch(self.order[self.pos * BATCH : (self.pos + 1) * BATCH])
+            self.pos += 1
+            self.clock.start()
+            loss = self.step()
+            self.clock.stop()
+            self.loss_sum += loss.detach()
+        samples = self.clock.collect()  # synchronises a GPU once
+        return samples, (time.perf_counter() - start) / steps * 1e6
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--modes", default="eager,compile", help="actbench modes to time")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=200, help="timed steps per method per round")
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument(
+        "--sweep-epochs",
+        type=int,
+        default=100,
+        help="max epochs of the overhead sweep (default: the sweep default)",
+    )
+    p.add_argument("--skip-sweep", action="store_true")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = p.parse_args()
+
+    pin = device.pin(args.device, args.threads)
+    dev = pin.device
+    root = args.data_dir or data.default_data_dir()
+    mnist = data.load(root, download=False)
+    resident = data.prepare(mnist, dev, val_fraction=0.2)
+    methods: dict[str, object] = {}
+    try:
+        methods["typical DataLoader loop"] = TypicalLoop(root)
+    except Exception as exc:  # e.g. torchvision that does not match torch
+        print(f"typical loop unavailable: {exc}", file=sys.stderr)
+    for mode in args.modes.split(","):
+        methods[f"actbench {mode}"] = ActbenchLoop(dev, mode, resident.x_train, resident.y_train)
+
+    for method in methods.values():  # warm-up (and compilation) outside every measurement
+        method.run(args.warmup)
+    samples = {name: [] for name in methods}
+    walls = {name: [] for name in methods}
+    flops, peaks = step_flops(), []
+    for _ in range(args.rounds):  # the floor is measured in every round too, beside the steps
+        peaks.append(matmul_flops_per_s())
+        for name, method in methods.items():
+            s, wall = method.run(args.steps)
+            samples[name].append(s)
+            walls[name].append(wall)
+    round_floor = flops / np.asarray(peaks) * 1e6
+    peak = float(np.median(peaks))
+    floor_us = flops / peak * 1e6
+    base = "typical DataLoader loop" if "typical DataLoader loop" in methods else None
+    rows, figures = [], {}
+    for name in methods:
+        s = np.concatenate(samples[name])
+        med, p25, p75 = np.percentile(s, [50, 25, 75])
+        per_round = np.array([np.median(r) for r in samples[name]])
+        wall = float(np.median(walls[name]))
+        figures[name] = {
+            "us_per_step_median": med,
+            "p25": p25,
+            "p75": p75,
+            "wall_us_per_step": wall,
+            "round_medians": per_round.tolist(),
+        }
+        over_floor = per_round / round_floor
+        figures[name]["x_floor"] = float(np.median(over_floor))
+        row = [
+            name,
+            f"{med:.1f}",
+            f"{p25:.1f}–{p75:.1f}",
+            f"{wall:.1f}",
+            f"{np.median(over_floor):.2f}× ({over_floor.min():.2f}–{over_floor.max():.2f})",
+        ]
+        if base:
+            # the typical loop's step as a user lives it includes loading the batch, so
+            # actbench's median step is set against its wall time per step; also wall
+            # against wall, and (for honesty) timed region against timed region
+            pairs = list(zip(walls[base], samples[base], walls[name], samples[name], strict=True))
+            ratios = {
+                "step_speedup": [bw / np.median(s) for bw, _, _, s in pairs],
+                "wall_speedup": [bw / w for bw, _, w, _ in pairs],
+                "timed_region_speedup": [np.median(bs) / np.median(s) for _, bs, _, s in pairs],
+            }
+            for key, values in ratios.items():
+                figures[name][key] = float(np.median(values))
+                row.append(f"{np.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})")
+        rows.append(row)
+    rows.append(["compute floor", f"{floor_us:.1f}", "", "", "1.00×"] + ([""] * 3 if base else []))
+    headers = [
+        "method",
+        "µs/step median",
+        "IQR",
+        "wall µs/step (fetch incl.)",
+        "× floor (rounds min–max)",
+    ]
+    if base:
+        headers += [
+            "typical wall / this step",
+            "typical wall / this wall",
+            "typical step / this step (timed regions)",
+        ]
+    env = collect(pin)
+    print(
+        f"device {env['device']} ({env['device_name']}), {env['threads']} threads, "
+        f"torch {env['torch_version']}; {args.rounds} interleaved rounds × {args.steps} steps"
+    )
+    print(
+        f"step: {flops / 1e6:.1f} MFLOP; large matmul: {peak / 1e9:.1f} GFLOP/s (median of rounds, "
+        f"{min(peaks) / 1e9:.0f}–{max(peaks) / 1e9:.0f}); floor {floor_us:.1f} µs/step\n"
+    )
+    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+
+    report = {
+        "environment": env,
+        "step_mflop": flops / 1e6,
+        "matmul_gflops": peak / 1e9,
+        "floor_us": floor_us,
+        "methods": figures,
+    }
+    if not args.skip_sweep:
+        with tempfile.TemporaryDirectory() as out:
+            cfg = SweepConfig(
+                device=args.device,
+                threads=args.threads,
+                epochs=args.sweep_epochs,
+                data_dir=root,
+                download=False,
+                out=Path(out),
+                name="overhead",
+            )
+            t0 = time.perf_counter()
+            outcome = sweep.run(cfg, quiet=True)
+            wall = time.perf_counter() - t0
+            trials = outcome.folder.trials()
+        timed = float(trials["timed_seconds"].sum())
+        in_trials = float(trials["train_seconds"].sum())
+        print(
+            f"\nsweep ({', '.join(trials['activation'])}; {int(trials['epochs'].sum())} epochs): "
+            f"wall {wall:.1f} s, timed steps {timed:.1f} s, "
+            f"overhead {100 * (1 - timed / wall):.1f}% of wall "
+            f"({100 * (1 - timed / in_trials):.1f}% inside the training loops)"
+        )
+        report["sweep"] = {
+            "wall_seconds": wall,
+            "timed_seconds": timed,
+            "train_loop_seconds": in_trials,
+            "overhead": 1 - timed / wall,
+        }
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
