@@ -1,7 +1,10 @@
 """Two saved runs side by side: what differs, and whether each difference is real.
 
 Consumes only run folders (records), never training code. Speed: ratio of median step
-times B/A with a block-bootstrap confidence interval over the saved per-step samples.
+times B/A with a block-bootstrap confidence interval over the saved per-step samples,
+divided by the ratio of a fixed reference step (`timing.Reference`) timed in the same
+trials when the two runs executed the same way, so a busier machine is not read as slower
+code.
 Accuracy: difference of seed means, tested (Welch) when both sides have >= 3 seeds.
 """
 
@@ -12,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -84,18 +88,37 @@ def differences(run_a: dict, run_b: dict) -> tuple[list[str], list[str]]:
     return info, warn
 
 
-def _side(folder: RunFolder) -> tuple[pd.DataFrame, dict]:
+# The reference workload is comparable only when it ran the same way on the same machine.
+CONTROL_KEYS = ("hostname", "device", "device_name", "threads", "cpu_affinity")
+
+
+def _side(folder: RunFolder) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     trials = folder.trials()
     if trials.empty:
         raise ActbenchError(f"run {folder.path} has no finished trials to compare")
-    return trials, folder.steps()
+    return trials, folder.steps(), folder.history()
+
+
+def _reference(history: pd.DataFrame, name: str) -> list[np.ndarray]:
+    """Per-trial reference timings (µs, one per epoch) of activation `name`."""
+    if "reference_us" not in history:
+        return []
+    rows = history[history["activation"] == name]
+    return [g["reference_us"].dropna().to_numpy() for _, g in rows.groupby("seed")]
+
+
+def controllable(run_a: dict, run_b: dict) -> bool:
+    ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
+    return all(_get(ea, k) == _get(eb, k) for k in CONTROL_KEYS)
 
 
 def compare(
     a: RunFolder, b: RunFolder, tolerance: float = 0.0, confidence: float = 0.95
 ) -> Comparison:
-    trials_a, steps_a = _side(a)
-    trials_b, steps_b = _side(b)
+    trials_a, steps_a, history_a = _side(a)
+    trials_b, steps_b, history_b = _side(b)
+    run_a, run_b = a.run_info(), b.run_info()
+    use_control = controllable(run_a, run_b)
     names = list(dict.fromkeys([*trials_a["activation"], *trials_b["activation"]]))
     rows = []
     for name in names:
@@ -114,8 +137,13 @@ def compare(
         acc = stats.accuracy_delta(ta["test_accuracy"].dropna(), tb["test_accuracy"].dropna())
         series_a = [steps_a.get((name, int(s)), []) for s in ta["seed"]]
         series_b = [steps_b.get((name, int(s)), []) for s in tb["seed"]]
-        speed = stats.median_ratio(series_a, series_b, confidence=confidence)
+        ref_a, ref_b = _reference(history_a, name), _reference(history_b, name)
+        control = (ref_a, ref_b) if use_control and ref_a and ref_b else None
+        speed = stats.median_ratio(series_a, series_b, confidence=confidence, control=control)
         row.update(
+            raw_ratio=stats.pooled_median_ratio(series_a, series_b),
+            machine_ratio=stats.pooled_median_ratio(ref_a, ref_b) if ref_a and ref_b else math.nan,
+            controlled=control is not None,
             delta_points=acc.delta_points,
             accuracy_p_value=acc.p_value,
             accuracy_verdict=acc.verdict(),
@@ -127,7 +155,7 @@ def compare(
             verdict=speed.verdict(tolerance) if not math.isnan(speed.ratio) else "no samples",
         )
         rows.append(row)
-    info, warn = differences(a.run_info(), b.run_info())
+    info, warn = differences(run_a, run_b)
     return Comparison(a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence)
 
 
@@ -158,6 +186,11 @@ def display(comp: Comparison) -> pd.DataFrame:
             "accuracy": r["accuracy_verdict"],
             "µs/step A": [_num(v, ".1f") for v in get("us_per_step_a")],
             "µs/step B": [_num(v, ".1f") for v in get("us_per_step_b")],
+            "raw B/A": [_num(v, ".3f") for v in get("raw_ratio")],
+            "machine B/A": [
+                _num(m, ".3f") + ("" if c is True else " (n/a)" if not pd.isna(m) else "")
+                for m, c in zip(get("machine_ratio"), get("controlled"), strict=True)
+            ],
             f"B/A [{level}% CI]": [
                 "—" if pd.isna(x) else f"{x:.3f} [{lo:.3f}, {hi:.3f}]"
                 for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
@@ -185,9 +218,18 @@ def render(comp: Comparison, fmt: str) -> str:
         )
     )
     tol = f", beyond ±{100 * comp.tolerance:g}%" if comp.tolerance else ""
+    controlled = bool(comp.rows.get("controlled", pd.Series(dtype=bool)).fillna(False).any())
     lines.append(
-        f"speed: median µs/step B/A; faster/slower when the whole {round(100 * comp.confidence)}% "
-        f"block-bootstrap interval is below/above 1{tol}. accuracy: Welch's t-test over seeds "
+        "speed: raw B/A = median µs/step of B over A; machine B/A = the same for a fixed "
+        "reference step timed every epoch of those trials (how much the machine itself "
+        "changed); "
+        + (
+            "B/A = raw / machine, "
+            if controlled
+            else "B/A = raw (the reference is not comparable across devices or thread counts), "
+        )
+        + f"with a {round(100 * comp.confidence)}% block-bootstrap interval; faster/slower when "
+        f"the whole interval is below/above 1{tol}. accuracy: Welch's t-test over seeds "
         f"(needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} seeds a side)."
     )
     return "\n".join(lines)

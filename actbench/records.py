@@ -22,6 +22,7 @@ class EpochRecord:
     val_accuracy: float
     epoch_seconds: float
     us_per_step_median: float
+    reference_us: float  # the machine's own speed at the start of this epoch (timing.Reference)
 
 
 @dataclass

@@ -43,6 +43,17 @@ def _resampled_medians(
     return out
 
 
+def _series(trials: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(x, dtype=np.float64) for x in trials if len(x)]
+
+
+def pooled_median_ratio(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
+    a, b = _series(a), _series(b)
+    if not a or not b:
+        return float("nan")
+    return float(np.median(np.concatenate(b)) / np.median(np.concatenate(a)))
+
+
 @dataclass(frozen=True)
 class RatioEstimate:
     """Median(B) / median(A) with a bootstrap confidence interval."""
@@ -67,16 +78,25 @@ def median_ratio(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    control: tuple[Sequence[np.ndarray], Sequence[np.ndarray]] | None = None,
 ) -> RatioEstimate:
-    """Ratio of pooled medians of B over A, each a list of per-trial step-time series."""
-    a = [np.asarray(x, dtype=np.float64) for x in a if len(x)]
-    b = [np.asarray(x, dtype=np.float64) for x in b if len(x)]
+    """Ratio of pooled medians of B over A, each a list of per-trial step-time series.
+
+    With `control` (the same reference workload timed during A and during B), the ratio is
+    divided by the control's own B/A ratio, resampled alongside: what is left is the
+    change in the step, not in the machine.
+    """
+    a, b = _series(a), _series(b)
     if not a or not b:
         nan = float("nan")
         return RatioEstimate(nan, nan, nan, confidence)
-    ratio = float(np.median(np.concatenate(b)) / np.median(np.concatenate(a)))
     rng = np.random.default_rng(seed)
+    ratio = float(np.median(np.concatenate(b)) / np.median(np.concatenate(a)))
     boot = _resampled_medians(b, rng, n_boot) / _resampled_medians(a, rng, n_boot)
+    if control is not None:
+        ca, cb = _series(control[0]), _series(control[1])
+        ratio /= float(np.median(np.concatenate(cb)) / np.median(np.concatenate(ca)))
+        boot /= _resampled_medians(cb, rng, n_boot) / _resampled_medians(ca, rng, n_boot)
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(boot, [tail, 100 - tail])
     return RatioEstimate(ratio, float(low), float(high), confidence)

@@ -12,6 +12,7 @@ synchronised inside an epoch:
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -97,6 +98,40 @@ def method(device: torch.device) -> str:
         "cuda": "torch.cuda.Event pairs, read once per epoch",
         "mps": "perf_counter_ns around a synchronised step",
     }.get(device.type, "time.perf_counter_ns around the step")
+
+
+class Reference:
+    """A fixed workload shaped like a training step, timed at the start of every epoch.
+
+    Forward and backward of a relu MLP 784-100-100-100-10 on a fixed batch of 100, with
+    fixed weights: the same kernels and threading as the step under test, but identical in
+    every run. It measures how fast the machine itself is at that moment. On a shared
+    machine a noisy neighbour can slow a whole run by tens of percent; `compare` divides
+    this out when two runs executed the same way (same host, device and threads), so that a
+    change in the machine is not mistaken for a change in the code.
+    """
+
+    REPS = 6
+
+    def __init__(self, device: torch.device) -> None:
+        widths = (784, 100, 100, 100, 10)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            layers: list[torch.nn.Module] = []
+            for i, (a, b) in enumerate(itertools.pairwise(widths)):
+                layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < 3 else [])
+            self.model = torch.nn.Sequential(*layers).to(device)
+            self.x = torch.randn(100, 784).to(device)
+            self.y = torch.randint(0, 10, (100,)).to(device)
+        self.clock = clock_for(device)
+
+    def measure_us(self) -> float:
+        for _ in range(self.REPS):
+            self.clock.start()
+            self.model.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(self.model(self.x), self.y).backward()
+            self.clock.stop()
+        return float(np.median(self.clock.collect()))
 
 
 def overhead_us(device: torch.device, samples: int = 2000) -> float:

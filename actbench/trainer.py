@@ -73,6 +73,7 @@ def train_trial(
     setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
     generator = torch.Generator(device=device).manual_seed(seed)
     clock = timing.clock_for(device)
+    reference = timing.Reference(device)
 
     best_val, best_epoch, best_state = math.inf, 0, None
     history: list[EpochRecord] = []
@@ -81,6 +82,7 @@ def train_trial(
     trial_start = time.perf_counter()
 
     for epoch in range(1, cfg.epochs + 1):
+        reference_us = reference.measure_us()
         epoch_start = time.perf_counter()
         order = batch_order(x.shape[0], generator, device)
         loss_sum = torch.zeros((), device=device)
@@ -103,6 +105,7 @@ def train_trial(
             val_accuracy=val_acc,
             epoch_seconds=time.perf_counter() - epoch_start,
             us_per_step_median=float(np.median(epoch_us)),
+            reference_us=reference_us,
         )
         history.append(record)
         if on_epoch is not None:

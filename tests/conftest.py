@@ -91,9 +91,14 @@ def _restore_threads():
     torch.set_num_threads(threads)
 
 
-def fake_trial(activation="relu", seed=0, n=5, accuracy=0.97, us=800.0) -> TrialResult:
+def fake_trial(
+    activation="relu", seed=0, n=5, accuracy=0.97, us=800.0, reference=100.0
+) -> TrialResult:
     """A finished trial with `n` step times around `us` µs, for tests of what reads records."""
-    history = [EpochRecord(activation, seed, e, 0.5 / e, 0.6 / e, 0.9, 1.0, 800.0) for e in (1, 2)]
+    history = [
+        EpochRecord(activation, seed, e, 0.5 / e, 0.6 / e, 0.9, 1.0, us, reference * (1 + e / 100))
+        for e in range(1, 11)
+    ]
     return TrialResult(
         activation=activation,
         seed=seed,

@@ -38,6 +38,7 @@ def make_run(
     config=None,
     env=None,
     activations=("relu", "tanh"),
+    machine=1.0,
 ):
     folder = RunFolder.create(out, name)
     folder.write_run(
@@ -51,8 +52,16 @@ def make_run(
     r = np.random.default_rng(sum(map(ord, name)))
     for act in activations:
         for seed in seeds:
-            trial = fake_trial(act, seed, n=2000, accuracy=accuracy + 0.0005 * r.standard_normal())
-            trial.step_us = (800 * speed * (1 + 0.03 * r.standard_normal(2000))).astype(np.float32)
+            trial = fake_trial(
+                act,
+                seed,
+                n=2000,
+                accuracy=accuracy + 0.0005 * r.standard_normal(),
+                reference=100 * machine,
+            )
+            trial.step_us = (800 * speed * machine * (1 + 0.03 * r.standard_normal(2000))).astype(
+                np.float32
+            )
             trial.us_per_step_median = float(np.median(trial.step_us))
             folder.add_trial(trial)
     return folder
@@ -83,6 +92,33 @@ def test_a_slower_run_is_called_slower_and_gated(out):
         r"relu: (19|20)\.\d% slower in b \(limit 10%\)", failures[0]
     )
     assert compare.gate(comp, slower_pct=30, less_accurate_points=None) == []
+
+
+def test_a_slower_machine_is_divided_out_but_reported(out):
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", machine=1.4))
+    rows = comp.rows.set_index("activation")
+    assert set(rows["verdict"]) == {"same"} and rows["controlled"].all()
+    assert rows.loc["relu", "raw_ratio"] == pytest.approx(1.4, rel=0.02)
+    assert rows.loc["relu", "machine_ratio"] == pytest.approx(1.4, rel=1e-6)
+    assert rows.loc["relu", "ratio"] == pytest.approx(1.0, abs=0.02)
+    text = compare.render(comp, "github")
+    assert "1.400" in text and "B/A = raw / machine" in text
+
+
+def test_a_real_slowdown_survives_the_machine_correction(out):
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.25, machine=0.9))
+    rows = comp.rows.set_index("activation")
+    assert set(rows["verdict"]) == {"slower"}
+    assert rows.loc["tanh", "ratio"] == pytest.approx(1.25, rel=0.03)
+
+
+def test_no_machine_correction_across_thread_counts(out):
+    comp = compare.compare(
+        make_run(out, "a"), make_run(out, "b", env={"threads": 1}, speed=1.3, machine=1.3)
+    )
+    rows = comp.rows.set_index("activation")
+    assert not rows["controlled"].any() and set(rows["verdict"]) == {"slower"}
+    assert "(n/a)" in compare.render(comp, "github")
 
 
 def test_less_accurate_is_tested_and_gated(out):

@@ -32,7 +32,7 @@ def test_trials_history_and_steps_round_trip(tmp_path):
     trials = folder.trials()
     assert set(TRIAL_COLUMNS) <= set(trials.columns)
     assert list(trials["activation"]) == ["relu", "tanh:custom"]
-    assert len(folder.history()) == 4
+    assert len(folder.history()) == 20
     steps = folder.steps()
     assert steps[("relu", 0)].tolist() == [800, 801, 802, 803, 804]
     assert steps[("tanh:custom", 1)].dtype == np.float32
