@@ -44,3 +44,15 @@ def test_cuda_clock_reads_events_once_per_epoch():
         clock.stop()
     us = clock.collect()
     assert us.shape == (3,) and (us > 0).all()
+
+
+def test_reference_step_is_fixed_and_leaves_the_global_rng_alone():
+    torch.manual_seed(7)
+    expected = torch.rand(1)
+    torch.manual_seed(7)
+    a, b = timing.Reference(torch.device("cpu")), timing.Reference(torch.device("cpu"))
+    assert torch.equal(torch.rand(1), expected)
+    assert all(
+        torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
+    )
+    assert 0 < a.measure_us() < 1e6 and a.clock.collect().size == 0
