@@ -316,7 +316,7 @@ def build_parser() -> Parser:
         default=0.0,
         metavar="PCT",
         help="call a speed difference faster/slower only when the "
-        "whole confidence interval lies beyond 1 ± PCT%%",
+        "whole confidence interval lies beyond 1 ± PCT%% (default: 0)",
     )
     c.add_argument(
         "--confidence",

@@ -94,7 +94,15 @@ class TypicalLoop:
 class ActbenchLoop:
     """actbench's step on resident data, timed by actbench's own clock."""
 
-    def __init__(self, dev: torch.device, mode: str, x: torch.Tensor, y: torch.Tensor) -> None:
+    def __init__(
+        self,
+        dev: torch.device,
+        mode: str,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        threads: int | None = None,
+    ) -> None:
+        self.threads = threads
         model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
         opt = make_optimizer("adam", model.parameters(), 1e-3, dev, mode)
         self.step = make_step(mode, model, opt, x, y, BATCH)
@@ -104,6 +112,15 @@ class ActbenchLoop:
         self.loss_sum = torch.zeros((), device=dev)
 
     def run(self, steps: int) -> tuple[np.ndarray, float]:
+        restore = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            return self._run(steps)
+        finally:
+            torch.set_num_threads(restore)
+
+    def _run(self, steps: int) -> tuple[np.ndarray, float]:
         n_batches = self.x.shape[0] // BATCH
         device.synchronize(self.dev)
         start = time.perf_counter()
@@ -130,6 +147,11 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--modes", default="eager,compile", help="actbench modes to time")
+    p.add_argument(
+        "--thread-counts",
+        default="",
+        help="also time actbench eager at these CPU thread counts, e.g. 1,2 (interleaved too)",
+    )
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--steps", type=int, default=200, help="timed steps per method per round")
     p.add_argument("--warmup", type=int, default=50)
@@ -156,6 +178,10 @@ def main() -> int:
         print(f"typical loop unavailable: {exc}", file=sys.stderr)
     for mode in args.modes.split(","):
         methods[f"actbench {mode}"] = ActbenchLoop(dev, mode, resident.x_train, resident.y_train)
+    for n in filter(None, args.thread_counts.split(",")):
+        methods[f"actbench eager, {n} thread(s)"] = ActbenchLoop(
+            dev, "eager", resident.x_train, resident.y_train, threads=int(n)
+        )
 
     for method in methods.values():  # warm-up (and compilation) outside every measurement
         method.run(args.warmup)

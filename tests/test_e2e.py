@@ -51,7 +51,8 @@ def test_sweep_on_real_mnist(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].startswith("| activation") and len(lines) == 2 + 4
+    assert lines[0].startswith("| activation") and len(lines) == 2 + 4 + 1
+    assert lines[-1].startswith("timer overhead: ")
     run_dir = tmp_path / "e2e"
     trials = pd.read_csv(run_dir / "trials.csv")
     assert sorted(trials["activation"]) == ["elu", "relu", "sigmoid", "tanh"]
