@@ -27,7 +27,7 @@ from actbench.model import build_mlp
 from actbench.records import EpochRecord, TrialResult
 from actbench.step import make_optimizer, make_step
 
-EVAL_BATCH = 10_000
+EVAL_BATCH = 2_000  # measured: faster than one 12k-row GEMM chain on a 2-core CPU (cache)
 EpochCallback = Callable[[EpochRecord], None]
 
 
