@@ -5,106 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from tabulate import tabulate, tabulate_formats
+from tabulate import tabulate
 
-from actbench import __version__, environment, sweep, table
+from actbench import __version__, environment, flags, sweep, table
 from actbench import compare as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
 from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
-from actbench.device import CHOICES as DEVICE_CHOICES
 from actbench.errors import ActbenchError
+from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, int_list, number
 from actbench.step import MODES
 from actbench.storage import RunFolder
 
-EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 1, 2, 130
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show `(default: X)` only where X says something the help text does not."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if "default" in text or action.default in (None, True, False, argparse.SUPPRESS):
-            return text
-        return super()._get_help_string(action)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage + error."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _number(kind: Callable[[str], float], low: float | None, flag: str, strict: bool = False):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} wants a number, got {text!r}") from None
-        if low is not None and (value <= low if strict else value < low):
-            bound = f"greater than {low}" if strict else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"{flag} must be {bound}, got {text}")
-        return value
-
-    return parse
-
-
-def _int_list(flag: str, low: int) -> Callable[[str], list[int]]:
-    """Comma list of integers; `a-b` ranges too (for --seeds 0-4)."""
-
-    def parse(text: str) -> list[int]:
-        values: list[int] = []
-        try:
-            for part in filter(None, (p.strip() for p in text.split(","))):
-                first, dash, last = part.partition("-")
-                if dash and first:
-                    values.extend(range(int(first), int(last) + 1))
-                else:
-                    values.append(int(part))
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{flag} wants comma-separated integers, got {text!r}"
-            ) from None
-        if not values or min(values) < low:
-            raise argparse.ArgumentTypeError(f"{flag} wants integers >= {low}, got {text!r}")
-        return values
-
-    return parse
-
-
-FORMAT_HELP = (
-    "any tabulate format for the printed table "
-    "(default: a grid on a terminal, github markdown on a pipe)"
-)
-
-
-def _table_format(text: str) -> str:
-    if text not in tabulate_formats:
-        raise argparse.ArgumentTypeError(
-            f"unknown table format {text!r}; use one of {', '.join(tabulate_formats)}"
-        )
-    return text
-
-
-def _fraction_named(flag: str) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = _number(float, None, flag)(text)
-        if not 0.0 < value < 1.0:
-            raise argparse.ArgumentTypeError(
-                f"{flag} must be between 0 and 1 (exclusive), got {text}"
-            )
-        return value
-
-    return parse
-
-
-_fraction = _fraction_named("--val-fraction")
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 
 
 def build_parser() -> Parser:
@@ -122,18 +39,26 @@ def build_parser() -> Parser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
-    common = Parser(add_help=False, allow_abbrev=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+
+    def command(name: str, help: str, *adders, description: str | None = None) -> Parser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=description or help,
+            formatter_class=HelpFormatter,
+            parents=[flags.parent(flags.add_debug, *adders)],
+            allow_abbrev=False,
+        )
 
     d = SweepConfig()
-    s = commands.add_parser(
+    s = command(
         "sweep",
-        help="train once per activation (and seed) and write a results table",
-        formatter_class=HelpFormatter,
-        parents=[common],
-        allow_abbrev=False,
+        "train once per activation (and seed) and write a results table",
+        flags.add_pinning,
+        flags.add_out,
+        flags.add_format,
         description="Train the MLP once per (activation, seed), time every step, and write "
-        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json and summary.md.",
+        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots.",
     )
     s.add_argument(
         "--activations",
@@ -143,30 +68,12 @@ def build_parser() -> Parser:
         "class or a callable",
     )
     s.add_argument(
-        "--device",
-        default=d.device,
-        help=f"{DEVICE_CHOICES}; auto = cuda if "
-        "available, else mps, else cpu. An unavailable device is an error",
-    )
-    s.add_argument(
-        "--threads",
-        type=_number(int, 1, "--threads"),
-        default=None,
-        help="CPU intra-op threads (default: what torch picks); always recorded",
-    )
-    s.add_argument(
-        "--cpu-affinity",
-        type=_int_list("--cpu-affinity", 0),
-        default=None,
-        metavar="CPUS",
-        help="pin the process to these CPUs, e.g. 0,1 or 0-3 (Linux)",
-    )
-    s.add_argument(
         "--mode",
         choices=MODES,
         default=d.mode,
-        help="how the step executes: eager PyTorch, torch.compile (compile time recorded "
-        "separately, never in µs/step), or one CUDA graph replay per step (CUDA only)",
+        help="how the step executes: eager PyTorch, torch.compile (compile time "
+        "recorded separately, never in µs/step), or one CUDA graph replay per step "
+        "(CUDA only)",
     )
     s.add_argument(
         "--deterministic",
@@ -175,13 +82,13 @@ def build_parser() -> Parser:
     )
     s.add_argument(
         "--hidden",
-        type=_int_list("--hidden", 1),
+        type=int_list("--hidden", 1),
         default=",".join(map(str, d.hidden)),
         help="comma list of hidden layer widths",
     )
     s.add_argument(
         "--batch-size",
-        type=_number(int, 1, "--batch-size"),
+        type=number(int, 1, "--batch-size"),
         default=d.batch_size,
         help="training batch size; each timed step is one batch",
     )
@@ -192,43 +99,43 @@ def build_parser() -> Parser:
         help="adam, or sgd with momentum 0.9",
     )
     s.add_argument(
-        "--lr", type=_number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
+        "--lr", type=number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
     )
     s.add_argument(
         "--epochs",
-        type=_number(int, 1, "--epochs"),
+        type=number(int, 1, "--epochs"),
         default=d.epochs,
         help="maximum epochs per trial",
     )
     s.add_argument(
         "--patience",
-        type=_number(int, 0, "--patience"),
+        type=number(int, 0, "--patience"),
         default=d.patience,
         help="early-stopping patience in epochs on validation loss; 0 = no early "
         "stopping (the best-validation weights are tested either way)",
     )
     s.add_argument(
         "--val-fraction",
-        type=_fraction,
+        type=fraction("--val-fraction"),
         default=d.val_fraction,
         help="share of the training images held out for validation (seeded split)",
     )
     s.add_argument(
         "--train-limit",
-        type=_number(int, 1, "--train-limit"),
+        type=number(int, 1, "--train-limit"),
         default=None,
         help="use only the first N training images, before the split",
     )
     s.add_argument(
         "--seeds",
-        type=_int_list("--seeds", 0),
+        type=int_list("--seeds", 0),
         default=",".join(map(str, d.seeds)),
         help="comma list of seeds (ranges like 0-4 too); each seed gives every "
         "activation the same initial weights and batch order",
     )
     s.add_argument(
         "--warmup-steps",
-        type=_number(int, 0, "--warmup-steps"),
+        type=number(int, 0, "--warmup-steps"),
         default=d.warmup_steps,
         help="first steps of each trial left out of the timing statistics",
     )
@@ -244,31 +151,28 @@ def build_parser() -> Parser:
         action="store_false",
         help="never download MNIST; fail if it is not in --data-dir",
     )
-    s.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
     s.add_argument(
         "--name", default=None, help="run folder name (default: <date>-<time>-<device type>)"
     )
-    s.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
     s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
     s.add_argument(
         "--resume",
         metavar="RUN",
         default=None,
-        help="finish an interrupted run (folder, or name under --out): only its missing "
-        "trials run, under its saved configuration; flags given too must agree with it",
+        help="finish an interrupted run (folder, or name under --out): only its "
+        "missing trials run, under its saved configuration; flags given too must "
+        "agree with it",
     )
     s.set_defaults(handler=cmd_sweep)
 
-    p = commands.add_parser(
+    p = command(
         "plot",
-        help="(re)draw a run's plots, or overlay several runs in one scatter",
-        formatter_class=HelpFormatter,
-        parents=[common],
+        "(re)draw a run's plots, or overlay several runs in one scatter",
+        flags.add_out,
         description=f"With one RUN: redraw {plot_mod.SCATTER} and {plot_mod.CURVES} in its "
         "folder. With several: one scatter of all of them (e.g. CPU vs GPU).",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folder, or run name under --out")
-    p.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
     p.add_argument(
         "--output",
         type=Path,
@@ -278,15 +182,16 @@ def build_parser() -> Parser:
     )
     p.set_defaults(handler=cmd_plot)
 
-    c = commands.add_parser(
+    c = command(
         "compare",
-        help="compare runs: accuracy and µs/step side by side, with significance",
-        formatter_class=HelpFormatter,
-        parents=[common],
+        "compare runs: accuracy and µs/step side by side, with significance",
+        flags.add_out,
+        flags.add_format,
         description="Compare run B (and C, ...) against run A, joined by activation: "
         "accuracy A and B (mean ± std over seeds), Δ accuracy in points (Welch's t-test with "
         ">= 3 seeds a side), median µs/step A and B, and the ratio B/A with a block-bootstrap "
-        "confidence interval over the saved per-step samples, with a verdict per row.",
+        "confidence interval over the saved per-step samples (divided by the machine's own "
+        "change in speed when both ran the same way), with a verdict per row.",
     )
     c.add_argument(
         "runs",
@@ -294,25 +199,23 @@ def build_parser() -> Parser:
         metavar="RUN",
         help="run folders or names under --out; the first is the baseline A",
     )
-    c.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
-    c.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
     c.add_argument(
         "--fail-if-slower",
-        type=_number(float, 0.0, "--fail-if-slower"),
+        type=number(float, 0.0, "--fail-if-slower"),
         metavar="PCT",
         default=None,
         help="exit 1 if any activation is significantly slower by more than PCT%%",
     )
     c.add_argument(
         "--fail-if-less-accurate",
+        type=number(float, 0.0, "--fail-if-less-accurate"),
         metavar="POINTS",
         default=None,
-        type=_number(float, 0.0, "--fail-if-less-accurate"),
         help="exit 1 if any activation is less accurate by more than POINTS percentage points",
     )
     c.add_argument(
         "--tolerance",
-        type=_number(float, 0.0, "--tolerance"),
+        type=number(float, 0.0, "--tolerance"),
         default=0.0,
         metavar="PCT",
         help="call a speed difference faster/slower only when the "
@@ -320,7 +223,7 @@ def build_parser() -> Parser:
     )
     c.add_argument(
         "--confidence",
-        type=_fraction_named("--confidence"),
+        type=fraction("--confidence"),
         default=0.95,
         help="confidence level of the ratio interval",
     )
@@ -340,47 +243,21 @@ def build_parser() -> Parser:
     )
     c.set_defaults(handler=cmd_compare)
 
-    sh = commands.add_parser(
-        "show",
-        help="re-render a saved run's table",
-        formatter_class=HelpFormatter,
-        parents=[common],
-    )
+    sh = command("show", "re-render a saved run's table", flags.add_out, flags.add_format)
     sh.add_argument("run", metavar="RUN", help="run folder, or run name under --out")
-    sh.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
-    sh.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
     sh.set_defaults(handler=cmd_show)
 
-    ls = commands.add_parser(
-        "list", help="list the runs under --out", formatter_class=HelpFormatter, parents=[common]
-    )
-    ls.add_argument("--out", type=Path, default=d.out, help="folder that holds run folders")
-    ls.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
+    ls = command("list", "list the runs under --out", flags.add_out, flags.add_format)
     ls.set_defaults(handler=cmd_list)
 
-    e = commands.add_parser(
+    e = command(
         "env",
-        help="print the environment a run would record",
-        formatter_class=HelpFormatter,
-        parents=[common],
+        "print the environment a run would record",
+        flags.add_pinning,
+        flags.add_format,
         description="Apply --device/--threads/--cpu-affinity as a sweep would, and print what "
         "it would record, so you can check what you are about to pin.",
     )
-    e.add_argument("--device", default=d.device, help=f"{DEVICE_CHOICES}")
-    e.add_argument(
-        "--threads",
-        type=_number(int, 1, "--threads"),
-        default=None,
-        help="CPU intra-op threads (default: what torch picks)",
-    )
-    e.add_argument(
-        "--cpu-affinity",
-        type=_int_list("--cpu-affinity", 0),
-        default=None,
-        metavar="CPUS",
-        help="pin the process to these CPUs (Linux)",
-    )
-    e.add_argument("--format", type=_table_format, default=None, help=FORMAT_HELP)
     e.set_defaults(handler=cmd_env)
     return parser
 
@@ -469,16 +346,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         comparisons.append(comp)
         print(compare_mod.render(comp, fmt), end="\n\n")
         failures += compare_mod.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
-    for path, write in ((args.csv, compare_mod.to_csv), (args.json, None)):
-        if path is None:
-            continue
-        try:
-            if write is None:
-                path.write_text(compare_mod.to_json(comparisons), encoding="utf-8")
-            else:
-                write(comparisons, path)
-        except OSError as exc:
-            raise ActbenchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    compare_mod.write(comparisons, csv=args.csv, json_path=args.json)
     if failures:
         for line in failures:
             print(f"actbench: FAIL: {line}", file=sys.stderr)
@@ -488,53 +356,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     folder = RunFolder.open(args.run, args.out)
-    run = folder.run_info()
-    trials = folder.trials()
-    if trials.empty:
-        raise ActbenchError(f"run {folder.path} has no finished trials")
-    try:
-        summary = table.summarize(trials)
-    except KeyError as exc:
-        raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
-    print(
-        f"{folder.name}: {plot_mod.describe(run)}, {run.get('status', '?')}, "
-        f"started {run.get('started', '?')}"
-    )
-    print(table.render(summary, args.format or table.default_format()))
-    print(table.footer(run, summary))
-    for name in (plot_mod.SCATTER, plot_mod.CURVES):
-        if (folder.path / name).is_file():
-            print(f"plot: {folder.path / name}")
+    print(table.show_text(folder, args.format or table.default_format()))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    runs = RunFolder.list(args.out)
-    if not runs:
+    rows = table.listing(RunFolder.list(args.out))
+    if not rows:
         print(f"no runs under {args.out}", file=sys.stderr)
         return 0
-    rows = []
-    for folder in runs:
-        try:
-            run = folder.run_info()
-        except ActbenchError as exc:
-            rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
-            continue
-        cfg, env = run.get("config", {}), run.get("environment", {})
-        trials = folder.trials()
-        rows.append(
-            {
-                "run": folder.name,
-                "started": run.get("started", ""),
-                "status": run.get("status", ""),
-                "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
-                "threads": env.get("threads", ""),
-                "mode": cfg.get("mode", "eager"),
-                "activations": ",".join(cfg.get("activations", [])),
-                "seeds": ",".join(map(str, cfg.get("seeds", []))),
-                "trials": len(trials),
-            }
-        )
     print(
         tabulate(
             rows,

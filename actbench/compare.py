@@ -284,3 +284,17 @@ def to_json(comparisons: list[Comparison]) -> str:
 def to_csv(comparisons: list[Comparison], path: Path) -> None:
     frames = [c.rows.assign(run_a=c.a, run_b=c.b) for c in comparisons]
     pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+
+
+def write(comparisons: list[Comparison], csv: Path | None, json_path: Path | None) -> None:
+    """`--csv` / `--json`: the comparison itself, for other tools."""
+    for path, writer in ((csv, to_csv), (json_path, None)):
+        if path is None:
+            continue
+        try:
+            if writer is None:
+                path.write_text(to_json(comparisons), encoding="utf-8")
+            else:
+                writer(comparisons, path)
+        except OSError as exc:
+            raise ActbenchError(f"cannot write {path}: {exc.strerror or exc}") from None

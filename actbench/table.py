@@ -11,6 +11,9 @@ import sys
 import pandas as pd
 from tabulate import tabulate
 
+from actbench.errors import ActbenchError
+from actbench.storage import RunFolder
+
 
 def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per activation, best test accuracy first."""
@@ -130,3 +133,51 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def show_text(folder: RunFolder, fmt: str) -> str:
+    """What `actbench show` prints: the run in one line, its table, and where its plots are."""
+    run, trials = folder.run_info(), folder.trials()
+    if trials.empty:
+        raise ActbenchError(f"run {folder.path} has no finished trials")
+    try:
+        summary = summarize(trials)
+    except KeyError as exc:
+        raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
+    env, cfg = run.get("environment", {}), run.get("config", {})
+    lines = [
+        f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
+        f"{env.get('threads', '?')} threads, {cfg.get('mode', 'eager')}, "
+        f"{run.get('status', '?')}, started {run.get('started', '?')}",
+        render(summary, fmt),
+        footer(run, summary),
+    ]
+    lines += [f"plot: {p}" for p in sorted(folder.path.glob("*.png"))]
+    return "\n".join(lines)
+
+
+def listing(folders: list[RunFolder]) -> list[dict]:
+    """One row per run folder for `actbench list`: when, where, what, how far."""
+    rows = []
+    for folder in folders:
+        try:
+            run = folder.run_info()
+            trials = len(folder.trials())
+        except ActbenchError as exc:
+            rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
+            continue
+        cfg, env = run.get("config", {}), run.get("environment", {})
+        rows.append(
+            {
+                "run": folder.name,
+                "started": run.get("started", ""),
+                "status": run.get("status", ""),
+                "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
+                "threads": env.get("threads", ""),
+                "mode": cfg.get("mode", "eager"),
+                "activations": ",".join(cfg.get("activations", [])),
+                "seeds": ",".join(map(str, cfg.get("seeds", []))),
+                "trials": trials,
+            }
+        )
+    return rows

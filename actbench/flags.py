@@ -1,0 +1,139 @@
+"""The command line's vocabulary: value types that refuse bad input in one line, and
+the option groups that several commands share. No command logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from tabulate import tabulate_formats
+
+from actbench.device import CHOICES as DEVICE_CHOICES
+
+EXIT_ERROR = 2
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show `(default: X)` only where X says something the help text does not."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, True, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line instead of usage + error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def number(kind: Callable[[str], float], low: float | None, flag: str, strict: bool = False):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} wants a number, got {text!r}") from None
+        if low is not None and (value <= low if strict else value < low):
+            bound = f"greater than {low}" if strict else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{flag} must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+def int_list(flag: str, low: int) -> Callable[[str], list[int]]:
+    """Comma list of integers; `a-b` ranges too (for --seeds 0-4)."""
+
+    def parse(text: str) -> list[int]:
+        values: list[int] = []
+        try:
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                first, dash, last = part.partition("-")
+                if dash and first:
+                    values.extend(range(int(first), int(last) + 1))
+                else:
+                    values.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} wants comma-separated integers, got {text!r}"
+            ) from None
+        if not values or min(values) < low:
+            raise argparse.ArgumentTypeError(f"{flag} wants integers >= {low}, got {text!r}")
+        return values
+
+    return parse
+
+
+FORMAT_HELP = (
+    "any tabulate format for the printed table "
+    "(default: a grid on a terminal, github markdown on a pipe)"
+)
+
+
+def table_format(text: str) -> str:
+    if text not in tabulate_formats:
+        raise argparse.ArgumentTypeError(
+            f"unknown table format {text!r}; use one of {', '.join(tabulate_formats)}"
+        )
+    return text
+
+
+def fraction(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = number(float, None, flag)(text)
+        if not 0.0 < value < 1.0:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be between 0 and 1 (exclusive), got {text}"
+            )
+        return value
+
+    return parse
+
+
+def parent(*adders: Callable[[argparse.ArgumentParser], None]) -> Parser:
+    """An argparse parent holding the given shared options."""
+    p = Parser(add_help=False, allow_abbrev=False)
+    for add in adders:
+        add(p)
+    return p
+
+
+def add_debug(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+
+
+def add_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", type=Path, default=Path("results"), help="folder that holds run folders"
+    )
+
+
+def add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", type=table_format, default=None, help=FORMAT_HELP)
+
+
+def add_pinning(p: argparse.ArgumentParser) -> None:
+    """--device, --threads, --cpu-affinity: what `sweep` pins and `env` previews."""
+    p.add_argument(
+        "--device",
+        default="auto",
+        help=f"{DEVICE_CHOICES}; auto = cuda if "
+        "available, else mps, else cpu. An unavailable device is an error",
+    )
+    p.add_argument(
+        "--threads",
+        type=number(int, 1, "--threads"),
+        default=None,
+        help="CPU intra-op threads (default: what torch picks); always recorded",
+    )
+    p.add_argument(
+        "--cpu-affinity",
+        type=int_list("--cpu-affinity", 0),
+        default=None,
+        metavar="CPUS",
+        help="pin the process to these CPUs, e.g. 0,1 or 0-3 (Linux)",
+    )
