@@ -4,6 +4,7 @@ CI sets ACTBENCH_DATA (../shared/data); without it this test skips locally but f
 CI=true, so a CI that cannot see the data never passes silently.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 DATA = os.environ.get("ACTBENCH_DATA")
 RAW = Path(DATA or "/nonexistent") / "MNIST" / "raw" / "train-images-idx3-ubyte"
@@ -69,3 +71,20 @@ def test_sweep_on_real_mnist(tmp_path):
     assert run["environment"]["device"] == "cpu" and run["status"] == "complete"
     summary = (run_dir / "summary.md").read_text()
     assert all(f"| {a}" in summary for a in ("relu", "tanh", "sigmoid", "elu"))
+
+
+@pytest.mark.e2e
+def test_both_readers_agree_on_real_mnist(monkeypatch):
+    """The IDX fallback (used when torchvision cannot be imported) reads the real files
+    exactly as torchvision does."""
+    from actbench import data
+
+    via_torchvision = data.load(Path(DATA), download=False)
+    monkeypatch.setattr(data, "_torchvision_usable", lambda: False)
+    via_idx = data.load(Path(DATA), download=False)
+    assert via_torchvision.reader == "torchvision" and via_idx.reader == "idx"
+    assert via_idx.train_images.shape == (60_000, 28, 28)
+    assert via_idx.test_images.shape == (10_000, 28, 28)
+    assert torch.equal(via_torchvision.train_images, via_idx.train_images)
+    assert torch.equal(via_torchvision.test_labels, via_idx.test_labels)
+    assert hashlib.md5(RAW.read_bytes()).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
