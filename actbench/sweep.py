@@ -26,6 +26,8 @@ from actbench.progress import Progress
 from actbench.storage import RunFolder
 from actbench.trainer import train_trial
 
+MIN_TIMED_STEPS = 100
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
@@ -157,6 +159,13 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
             result = train_trial(data, act, seed, cfg, plan.pinning, on_epoch=progress.epoch)
             folder.add_trial(result)
             progress.trial_finished(result)
+            timed = result.steps - result.warmup_steps
+            if timed < MIN_TIMED_STEPS:
+                warnings.warn(
+                    f"{act.name} (seed {seed}) has only {timed} timed steps; its step-time "
+                    "statistics are rough (more --epochs or a larger --train-limit help)",
+                    stacklevel=2,
+                )
             if result.diverged:
                 warnings.warn(
                     f"{act.name} (seed {seed}) diverged at epoch {result.diverged_epoch}",

@@ -129,8 +129,9 @@ def train_trial(
 
     all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
     # a compiled step's first call is compilation: never part of the statistics
+    # and a short trial (a quick run, a divergence) keeps at least half its steps timed
     warmup_wanted = max(cfg.warmup_steps, 1 if cfg.mode == "compile" else 0)
-    warmup = min(warmup_wanted, max(all_us.size - 1, 0))
+    warmup = min(warmup_wanted, max(all_us.size // 2, 1 if cfg.mode == "compile" else 0))
     timed = all_us[warmup:]
     stats = timing.StepStats.of(timed)
     compile_seconds = (

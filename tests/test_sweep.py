@@ -125,3 +125,11 @@ def test_timer_overhead_is_measured_and_reported(tiny_config):
     run = outcome.folder.run_info()
     assert 0 < run["timer_overhead_us"] < 50
     assert "timer overhead:" in (outcome.folder.path / "summary.md").read_text()
+
+
+def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
+    tiny_config.activations, tiny_config.warmup_steps, tiny_config.epochs = ["relu"], 500, 2
+    with pytest.warns(UserWarning, match=r"relu \(seed 0\) has only 9 timed steps"):
+        outcome = sweep.run(tiny_config, quiet=True)
+    trial = outcome.folder.trials().iloc[0]
+    assert trial["steps"] == 18 and trial["warmup_steps"] == 9
