@@ -18,6 +18,7 @@ from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, int_list, number
+from actbench.model import MODELS
 from actbench.step import MODES
 from actbench.storage import RunFolder
 
@@ -57,7 +58,7 @@ def build_parser() -> Parser:
         flags.add_pinning,
         flags.add_out,
         flags.add_format,
-        description="Train the MLP once per (activation, seed), time every step, and write "
+        description="Train the model once per (activation, seed), time every step, and write "
         "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots.",
     )
     s.add_argument(
@@ -66,6 +67,13 @@ def build_parser() -> Parser:
         help="comma list of activations; 'all' = every built-in "
         f"({', '.join(BUILTINS)}); or package.module:attr naming an nn.Module "
         "class or a callable",
+    )
+    s.add_argument(
+        "--model",
+        choices=MODELS,
+        default=d.model,
+        help="mlp: the seed article's MLP (784-hidden-10); cnn: the Keras example's CNN "
+        "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored)",
     )
     s.add_argument(
         "--mode",
@@ -276,6 +284,7 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         cpu_affinity=args.cpu_affinity,
         deterministic=args.deterministic,
         mode=args.mode,
+        model=args.model,
         hidden=tuple(args.hidden),
         batch_size=args.batch_size,
         optimizer=args.optimizer,

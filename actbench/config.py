@@ -20,6 +20,7 @@ class SweepConfig:
     cpu_affinity: list[int] | None = None
     deterministic: bool = False
     mode: str = "eager"
+    model: str = "mlp"
     hidden: tuple[int, ...] = (100, 100, 100)
     batch_size: int = 100
     optimizer: str = "adam"
@@ -57,6 +58,8 @@ class SweepConfig:
             )
         if not self.hidden or min(self.hidden) < 1:
             raise ActbenchError(f"--hidden needs positive widths, got {self.hidden}")
+        if self.model not in ("mlp", "cnn"):
+            raise ActbenchError(f"--model must be mlp or cnn, got {self.model!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ActbenchError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         if not self.seeds or min(self.seeds) < 0:

@@ -187,9 +187,13 @@ class DeviceData:
     y_test: torch.Tensor
 
 
-def normalise(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float32 (N, 784), standardised, once, on `device`."""
-    x = images.to(device).reshape(images.shape[0], -1).float().div_(255.0)
+def normalise(
+    images: torch.Tensor, device: torch.device, shape: tuple[int, ...] = (784,)
+) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, *shape), standardised, once, on `device`.
+
+    `shape` is (784,) for the MLP and (1, 28, 28) for the CNN."""
+    x = images.to(device).reshape(images.shape[0], *shape).float().div_(255.0)
     return x.sub_(MEAN).div_(STD)
 
 
@@ -214,6 +218,7 @@ def prepare(
     val_fraction: float,
     train_limit: int | None = None,
     split_seed: int = 0,
+    shape: tuple[int, ...] = (784,),
 ) -> DeviceData:
     """Take the first `train_limit` training images, split them, and move everything once."""
     n = mnist.train_images.shape[0]
@@ -226,10 +231,10 @@ def prepare(
     train_idx, val_idx = split_indices(n, val_fraction, split_seed)
     images, labels = mnist.train_images[:n], mnist.train_labels[:n]
     return DeviceData(
-        x_train=normalise(images[train_idx], device),
+        x_train=normalise(images[train_idx], device, shape),
         y_train=labels[train_idx].to(device),
-        x_val=normalise(images[val_idx], device),
+        x_val=normalise(images[val_idx], device, shape),
         y_val=labels[val_idx].to(device),
-        x_test=normalise(mnist.test_images, device),
+        x_test=normalise(mnist.test_images, device, shape),
         y_test=mnist.test_labels.to(device),
     )

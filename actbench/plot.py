@@ -21,12 +21,12 @@ SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
 
 
 def describe(run: dict) -> str:
-    """'cpu (AMD EPYC), 2 threads, eager' - what a reader needs to know which machine this was."""
+    """'cpu (AMD EPYC), 2 threads, mlp, eager': which machine, model and mode this was."""
     env, cfg = run.get("environment", {}), run.get("config", {})
     where = f"{env.get('device', '?')} ({env.get('device_name', '?')})"
     if env.get("device", "cpu").startswith("cpu"):
         where += f", {env.get('threads', '?')} threads"
-    return f"{where}, {cfg.get('mode', 'eager')}"
+    return f"{where}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
 
 
 def _scatter(ax, summary: pd.DataFrame, label: str | None, color=None) -> None:

@@ -37,6 +37,7 @@ class TrialResult:
     cpu_affinity: str
     deterministic: bool
     mode: str
+    model: str
     test_accuracy: float
     test_loss: float
     best_val_loss: float

@@ -22,6 +22,7 @@ from actbench import environment, plot, table, timing
 from actbench import step as step_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
+from actbench.model import image_shape
 from actbench.progress import Progress
 from actbench.storage import RunFolder
 from actbench.trainer import train_trial
@@ -131,7 +132,9 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
     cfg, device = plan.cfg, plan.pinning.device
     data_dir = cfg.data_dir or data_mod.default_data_dir()
     mnist = data_mod.load(data_dir, download=cfg.download)
-    data = data_mod.prepare(mnist, device, cfg.val_fraction, cfg.train_limit, cfg.split_seed)
+    data = data_mod.prepare(
+        mnist, device, cfg.val_fraction, cfg.train_limit, cfg.split_seed, image_shape(cfg.model)
+    )
     if data.x_train.shape[0] < cfg.batch_size:
         raise ActbenchError(
             f"the training split has {data.x_train.shape[0]} images, fewer than one batch of "

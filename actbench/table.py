@@ -17,10 +17,11 @@ from actbench.storage import RunFolder
 
 def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per activation, best test accuracy first."""
-    trials = trials.assign(mode=trials.get("mode", "eager"))
+    trials = trials.assign(mode=trials.get("mode", "eager"), model=trials.get("model", "mlp"))
     grouped = trials.groupby("activation", sort=False)
     summary = pd.DataFrame(
         {
+            "model": grouped["model"].first(),
             "mode": grouped["mode"].first(),
             "seeds": grouped["seed"].nunique(),
             "test_accuracy_mean": grouped["test_accuracy"].mean(),
@@ -66,6 +67,7 @@ def display(summary: pd.DataFrame) -> pd.DataFrame:
                 )
             ],
             "seeds": summary["seeds"],
+            "model": summary["model"],
             "mode": summary["mode"],
             "µs/step (median)": summary["us_per_step_median"].map("{:.1f}".format),
             "µs/step IQR": [
@@ -93,6 +95,13 @@ def render(summary: pd.DataFrame, fmt: str = "github") -> str:
     )
 
 
+def model_name(cfg: dict) -> str:
+    """'MLP 784-100-100-100-10' or 'CNN (Keras example)', from a saved configuration."""
+    if cfg.get("model", "mlp") == "cnn":
+        return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
+    return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10"
+
+
 def footer(run: dict, summary: pd.DataFrame) -> str:
     """The timer's own cost next to the steps it timed: proof that the clock adds nothing."""
     overhead = run.get("timer_overhead_us")
@@ -114,7 +123,7 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         f"- device: `{env['device']}` ({env['device_name']}), threads: {env['threads']}, "
         f"torch {env['torch_version']}"
         + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
-        f"- model: MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, batch {cfg['batch_size']}, "
+        f"- model: {model_name(cfg)}, batch {cfg['batch_size']}, "
         f"mode {cfg.get('mode', 'eager')}, {cfg['optimizer']} lr {cfg['lr']}, "
         f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
         f"val fraction {cfg['val_fraction']}"
@@ -147,7 +156,8 @@ def show_text(folder: RunFolder, fmt: str) -> str:
     env, cfg = run.get("environment", {}), run.get("config", {})
     lines = [
         f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
-        f"{env.get('threads', '?')} threads, {cfg.get('mode', 'eager')}, "
+        f"{env.get('threads', '?')} threads, "
+        f"{cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}, "
         f"{run.get('status', '?')}, started {run.get('started', '?')}",
         render(summary, fmt),
         footer(run, summary),
@@ -174,6 +184,7 @@ def listing(folders: list[RunFolder]) -> list[dict]:
                 "status": run.get("status", ""),
                 "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
                 "threads": env.get("threads", ""),
+                "model": cfg.get("model", "mlp"),
                 "mode": cfg.get("mode", "eager"),
                 "activations": ",".join(cfg.get("activations", [])),
                 "seeds": ",".join(map(str, cfg.get("seeds", []))),

@@ -23,7 +23,7 @@ from actbench.activations import Activation
 from actbench.config import SweepConfig
 from actbench.data import DeviceData
 from actbench.device import Pinning
-from actbench.model import build_mlp
+from actbench.model import build
 from actbench.records import EpochRecord, TrialResult
 from actbench.step import make_optimizer, make_step
 
@@ -61,7 +61,7 @@ def train_trial(
     on_epoch: EpochCallback | None = None,
 ) -> TrialResult:
     device = pinning.device
-    model = build_mlp(cfg.hidden, activation, seed).to(device)
+    model = build(cfg.model, cfg.hidden, activation, seed).to(device)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device, cfg.mode)
     x, y = data.x_train, data.y_train
     bs = cfg.batch_size
@@ -146,6 +146,7 @@ def train_trial(
         cpu_affinity=pinning.cpu_affinity,
         deterministic=pinning.deterministic,
         mode=cfg.mode,
+        model=cfg.model,
         test_accuracy=test_acc,
         test_loss=test_loss,
         best_val_loss=best_val,

@@ -108,6 +108,7 @@ def fake_trial(
         cpu_affinity="0,1",
         deterministic=False,
         mode="eager",
+        model="mlp",
         compile_seconds=0.0,
         test_accuracy=accuracy,
         test_loss=0.1,
