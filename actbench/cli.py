@@ -17,6 +17,7 @@ from actbench import plot as plot_mod
 from actbench.activations import BUILTINS
 from actbench.config import OPTIMIZERS, SweepConfig
 from actbench.errors import ActbenchError
+from actbench.executor import EXECUTORS
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, int_list, number
 from actbench.model import MODELS
 from actbench.step import MODES
@@ -74,6 +75,20 @@ def build_parser() -> Parser:
         default=d.model,
         help="mlp: the seed article's MLP (784-hidden-10); cnn: the Keras example's CNN "
         "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored)",
+    )
+    s.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=d.executor,
+        help="where trials run: in this process, or as Ray tasks (one GPU per trial on CUDA, "
+        "--threads CPUs otherwise; needs pip install 'actbench[ray]')",
+    )
+    s.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start or join a "
+        "local Ray instance)",
     )
     s.add_argument(
         "--mode",
@@ -285,6 +300,8 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         deterministic=args.deterministic,
         mode=args.mode,
         model=args.model,
+        executor=args.executor,
+        ray_address=args.ray_address,
         hidden=tuple(args.hidden),
         batch_size=args.batch_size,
         optimizer=args.optimizer,

@@ -9,7 +9,7 @@ from actbench.errors import ActbenchError
 
 OPTIMIZERS = ("adam", "sgd")
 # Where the data lives and where results go may change when a run is resumed; nothing else.
-LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name"})
+LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name", "executor", "ray_address"})
 
 
 @dataclass
@@ -21,6 +21,8 @@ class SweepConfig:
     deterministic: bool = False
     mode: str = "eager"
     model: str = "mlp"
+    executor: str = "local"
+    ray_address: str | None = None
     hidden: tuple[int, ...] = (100, 100, 100)
     batch_size: int = 100
     optimizer: str = "adam"
@@ -60,6 +62,8 @@ class SweepConfig:
             raise ActbenchError(f"--hidden needs positive widths, got {self.hidden}")
         if self.model not in ("mlp", "cnn"):
             raise ActbenchError(f"--model must be mlp or cnn, got {self.model!r}")
+        if self.executor not in ("local", "ray"):
+            raise ActbenchError(f"--executor must be local or ray, got {self.executor!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ActbenchError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         if not self.seeds or min(self.seeds) < 0:

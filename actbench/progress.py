@@ -18,9 +18,15 @@ class Progress:
         self.interactive = sys.stderr.isatty()
         self._bar: tqdm | None = None
         self._label = ""
+        self._labels: dict[tuple[str, int], str] = {}
+
+    def trial_submitted(self, index: int, activation: str, seed: int) -> None:
+        """A trial handed to another process (Ray): only its end will be reported."""
+        self._labels[(activation, seed)] = f"[{index}/{self.total}] {activation} seed {seed}"
 
     def trial_started(self, index: int, activation: str, seed: int) -> None:
-        self._label = f"[{index}/{self.total}] {activation} seed {seed}"
+        self.trial_submitted(index, activation, seed)
+        self._label = self._labels[(activation, seed)]
         if not self.quiet and self.interactive:
             self._bar = tqdm(
                 total=self.max_epochs,
@@ -51,14 +57,15 @@ class Progress:
             self._bar = None
         if self.quiet:
             return
+        label = self._labels.get((trial.activation, trial.seed), self._label)
         verdict = (
             f"diverged at epoch {trial.diverged_epoch}"
             if trial.diverged
             else f"test acc {100 * trial.test_accuracy:.2f}%"
         )
         print(
-            f"{self._label}: {verdict}, median {trial.us_per_step_median:.1f} µs/step "
-            f"over {trial.steps - trial.warmup_steps} timed steps",
+            f"{label}: {verdict}, median {trial.us_per_step_median:.1f} µs/step "
+            f"over {trial.steps - trial.warmup_steps} timed steps on {trial.host}",
             file=sys.stderr,
             flush=True,
         )

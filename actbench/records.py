@@ -38,6 +38,7 @@ class TrialResult:
     deterministic: bool
     mode: str
     model: str
+    host: str
     test_accuracy: float
     test_loss: float
     best_val_loss: float

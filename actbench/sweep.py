@@ -18,14 +18,13 @@ import torch
 from actbench import activations as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
-from actbench import environment, plot, table, timing
+from actbench import environment, executor, plot, table, timing
 from actbench import step as step_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.model import image_shape
 from actbench.progress import Progress
 from actbench.storage import RunFolder
-from actbench.trainer import train_trial
 
 MIN_TIMED_STEPS = 100
 
@@ -112,8 +111,8 @@ def resume(
             f"cannot resume {folder.path}: configuration differs from the saved run "
             f"(saved vs given: {'; '.join(differ)})"
         )
-    for name in ("data_dir", "download"):
-        if name in explicit:
+    for name in ("data_dir", "download", "executor", "ray_address"):
+        if name in explicit:  # where data and workers are may change between sessions
             setattr(saved, name, getattr(given, name))
     if saved.threads is None:  # keep the thread count the finished trials were timed with
         saved.threads = recorded_env.get("threads")
@@ -156,25 +155,33 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
     done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
     todo = [(seed, act) for seed in cfg.seeds for act in plan.acts if (act.name, seed) not in done]
     progress = Progress(len(done) + len(todo), cfg.epochs, quiet=quiet)
+    if cfg.executor == "ray":
+        results = executor.ray_trials(
+            todo, cfg, plan.pinning, cfg.ray_address, progress.trial_submitted, len(done) + 1
+        )
+    else:
+        results = executor.local(
+            todo, data, cfg, plan.pinning, progress.trial_started, progress.epoch, len(done) + 1
+        )
     try:
-        for i, (seed, act) in enumerate(todo, start=len(done) + 1):
-            progress.trial_started(i, act.name, seed)
-            result = train_trial(data, act, seed, cfg, plan.pinning, on_epoch=progress.epoch)
+        for result in results:
+            act_name, seed = result.activation, result.seed
             folder.add_trial(result)
             progress.trial_finished(result)
             timed = result.steps - result.warmup_steps
             if timed < MIN_TIMED_STEPS:
                 warnings.warn(
-                    f"{act.name} (seed {seed}) has only {timed} timed steps; its step-time "
+                    f"{act_name} (seed {seed}) has only {timed} timed steps; its step-time "
                     "statistics are rough (more --epochs or a larger --train-limit help)",
                     stacklevel=2,
                 )
             if result.diverged:
                 warnings.warn(
-                    f"{act.name} (seed {seed}) diverged at epoch {result.diverged_epoch}",
+                    f"{act_name} (seed {seed}) diverged at epoch {result.diverged_epoch}",
                     stacklevel=2,
                 )
     except KeyboardInterrupt:
+        results.close()  # a Ray executor cancels its unfinished tasks
         progress.close()
         run_info.update(status="interrupted", finished=_now())
         folder.write_run(run_info)

@@ -10,6 +10,7 @@ and read once per epoch, so the hot loop never waits for the host.
 from __future__ import annotations
 
 import math
+import socket
 import time
 from collections.abc import Callable
 
@@ -147,6 +148,7 @@ def train_trial(
         deterministic=pinning.deterministic,
         mode=cfg.mode,
         model=cfg.model,
+        host=socket.gethostname(),
         test_accuracy=test_acc,
         test_loss=test_loss,
         best_val_loss=best_val,

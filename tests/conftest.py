@@ -109,6 +109,7 @@ def fake_trial(
         deterministic=False,
         mode="eager",
         model="mlp",
+        host="testhost",
         compile_seconds=0.0,
         test_accuracy=accuracy,
         test_loss=0.1,

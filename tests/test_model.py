@@ -2,7 +2,7 @@ import torch
 from torch import nn
 
 from actbench import activations
-from actbench.model import build_mlp
+from actbench.model import build, build_cnn, build_mlp, image_shape
 
 
 def linear_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -32,3 +32,31 @@ def test_other_seed_other_weights_and_global_rng_untouched():
     b = linear_weights(build_mlp((16,), activations.resolve("relu"), seed=1))
     assert not torch.equal(a[0], b[0])
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_cnn_is_the_keras_example():
+    model = build_cnn(activations.resolve("relu"), seed=0)
+    convs = [
+        (m.in_channels, m.out_channels, m.kernel_size) for m in model if isinstance(m, nn.Conv2d)
+    ]
+    assert convs == [(1, 32, (3, 3)), (32, 64, (3, 3)), (64, 64, (3, 3))]
+    dense = [(m.in_features, m.out_features) for m in model if isinstance(m, nn.Linear)]
+    assert dense == [(576, 64), (64, 10)]
+    assert sum(isinstance(m, nn.ReLU) for m in model) == 4
+    assert sum(isinstance(m, nn.MaxPool2d) for m in model) == 2
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_cnn_same_seed_same_weights_for_every_activation():
+    def weights(name):
+        model = build_cnn(activations.resolve(name), seed=4)
+        return [p for m in model if isinstance(m, nn.Conv2d | nn.Linear) for p in m.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(weights("relu"), weights("prelu"), strict=True))
+
+
+def test_build_picks_the_model_and_its_input_shape():
+    act = activations.resolve("tanh")
+    assert isinstance(build("cnn", (100,), act, 0)[0], nn.Conv2d)
+    assert build("mlp", (16,), act, 0)[0].in_features == 784
+    assert image_shape("cnn") == (1, 28, 28) and image_shape("mlp") == (784,)

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from actbench import cli, trainer
+from actbench import cli, executor
 
 TINY = ["--hidden", "8", "--epochs", "1", "--batch-size", "50", "--no-download", "--quiet"]
 
@@ -29,7 +29,7 @@ def assert_refused(code: int, err: str, message: str) -> None:
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(executor, "train_trial", lambda *a, **k: pytest.fail("trained"))
 
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a CUDA-less host")

@@ -9,12 +9,12 @@ import time
 import pandas as pd
 import pytest
 
-from actbench import cli, sweep
+from actbench import cli, executor, sweep
 from actbench.errors import ActbenchError
 
 
 def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch):
-    real = sweep.train_trial
+    real = executor.train_trial
     trained = []
 
     def counting(data, act, seed, *args, **kwargs):
@@ -23,7 +23,7 @@ def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch):
             raise KeyboardInterrupt
         return real(data, act, seed, *args, **kwargs)
 
-    monkeypatch.setattr(sweep, "train_trial", counting)
+    monkeypatch.setattr(executor, "train_trial", counting)
     with pytest.raises(sweep.SweepInterrupted):
         sweep.run(tiny_config, quiet=True)
     first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")

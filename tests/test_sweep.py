@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from actbench import sweep, trainer
+from actbench import executor, sweep
 from actbench.errors import ActbenchError
 
 
@@ -53,13 +53,13 @@ def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypat
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     tiny_config.out = blocker
-    monkeypatch.setattr(trainer, "train_trial", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(executor, "train_trial", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
         sweep.run(tiny_config, quiet=True)
 
 
 def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
-    real = sweep.train_trial
+    real = executor.train_trial
     calls = []
 
     def interrupt_second(*args, **kwargs):
@@ -68,7 +68,7 @@ def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sweep, "train_trial", interrupt_second)
+    monkeypatch.setattr(executor, "train_trial", interrupt_second)
     with pytest.raises(sweep.SweepInterrupted) as stop:
         sweep.run(tiny_config, quiet=True)
     folder = stop.value.outcome.folder
@@ -133,3 +133,12 @@ def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
         outcome = sweep.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["steps"] == 18 and trial["warmup_steps"] == 9
+
+
+def test_cnn_sweep_keeps_images_as_images(tiny_config):
+    tiny_config.model, tiny_config.activations, tiny_config.epochs = "cnn", ["relu"], 3
+    outcome = sweep.run(tiny_config, quiet=True)
+    trial = outcome.folder.trials().iloc[0]
+    assert trial["model"] == "cnn" and trial["test_accuracy"] > 0.5
+    assert list(outcome.summary["model"]) == ["cnn"]
+    assert "CNN 32c3" in (outcome.folder.path / "summary.md").read_text()

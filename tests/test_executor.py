@@ -1,0 +1,105 @@
+"""Trials as Ray tasks: same results, same files, same resume as local trials.
+
+Runs on a local Ray instance (`ray.init(num_cpus=2)`). Without Ray installed these tests
+skip, except under CI=true, where Ray is part of the install and missing it is a failure.
+"""
+
+import os
+import socket
+import sys
+
+import pandas as pd
+import pytest
+
+from actbench import cli, sweep
+
+try:
+    import ray
+except ImportError:
+    if os.environ.get("CI", "").lower() == "true":
+        raise
+    ray = None
+
+needs_ray = pytest.mark.skipif(ray is None, reason="pip install 'actbench[ray]'")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def without_timing(trials: pd.DataFrame) -> pd.DataFrame:
+    keep = [
+        "activation",
+        "seed",
+        "test_accuracy",
+        "best_val_loss",
+        "best_epoch",
+        "epochs",
+        "steps",
+        "warmup_steps",
+        "diverged",
+    ]
+    return trials[keep].sort_values(["seed", "activation"]).reset_index(drop=True)
+
+
+@needs_ray
+def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
+    tiny_config.seeds, tiny_config.name = [0, 1], "local"
+    local = sweep.run(tiny_config, quiet=True).folder
+    tiny_config.executor, tiny_config.name = "ray", "ray"
+    remote = sweep.run(tiny_config, quiet=True).folder
+    assert sorted(p.name for p in remote.path.iterdir()) == sorted(
+        p.name for p in local.path.iterdir()
+    )
+    pd.testing.assert_frame_equal(without_timing(remote.trials()), without_timing(local.trials()))
+    assert set(remote.trials()["host"]) == {socket.gethostname()}
+    assert len(remote.history()) == len(local.history()) and len(remote.steps()) == 4
+    assert remote.run_info()["config"]["executor"] == "ray"
+
+
+@needs_ray
+def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
+    real = sweep.executor.local
+
+    def one_then_interrupt(*args, **kwargs):
+        results = real(*args, **kwargs)
+        yield next(results)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep.executor, "local", one_then_interrupt)
+    with pytest.raises(sweep.SweepInterrupted):
+        sweep.run(tiny_config, quiet=True)
+    monkeypatch.undo()
+    tiny_config.executor = "ray"
+    outcome = sweep.resume("tiny", tiny_config, explicit={"executor"}, quiet=True)
+    assert list(outcome.folder.trials()["activation"]) == ["relu", "tanh"]
+
+
+def test_ray_missing_is_a_clear_error(tiny_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    code = cli.main(
+        [
+            "sweep",
+            "--device",
+            "cpu",
+            "--executor",
+            "ray",
+            "--data-dir",
+            str(tiny_mnist),
+            "--no-download",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "50",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'actbench[ray]'" in err and "Traceback" not in err
