@@ -30,7 +30,7 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="actbench",
         description=(
-            "What does an activation function cost, and what does it buy? Trains the same MLP on "
+            "What does an activation function cost, and what does it buy? Trains the same model on "
             "MNIST once per activation, times every training step, and tabulates test accuracy "
             "against µs per step."
         ),

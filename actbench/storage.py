@@ -95,7 +95,7 @@ class RunFolder:
 
     @classmethod
     def list(cls, out: Path) -> list[RunFolder]:
-        """Every run folder directly under `out`, oldest first by name."""
+        """Every run folder directly under `out`, sorted by name."""
         out = Path(out)
         if not out.is_dir():
             return []
