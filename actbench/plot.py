@@ -47,6 +47,9 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     for label, run, summary in runs:
         _scatter(ax, summary, f"{label}: {describe(run)}" if len(runs) > 1 else None)
+    medians = pd.concat([summary["us_per_step_median"] for _, _, summary in runs])
+    if medians.max() > 10 * medians.min():  # e.g. CPU vs GPU, MLP vs CNN
+        ax.set_xscale("log")
     ax.set_xlabel("median training step time (µs/step, bars = IQR)")
     ax.set_ylabel("test accuracy (%, bars = std over seeds)")
     if len(runs) == 1:
