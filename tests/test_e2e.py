@@ -88,3 +88,36 @@ def test_both_readers_agree_on_real_mnist(monkeypatch):
     assert torch.equal(via_torchvision.train_images, via_idx.train_images)
     assert torch.equal(via_torchvision.test_labels, via_idx.test_labels)
     assert hashlib.md5(RAW.read_bytes()).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
+
+
+@pytest.mark.e2e
+def test_bench_step_script_runs_and_reports_ratios(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "scripts/bench_step.py",
+            "--modes",
+            "eager",
+            "--rounds",
+            "1",
+            "--steps",
+            "10",
+            "--warmup",
+            "2",
+            "--skip-sweep",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    methods = report["methods"]
+    assert set(methods) == {"typical DataLoader loop", "actbench eager"}
+    assert methods["actbench eager"]["wall_speedup"] > 1  # resident data beats a DataLoader
+    assert report["floor_us"] > 0 and report["step_mflop"] == pytest.approx(43.96, abs=0.01)
+    assert "compute floor" in proc.stdout
