@@ -186,7 +186,7 @@ def build_parser() -> Parser:
         "missing trials run, under its saved configuration; flags given too must "
         "agree with it",
     )
-    s.set_defaults(handler=cmd_sweep)
+    s.set_defaults(handler=cmd_sweep, sweep_parser=s)
 
     p = command(
         "plot",
@@ -428,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.debug = args.debug or args.debug_all
     if args.command == "sweep":
-        args.explicit = explicit_flags(parser._subparsers._group_actions[0].choices["sweep"], argv)
+        args.explicit = explicit_flags(args.sweep_parser, argv)
     if not args.debug:
         warnings.formatwarning = _one_line_warnings
     try:

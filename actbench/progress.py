@@ -17,7 +17,6 @@ class Progress:
         self.total, self.max_epochs, self.quiet = total_trials, max_epochs, quiet
         self.interactive = sys.stderr.isatty()
         self._bar: tqdm | None = None
-        self._label = ""
         self._labels: dict[tuple[str, int], str] = {}
 
     def trial_submitted(self, index: int, activation: str, seed: int) -> None:
@@ -26,11 +25,10 @@ class Progress:
 
     def trial_started(self, index: int, activation: str, seed: int) -> None:
         self.trial_submitted(index, activation, seed)
-        self._label = self._labels[(activation, seed)]
         if not self.quiet and self.interactive:
             self._bar = tqdm(
                 total=self.max_epochs,
-                desc=self._label,
+                desc=self._labels[(activation, seed)],
                 unit="epoch",
                 file=sys.stderr,
                 dynamic_ncols=True,
@@ -45,7 +43,8 @@ class Progress:
             self._bar.set_postfix_str(facts)
         else:
             print(
-                f"{self._label} epoch {record.epoch}/{self.max_epochs}: "
+                f"{self._labels[(record.activation, record.seed)]} epoch "
+                f"{record.epoch}/{self.max_epochs}: "
                 f"val loss {record.val_loss:.4f}, {facts}",
                 file=sys.stderr,
                 flush=True,
@@ -57,7 +56,7 @@ class Progress:
             self._bar = None
         if self.quiet:
             return
-        label = self._labels.get((trial.activation, trial.seed), self._label)
+        label = self._labels[(trial.activation, trial.seed)]
         verdict = (
             f"diverged at epoch {trial.diverged_epoch}"
             if trial.diverged

@@ -37,7 +37,6 @@ def _now() -> str:
 class SweepOutcome:
     folder: RunFolder
     summary: pd.DataFrame
-    interrupted: bool
 
 
 class SweepInterrupted(Exception):
@@ -185,10 +184,10 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
         progress.close()
         run_info.update(status="interrupted", finished=_now())
         folder.write_run(run_info)
-        raise SweepInterrupted(SweepOutcome(folder, finish(folder, run_info), True)) from None
+        raise SweepInterrupted(SweepOutcome(folder, finish(folder, run_info))) from None
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()
     run_info.update(status="complete", finished=_now())
     folder.write_run(run_info)
-    return SweepOutcome(folder, finish(folder, run_info), False)
+    return SweepOutcome(folder, finish(folder, run_info))

@@ -20,6 +20,20 @@ def run_main(argv, capsys) -> tuple[int, str]:
     return code, err
 
 
+def cpu_sweep(data_dir, out, *extra) -> list[str]:
+    return [
+        "sweep",
+        "--device",
+        "cpu",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        *TINY,
+        *extra,
+    ]
+
+
 def assert_refused(code: int, err: str, message: str) -> None:
     assert code == 2, err
     assert message in err, err
@@ -81,19 +95,7 @@ def test_sweep_refusals(argv, message, tiny_mnist, tmp_path, capsys):
 
 
 def test_missing_data_with_no_download(tmp_path, capsys):
-    code, err = run_main(
-        [
-            "sweep",
-            "--device",
-            "cpu",
-            "--data-dir",
-            str(tmp_path / "void"),
-            "--out",
-            str(tmp_path),
-            *TINY,
-        ],
-        capsys,
-    )
+    code, err = run_main(cpu_sweep(tmp_path / "void", tmp_path), capsys)
     assert_refused(code, err, f"no MNIST data in {tmp_path / 'void' / 'MNIST' / 'raw'}")
 
 
@@ -102,10 +104,7 @@ def test_corrupt_idx_file(damage, tiny_mnist, tmp_path, capsys):
     path = tiny_mnist / "MNIST" / "raw" / "train-labels-idx1-ubyte"
     blob = path.read_bytes()
     path.write_bytes(blob[:-100] if damage == "truncate" else b"\x00\x00\x08\x01" + b"\xff" * 8)
-    code, err = run_main(
-        ["sweep", "--device", "cpu", "--data-dir", str(tiny_mnist), "--out", str(tmp_path), *TINY],
-        capsys,
-    )
+    code, err = run_main(cpu_sweep(tiny_mnist, tmp_path), capsys)
     assert_refused(code, err, "MNIST")
     assert str(tiny_mnist / "MNIST" / "raw") in err
 
@@ -113,40 +112,14 @@ def test_corrupt_idx_file(damage, tiny_mnist, tmp_path, capsys):
 def test_unwritable_output_folder_is_refused_before_training(tiny_mnist, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    code, err = run_main(
-        [
-            "sweep",
-            "--device",
-            "cpu",
-            "--data-dir",
-            str(tiny_mnist),
-            "--out",
-            str(blocker / "sub"),
-            *TINY,
-        ],
-        capsys,
-    )
+    code, err = run_main(cpu_sweep(tiny_mnist, blocker / "sub"), capsys)
     assert_refused(code, err, f"cannot write results to {blocker / 'sub'}")
 
 
 def test_existing_run_name_is_refused(tiny_mnist, tmp_path, capsys):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "run.json").write_text("{}")
-    code, err = run_main(
-        [
-            "sweep",
-            "--device",
-            "cpu",
-            "--data-dir",
-            str(tiny_mnist),
-            "--out",
-            str(tmp_path),
-            "--name",
-            "taken",
-            *TINY,
-        ],
-        capsys,
-    )
+    code, err = run_main(cpu_sweep(tiny_mnist, tmp_path, "--name", "taken"), capsys)
     assert_refused(code, err, "already exists")
 
 
