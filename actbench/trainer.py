@@ -26,7 +26,7 @@ from actbench.data import DeviceData
 from actbench.device import Pinning
 from actbench.model import build
 from actbench.records import EpochRecord, TrialResult
-from actbench.step import make_optimizer, make_step
+from actbench.step import make_step
 
 EVAL_BATCH = 2_000  # measured: faster than one 12k-row GEMM chain on a 2-core CPU (cache)
 EpochCallback = Callable[[EpochRecord], None]
@@ -63,14 +63,13 @@ def train_trial(
 ) -> TrialResult:
     device = pinning.device
     model = build(cfg.model, cfg.hidden, activation, seed).to(device)
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, device, cfg.mode)
     x, y = data.x_train, data.y_train
     bs = cfg.batch_size
     n_batches = x.shape[0] // bs  # full batches only: every timed step does the same work
     if n_batches < 1:
         raise ValueError(f"training split of {x.shape[0]} is smaller than one batch of {bs}")
     setup_start = time.perf_counter()
-    step = make_step(cfg.mode, model, optimizer, x, y, bs)
+    step = make_step(cfg.mode, model, cfg.optimizer, cfg.lr, x, y, bs)
     setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
     generator = torch.Generator(device=device).manual_seed(seed)
     clock = timing.clock_for(device)

@@ -35,7 +35,7 @@ from actbench import activations, data, device, sweep, timing
 from actbench.config import SweepConfig
 from actbench.environment import collect
 from actbench.model import build_mlp
-from actbench.step import make_optimizer, make_step
+from actbench.step import make_step
 
 HIDDEN, BATCH = (100, 100, 100), 100
 
@@ -109,8 +109,7 @@ class ActbenchLoop:
     ) -> None:
         self.threads = threads
         model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
-        opt = make_optimizer("adam", model.parameters(), 1e-3, dev, mode)
-        self.step = make_step(mode, model, opt, x, y, BATCH)
+        self.step = make_step(mode, model, "adam", 1e-3, x, y, BATCH)
         self.clock = timing.clock_for(dev)
         self.generator = torch.Generator(device=dev).manual_seed(0)
         self.x, self.dev, self.order, self.pos = x, dev, None, 0

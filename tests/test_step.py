@@ -20,8 +20,7 @@ def data(device="cpu", n=400):
 def train(mode, device="cpu", steps=5, optimizer="adam"):
     x, y = data(device)
     model = build_mlp((32, 16), activations.resolve("tanh"), seed=0).to(device)
-    opt = step.make_optimizer(optimizer, model.parameters(), 1e-2, torch.device(device), mode)
-    s = step.make_step(mode, model, opt, x, y, batch_size=50)
+    s = step.make_step(mode, model, optimizer, 1e-2, x, y, batch_size=50)
     losses = []
     for b in range(steps):
         s.fetch(torch.arange(b * 50, (b + 1) * 50, device=device))
@@ -32,17 +31,70 @@ def train(mode, device="cpu", steps=5, optimizer="adam"):
 def test_fetch_fills_static_buffers_without_reallocating():
     x, y = data()
     model = build_mlp((8,), activations.resolve("relu"), seed=0)
-    s = step.make_step(
-        "eager",
-        model,
-        step.make_optimizer("adam", model.parameters(), 1e-3, torch.device("cpu")),
-        x,
-        y,
-        10,
-    )
+    s = step.make_step("eager", model, "adam", 1e-3, x, y, 10)
     before = s.xb.data_ptr()
     s.fetch(torch.tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]))
     assert s.xb.data_ptr() == before and torch.equal(s.xb[0], x[3]) and s.yb[5] == y[9]
+
+
+def textbook(optimizer, steps=5):
+    """The loop a user writes: per-tensor torch.optim, zero_grad, backward, step."""
+    x, y = data()
+    model = build_mlp((32, 16), activations.resolve("tanh"), seed=0)
+    opt = step.make_optimizer(optimizer, model.parameters(), 1e-2, torch.device("cpu"))
+    for b in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            model(x[b * 50 : (b + 1) * 50]), y[b * 50 : (b + 1) * 50]
+        )
+        loss.backward()
+        opt.step()
+    return [p.detach() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_eager_flat_step_trains_exactly_like_the_textbook_loop(optimizer):
+    _, weights = train("eager", optimizer=optimizer)
+    for a, b in zip(textbook(optimizer), weights, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_flat_parameters_are_views_that_state_dict_writes_through():
+    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flat = step.flatten_parameters(model)
+    assert flat.numel() == sum(p.numel() for p in model.parameters())
+    for k, v in model.state_dict().items():  # same values, now living in the buffer
+        assert torch.equal(v, before[k])
+        assert v.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
+    model.load_state_dict({k: torch.ones_like(v) for k, v in before.items()})
+    assert torch.equal(flat.detach(), torch.ones_like(flat))  # best-weight restore works
+    out = model(torch.randn(4, 784)).sum()
+    out.backward()  # gradients land in the flat gradient buffer
+    assert flat.grad.abs().sum() > 0
+    assert torch.equal(model[0].weight.grad.flatten(), flat.grad[: 8 * 784])
+
+
+def test_flat_parameters_keep_channels_last_conv_weights():
+    from actbench.model import build_cnn
+
+    model = build_cnn(activations.resolve("relu"), seed=0)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    step.flatten_parameters(model)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert conv.weight.grad.stride() == conv.weight.stride()
+
+
+def test_bound_adam_update_keeps_the_optimizer_state_current():
+    x, y = data()
+    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    s = step.make_step("eager", model, "adam", 1e-3, x, y, 50)
+    for b in range(3):
+        s.fetch(torch.arange(b * 50, (b + 1) * 50))
+        s()
+    state = s.optimizer.state[s.flat]
+    assert state["step"].item() == 3 and state["exp_avg_sq"].abs().sum() > 0
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
