@@ -23,6 +23,10 @@ class EpochRecord:
     epoch_seconds: float
     us_per_step_median: float
     reference_us: float  # the machine's own speed at the start of this epoch (timing.Reference)
+    # where the epoch's wall time went: what is not a timed step is the sweep's overhead
+    steps_seconds: float = float("nan")  # sum of this epoch's timed steps
+    fetch_seconds: float = float("nan")  # gathering batches into the step's buffers
+    eval_seconds: float = float("nan")  # the validation pass
 
 
 @dataclass

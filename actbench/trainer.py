@@ -86,8 +86,11 @@ def train_trial(
         epoch_start = time.perf_counter()
         order = batch_order(x.shape[0], generator, device)
         loss_sum = torch.zeros((), device=device)
+        fetch_ns = 0
         for b in range(n_batches):
+            fetch_start = time.perf_counter_ns()
             step.fetch(order[b * bs : (b + 1) * bs])
+            fetch_ns += time.perf_counter_ns() - fetch_start
             clock.start()
             loss = step()
             clock.stop()
@@ -95,7 +98,9 @@ def train_trial(
         epoch_us = clock.collect()
         step_chunks.append(epoch_us)
         train_loss = loss_sum.item() / n_batches
+        eval_start = time.perf_counter()
         val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+        eval_seconds = time.perf_counter() - eval_start
         record = EpochRecord(
             activation=activation.name,
             seed=seed,
@@ -106,6 +111,9 @@ def train_trial(
             epoch_seconds=time.perf_counter() - epoch_start,
             us_per_step_median=float(np.median(epoch_us)),
             reference_us=reference_us,
+            steps_seconds=float(epoch_us.sum()) / 1e6,
+            fetch_seconds=fetch_ns / 1e9,
+            eval_seconds=eval_seconds,
         )
         history.append(record)
         if on_epoch is not None:

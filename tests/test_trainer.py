@@ -98,3 +98,12 @@ def test_optimizer_prefers_fused_adam_on_cpu():
     adam = make_optimizer("adam", params, 1e-3, torch.device("cpu"))
     assert adam.defaults["fused"] is True
     assert isinstance(make_optimizer("sgd", params, 1e-2, torch.device("cpu")), torch.optim.SGD)
+
+
+def test_epoch_records_say_where_the_time_went(device_data, tiny_config):
+    result = run(device_data, tiny_config)
+    for rec in result.history:
+        assert rec.steps_seconds > 0 and rec.fetch_seconds > 0 and rec.eval_seconds > 0
+        assert rec.steps_seconds + rec.fetch_seconds + rec.eval_seconds < rec.epoch_seconds
+    timed = sum(rec.steps_seconds for rec in result.history)
+    assert timed == pytest.approx(result.timed_seconds, rel=1e-6)
