@@ -216,13 +216,16 @@ def main() -> int:
     samples = {name: [] for name in methods}
     walls = {name: [] for name in methods}
     flops, peaks = step_flops(), []
-    for _ in range(args.rounds):  # the floor is measured in every round too, beside the steps
-        peaks.append(matmul_flops_per_s(dev))
+    block_peaks = {name: [] for name in methods}
+    for _ in range(args.rounds):
         for name, method in methods.items():
+            # the floor is measured right before each block of steps, so that every
+            # "x floor" ratio pairs a step time with the machine's speed at that moment
+            block_peaks[name].append(matmul_flops_per_s(dev))
             s, wall = method.run(args.steps)
             samples[name].append(s)
             walls[name].append(wall)
-    round_floor = flops / np.asarray(peaks) * 1e6
+        peaks.extend(block_peaks[name][-1] for name in methods)
     peak = float(np.median(peaks))
     floor_us = flops / peak * 1e6
     base = "typical DataLoader loop" if "typical DataLoader loop" in methods else None
@@ -239,7 +242,7 @@ def main() -> int:
             "wall_us_per_step": wall,
             "round_medians": per_round.tolist(),
         }
-        over_floor = per_round / round_floor
+        over_floor = per_round / (flops / np.asarray(block_peaks[name]) * 1e6)
         figures[name]["x_floor"] = float(np.median(over_floor))
         row = [
             name,
