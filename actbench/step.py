@@ -181,12 +181,6 @@ class CompiledStep(Step):
     (Adam, or SGD with momentum, with the hyperparameters of the given optimizer) applied
     in place to the module's parameters. It trains the same weights as the eager step
     (tests check this to float tolerance).
-
-    After the first call (the compilation) the graph runs with guard evaluation skipped
-    (`torch.compiler.set_stance(skip_guard_eval_unsafe=True)`): checking guards on the
-    module, its parameters and the buffers cost ~10 % of the step, and they cannot change -
-    every call sees the same static buffers, and a trial holds exactly one compiled graph
-    (`torch._dynamo.reset()` at construction).
     """
 
     mode = "compile"
@@ -207,8 +201,6 @@ class CompiledStep(Step):
         else:
             self.update = self._sgd_update(group["lr"], group["momentum"])
         self._compiled = torch.compile(self._functional_step, fullgraph=True)
-        self._warm = torch.compiler.set_stance(skip_guard_eval_unsafe=True)(self._compiled)
-        self._calls = 0
 
     def _loss(self, params, xb, yb):
         return F.cross_entropy(torch.func.functional_call(self.model, params, (xb,)), yb)
@@ -242,9 +234,6 @@ class CompiledStep(Step):
         return loss
 
     def __call__(self) -> torch.Tensor:
-        if self._calls:
-            return self._warm()
-        self._calls += 1
         return self._compiled()
 
 
