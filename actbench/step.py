@@ -93,11 +93,10 @@ def bind_update(optimizer: torch.optim.Optimizer, param: nn.Parameter) -> Callab
         or group["capturable"]
         or group["differentiable"]
     )
-    if not plain or len(optimizer.param_groups) != 1 or group["params"] != [param]:
+    if not plain:
         return optimizer.step
-    on_device = group["fused"] or param.device.type == "cpu"  # where torch.optim keeps it
-    state = optimizer.state[param]
-    state["step"] = torch.zeros((), device=param.device if on_device else "cpu")
+    state = optimizer.state[param]  # `step` lives where torch.optim's Adam keeps it
+    state["step"] = torch.zeros((), device=param.device if group["fused"] else "cpu")
     state["exp_avg"] = torch.zeros_like(param)
     state["exp_avg_sq"] = torch.zeros_like(param)
     tensors = (
@@ -128,7 +127,8 @@ def bind_update(optimizer: torch.optim.Optimizer, param: nn.Parameter) -> Callab
 
 
 class Step:
-    """Static batch buffers and `fetch`; the modes below add the step itself."""
+    """Static batch buffers, `fetch`, and the optimizer (`adam` or `sgd`) over the tensors
+    `parameters` returns; the modes below add the step itself."""
 
     mode = ""
 
@@ -144,6 +144,10 @@ class Step:
         self.model, self.x, self.y = model, x, y
         self.xb = torch.empty((batch_size, *x.shape[1:]), dtype=x.dtype, device=x.device)
         self.yb = torch.empty((batch_size,), dtype=y.dtype, device=y.device)
+        self.optimizer = make_optimizer(optimizer, self.parameters(), lr, x.device, self.mode)
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())
 
     def fetch(self, idx: torch.Tensor) -> None:
         torch.index_select(self.x, 0, idx, out=self.xb)
@@ -158,11 +162,13 @@ class EagerStep(Step):
 
     mode = "eager"
 
-    def __init__(self, model: nn.Module, optimizer: str, lr: float, *args, **kwargs) -> None:
-        super().__init__(model, optimizer, lr, *args, **kwargs)
-        self.flat = flatten_parameters(model)
-        self.optimizer = make_optimizer(optimizer, [self.flat], lr, self.x.device, self.mode)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.update = bind_update(self.optimizer, self.flat)
+
+    def parameters(self) -> list[nn.Parameter]:
+        self.flat = flatten_parameters(self.model)
+        return [self.flat]
 
     def __call__(self) -> torch.Tensor:
         self.flat.grad.zero_()
@@ -185,11 +191,9 @@ class CompiledStep(Step):
 
     mode = "compile"
 
-    def __init__(self, model: nn.Module, optimizer: str, lr: float, *args, **kwargs) -> None:
-        super().__init__(model, optimizer, lr, *args, **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # the optimizer: only its hyperparameters are used
         torch._dynamo.reset()  # every trial compiles afresh: comparable compile times
-        # only the hyperparameters are used: the update rule is applied below
-        self.optimizer = make_optimizer(optimizer, model.parameters(), lr, self.x.device, self.mode)
         group = self.optimizer.param_groups[0]
         self.params = {k: p.detach() for k, p in self.model.named_parameters()}
         self.buffers = {
@@ -242,10 +246,9 @@ class CudaGraphStep(Step):
 
     mode = "cuda-graph"
 
-    def __init__(self, model: nn.Module, optimizer: str, lr: float, *args, **kwargs) -> None:
-        super().__init__(model, optimizer, lr, *args, **kwargs)
-        self.optimizer = make_optimizer(optimizer, model.parameters(), lr, self.x.device, self.mode)
-        optimizer = self.optimizer
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        model, optimizer = self.model, self.optimizer
         self.fetch(torch.arange(self.xb.shape[0], device=self.x.device))
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         side = torch.cuda.Stream(self.x.device)

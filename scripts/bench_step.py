@@ -215,7 +215,7 @@ def main() -> int:
         method.run(args.warmup)
     samples = {name: [] for name in methods}
     walls = {name: [] for name in methods}
-    flops, peaks = step_flops(), []
+    flops = step_flops()
     block_peaks = {name: [] for name in methods}
     for _ in range(args.rounds):
         for name, method in methods.items():
@@ -225,7 +225,7 @@ def main() -> int:
             s, wall = method.run(args.steps)
             samples[name].append(s)
             walls[name].append(wall)
-        peaks.extend(block_peaks[name][-1] for name in methods)
+    peaks = [p for per_method in block_peaks.values() for p in per_method]
     peak = float(np.median(peaks))
     floor_us = flops / peak * 1e6
     base = "typical DataLoader loop" if "typical DataLoader loop" in methods else None
