@@ -17,6 +17,7 @@ from torch import nn
 from actbench.errors import ActbenchError
 
 BUILTINS: dict[str, Callable[[], nn.Module]] = {
+    "identity": nn.Identity,  # no nonlinearity: the linear model every cost is measured against
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,

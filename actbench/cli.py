@@ -15,7 +15,7 @@ from actbench import compare as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
 from actbench.activations import BUILTINS
-from actbench.config import OPTIMIZERS, SweepConfig
+from actbench.config import OPTIMIZERS, SCHEDULES, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.executor import EXECUTORS
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, int_list, number
@@ -89,6 +89,27 @@ def build_parser() -> Parser:
         metavar="ADDRESS",
         help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start or join a "
         "local Ray instance)",
+    )
+    s.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=d.schedule,
+        help="interleaved: the trials of a seed train together, round by round in an order "
+        "shuffled every round, so every activation is timed in the same stretches of time; "
+        "sequential: one trial after another",
+    )
+    s.add_argument(
+        "--round-steps",
+        type=number(int, 1, "--round-steps"),
+        default=d.round_steps,
+        help="steps per round: how many steps a trial trains before the next trial's turn",
+    )
+    s.add_argument(
+        "--baseline",
+        default=d.baseline,
+        metavar="ACT",
+        help="activation every other is measured against (cost in µs/step, gain in accuracy "
+        "points), added to the sweep if not listed; 'none' for no baseline",
     )
     s.add_argument(
         "--mode",
@@ -302,6 +323,9 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         model=args.model,
         executor=args.executor,
         ray_address=args.ray_address,
+        schedule=args.schedule,
+        round_steps=args.round_steps,
+        baseline=None if args.baseline.strip().lower() == "none" else args.baseline.strip(),
         hidden=tuple(args.hidden),
         batch_size=args.batch_size,
         optimizer=args.optimizer,
@@ -323,8 +347,8 @@ def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
-    print(table.render(outcome.summary, fmt or table.default_format()))
-    print(table.footer(outcome.folder.run_info(), outcome.summary))
+    fmt = fmt or table.default_format()
+    print(table.printed(outcome.folder.run_info(), outcome.summary, fmt))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from actbench.errors import ActbenchError
 
 OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("interleaved", "sequential")
+# Runs saved before schedules and baselines existed trained one trial after another, alone.
+BEFORE_SCHEDULES = {"schedule": "sequential", "baseline": None}
 # Where the data lives and where results go may change when a run is resumed; nothing else.
 LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name", "executor", "ray_address"})
 
@@ -22,6 +25,9 @@ class SweepConfig:
     mode: str = "eager"
     model: str = "mlp"
     executor: str = "local"
+    schedule: str = "interleaved"
+    round_steps: int = 20
+    baseline: str | None = "identity"
     ray_address: str | None = None
     hidden: tuple[int, ...] = (100, 100, 100)
     batch_size: int = 100
@@ -52,6 +58,11 @@ class SweepConfig:
         at_least("threads", self.threads, 1)
         at_least("train-limit", self.train_limit, 1)
         at_least("warmup-steps", self.warmup_steps, 0)
+        at_least("round-steps", self.round_steps, 1)
+        if self.schedule not in SCHEDULES:
+            raise ActbenchError(
+                f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         if not self.lr > 0:
             raise ActbenchError(f"--lr must be positive, got {self.lr}")
         if not 0.0 < self.val_fraction < 1.0:
@@ -83,7 +94,7 @@ class SweepConfig:
     @classmethod
     def from_json(cls, d: dict) -> SweepConfig:
         known = {f.name for f in fields(cls)}
-        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        cfg = cls(**{**BEFORE_SCHEDULES, **{k: v for k, v in d.items() if k in known}})
         cfg.hidden = tuple(cfg.hidden)
         cfg.data_dir = None if cfg.data_dir is None else Path(cfg.data_dir)
         cfg.out = Path(cfg.out)

@@ -238,3 +238,41 @@ def prepare(
         x_test=normalise(mnist.test_images, device, shape),
         y_test=mnist.test_labels.to(device),
     )
+
+
+class Batches:
+    """Each epoch's shuffled copy of the training split, shared by the trials of one seed.
+
+    Every trial of a seed draws the same order from a generator seeded by that seed, so one
+    gather per epoch serves them all, and a batch is then a contiguous slice (a view): no
+    copy per step. Measured on the 2-core CPU: one 48k-row gather into a reused buffer costs
+    about as much as the 480 per-batch gathers it replaces, and it is paid once per group
+    instead of once per trial. Interleaved trials move through epochs together; a trial that
+    asks for an earlier epoch than the last one (the sequential schedule) replays the
+    generator from the seed, so every trial sees exactly the orders it would see alone.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+        self.x, self.y, self.seed = x, y, seed
+        self._x, self._y = torch.empty_like(x), torch.empty_like(y)
+        self._generator = torch.Generator(device=x.device)
+        self.epoch = 0
+
+    def order(self) -> torch.Tensor:
+        """The next epoch's example order, drawn on the device."""
+        return torch.randperm(self.x.shape[0], generator=self._generator, device=self.x.device)
+
+    def for_epoch(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, y) of `epoch` (1-based) in that epoch's shuffled order."""
+        if epoch != self.epoch:
+            if epoch < self.epoch or self.epoch == 0:
+                self._generator.manual_seed(self.seed)
+                self.epoch = 0
+            while self.epoch < epoch - 1:  # skip to the wanted epoch's draw
+                self.order()
+                self.epoch += 1
+            order = self.order()
+            self.epoch = epoch
+            torch.index_select(self.x, 0, order, out=self._x)
+            torch.index_select(self.y, 0, order, out=self._y)
+        return self._x, self._y

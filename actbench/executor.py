@@ -1,10 +1,13 @@
 """Where trials run: in this process (`local`) or as tasks on a Ray cluster (`ray`).
 
-Either way an executor yields finished `TrialResult`s as they complete, and the sweep
-persists each one at once, so resume, tables, plots and compare cannot tell them apart.
-A Ray task asks for one GPU when the run is on CUDA, or for `threads` CPUs otherwise, so
-trials never share a device; it loads MNIST on its own node (from the same data folder,
-or by downloading it) and records the host it ran on.
+Work comes as groups: the trials of one seed, trained together under the run's schedule
+(`schedule.py`). Either way an executor yields finished `TrialResult`s as they complete,
+and the sweep persists each one at once, so resume, tables, plots and compare cannot tell
+them apart. On Ray a task is one group: it asks for one GPU when the run is on CUDA, or for
+`threads` CPUs otherwise, so groups never share a device (and the trials of a group are
+interleaved on that device exactly as locally); it loads MNIST on its own node (from the
+same data folder, or by downloading it) and records the host it ran on. Its trials come
+back together when the task ends.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from actbench import activations as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
+from actbench import schedule
 from actbench.activations import Activation
 from actbench.config import SweepConfig
 from actbench.data import DeviceData
@@ -22,28 +26,30 @@ from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.model import image_shape
 from actbench.records import EpochRecord, TrialResult
-from actbench.trainer import train_trial
 
 EXECUTORS = ("local", "ray")
-Trial = tuple[int, Activation]  # (seed, activation)
+Group = tuple[int, list[Activation]]  # (seed, the activations still to train for it)
 
 
 def local(
-    trials: Sequence[Trial],
+    groups: Sequence[Group],
     data: DeviceData,
     cfg: SweepConfig,
     pinning: Pinning,
-    started: Callable[[int, str, int], None],
+    group_id: int,
+    started: Callable[[int, list[str]], None],
     on_epoch: Callable[[EpochRecord], None],
-    first_index: int = 1,
 ) -> Iterator[TrialResult]:
-    for i, (seed, act) in enumerate(trials, start=first_index):
-        started(i, act.name, seed)
-        yield train_trial(data, act, seed, cfg, pinning, on_epoch=on_epoch)
+    for seed, acts in groups:
+        trials = schedule.group(data, acts, seed, cfg, pinning, group_id, on_epoch)
+        started(seed, [a.name for a in acts])
+        yield from schedule.run(trials, cfg.schedule, seed)
 
 
-def remote_trial(cfg_json: dict, activation: str, seed: int, device_type: str, threads: int):
-    """One trial inside a Ray worker: its own pins, its own copy of the data."""
+def remote_group(
+    cfg_json: dict, names: list[str], seed: int, group_id: int, device_type: str, threads: int
+) -> list[TrialResult]:
+    """One seed's group inside a Ray worker: its own pins, its own copy of the data."""
     cfg = SweepConfig.from_json(cfg_json)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     pinning = device_mod.pin(device_type, threads, None, cfg.deterministic)
@@ -56,7 +62,9 @@ def remote_trial(cfg_json: dict, activation: str, seed: int, device_type: str, t
         cfg.split_seed,
         image_shape(cfg.model),
     )
-    return train_trial(data, activations_mod.resolve(activation), seed, cfg, pinning)
+    acts = [activations_mod.resolve(name) for name in names]
+    trials = schedule.group(data, acts, seed, cfg, pinning, group_id)
+    return list(schedule.run(trials, cfg.schedule, seed))
 
 
 def _import_ray():
@@ -70,14 +78,14 @@ def _import_ray():
 
 
 def ray_trials(
-    trials: Sequence[Trial],
+    groups: Sequence[Group],
     cfg: SweepConfig,
     pinning: Pinning,
     address: str | None,
-    started: Callable[[int, str, int], None],
-    first_index: int = 1,
+    group_id: int,
+    started: Callable[[int, list[str]], None],
 ) -> Iterator[TrialResult]:
-    """Submit every trial as a Ray task and yield results in the order they finish."""
+    """Submit every group as a Ray task and yield its results in the order groups finish."""
     ray = _import_ray()
     we_started = not ray.is_initialized()
     if we_started:
@@ -94,26 +102,27 @@ def ray_trials(
             ) from None
     on_gpu = pinning.device.type == "cuda"
     task = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else pinning.threads)(
-        remote_trial
+        remote_group
     )
     cfg_json = cfg.to_json()
-    pending = {}
-    for i, (seed, act) in enumerate(trials, start=first_index):
-        ref = task.remote(cfg_json, act.name, seed, pinning.device.type, pinning.threads)
-        pending[ref] = (i, act.name, seed)
-        started(i, act.name, seed)
+    pending = []
+    for seed, acts in groups:
+        names = [a.name for a in acts]
+        pending.append(
+            task.remote(cfg_json, names, seed, group_id, pinning.device.type, pinning.threads)
+        )
+        started(seed, names)
     try:
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                pending.pop(ref)
-                try:
-                    yield ray.get(ref)
-                except ray.exceptions.RayTaskError as exc:
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, ActbenchError):
-                        raise cause from None
-                    raise
+            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                results = ray.get(done[0])
+            except ray.exceptions.RayTaskError as exc:
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, ActbenchError):
+                    raise cause from None
+                raise
+            yield from results
     finally:
         for ref in pending:  # interrupted or failed: stop what has not finished
             ray.cancel(ref, force=True)

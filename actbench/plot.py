@@ -1,11 +1,13 @@
-"""Pictures of a run: accuracy against step time, and learning curves.
+"""Pictures of a run: cost against gain, learning curves, the timeline, the step breakdown.
 
-Reads only saved records (trials.csv, history.csv, run.json) and draws with matplotlib's
-Agg backend, so it works on headless machines and never touches training code.
+Reads only saved records (run.json, trials.csv, history.csv, rounds.csv) and draws with
+matplotlib's Agg backend, so it works on headless machines and never touches training
+code. Each activation keeps one colour in every picture.
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import matplotlib
@@ -15,9 +17,21 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from actbench import table
+from actbench.activations import BUILTINS
+from actbench.records import PROFILE_PARTS
 from actbench.storage import RunFolder
 
 SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
+TIMELINE, BREAKDOWN = "timeline.png", "step_breakdown.png"
+MARKERS = "osD^vP"
+
+
+def colour(activation: str):
+    """The same colour for an activation in every picture of every run."""
+    palette = plt.get_cmap("tab20").colors
+    names = list(BUILTINS)
+    index = names.index(activation) if activation in names else zlib.crc32(activation.encode())
+    return palette[index % len(palette)]
 
 
 def describe(run: dict) -> str:
@@ -29,55 +43,119 @@ def describe(run: dict) -> str:
     return f"{where}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
 
 
-def _scatter(ax, summary: pd.DataFrame, label: str | None, color=None) -> None:
-    x = summary["us_per_step_median"]
-    y = 100 * summary["test_accuracy_mean"]
-    xerr = [x - summary["us_per_step_p25"], summary["us_per_step_p75"] - x]
-    yerr = (100 * summary["test_accuracy_std"]).fillna(0.0)
-    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, label=label, color=color)
-    for name, xi, yi in zip(summary["activation"], x, y, strict=True):
-        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=9)
+def _bar(value: pd.Series, low: pd.Series, high: pd.Series):
+    return [(value - low).fillna(0.0).clip(lower=0), (high - value).fillna(0.0).clip(lower=0)]
+
+
+def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str | None) -> None:
+    for row in summary.to_dict("records"):
+        one = pd.DataFrame([row])
+        if relative:
+            x, y = one["cost_us"], one["gain_points"]
+            xerr = _bar(x, one["cost_us_low"], one["cost_us_high"])
+            yerr = _bar(y, one["gain_low"], one["gain_high"])
+        else:
+            x, y = one["us_per_step_median"], 100 * one["test_accuracy_mean"]
+            xerr = _bar(x, one["us_per_step_p25"], one["us_per_step_p75"])
+            yerr = (100 * one["test_accuracy_std"]).fillna(0.0)
+        name = row["activation"]
+        ax.errorbar(
+            x, y, xerr=xerr, yerr=yerr, fmt=marker, capsize=3, color=colour(name),
+            label=name if label is None else f"{name} ({label})",
+        )  # fmt: skip
+        if relative and row.get("pareto"):
+            ax.scatter(x, y, s=220, facecolors="none", edgecolors="black", linewidths=1.2)
 
 
 def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
-    """One point per activation (and run): test accuracy vs median µs/step.
+    """One point per activation (and run): what it buys against what it costs.
 
-    Error bars: accuracy std over seeds, step-time IQR.
+    With a baseline: gain (accuracy points) against cost (µs/step) over the baseline, bars
+    = the table's confidence intervals, ringed = no other activation beats it on both.
+    Without one (old runs, `--baseline none`): accuracy against median µs/step (IQR bars).
     """
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
-    for label, run, summary in runs:
-        _scatter(ax, summary, f"{label}: {describe(run)}" if len(runs) > 1 else None)
-    medians = pd.concat([summary["us_per_step_median"] for _, _, summary in runs])
-    if medians.max() > 10 * medians.min():  # e.g. CPU vs GPU, MLP vs CNN
-        ax.set_xscale("log")
-    ax.set_xlabel("median training step time (µs/step, bars = IQR)")
-    ax.set_ylabel("test accuracy (%, bars = std over seeds)")
+    relative = all(table.has_costs(summary) for _, _, summary in runs)
+    fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+    for i, (label, _, summary) in enumerate(runs):
+        _points(ax, summary, relative, MARKERS[i % len(MARKERS)], label if len(runs) > 1 else None)
+    if len(runs) > 1:  # the same activation across runs: a line from the first run's point
+        _link(ax, runs, relative)
+    seeds = max(int(s["seeds"].max()) for _, _, s in runs)
+    if relative:
+        base = runs[0][2].loc[runs[0][2]["baseline"], "activation"].iloc[0]
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(0, color="grey", lw=0.8)
+        bars = "95% CI" if seeds > 1 else "95% CI; accuracy: 1 seed, no CI"
+        ax.set_xlabel(f"cost: extra µs per step over {base}  (← cheaper; bars = {bars})")
+        ax.set_ylabel(f"gain: test-accuracy points over {base}  (↑ better)")
+    else:
+        medians = pd.concat([s["us_per_step_median"] for _, _, s in runs])
+        if medians.max() > 10 * medians.min():  # e.g. CPU vs GPU, MLP vs CNN
+            ax.set_xscale("log")
+        ax.set_xlabel("median training step time (µs/step, ← faster; bars = IQR)")
+        spread = f"bars = std over {seeds} seeds" if seeds > 1 else "1 seed, no bars"
+        ax.set_ylabel(f"test accuracy (%, ↑ better; {spread})")
     if len(runs) == 1:
         label, run, _ = runs[0]
-        ax.set_title(f"actbench {label}: accuracy vs step time\n{describe(run)}")
+        ringed = "; ringed: no other is both cheaper and better" if relative else ""
+        ax.set_title(f"actbench {label}: what each activation buys and costs{ringed}\n"
+                     f"{describe(run)}")  # fmt: skip
     else:
-        ax.set_title("actbench: accuracy vs step time, " + " vs ".join(r[0] for r in runs))
-        ax.legend(loc="best", fontsize=8)
+        ax.set_title("actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs)))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 
 
+def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> None:
+    x, y = ("cost_us", "gain_points") if relative else ("us_per_step_median", "test_accuracy_mean")
+    scale = 1 if relative else 100
+    first = runs[0][2].set_index("activation")
+    for _, _, summary in runs[1:]:
+        for row in summary.to_dict("records"):
+            name = row["activation"]
+            if name in first.index:
+                ax.annotate(
+                    "", xy=(row[x], scale * row[y]),
+                    xytext=(first.loc[name, x], scale * first.loc[name, y]),
+                    arrowprops={"arrowstyle": "->", "color": colour(name), "alpha": 0.6},
+                )  # fmt: skip
+
+
 def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) -> Path:
-    """Validation loss and accuracy per epoch, one line per activation (mean over seeds)."""
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
-    means = history.groupby(["activation", "epoch"], sort=False)[
-        ["val_loss", "val_accuracy"]
-    ].mean()
-    for activation, curve in means.groupby(level="activation", sort=False):
-        epochs = curve.index.get_level_values("epoch")
-        loss_ax.plot(epochs, curve["val_loss"], label=activation)
-        acc_ax.plot(epochs, 100 * curve["val_accuracy"], label=activation)
-    loss_ax.set(xlabel="epoch", ylabel="validation loss (cross-entropy)", title="validation loss")
-    acc_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy")
+    """Train and validation loss and validation accuracy per epoch, one colour per activation.
+
+    Lines are the mean over seeds, the band their range; a dot marks the restored epoch.
+    """
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    by = history.groupby(["activation", "epoch"], sort=False)
+    mean, low, high = by.mean(numeric_only=True), by.min(numeric_only=True), by.max(numeric_only=True)
+    seeds = history["seed"].nunique()
+    for activation in dict.fromkeys(history["activation"]):
+        c = colour(activation)
+        m, lo, hi = mean.loc[activation], low.loc[activation], high.loc[activation]
+        epochs = m.index
+        loss_ax.plot(epochs, m["val_loss"], color=c, label=activation)
+        loss_ax.plot(epochs, m["train_loss"], color=c, ls=":", lw=1)
+        acc_ax.plot(epochs, 100 * m["val_accuracy"], color=c, label=activation)
+        if seeds > 1:
+            loss_ax.fill_between(epochs, lo["val_loss"], hi["val_loss"], color=c, alpha=0.15)
+            acc_ax.fill_between(
+                epochs, 100 * lo["val_accuracy"], 100 * hi["val_accuracy"], color=c, alpha=0.15
+            )
+        best = m["val_loss"].idxmin()
+        loss_ax.plot([best], [m.loc[best, "val_loss"]], "o", color=c)
+        acc_ax.plot([best], [100 * m.loc[best, "val_accuracy"]], "o", color=c)
+    band = f"mean of {seeds} seeds, band = range" if seeds > 1 else "1 seed"
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy (↓ better)",
+                title=f"validation loss (solid), train loss (dotted); {band}")  # fmt: skip
+    acc_ax.set(xlabel="epoch", ylabel="validation accuracy (%, ↑ better)",
+               title="validation accuracy; ● = lowest mean validation loss")  # fmt: skip
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     acc_ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"actbench {label}: learning curves, {describe(run)}")
     fig.savefig(path, dpi=120)
@@ -85,19 +163,70 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) ->
     return path
 
 
+def timeline(label: str, run: dict, rounds: pd.DataFrame, path: Path) -> Path:
+    """Each round's median step time against wall-clock time: the machine's weather, and
+    whether the trials moved through it together."""
+    fig, ax = plt.subplots(figsize=(11, 4.8), layout="constrained")
+    start = rounds["start_seconds"].min()
+    for activation, rows in rounds.groupby("activation", sort=False):
+        ax.plot(rows["start_seconds"] - start, rows["us_median"], ".", ms=3,
+                color=colour(activation), label=activation)  # fmt: skip
+    schedule = run.get("config", {}).get("schedule", "sequential")
+    ax.set(xlabel="wall-clock time since the first round (s)",
+           ylabel="median step time in the round (µs, ↓ faster)",
+           title=f"actbench {label}: step time through the run ({schedule} schedule), "
+                 f"{describe(run)}")  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def step_breakdown(label: str, run: dict, summary: pd.DataFrame, path: Path) -> Path:
+    """Stacked bars: each activation's profiled step, split into its parts."""
+    columns = [f"profile_{part}_us" for part in PROFILE_PARTS]
+    parts = summary.dropna(subset=columns).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.45 * len(parts)), layout="constrained")
+    left = pd.Series(0.0, index=parts.index)
+    hatches = {"activation": None, "matmul": "//", "loss": "..", "optimizer": "xx", "other": ""}
+    greys = plt.get_cmap("Greys")
+    for i, (part, column) in enumerate(zip(PROFILE_PARTS, columns, strict=True)):
+        colours = (
+            [colour(a) for a in parts["activation"]]
+            if part == "activation"
+            else [greys(0.25 + 0.15 * i)] * len(parts)
+        )
+        ax.barh(parts["activation"], parts[column], left=left, color=colours,
+                hatch=hatches[part], edgecolor="white", label=part)  # fmt: skip
+        left += parts[column]
+    ax.set(xlabel="µs per step, operator self time under torch.profiler (eager step)",
+           title=f"actbench {label}: where the step's time goes, {describe(run)}")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def draw_run(folder: RunFolder) -> list[Path]:
-    """(Re)draw both pictures inside a run folder from its saved records."""
+    """(Re)draw every picture of a run folder from its saved records."""
     trials = folder.trials()
     if trials.empty:
         return []
-    run = folder.run_info()
-    return [
-        scatter([(folder.name, run, table.summarize(trials))], folder.path / SCATTER),
+    run, summary, rounds = folder.run_info(), table.summarize_folder(folder), folder.rounds()
+    paths = [
+        scatter([(folder.name, run, summary)], folder.path / SCATTER),
         learning_curves(folder.name, run, folder.history(), folder.path / CURVES),
     ]
+    if not rounds.empty:
+        paths.append(timeline(folder.name, run, rounds, folder.path / TIMELINE))
+    if not table.breakdown_display(summary).empty:
+        paths.append(step_breakdown(folder.name, run, summary, folder.path / BREAKDOWN))
+    return paths
 
 
 def overlay(folders: list[RunFolder], path: Path) -> Path:
     """Several runs in one scatter (e.g. CPU vs GPU, before vs after)."""
-    runs = [(f.name, f.run_info(), table.summarize(f.trials())) for f in folders]
+    runs = [(f.name, f.run_info(), table.summarize_folder(f)) for f in folders]
     return scatter(runs, path)

@@ -1,6 +1,8 @@
 """What the user sees while a sweep runs: tqdm bars on a terminal, plain lines otherwise.
 
-Everything goes to stderr so that stdout carries only the final table.
+Work goes one group (the trials of one seed) at a time; under the interleaved schedule
+the trials of a group train together, so a terminal shows one bar per group, counting
+epochs over all its trials. Everything goes to stderr so that stdout carries only tables.
 """
 
 from __future__ import annotations
@@ -13,26 +15,44 @@ from actbench.records import EpochRecord, TrialResult
 
 
 class Progress:
-    def __init__(self, total_trials: int, max_epochs: int, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        total_trials: int,
+        max_epochs: int,
+        schedule: str = "",
+        quiet: bool = False,
+        done: int = 0,
+    ) -> None:
         self.total, self.max_epochs, self.quiet = total_trials, max_epochs, quiet
+        self.schedule = schedule
         self.interactive = sys.stderr.isatty()
+        self.finished = done  # trials finished before (a resumed run)
         self._bar: tqdm | None = None
-        self._labels: dict[tuple[str, int], str] = {}
 
-    def trial_submitted(self, index: int, activation: str, seed: int) -> None:
-        """A trial handed to another process (Ray): only its end will be reported."""
-        self._labels[(activation, seed)] = f"[{index}/{self.total}] {activation} seed {seed}"
+    def _line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
-    def trial_started(self, index: int, activation: str, seed: int) -> None:
-        self.trial_submitted(index, activation, seed)
-        if not self.quiet and self.interactive:
+    def group_started(self, seed: int, activations: list[str]) -> None:
+        """A group begins (locally) or is handed to another process (Ray)."""
+        self.close()
+        if self.quiet:
+            return
+        how = f" ({self.schedule})" if self.schedule and len(activations) > 1 else ""
+        label = f"seed {seed}: {', '.join(activations)}{how}"
+        if self.interactive:
             self._bar = tqdm(
-                total=self.max_epochs,
-                desc=self._labels[(activation, seed)],
+                total=self.max_epochs * len(activations),
+                desc=f"seed {seed}",
                 unit="epoch",
                 file=sys.stderr,
                 dynamic_ncols=True,
             )
+            self._bar.write(label, file=sys.stderr)
+        else:
+            print(label, file=sys.stderr, flush=True)
 
     def epoch(self, record: EpochRecord) -> None:
         if self.quiet:
@@ -40,33 +60,35 @@ class Progress:
         facts = f"val acc {100 * record.val_accuracy:.2f}%, {record.us_per_step_median:.0f} µs/step"
         if self._bar is not None:
             self._bar.update(1)
-            self._bar.set_postfix_str(facts)
+            self._bar.set_postfix_str(f"{record.activation} epoch {record.epoch}: {facts}")
         else:
-            print(
-                f"{self._labels[(record.activation, record.seed)]} epoch "
-                f"{record.epoch}/{self.max_epochs}: "
-                f"val loss {record.val_loss:.4f}, {facts}",
-                file=sys.stderr,
-                flush=True,
+            self._line(
+                f"seed {record.seed} {record.activation} epoch {record.epoch}/"
+                f"{self.max_epochs}: val loss {record.val_loss:.4f}, {facts}"
             )
 
-    def trial_finished(self, trial: TrialResult) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+    def trial_finished(self, trial: TrialResult, pacer: bool = False) -> None:
+        if self._bar is not None:  # an early stop leaves fewer epochs to wait for
+            self._bar.total -= self.max_epochs - trial.epochs
+            self._bar.refresh()
         if self.quiet:
             return
-        label = self._labels[(trial.activation, trial.seed)]
+        if pacer:
+            self._line(
+                f"{trial.activation} seed {trial.seed}: trained again beside the resumed trials "
+                "(rounds kept for their costs; its saved row is unchanged)"
+            )
+            return
+        self.finished += 1
         verdict = (
             f"diverged at epoch {trial.diverged_epoch}"
             if trial.diverged
             else f"test acc {100 * trial.test_accuracy:.2f}%"
         )
-        print(
-            f"{label}: {verdict}, median {trial.us_per_step_median:.1f} µs/step "
-            f"over {trial.steps - trial.warmup_steps} timed steps on {trial.host}",
-            file=sys.stderr,
-            flush=True,
+        self._line(
+            f"[{self.finished}/{self.total}] {trial.activation} seed {trial.seed}: {verdict}, "
+            f"median {trial.us_per_step_median:.1f} µs/step over "
+            f"{trial.steps - trial.warmup_steps} timed steps on {trial.host}"
         )
 
     def close(self) -> None:

@@ -30,6 +30,28 @@ class EpochRecord:
 
 
 @dataclass
+class RoundRecord:
+    """One round of one trial: a block of consecutive steps (one row of rounds.csv).
+
+    Under the interleaved schedule, round r of every trial of a group (one seed) ran in the
+    same stretch of time, so per-round ratios between two trials cancel the machine's drift.
+    """
+
+    activation: str
+    seed: int
+    group: int  # which execution of the seed's group: 0 for the run, k for its k-th resume
+    round: int
+    epoch: int
+    start_seconds: float  # wall clock (time.time) when the block started
+    steps: int  # timed steps in the block (warm-up steps are not part of any round)
+    us_median: float
+
+
+PROFILE_PARTS = ("activation", "matmul", "loss", "optimizer", "other")
+PROFILE_STEPS = 20  # steps in a trial's profiled block (`breakdown.py`), after its warm-up
+
+
+@dataclass
 class TrialResult:
     """One (activation, seed) trial: one row of trials.csv plus its raw step times."""
 
@@ -60,13 +82,26 @@ class TrialResult:
     train_seconds: float
     diverged: bool
     diverged_epoch: int | None
+    group: int = 0
+    slow_steps: int = 0  # timed steps over timing.SLOW_FACTOR x the median: the tail
+    # where an eager step's time goes (torch.profiler, a separate short block of steps)
+    profile_activation_us: float = float("nan")
+    profile_matmul_us: float = float("nan")
+    profile_loss_us: float = float("nan")
+    profile_optimizer_us: float = float("nan")
+    profile_other_us: float = float("nan")
+    profile_seconds: float = 0.0  # wall time of the profiled block, setup included
+    rounds: list[RoundRecord] = field(default_factory=list, repr=False)
     history: list[EpochRecord] = field(default_factory=list, repr=False)
     step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)
 
     def row(self) -> dict:
         """The trials.csv row: every scalar field, none of the bulky ones."""
-        bulky = {"history", "step_us"}
+        bulky = {"history", "step_us", "rounds"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in bulky}
 
     def history_rows(self) -> list[dict]:
         return [asdict(r) for r in self.history]
+
+    def round_rows(self) -> list[dict]:
+        return [asdict(r) for r in self.rounds]

@@ -1,9 +1,10 @@
 """The training step in its three execution modes - the code that `timing` brackets.
 
-A step object owns static input buffers: `fetch(idx)` gathers a batch of the resident data
-into them (not timed), and calling the step runs zero_grad + forward + loss + backward +
-optimizer step on them (timed) and returns the loss as a device tensor (never read here,
-so nothing synchronises the device).
+`fetch(x, y)` hands a step its next batch, a contiguous slice of the epoch's shuffled data
+(not timed): eager and compiled steps read the slice in place, a CUDA graph copies it into
+the static buffers it was captured on. Calling the step runs zero_grad + forward + loss +
+backward + optimizer step on that batch (timed) and returns the loss as a device tensor
+(never read here, so nothing synchronises the device).
 
 - `eager`: plain PyTorch autograd over one flat parameter buffer (see `flatten_parameters`),
   updated by the fused Adam kernel where the device has it.
@@ -27,6 +28,7 @@ from actbench.errors import ActbenchError
 
 MODES = ("eager", "compile", "cuda-graph")
 GRAPH_WARMUP_STEPS = 3
+COMPILE_CACHE_ENTRIES = 64  # trials that may hold a compiled step at once
 
 
 def make_optimizer(
@@ -149,9 +151,9 @@ class Step:
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters())
 
-    def fetch(self, idx: torch.Tensor) -> None:
-        torch.index_select(self.x, 0, idx, out=self.xb)
-        torch.index_select(self.y, 0, idx, out=self.yb)
+    def fetch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Make (x, y) the next batch: read in place; `CudaGraphStep` copies it instead."""
+        self.xb, self.yb = x, y
 
     def __call__(self) -> torch.Tensor:
         raise NotImplementedError
@@ -194,6 +196,10 @@ class CompiledStep(Step):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)  # the optimizer: only its hyperparameters are used
         torch._dynamo.reset()  # every trial compiles afresh: comparable compile times
+        # interleaved trials each compile the same function for their own model: one cache
+        # entry per trial, more than dynamo's default limit of 8 when many activations run
+        limits = torch._dynamo.config
+        limits.recompile_limit = max(limits.recompile_limit, COMPILE_CACHE_ENTRIES)
         group = self.optimizer.param_groups[0]
         self.params = {k: p.detach() for k, p in self.model.named_parameters()}
         self.buffers = {
@@ -232,13 +238,13 @@ class CompiledStep(Step):
 
         return update
 
-    def _functional_step(self) -> torch.Tensor:
-        grads, loss = torch.func.grad_and_value(self._loss)(self.params, self.xb, self.yb)
+    def _functional_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        grads, loss = torch.func.grad_and_value(self._loss)(self.params, xb, yb)
         self.update(grads)
         return loss
 
     def __call__(self) -> torch.Tensor:
-        return self._compiled()
+        return self._compiled(self.xb, self.yb)
 
 
 class CudaGraphStep(Step):
@@ -249,7 +255,8 @@ class CudaGraphStep(Step):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         model, optimizer = self.model, self.optimizer
-        self.fetch(torch.arange(self.xb.shape[0], device=self.x.device))
+        n = self.xb.shape[0]
+        self.fetch(self.x[:n], self.y[:n])
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         side = torch.cuda.Stream(self.x.device)
         side.wait_stream(torch.cuda.current_stream(self.x.device))
@@ -272,6 +279,10 @@ class CudaGraphStep(Step):
                     if torch.is_tensor(value):
                         value.zero_()
         torch.cuda.synchronize(self.x.device)
+
+    def fetch(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.xb.copy_(x)  # the graph reads these addresses
+        self.yb.copy_(y)
 
     def train_step(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)

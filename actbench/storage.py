@@ -3,8 +3,10 @@
     <out>/<name>/run.json      configuration + environment + start/end time
                  trials.csv    one row per (activation, seed)
                  history.csv   one row per epoch of every trial
+                 rounds.csv    one row per round of every trial: its block's median step
                  steps.npz     every timed step (µs, float32) of every trial, after warm-up
-                 summary.md    the comparison table
+                 summary.md    the results tables
+                 summary.csv   one row per activation: the table's numbers, cost and gain
 
 Every file is replaced atomically (write a temporary file, then rename) after each
 finished trial, so an interrupted sweep keeps everything that finished.
@@ -24,12 +26,14 @@ import pandas as pd
 from actbench.errors import ActbenchError
 from actbench.records import TrialResult
 
-RUN_JSON, TRIALS, HISTORY, STEPS, SUMMARY = (
+RUN_JSON, TRIALS, HISTORY, ROUNDS, STEPS, SUMMARY, SUMMARY_CSV = (
     "run.json",
     "trials.csv",
     "history.csv",
+    "rounds.csv",
     "steps.npz",
     "summary.md",
+    "summary.csv",
 )
 
 
@@ -49,10 +53,12 @@ def _append(table: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
     return new if table.empty else pd.concat([table, new], ignore_index=True)
 
 
-def _without(table: pd.DataFrame, trial: TrialResult) -> pd.DataFrame:
+def _without(table: pd.DataFrame, trial: TrialResult, by_group: bool = False) -> pd.DataFrame:
     if table.empty:
         return table
     same = (table["activation"] == trial.activation) & (table["seed"] == trial.seed)
+    if by_group:
+        same &= table["group"] == trial.group
     return table[~same]
 
 
@@ -113,9 +119,15 @@ class RunFolder:
         steps = self.steps()
         steps[(trial.activation, trial.seed)] = trial.step_us
         _atomic(self.path / HISTORY, lambda p: history.to_csv(p, index=False))
+        self.add_rounds(trial)
         self._write_steps(steps)
         # trials.csv last: a trial listed there has its history and steps saved too
         _atomic(self.path / TRIALS, lambda p: trials.to_csv(p, index=False))
+
+    def add_rounds(self, trial: TrialResult) -> None:
+        """Save a trial's rounds (all a pacer leaves behind: see `sweep._groups`)."""
+        rounds = _append(_without(self.rounds(), trial, by_group=True), trial.round_rows())
+        _atomic(self.path / ROUNDS, lambda p: rounds.to_csv(p, index=False))
 
     def _write_steps(self, steps: dict[tuple[str, int], np.ndarray]) -> None:
         keys = list(steps)
@@ -135,8 +147,9 @@ class RunFolder:
 
         _atomic(self.path / STEPS, write)
 
-    def write_summary(self, text: str) -> None:
+    def write_summary(self, text: str, summary: pd.DataFrame) -> None:
         write_text(self.path / SUMMARY, text)
+        _atomic(self.path / SUMMARY_CSV, lambda p: summary.to_csv(p, index=False))
 
     # -- reading ---------------------------------------------------------------------------
     def run_info(self) -> dict:
@@ -159,6 +172,10 @@ class RunFolder:
 
     def history(self) -> pd.DataFrame:
         return self._csv(HISTORY)
+
+    def rounds(self) -> pd.DataFrame:
+        """Per-round median step times; empty for runs saved before rounds existed."""
+        return self._csv(ROUNDS)
 
     def steps(self) -> dict[tuple[str, int], np.ndarray]:
         """Per-trial step times (µs) after warm-up, keyed by (activation, seed)."""

@@ -48,12 +48,11 @@ class SweepInterrupted(Exception):
 
 
 def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
-    """Write summary.md and the plots from what is saved in `folder`; return the summary."""
-    trials = folder.trials()
-    if trials.empty:
+    """Write summary.md, summary.csv and the plots from what is saved; return the summary."""
+    if folder.trials().empty:
         return pd.DataFrame()
-    summary = table.summarize(trials)
-    folder.write_summary(table.markdown_report(run, summary))
+    summary = table.summarize_folder(folder)
+    folder.write_summary(table.markdown_report(run, summary), summary)
     try:
         plot.draw_run(folder)
     except Exception as exc:  # a picture must never cost the numbers
@@ -71,10 +70,34 @@ class _Plan:
 def _plan(cfg: SweepConfig) -> _Plan:
     cfg.validate()
     acts = activations_mod.parse_list(",".join(cfg.activations))
+    if cfg.baseline is not None:  # the row every other is measured against runs too
+        baseline = activations_mod.resolve(cfg.baseline)
+        cfg.baseline = baseline.name
+        if baseline.name not in [a.name for a in acts]:
+            acts.insert(0, baseline)
     cfg.activations = [a.name for a in acts]
     pinning = device_mod.pin(cfg.device, cfg.threads, cfg.cpu_affinity, cfg.deterministic)
     step_mod.check_mode(cfg.mode, pinning.device)
     return _Plan(cfg, acts, pinning)
+
+
+def _groups(plan: _Plan, done: set[tuple[str, int]]) -> list[executor.Group]:
+    """Per seed, the activations still to train.
+
+    When a resumed seed's baseline has finished but others have not, the baseline trains
+    again beside them, so that their costs are still measured in the same rounds as a
+    baseline; the sweep keeps only that pacer's rounds, never its row.
+    """
+    cfg, groups = plan.cfg, []
+    for seed in cfg.seeds:
+        missing = [a for a in plan.acts if (a.name, seed) not in done]
+        if not missing:
+            continue
+        interleaved = cfg.schedule == "interleaved"
+        if interleaved and cfg.baseline is not None and (cfg.baseline, seed) in done:
+            missing.insert(0, next(a for a in plan.acts if a.name == cfg.baseline))
+        groups.append((seed, missing))
+    return groups
 
 
 def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
@@ -152,19 +175,27 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
 
     saved = folder.trials()
     done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
-    todo = [(seed, act) for seed in cfg.seeds for act in plan.acts if (act.name, seed) not in done]
-    progress = Progress(len(done) + len(todo), cfg.epochs, quiet=quiet)
+    groups = _groups(plan, done)
+    group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
+    todo = sum(len(acts) for _, acts in groups) - sum(
+        (a.name, seed) in done for seed, acts in groups for a in acts
+    )
+    progress = Progress(len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done))
     if cfg.executor == "ray":
         results = executor.ray_trials(
-            todo, cfg, plan.pinning, cfg.ray_address, progress.trial_submitted, len(done) + 1
+            groups, cfg, plan.pinning, cfg.ray_address, group_id, progress.group_started
         )
     else:
         results = executor.local(
-            todo, data, cfg, plan.pinning, progress.trial_started, progress.epoch, len(done) + 1
+            groups, data, cfg, plan.pinning, group_id, progress.group_started, progress.epoch
         )
     try:
         for result in results:
             act_name, seed = result.activation, result.seed
+            if (act_name, seed) in done:  # the baseline, trained again as a pacer
+                folder.add_rounds(result)
+                progress.trial_finished(result, pacer=True)
+                continue
             folder.add_trial(result)
             progress.trial_finished(result)
             timed = result.steps - result.warmup_steps
@@ -188,6 +219,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    progress.close()
     run_info.update(status="complete", finished=_now())
     folder.write_run(run_info)
     return SweepOutcome(folder, finish(folder, run_info))

@@ -143,6 +143,26 @@ def overhead_us(device: torch.device, samples: int = 2000) -> float:
     return float(np.median(clock.collect()))
 
 
+# What torch.utils.benchmark and pyperf warn about: a wide spread, or a tail of steps many
+# times the median that pulls the mean far above it (a neighbour, a page fault storm, ...).
+SPREAD_LIMIT = 0.10  # IQR / median
+SLOW_FACTOR = 5.0  # a step this many times the median belongs to the tail
+MEAN_LIMIT = 1.25  # mean / median
+
+
+def disturbance(median: float, p25: float, p75: float, mean: float, slow_steps: float = 0) -> str:
+    """Why a trial's step times should not be read at face value ('' when nothing is off)."""
+    if not median > 0:
+        return ""
+    reasons = []
+    if (p75 - p25) / median >= SPREAD_LIMIT:
+        reasons.append(f"IQR {100 * (p75 - p25) / median:.0f}% of median")
+    if mean / median >= MEAN_LIMIT:
+        tail = f", {int(slow_steps)} steps > {SLOW_FACTOR:g}× median" if slow_steps else ""
+        reasons.append(f"mean {mean / median:.2f}× median{tail}")
+    return "; ".join(reasons)
+
+
 @dataclass(frozen=True)
 class StepStats:
     """Summary of one trial's step times (µs), warm-up already removed."""
@@ -153,6 +173,7 @@ class StepStats:
     mean: float
     std: float
     n: int
+    slow_steps: int = 0  # steps over SLOW_FACTOR x the median
 
     @classmethod
     def of(cls, samples_us: np.ndarray) -> StepStats:
@@ -161,6 +182,7 @@ class StepStats:
             nan = float("nan")
             return cls(nan, nan, nan, nan, nan, 0)
         p25, median, p75 = np.percentile(s, [25, 50, 75])
+        slow = int(np.count_nonzero(s > SLOW_FACTOR * median))
         return cls(
-            float(median), float(p25), float(p75), float(s.mean()), float(s.std()), int(s.size)
+            float(median), float(p25), float(p75), float(s.mean()), float(s.std()), s.size, slow
         )

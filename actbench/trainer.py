@@ -1,9 +1,9 @@
-"""One trial: train the MLP with one activation and one seed, timing every step.
+"""One trial: train the model with one activation and one seed, timing every step.
 
 A *step* (see `step.py`) is zero_grad + forward + loss + backward + optimizer step on one
-batch that is already on the device. Fetching the batch (an index_select of the resident
-tensors into static buffers), accumulating the loss, evaluation and early-stopping
-bookkeeping all happen outside the timed region. The loss is accumulated on the device
+batch that is already on the device. Fetching the batch (a slice of the epoch's shuffled
+copy, see `data.Batches`), accumulating the loss, evaluation, early-stopping bookkeeping
+and the profiled breakdown (`breakdown.py`) all happen outside the timed region. The loss is accumulated on the device
 and read once per epoch, so the hot loop never waits for the host.
 """
 
@@ -12,20 +12,20 @@ from __future__ import annotations
 import math
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from actbench import timing
+from actbench import breakdown, timing
 from actbench.activations import Activation
 from actbench.config import SweepConfig
-from actbench.data import DeviceData
+from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
 from actbench.model import build
-from actbench.records import EpochRecord, TrialResult
+from actbench.records import EpochRecord, RoundRecord, TrialResult
 from actbench.step import make_step
 
 EVAL_BATCH = 2_000  # measured: faster than one 12k-row GEMM chain on a 2-core CPU (cache)
@@ -48,9 +48,210 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss_sum.item() / n, correct.item() / n
 
 
-def batch_order(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """This epoch's shuffled example order, drawn on the device from the trial's generator."""
-    return torch.randperm(n, generator=generator, device=device)
+class Trial:
+    """One (activation, seed) trial that trains round by round.
+
+    `advance()` trains one round: the next block of `cfg.round_steps` steps (never past the
+    end of an epoch), plus the epoch's validation and early-stopping check when the block
+    ends an epoch. A scheduler (`schedule.py`) decides which trial advances next; a trial
+    trained alone gives exactly the same weights, losses and accuracy, because it owns its
+    model, optimizer and early stopping, and its batches come from its seed.
+    """
+
+    def __init__(
+        self,
+        data: DeviceData,
+        activation: Activation,
+        seed: int,
+        cfg: SweepConfig,
+        pinning: Pinning,
+        batches: Batches | None = None,
+        group: int = 0,
+        on_epoch: EpochCallback | None = None,
+    ) -> None:
+        self.activation, self.seed, self.group = activation, seed, group
+        self.cfg, self.pinning, self.data, self.on_epoch = cfg, pinning, data, on_epoch
+        self.batches = batches or Batches(data.x_train, data.y_train, seed)
+        if data.x_train.shape[0] < cfg.batch_size:
+            raise ValueError(
+                f"training split of {data.x_train.shape[0]} is smaller than one batch "
+                f"of {cfg.batch_size}"
+            )
+        self._rounds = self._train()
+        self._result: TrialResult | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    def advance(self) -> bool:
+        """Train one round; True once the trial has finished (then `result()` is ready)."""
+        if self._result is None:
+            try:
+                next(self._rounds)
+            except StopIteration as finished:
+                self._result = finished.value
+        return self._result is not None
+
+    def result(self) -> TrialResult:
+        if self._result is None:
+            raise RuntimeError("the trial has not finished")
+        return self._result
+
+    def _train(self) -> Iterator[None]:
+        """The training loop, top to bottom; it yields after every round of steps."""
+        cfg, data, device = self.cfg, self.data, self.pinning.device
+        model = build(cfg.model, cfg.hidden, self.activation, self.seed).to(device)
+        bs = cfg.batch_size
+        n_batches = data.x_train.shape[0] // bs  # full batches only: every step does the same work
+        setup_start = time.perf_counter()
+        step = make_step(cfg.mode, model, cfg.optimizer, cfg.lr, data.x_train, data.y_train, bs)
+        setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
+        clock = timing.clock_for(device)
+        reference = timing.Reference(device)
+
+        best_val, best_epoch, best_state = math.inf, 0, None
+        history: list[EpochRecord] = []
+        step_chunks: list[np.ndarray] = []
+        blocks: list[tuple[int, float, int, int]] = []  # (epoch, start, first step, steps)
+        diverged_epoch = None
+        trial_start = time.perf_counter()
+
+        for epoch in range(1, cfg.epochs + 1):
+            reference_us = reference.measure_us()
+            epoch_start = time.perf_counter()
+            fetch_start = time.perf_counter_ns()
+            xs, ys = self.batches.for_epoch(epoch)
+            fetch_ns = time.perf_counter_ns() - fetch_start
+            loss_sum = torch.zeros((), device=device)
+            for b in range(n_batches):
+                if b % cfg.round_steps == 0:
+                    if b:
+                        yield  # the round ends: another trial may run its block now
+                    first = (epoch - 1) * n_batches + b
+                    blocks.append((epoch, time.time(), first, min(cfg.round_steps, n_batches - b)))
+                fetch_start = time.perf_counter_ns()
+                step.fetch(xs[b * bs : (b + 1) * bs], ys[b * bs : (b + 1) * bs])
+                fetch_ns += time.perf_counter_ns() - fetch_start
+                clock.start()
+                loss = step()
+                clock.stop()
+                loss_sum += loss.detach()
+            epoch_us = clock.collect()
+            step_chunks.append(epoch_us)
+            train_loss = loss_sum.item() / n_batches
+            eval_start = time.perf_counter()
+            val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+            eval_seconds = time.perf_counter() - eval_start
+            record = EpochRecord(
+                activation=self.activation.name,
+                seed=self.seed,
+                epoch=epoch,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                val_accuracy=val_acc,
+                epoch_seconds=time.perf_counter() - epoch_start,
+                us_per_step_median=float(np.median(epoch_us)),
+                reference_us=reference_us,
+                steps_seconds=float(epoch_us.sum()) / 1e6,
+                fetch_seconds=fetch_ns / 1e9,
+                eval_seconds=eval_seconds,
+            )
+            history.append(record)
+            if self.on_epoch is not None:
+                self.on_epoch(record)
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                diverged_epoch = epoch
+                break
+            if val_loss < best_val:
+                best_val, best_epoch = val_loss, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif cfg.patience and epoch - best_epoch >= cfg.patience:
+                break
+            if epoch < cfg.epochs:
+                yield  # the last round of this epoch ends
+        train_seconds = time.perf_counter() - trial_start
+
+        if best_state is not None:  # early stopping: test the best-validation weights
+            model.load_state_dict(best_state)
+        if diverged_epoch is not None and best_state is None:
+            test_loss, test_acc = math.nan, math.nan
+        else:
+            test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        profile_start = time.perf_counter()
+        parts = breakdown.measure(
+            cfg.model, cfg.hidden, self.activation, cfg.optimizer, cfg.lr, xs, ys, bs
+        )
+        profile_seconds = time.perf_counter() - profile_start
+
+        all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
+        # a compiled step's first call is compilation: never part of the statistics
+        # and a short trial (a quick run, a divergence) keeps at least half its steps timed
+        warmup_wanted = max(cfg.warmup_steps, 1 if cfg.mode == "compile" else 0)
+        warmup = min(warmup_wanted, max(all_us.size // 2, 1 if cfg.mode == "compile" else 0))
+        timed = all_us[warmup:]
+        stats = timing.StepStats.of(timed)
+        compile_seconds = (
+            max(float(all_us[0]) - stats.median, 0.0) / 1e6 if cfg.mode == "compile" else 0.0
+        )
+        return TrialResult(
+            activation=self.activation.name,
+            seed=self.seed,
+            device=str(device),
+            device_name=self.pinning.device_name,
+            threads=self.pinning.threads,
+            cpu_affinity=self.pinning.cpu_affinity,
+            deterministic=self.pinning.deterministic,
+            mode=cfg.mode,
+            model=cfg.model,
+            host=socket.gethostname(),
+            test_accuracy=test_acc,
+            test_loss=test_loss,
+            best_val_loss=best_val,
+            best_epoch=best_epoch,
+            epochs=len(history),
+            steps=int(all_us.size),
+            warmup_steps=warmup,
+            us_per_step_median=stats.median,
+            us_per_step_p25=stats.p25,
+            us_per_step_p75=stats.p75,
+            us_per_step_mean=stats.mean,
+            us_per_step_std=stats.std,
+            timed_seconds=float(all_us.sum()) / 1e6,
+            compile_seconds=compile_seconds + setup_seconds,
+            train_seconds=train_seconds,
+            diverged=diverged_epoch is not None,
+            diverged_epoch=diverged_epoch,
+            group=self.group,
+            slow_steps=stats.slow_steps,
+            **{f"profile_{part}_us": us for part, us in parts.items()},
+            profile_seconds=profile_seconds,
+            rounds=self._round_records(blocks, all_us, warmup),
+            history=history,
+            step_us=timed.astype(np.float32),
+        )
+
+    def _round_records(
+        self, blocks: list[tuple[int, float, int, int]], all_us: np.ndarray, warmup: int
+    ) -> list[RoundRecord]:
+        """One record per round that holds timed steps: its block's median step time."""
+        records = []
+        for index, (epoch, start, first, size) in enumerate(blocks):
+            block = all_us[max(first, warmup) : first + size]
+            if block.size:
+                records.append(
+                    RoundRecord(
+                        activation=self.activation.name,
+                        seed=self.seed,
+                        group=self.group,
+                        round=index,
+                        epoch=epoch,
+                        start_seconds=start,
+                        steps=int(block.size),
+                        us_median=float(np.median(block)),
+                    )
+                )
+        return records
 
 
 def train_trial(
@@ -61,118 +262,8 @@ def train_trial(
     pinning: Pinning,
     on_epoch: EpochCallback | None = None,
 ) -> TrialResult:
-    device = pinning.device
-    model = build(cfg.model, cfg.hidden, activation, seed).to(device)
-    x, y = data.x_train, data.y_train
-    bs = cfg.batch_size
-    n_batches = x.shape[0] // bs  # full batches only: every timed step does the same work
-    if n_batches < 1:
-        raise ValueError(f"training split of {x.shape[0]} is smaller than one batch of {bs}")
-    setup_start = time.perf_counter()
-    step = make_step(cfg.mode, model, cfg.optimizer, cfg.lr, x, y, bs)
-    setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
-    generator = torch.Generator(device=device).manual_seed(seed)
-    clock = timing.clock_for(device)
-    reference = timing.Reference(device)
-
-    best_val, best_epoch, best_state = math.inf, 0, None
-    history: list[EpochRecord] = []
-    step_chunks: list[np.ndarray] = []
-    diverged_epoch = None
-    trial_start = time.perf_counter()
-
-    for epoch in range(1, cfg.epochs + 1):
-        reference_us = reference.measure_us()
-        epoch_start = time.perf_counter()
-        order = batch_order(x.shape[0], generator, device)
-        loss_sum = torch.zeros((), device=device)
-        fetch_ns = 0
-        for b in range(n_batches):
-            fetch_start = time.perf_counter_ns()
-            step.fetch(order[b * bs : (b + 1) * bs])
-            fetch_ns += time.perf_counter_ns() - fetch_start
-            clock.start()
-            loss = step()
-            clock.stop()
-            loss_sum += loss.detach()
-        epoch_us = clock.collect()
-        step_chunks.append(epoch_us)
-        train_loss = loss_sum.item() / n_batches
-        eval_start = time.perf_counter()
-        val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
-        eval_seconds = time.perf_counter() - eval_start
-        record = EpochRecord(
-            activation=activation.name,
-            seed=seed,
-            epoch=epoch,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            val_accuracy=val_acc,
-            epoch_seconds=time.perf_counter() - epoch_start,
-            us_per_step_median=float(np.median(epoch_us)),
-            reference_us=reference_us,
-            steps_seconds=float(epoch_us.sum()) / 1e6,
-            fetch_seconds=fetch_ns / 1e9,
-            eval_seconds=eval_seconds,
-        )
-        history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            diverged_epoch = epoch
-            break
-        if val_loss < best_val:
-            best_val, best_epoch = val_loss, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif cfg.patience and epoch - best_epoch >= cfg.patience:
-            break
-    train_seconds = time.perf_counter() - trial_start
-
-    if best_state is not None:  # early stopping: test the best-validation weights
-        model.load_state_dict(best_state)
-    if diverged_epoch is not None and best_state is None:
-        test_loss, test_acc = math.nan, math.nan
-    else:
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
-
-    all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
-    # a compiled step's first call is compilation: never part of the statistics
-    # and a short trial (a quick run, a divergence) keeps at least half its steps timed
-    warmup_wanted = max(cfg.warmup_steps, 1 if cfg.mode == "compile" else 0)
-    warmup = min(warmup_wanted, max(all_us.size // 2, 1 if cfg.mode == "compile" else 0))
-    timed = all_us[warmup:]
-    stats = timing.StepStats.of(timed)
-    compile_seconds = (
-        max(float(all_us[0]) - stats.median, 0.0) / 1e6 if cfg.mode == "compile" else 0.0
-    )
-    return TrialResult(
-        activation=activation.name,
-        seed=seed,
-        device=str(device),
-        device_name=pinning.device_name,
-        threads=pinning.threads,
-        cpu_affinity=pinning.cpu_affinity,
-        deterministic=pinning.deterministic,
-        mode=cfg.mode,
-        model=cfg.model,
-        host=socket.gethostname(),
-        test_accuracy=test_acc,
-        test_loss=test_loss,
-        best_val_loss=best_val,
-        best_epoch=best_epoch,
-        epochs=len(history),
-        steps=int(all_us.size),
-        warmup_steps=warmup,
-        us_per_step_median=stats.median,
-        us_per_step_p25=stats.p25,
-        us_per_step_p75=stats.p75,
-        us_per_step_mean=stats.mean,
-        us_per_step_std=stats.std,
-        timed_seconds=float(all_us.sum()) / 1e6,
-        compile_seconds=compile_seconds + setup_seconds,
-        train_seconds=train_seconds,
-        diverged=diverged_epoch is not None,
-        diverged_epoch=diverged_epoch,
-        history=history,
-        step_us=timed.astype(np.float32),
-    )
+    """Train one trial alone, start to finish."""
+    trial = Trial(data, activation, seed, cfg, pinning, on_epoch=on_epoch)
+    while not trial.advance():
+        pass
+    return trial.result()

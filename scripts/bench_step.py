@@ -111,8 +111,8 @@ class ActbenchLoop:
         model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
         self.step = make_step(mode, model, "adam", 1e-3, x, y, BATCH)
         self.clock = timing.clock_for(dev)
-        self.generator = torch.Generator(device=dev).manual_seed(0)
-        self.x, self.dev, self.order, self.pos = x, dev, None, 0
+        self.batches = data.Batches(x, y, seed=0)  # what a sweep's trials slice batches from
+        self.x, self.dev, self.epoch, self.pos = x, dev, 0, 0
         self.loss_sum = torch.zeros((), device=dev)
 
     def run(self, steps: int) -> tuple[np.ndarray, float]:
@@ -129,12 +129,12 @@ class ActbenchLoop:
         device.synchronize(self.dev)
         start = time.perf_counter()
         for _ in range(steps):
-            if self.order is None or self.pos == n_batches:
-                self.order = torch.randperm(
-                    self.x.shape[0], generator=self.generator, device=self.dev
-                )
+            if self.epoch == 0 or self.pos == n_batches:
+                self.epoch += 1
+                self.xs, self.ys = self.batches.for_epoch(self.epoch)
                 self.pos = 0
-            self.step.fetch(self.order[self.pos * BATCH : (self.pos + 1) * BATCH])
+            batch = slice(self.pos * BATCH, (self.pos + 1) * BATCH)
+            self.step.fetch(self.xs[batch], self.ys[batch])
             self.pos += 1
             self.clock.start()
             loss = self.step()
@@ -147,22 +147,20 @@ class ActbenchLoop:
 def sweep_breakdown(wall: float, trials, history) -> dict:
     """Where a sweep's wall time went that was not a timed step, from its own records."""
     timed = float(trials["timed_seconds"].sum())
-    in_loops = float(trials["train_seconds"].sum())
     fetch = float(history["fetch_seconds"].sum())
     evaluation = float(history["eval_seconds"].sum())
+    profiling = float(trials["profile_seconds"].sum())
     return {
         "wall_seconds": wall,
         "timed_seconds": timed,
-        "train_loop_seconds": in_loops,
         "overhead": 1 - timed / wall,
         "share_of_wall": {
-            "batch fetch": fetch / wall,
+            "batch fetch (shuffled copy, slices)": fetch / wall,
             "validation": evaluation / wall,
-            "rest of the training loops (reference step, shuffle, loss, bookkeeping)": (
-                in_loops - timed - fetch - evaluation
+            "profiled breakdown": profiling / wall,
+            "everything else (reference step, loss, rounds, setup, data, test, files, plots)": (
+                wall - timed - fetch - evaluation - profiling
             )
-            / wall,
-            "outside the training loops (data, setup, test pass, files, plots)": (wall - in_loops)
             / wall,
         },
     }

@@ -13,29 +13,63 @@ from actbench import cli, executor, sweep
 from actbench.errors import ActbenchError
 
 
-def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch):
-    real = executor.train_trial
-    trained = []
+def counting_groups(monkeypatch) -> list[tuple[str, int]]:
+    """Record which trials each group trains; Ctrl-C after the first result of the run."""
+    real_group, real_run = executor.schedule.group, executor.schedule.run
+    trained: list[tuple[str, int]] = []
+    first_session = [True]
 
-    def counting(data, act, seed, *args, **kwargs):
-        trained.append((act.name, seed))
-        if len(trained) == 2:
+    def group(data, acts, seed, *args, **kwargs):
+        trained.extend((a.name, seed) for a in acts)
+        return real_group(data, acts, seed, *args, **kwargs)
+
+    def run(*args, **kwargs):
+        results = real_run(*args, **kwargs)
+        yield next(results)
+        if first_session.pop() if first_session else False:
             raise KeyboardInterrupt
-        return real(data, act, seed, *args, **kwargs)
+        yield from results
 
-    monkeypatch.setattr(executor, "train_trial", counting)
+    monkeypatch.setattr(executor.schedule, "group", group)
+    monkeypatch.setattr(executor.schedule, "run", run)
+    return trained
+
+
+@pytest.mark.parametrize("schedule", ["interleaved", "sequential"])
+def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule):
+    tiny_config.schedule = schedule
+    tiny_config.patience = 0  # nobody stops early: the baseline is the first to finish
+    trained = counting_groups(monkeypatch)
+    tiny_config.activations = ["identity", "relu", "tanh"]
+    if schedule == "interleaved":
+        monkeypatch.setattr(executor.schedule.random, "Random", lambda seed: Unshuffled())
     with pytest.raises(sweep.SweepInterrupted):
         sweep.run(tiny_config, quiet=True)
     first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")
+    assert list(first["activation"]) == ["identity"]
     trained.clear()
     outcome = sweep.resume("tiny", tiny_config, explicit=set(), quiet=True)
-    assert trained == [("tanh", 0)]
     trials = outcome.folder.trials()
-    assert list(trials["activation"]) == ["relu", "tanh"]
+    assert list(trials["activation"]) == ["identity", "relu", "tanh"]
     pd.testing.assert_frame_equal(trials.iloc[:1], first)  # the finished trial is untouched
-    assert len(outcome.folder.history().query("activation == 'tanh'")) == trials.iloc[1]["epochs"]
+    assert len(outcome.folder.history().query("activation == 'tanh'")) == trials.iloc[2]["epochs"]
     run = outcome.folder.run_info()
     assert run["status"] == "complete" and len(run["resumed"]) == 1
+    rounds = outcome.folder.rounds()
+    if schedule == "interleaved":  # the baseline paced the resumed trials; only its rounds kept
+        assert trained == [("identity", 0), ("relu", 0), ("tanh", 0)]
+        assert set(rounds.query("activation == 'identity'")["group"]) == {0, 1}
+        assert set(rounds.query("activation == 'relu'")["group"]) == {1}
+    else:
+        assert trained == [("relu", 0), ("tanh", 0)]
+    assert outcome.summary.set_index("activation").loc["tanh", "cost_rounds"] > 0
+
+
+class Unshuffled:
+    """A schedule order that keeps the trials as listed (the baseline first)."""
+
+    def shuffle(self, items: list) -> None:
+        pass
 
 
 def test_resume_refuses_a_different_configuration(tiny_config):
@@ -85,6 +119,8 @@ def test_sigint_keeps_the_first_trial_and_resume_finishes(tiny_mnist, tmp_path):
         "600",
         "--activations",
         "relu,tanh,sigmoid",
+        "--baseline",
+        "none",
         "--seeds",
         "0-19",
         "--out",

@@ -53,28 +53,32 @@ def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypat
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     tiny_config.out = blocker
-    monkeypatch.setattr(executor, "train_trial", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(executor.schedule, "group", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
         sweep.run(tiny_config, quiet=True)
 
 
+def first_result_then_interrupt(monkeypatch):
+    """Ctrl-C right after the first trial of the sweep has finished."""
+    real = executor.schedule.run
+
+    def interrupted(*args, **kwargs):
+        results = real(*args, **kwargs)
+        yield next(results)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(executor.schedule, "run", interrupted)
+
+
 def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
-    real = executor.train_trial
-    calls = []
-
-    def interrupt_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(executor, "train_trial", interrupt_second)
+    tiny_config.schedule = "sequential"
+    first_result_then_interrupt(monkeypatch)
     with pytest.raises(sweep.SweepInterrupted) as stop:
         sweep.run(tiny_config, quiet=True)
     folder = stop.value.outcome.folder
-    assert list(folder.trials()["activation"]) == ["relu"]
+    assert list(folder.trials()["activation"]) == ["identity"]  # the baseline trains first
     assert folder.run_info()["status"] == "interrupted"
-    assert list(stop.value.outcome.summary["activation"]) == ["relu"]
+    assert list(stop.value.outcome.summary["activation"]) == ["identity"]
 
 
 def test_train_split_smaller_than_a_batch_is_refused(tiny_config):

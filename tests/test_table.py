@@ -20,6 +20,7 @@ def trials() -> pd.DataFrame:
                     us_per_step_median=t,
                     us_per_step_p25=t - 10,
                     us_per_step_p75=t + 10,
+                    us_per_step_mean=t + 1,
                     epochs=10 + seed,
                     diverged=False,
                     diverged_epoch=None,
@@ -35,8 +36,34 @@ def test_summary_statistics_and_order():
     assert relu["test_accuracy_mean"] == pytest.approx(0.975)
     assert relu["test_accuracy_std"] == pytest.approx(0.00707, abs=1e-5)
     assert relu["us_per_step_median"] == 850 and relu["us_per_step_p25"] == 840
-    assert s.set_index("activation").loc["sigmoid", "relative_time"] == 1.0
-    assert relu["relative_time"] == pytest.approx(850 / 710)
+    assert relu["timing"] == "" and not s["baseline"].any() and s["cost_us"].isna().all()
+
+
+def paired_rounds(times: dict[str, list[float]], seeds=(0, 1)) -> pd.DataFrame:
+    """rounds.csv rows: per seed, the given per-round medians of every activation."""
+    rows = [
+        dict(activation=a, seed=s, group=0, round=r, us_median=t * (1 + s))
+        for a, ts in times.items()
+        for s in seeds
+        for r, t in enumerate(ts)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_cost_and_gain_against_the_baseline():
+    # the machine drifts by 2x between rounds; relu costs 10% more than sigmoid in every round
+    rounds = paired_rounds({"sigmoid": [700, 1400, 700, 1400], "relu": [770, 1540, 770, 1540]})
+    s = table.summarize(trials(), rounds, baseline="sigmoid").set_index("activation")
+    assert s.loc["relu", "cost_pct"] == pytest.approx(10.0)
+    assert s.loc["relu", "cost_pct_low"] == pytest.approx(10.0)  # drift cancels exactly
+    assert s.loc["relu", "cost_rounds"] == 8 and s.loc["sigmoid", "baseline"]
+    assert s.loc["relu", "gain_points"] == pytest.approx(2.0)  # paired: +2 in both seeds
+    assert s.loc["relu", "gain_low"] == pytest.approx(2.0) == s.loc["relu", "gain_high"]
+    assert pd.isna(s.loc["tanh", "cost_us"])  # no rounds: no cost, never a made-up one
+    assert s.loc["tanh", "gain_points"] == pytest.approx(3.5)
+    assert s.loc["tanh", "gain_low"] < 3.5 < s.loc["tanh", "gain_high"]
+    text = table.render(s.reset_index())
+    assert "baseline" in text and "+10.0%" in text and "gain pts [95% CI]" in text
 
 
 def test_render_shows_units_and_spread():

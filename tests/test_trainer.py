@@ -21,14 +21,14 @@ def run(device_data, cfg, name="relu", seed=0, **kw):
 
 def recorded_orders(monkeypatch):
     seen: list[torch.Tensor] = []
-    real = trainer.batch_order
+    real = data.Batches.order
 
-    def spy(n, generator, device):
-        order = real(n, generator, device)
+    def spy(self):
+        order = real(self)
         seen.append(order.clone())
         return order
 
-    monkeypatch.setattr(trainer, "batch_order", spy)
+    monkeypatch.setattr(data.Batches, "order", spy)
     return seen
 
 

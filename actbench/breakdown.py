@@ -1,0 +1,161 @@
+"""Where a training step's time goes: a short profiled block of steps, by part of the step.
+
+The timed steps are never profiled: after a trial has trained, a fresh copy of its model
+(same activation, same shapes) runs `WARMUP` steps and then `STEPS` steps under
+`torch.profiler`, and every operator's self time is attributed to one part:
+
+- `activation`: the activation's kernels, forward and backward;
+- `matmul`: the linear and convolution layers, forward and backward;
+- `loss`: cross-entropy, forward and backward;
+- `optimizer`: the parameter update;
+- `other`: everything else (zeroing gradients, pooling, autograd's own bookkeeping).
+
+Times are operator self times under the profiler, which adds a few µs per operator: read
+the parts against each other and across activations, not as the step's µs/step.
+
+Forward operators are attributed by the labelled region (`record_function`) they ran in;
+backward operators by the autograd sequence number that ties each backward node to the
+forward operator that created it. The block is an eager step even in `compile` or
+`cuda-graph` mode, whose fused kernels mix the parts. On CUDA the kernels' device time is
+attributed; elsewhere the operators' CPU self time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.profiler import record_function
+from torch.profiler import ProfilerActivity, profile
+
+from actbench.activations import Activation
+from actbench.model import build
+from actbench.records import PROFILE_PARTS, PROFILE_STEPS
+from actbench.step import EagerStep
+
+WARMUP, STEPS = 5, PROFILE_STEPS
+BACKWARD = "autograd::engine::evaluate_function: "
+STEP = "actbench-step"  # one profiled step (a name outside the "actbench." part labels)
+LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+class LabelledStep(EagerStep):
+    """The eager step, with every part of the forward pass inside a labelled region."""
+
+    def __init__(self, *args, activation_type: type, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels = [
+            "actbench.activation"
+            if isinstance(layer, activation_type)
+            else "actbench.matmul"
+            if isinstance(layer, LAYERS)
+            else "actbench.other"
+            for layer in self.model
+        ]
+
+    def __call__(self) -> torch.Tensor:
+        with record_function("actbench.other"):
+            self.flat.grad.zero_()
+        h = self.xb
+        for label, layer in zip(self.labels, self.model, strict=True):
+            with record_function(label):
+                h = layer(h)
+        with record_function("actbench.loss"):
+            loss = F.cross_entropy(h, self.yb)
+        loss.backward()
+        with record_function("actbench.optimizer"):
+            self.update()
+        return loss
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Kineto prints start/stop lines (and, on a CUDA build without a GPU, an error) to the
+    process's stderr from C++; a user asked for a table, not for those."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _self_us(event, on_cuda: bool) -> float:
+    return event.self_device_time_total if on_cuda else event.self_cpu_time_total
+
+
+def attribute(events, on_cuda: bool = False) -> dict[str, float]:
+    """Median self time (µs) per part over the profiled steps, from the profiler's events.
+
+    Each step is one `actbench.step` region; an operator belongs to the step that started
+    last before it (backward may run on another thread). A median per part keeps a step
+    that a neighbour slowed from skewing the breakdown.
+    """
+    per_step: list[dict[str, float]] = []
+    part_of_sequence: dict[int, str] = {}  # forward operator's sequence number -> its part
+    part_of_event: dict[int, str] = {}
+    forward: set[int] = set()  # events inside a labelled forward region
+    for event in sorted(events, key=lambda e: e.time_range.start):  # parents first
+        if event.name == STEP:
+            per_step.append(dict.fromkeys(PROFILE_PARTS, 0.0))
+            continue
+        parent = None if event.cpu_parent is None else id(event.cpu_parent)
+        if event.name.startswith("actbench."):
+            part = event.name.removeprefix("actbench.")
+            forward.add(id(event))
+        elif parent in part_of_event:
+            part = part_of_event[parent]
+            if parent in forward:
+                forward.add(id(event))
+        elif event.name.startswith(BACKWARD):
+            part = part_of_sequence.get(event.sequence_nr, "other")
+        else:
+            part = "other"
+        part_of_event[id(event)] = part
+        if id(event) in forward and event.sequence_nr >= 0:
+            part_of_sequence.setdefault(event.sequence_nr, part)
+        if per_step and not event.name.startswith("actbench."):  # a label's own time is
+            per_step[-1][part] += _self_us(event, on_cuda)  # the profiler's, not the step's
+    if not per_step:
+        return dict.fromkeys(PROFILE_PARTS, float("nan"))
+    return {part: float(np.median([s[part] for s in per_step])) for part in PROFILE_PARTS}
+
+
+def measure(
+    cfg_model: str,
+    hidden: tuple[int, ...],
+    activation: Activation,
+    optimizer: str,
+    lr: float,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+) -> dict[str, float]:
+    """µs per step in each part of an eager step of `activation`'s model (median of STEPS)."""
+    model = build(cfg_model, hidden, activation, seed=0).to(x.device)
+    step = LabelledStep(
+        model, optimizer, lr, x, y, batch_size, activation_type=type(activation.make())
+    )
+    step.fetch(x[:batch_size], y[:batch_size])
+    for _ in range(WARMUP):
+        step()
+    on_cuda = x.device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
+    with _quiet_native_stderr(), profile(activities=activities) as prof:
+        for _ in range(STEPS):
+            with record_function(STEP):
+                step()
+        if on_cuda:
+            torch.cuda.synchronize(x.device)
+    return attribute(prof.events(), on_cuda)

@@ -1,0 +1,145 @@
+"""Cost and gain over the baseline: what an activation costs, and what it buys.
+
+- **cost**: extra time per step over the baseline (by default `identity`, the network with
+  no nonlinearity). For every round that an activation and its seed's baseline both
+  trained (`rounds.csv`; under the interleaved schedule the same stretch of time), the
+  ratio of their median step times in that round; drift of the machine multiplies both
+  and cancels. The cost is the median of those ratios over all paired rounds of all
+  seeds, minus one: as a percentage, and in µs as that fraction of the baseline's median
+  step over the same rounds. Interval: percentile bootstrap over the paired rounds
+  (`scipy.stats.bootstrap`), which treats rounds as exchangeable; that holds once the
+  pairing has removed the drift (under the sequential schedule rounds are paired by
+  index only, so the interval does not cover drift and is too narrow).
+- **gain**: test-accuracy difference in percentage points, paired by seed (the same
+  initial weights and batches on both sides): the mean of the per-seed differences with a
+  Student-t interval over seeds; with a single seed there is no interval, only the
+  difference.
+
+`pareto` marks the activations that no other beats on both (cost lower-or-equal and gain
+higher-or-equal, one of them strictly).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+COLUMNS = (
+    "cost_us",
+    "cost_us_low",
+    "cost_us_high",
+    "cost_pct",
+    "cost_pct_low",
+    "cost_pct_high",
+    "cost_rounds",
+    "gain_points",
+    "gain_low",
+    "gain_high",
+    "gain_seeds",
+)
+KEYS = ["seed", "group", "round"]
+RESAMPLES = 2000
+
+
+def _empty(names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: math.nan for c in COLUMNS}, index=pd.Index(names, name="activation"))
+    frame["pareto"] = False
+    return frame
+
+
+def _ratio_interval(ratios: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    median = float(np.median(ratios))
+    if ratios.size < 2 or np.ptp(ratios) == 0:
+        return median, median, median
+    ci = scipy_stats.bootstrap(
+        (ratios,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(0),
+    ).confidence_interval
+    return median, float(ci.low), float(ci.high)
+
+
+def cost(
+    rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
+) -> dict[str, float]:
+    """Cost columns of `activation` against `baseline` from their paired rounds."""
+    if rounds.empty:
+        return {}
+    mine = rounds[rounds["activation"] == activation]
+    base = rounds[rounds["activation"] == baseline]
+    paired = mine.merge(base, on=KEYS, suffixes=("", "_base"))
+    paired = paired[(paired["us_median"] > 0) & (paired["us_median_base"] > 0)]
+    if paired.empty:
+        return {}
+    ratios = (paired["us_median"] / paired["us_median_base"]).to_numpy(dtype=float)
+    ratio, low, high = _ratio_interval(ratios, confidence)
+    base_us = float(paired["us_median_base"].median())
+    return {
+        "cost_pct": 100 * (ratio - 1),
+        "cost_pct_low": 100 * (low - 1),
+        "cost_pct_high": 100 * (high - 1),
+        "cost_us": (ratio - 1) * base_us,
+        "cost_us_low": (low - 1) * base_us,
+        "cost_us_high": (high - 1) * base_us,
+        "cost_rounds": float(ratios.size),
+    }
+
+
+def gain(
+    trials: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
+) -> dict[str, float]:
+    """Gain columns: accuracy difference in points, paired by seed."""
+    acc = trials.pivot_table(index="seed", columns="activation", values="test_accuracy")
+    if activation not in acc or baseline not in acc:
+        return {}
+    diffs = (100 * (acc[activation] - acc[baseline])).dropna().to_numpy(dtype=float)
+    if diffs.size == 0:
+        return {}
+    mean = float(diffs.mean())
+    low = high = math.nan
+    if diffs.size >= 2:
+        half = scipy_stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * diffs.std(ddof=1)
+        low, high = mean - half / math.sqrt(diffs.size), mean + half / math.sqrt(diffs.size)
+    return {"gain_points": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}
+
+
+def pareto(cost_us: pd.Series, gain_points: pd.Series) -> pd.Series:
+    """True where no other activation is at least as cheap and as good, and better in one."""
+    ok = cost_us.notna() & gain_points.notna()
+    c, g = cost_us[ok], gain_points[ok]
+    front = pd.Series(False, index=cost_us.index)
+    for name in c.index:
+        beaten = (c <= c[name]) & (g >= g[name]) & ((c < c[name]) | (g > g[name]))
+        front[name] = not beaten.any()
+    return front
+
+
+def table(
+    trials: pd.DataFrame,
+    rounds: pd.DataFrame,
+    baseline: str | None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Cost and gain of every activation in `trials` (NaN without a baseline or rounds)."""
+    names = list(dict.fromkeys(trials["activation"]))
+    frame = _empty(names)
+    if baseline is None or baseline not in names:
+        return frame
+    for name in names:
+        values = {}
+        if name == baseline:
+            values = {c: 0.0 for c in COLUMNS if not c.endswith(("rounds", "seeds"))}
+        else:
+            values.update(cost(rounds, name, baseline, confidence))
+            values.update(gain(trials, name, baseline, confidence))
+        for column, value in values.items():
+            frame.loc[name, column] = value
+    frame["pareto"] = pareto(frame["cost_us"], frame["gain_points"])
+    return frame

@@ -1,0 +1,102 @@
+"""Interleaving changes when a trial trains, never what it learns."""
+
+import numpy as np
+import pytest
+import torch
+
+from actbench import activations, data, schedule, trainer
+from actbench.config import SweepConfig
+from actbench.device import Pinning
+
+PINNING = Pinning(torch.device("cpu"), "test cpu", 1, "0", False)
+
+
+@pytest.fixture
+def device_data(tiny_mnist):
+    return data.prepare(data.load(tiny_mnist, download=False), torch.device("cpu"), 0.2)
+
+
+def config(**kw) -> SweepConfig:
+    base = dict(hidden=(16,), batch_size=40, epochs=5, patience=2, round_steps=5, warmup_steps=3)
+    return SweepConfig(**{**base, **kw})
+
+
+def learned(result) -> tuple:
+    return (
+        result.activation,
+        result.test_accuracy,
+        result.best_epoch,
+        result.epochs,
+        [(h.train_loss, h.val_loss, h.val_accuracy) for h in result.history],
+    )
+
+
+@pytest.mark.parametrize("mode", ["eager", "compile"])
+def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mode):
+    cfg = config(mode=mode)
+    names = ["identity", "relu", "tanh", "sigmoid"]
+    acts = [activations.resolve(n) for n in names]
+    alone = {a.name: learned(trainer.train_trial(device_data, a, 3, cfg, PINNING)) for a in acts}
+    trials = schedule.group(device_data, acts, 3, cfg, PINNING)
+    together = {r.activation: learned(r) for r in schedule.run(trials, "interleaved", seed=3)}
+    assert together == alone
+
+
+def test_interleaved_rounds_alternate_between_trials(device_data, monkeypatch):
+    cfg = config(epochs=2, patience=0)
+    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
+    order = []
+    for trial in trials:
+        real = trial.advance
+
+        def spy(real=real, name=trial.activation.name):
+            order.append(name)
+            return real()
+
+        monkeypatch.setattr(trial, "advance", spy)
+    results = list(schedule.run(trials, "interleaved"))
+    per_epoch = -(-(480 // 40) // 5)  # 12 steps per epoch in rounds of 5: 3 rounds
+    assert len(order) == 2 * 2 * per_epoch
+    for r in range(0, len(order), 2):  # every round, each trial exactly once
+        assert sorted(order[r : r + 2]) == ["relu", "tanh"]
+    rounds = results[0].rounds
+    assert [r.round for r in rounds] == list(range(len(rounds)))
+    assert sum(r.steps for r in rounds) == results[0].steps - results[0].warmup_steps
+    assert rounds[0].steps == 2  # 3 warm-up steps are no part of any round
+    for r in rounds:
+        assert np.isfinite(r.us_median) and r.us_median > 0
+
+
+def test_sequential_runs_each_trial_to_the_end_first(device_data):
+    cfg = config(epochs=2, patience=0)
+    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
+    results = schedule.run(trials, "sequential")
+    first = next(results)
+    assert first.activation == "relu" and trials[0].done and not trials[1].done
+
+
+def test_a_trial_that_stops_early_is_handed_back_at_once(device_data, monkeypatch):
+    cfg = config(epochs=30, patience=1)
+    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
+    losses = {"relu": iter([0.5] * 40), "tanh": iter([1.0 - 0.01 * i for i in range(40)])}
+
+    def scripted(model, x, y):
+        name = "relu" if isinstance(model[1], torch.nn.ReLU) else "tanh"
+        return (next(losses[name]), 0.5) if x is device_data.x_val else (0.1, 0.9)
+
+    monkeypatch.setattr(trainer, "evaluate", scripted)
+    results = schedule.run(trials, "interleaved")
+    first = next(results)
+    assert first.activation == "relu" and first.epochs == 2 and not trials[1].done
+
+
+def test_batches_replay_the_seeds_orders_for_a_trial_that_starts_over(device_data):
+    batches = data.Batches(device_data.x_train, device_data.y_train, seed=7)
+    epoch2 = batches.for_epoch(2)[1].clone()
+    epoch1 = batches.for_epoch(1)[1].clone()  # a later trial starts from epoch 1 again
+    assert torch.equal(batches.for_epoch(2)[1], epoch2)
+    fresh = data.Batches(device_data.x_train, device_data.y_train, seed=7)
+    assert torch.equal(fresh.for_epoch(1)[1], epoch1) and not torch.equal(epoch1, epoch2)
