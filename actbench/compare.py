@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from actbench import stats
+from actbench import stats, table
+from actbench.config import BEFORE_SCHEDULES
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 
@@ -38,7 +39,7 @@ MODEL_KEYS = (
     "split_seed",
 )
 # A difference here is what a comparison is usually for (or at least worth knowing).
-SETUP_KEYS = ("mode", "deterministic")
+SETUP_KEYS = ("mode", "deterministic", "schedule", "round_steps", "baseline")
 ENV_KEYS = (
     "device",
     "device_name",
@@ -53,7 +54,7 @@ ENV_KEYS = (
     "actbench_version",
     "git_commit",
 )
-DEFAULTS = {"model": "mlp", "mode": "eager", "deterministic": False}
+DEFAULTS = {"model": "mlp", "mode": "eager", "deterministic": False, **BEFORE_SCHEDULES}
 
 
 @dataclass
@@ -134,13 +135,18 @@ def compare(
             row["accuracy_verdict"] = row["verdict"]
             rows.append(row)
             continue
+        disturbed = _disturbed(ta, tb)
         acc = stats.accuracy_delta(ta["test_accuracy"].dropna(), tb["test_accuracy"].dropna())
         series_a = [steps_a.get((name, int(s)), []) for s in ta["seed"]]
         series_b = [steps_b.get((name, int(s)), []) for s in tb["seed"]]
         ref_a, ref_b = _reference(history_a, name), _reference(history_b, name)
         control = (ref_a, ref_b) if use_control and ref_a and ref_b else None
         speed = stats.median_ratio(series_a, series_b, confidence=confidence, control=control)
+        verdict = speed.verdict(tolerance) if not math.isnan(speed.ratio) else "no samples"
+        if disturbed and verdict in ("faster", "slower"):
+            verdict += " (disturbed)"
         row.update(
+            timing=disturbed,
             raw_ratio=stats.pooled_median_ratio(series_a, series_b),
             machine_ratio=stats.pooled_median_ratio(ref_a, ref_b) if ref_a and ref_b else math.nan,
             controlled=control is not None,
@@ -152,11 +158,21 @@ def compare(
             ratio=speed.ratio,
             ratio_low=speed.low,
             ratio_high=speed.high,
-            verdict=speed.verdict(tolerance) if not math.isnan(speed.ratio) else "no samples",
+            verdict=verdict,
         )
         rows.append(row)
     info, warn = differences(run_a, run_b)
     return Comparison(a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence)
+
+
+def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
+    """Which side's trials have disturbed step times, and why ('' when neither)."""
+    parts = []
+    for side, trials in (("A", ta), ("B", tb)):
+        reasons = [r for r in table.trial_disturbance(trials) if r]
+        if reasons:
+            parts.append(f"{side}: {'; '.join(dict.fromkeys(reasons))}")
+    return " | ".join(parts)
 
 
 def _acc(mean: float, std: float) -> str:
@@ -196,6 +212,7 @@ def display(comp: Comparison) -> pd.DataFrame:
                 for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
             ],
             "speed": r["verdict"],
+            "timing": [t if isinstance(t, str) and t else "ok" for t in get("timing")],
         }
     )
 
@@ -229,8 +246,9 @@ def render(comp: Comparison, fmt: str) -> str:
             else "B/A = raw (the reference is not comparable across devices or thread counts), "
         )
         + f"with a {round(100 * comp.confidence)}% block-bootstrap interval; faster/slower when "
-        f"the whole interval is below/above 1{tol}. accuracy: Welch's t-test over seeds "
-        f"(needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} seeds a side)."
+        f"the whole interval is below/above 1{tol}; '(disturbed)': a side's step times are "
+        "disturbed (timing column), so read that verdict with care. accuracy: Welch's t-test "
+        f"over seeds (needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} seeds a side)."
     )
     return "\n".join(lines)
 
@@ -241,16 +259,14 @@ def gate(
     """Rows that break `--fail-if-slower` / `--fail-if-less-accurate`, in words."""
     failures = []
     for row in comp.rows.to_dict("records"):
-        if row.get("verdict") not in ("faster", "slower", "same"):
+        verdict = str(row.get("verdict", "")).removesuffix(" (disturbed)")
+        if verdict not in ("faster", "slower", "same"):
             continue
-        if (
-            slower_pct is not None
-            and row["verdict"] == "slower"
-            and (row["ratio"] - 1 > slower_pct / 100)
-        ):
+        if slower_pct is not None and verdict == "slower" and (row["ratio"] - 1 > slower_pct / 100):
+            caveat = f" (timing disturbed: {row['timing']})" if row.get("timing") else ""
             failures.append(
                 f"{row['activation']}: {100 * (row['ratio'] - 1):.1f}% slower in {comp.b} "
-                f"(limit {slower_pct:g}%)"
+                f"(limit {slower_pct:g}%){caveat}"
             )
         if less_accurate_points is not None and -row["delta_points"] > less_accurate_points:
             failures.append(

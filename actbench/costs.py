@@ -2,7 +2,8 @@
 
 - **cost**: extra time per step over the baseline (by default `identity`, the network with
   no nonlinearity). For every round that an activation and its seed's baseline both
-  trained (`rounds.csv`; under the interleaved schedule the same stretch of time), the
+  trained (`rounds.csv`; under the interleaved schedule the same stretch of time; a round
+  of a resumed sequential run, which had no baseline beside it, pairs by index), the
   ratio of their median step times in that round; drift of the machine multiplies both
   and cancels. The cost is the median of those ratios over all paired rounds of all
   seeds, minus one: as a percentage, and in µs as that fraction of the baseline's median
@@ -75,6 +76,14 @@ def cost(
     mine = rounds[rounds["activation"] == activation]
     base = rounds[rounds["activation"] == baseline]
     paired = mine.merge(base, on=KEYS, suffixes=("", "_base"))
+    # rounds whose group had no baseline (a resumed sequential run) pair by index alone
+    groups = ["seed", "group"]
+    alone = mine[~mine.set_index(groups).index.isin(base.set_index(groups).index)]
+    if not alone.empty:
+        by_index = base.drop_duplicates(["seed", "round"]).drop(columns="group")
+        paired = pd.concat(
+            [paired, alone.merge(by_index, on=["seed", "round"], suffixes=("", "_base"))]
+        )
     paired = paired[(paired["us_median"] > 0) & (paired["us_median_base"] > 0)]
     if paired.empty:
         return {}

@@ -101,7 +101,9 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
         ax.set_title(f"actbench {label}: what each activation buys and costs{ringed}\n"
                      f"{describe(run)}")  # fmt: skip
     else:
-        ax.set_title("actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs)))
+        ax.set_title(
+            "actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs))
+        )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -131,7 +133,11 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) ->
     """
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     by = history.groupby(["activation", "epoch"], sort=False)
-    mean, low, high = by.mean(numeric_only=True), by.min(numeric_only=True), by.max(numeric_only=True)
+    mean, low, high = (
+        by.mean(numeric_only=True),
+        by.min(numeric_only=True),
+        by.max(numeric_only=True),
+    )
     seeds = history["seed"].nunique()
     for activation in dict.fromkeys(history["activation"]):
         c = colour(activation)

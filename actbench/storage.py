@@ -127,6 +127,8 @@ class RunFolder:
     def add_rounds(self, trial: TrialResult) -> None:
         """Save a trial's rounds (all a pacer leaves behind: see `sweep._groups`)."""
         rounds = _append(_without(self.rounds(), trial, by_group=True), trial.round_rows())
+        if rounds.empty:  # a trial too short to have timed rounds
+            return
         _atomic(self.path / ROUNDS, lambda p: rounds.to_csv(p, index=False))
 
     def _write_steps(self, steps: dict[tuple[str, int], np.ndarray]) -> None:

@@ -3,8 +3,9 @@
 A *step* (see `step.py`) is zero_grad + forward + loss + backward + optimizer step on one
 batch that is already on the device. Fetching the batch (a slice of the epoch's shuffled
 copy, see `data.Batches`), accumulating the loss, evaluation, early-stopping bookkeeping
-and the profiled breakdown (`breakdown.py`) all happen outside the timed region. The loss is accumulated on the device
-and read once per epoch, so the hot loop never waits for the host.
+and the profiled breakdown (`breakdown.py`) all happen outside the timed region. The loss
+is accumulated on the device and read once per epoch, so the hot loop never waits for the
+host.
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ def test_all_expands_to_every_builtin_and_names_are_case_insensitive():
 
 
 def test_unknown_activation_lists_the_valid_names():
-    with pytest.raises(ActbenchError, match=r"unknown activation 'relux'; valid: identity, relu, tanh"):
+    with pytest.raises(
+        ActbenchError, match=r"unknown activation 'relux'; valid: identity, relu, tanh"
+    ):
         activations.parse_list("relu,relux")
 
 

@@ -101,7 +101,10 @@ def run_cli(*argv, env=None):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--activations", "relu,nope"], "unknown activation 'nope'; valid: relu, tanh, sigmoid"),
+        (
+            ["--activations", "relu,nope"],
+            "unknown activation 'nope'; valid: identity, relu, tanh, sigmoid",
+        ),
         (["--device", "tpu9"], "'tpu9' is not a device"),
         (["--activations", "nosuch.mod:act"], "cannot import 'nosuch.mod'"),
     ],

@@ -53,16 +53,25 @@ def test_sweep_on_real_mnist(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].startswith("| activation") and len(lines) == 2 + 4 + 1
+    assert lines[0].startswith("| activation") and "| cost µs/step [95% CI]" in lines[0]
+    rows = lines[2:7]
+    assert sorted(r.split("|")[1].strip().rstrip(" *") for r in rows) == [
+        "elu",
+        "identity",
+        "relu",
+        "sigmoid",
+        "tanh",
+    ]
+    assert "Where an eager step's time goes" in proc.stdout
     assert lines[-1].startswith("timer overhead: ")
     run_dir = tmp_path / "e2e"
     trials = pd.read_csv(run_dir / "trials.csv")
-    assert sorted(trials["activation"]) == ["elu", "relu", "sigmoid", "tanh"]
+    assert sorted(trials["activation"]) == ["elu", "identity", "relu", "sigmoid", "tanh"]
     accuracy = trials.set_index("activation")["test_accuracy"]
     assert (accuracy > 0.5).all() and accuracy["relu"] > 0.85  # chance is 0.1; sigmoid is slow
     assert not trials["diverged"].any()
     assert (trials["us_per_step_median"] > 0).all()
-    assert trials["us_per_step_median"].nunique() == 4  # measured, not a constant
+    assert trials["us_per_step_median"].nunique() == 5  # measured, not a constant
     assert (trials["steps"] == trials["epochs"] * 48).all()  # 4800 train images / 100
     history = pd.read_csv(run_dir / "history.csv")
     assert len(history) == trials["epochs"].sum()
@@ -71,6 +80,15 @@ def test_sweep_on_real_mnist(tmp_path):
     assert run["environment"]["device"] == "cpu" and run["status"] == "complete"
     summary = (run_dir / "summary.md").read_text()
     assert all(f"| {a}" in summary for a in ("relu", "tanh", "sigmoid", "elu"))
+    costs = pd.read_csv(run_dir / "summary.csv").set_index("activation")
+    for name in ("relu", "tanh", "sigmoid", "elu"):  # every round paired with the baseline's
+        assert (
+            0
+            < costs.loc[name, "cost_rounds"]
+            <= len(pd.read_csv(run_dir / "rounds.csv").query("activation == @name"))
+        )
+        assert costs.loc[name, "cost_us_low"] <= costs.loc[name, "cost_us_high"]
+        assert costs.loc[name, "profile_activation_us"] > 0
 
 
 @pytest.mark.e2e

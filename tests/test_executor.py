@@ -56,7 +56,8 @@ def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
     )
     pd.testing.assert_frame_equal(without_timing(remote.trials()), without_timing(local.trials()))
     assert set(remote.trials()["host"]) == {socket.gethostname()}
-    assert len(remote.history()) == len(local.history()) and len(remote.steps()) == 4
+    assert len(remote.history()) == len(local.history()) and len(remote.steps()) == 6
+    assert len(remote.rounds()) == len(local.rounds())  # one seed's group per task
     assert remote.run_info()["config"]["executor"] == "ray"
 
 
@@ -75,7 +76,7 @@ def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
     monkeypatch.undo()
     tiny_config.executor = "ray"
     outcome = sweep.resume("tiny", tiny_config, explicit={"executor"}, quiet=True)
-    assert list(outcome.folder.trials()["activation"]) == ["relu", "tanh"]
+    assert sorted(outcome.folder.trials()["activation"]) == ["identity", "relu", "tanh"]
 
 
 def test_ray_missing_is_a_clear_error(tiny_mnist, tmp_path, monkeypatch, capsys):

@@ -52,7 +52,10 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--activations", "relu,swish2"], "unknown activation 'swish2'; valid: relu, tanh"),
+        (
+            ["--activations", "relu,swish2"],
+            "unknown activation 'swish2'; valid: identity, relu, tanh",
+        ),
         (["--activations", "nosuch.mod:act"], "cannot import 'nosuch.mod'"),
         (["--activations", "math:pi"], "neither an nn.Module class nor a callable"),
         (["--activations", "torch:sum"], "is not an activation"),

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pandas as pd
 import pytest
@@ -42,7 +43,8 @@ def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule)
     trained = counting_groups(monkeypatch)
     tiny_config.activations = ["identity", "relu", "tanh"]
     if schedule == "interleaved":
-        monkeypatch.setattr(executor.schedule.random, "Random", lambda seed: Unshuffled())
+        unshuffled = types.SimpleNamespace(Random=lambda seed: Unshuffled())
+        monkeypatch.setattr(executor.schedule, "random", unshuffled)
     with pytest.raises(sweep.SweepInterrupted):
         sweep.run(tiny_config, quiet=True)
     first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")

@@ -1,6 +1,7 @@
 import json
 import os
 
+import pandas as pd
 import pytest
 import torch
 
@@ -17,9 +18,13 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         "trials.csv",
         "history.csv",
         "steps.npz",
+        "rounds.csv",
         "summary.md",
+        "summary.csv",
         "accuracy_vs_us_per_step.png",
         "learning_curves.png",
+        "timeline.png",
+        "step_breakdown.png",
     }
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "complete" and run["finished"] and run["config"]["seeds"] == [0, 1]
@@ -44,8 +49,23 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         "test": 200,
     }
     trials = outcome.folder.trials()
-    assert len(trials) == 4 and set(trials["threads"]) == {1} and set(trials["device"]) == {"cpu"}
-    assert list(outcome.summary["seeds"]) == [2, 2]
+    assert len(trials) == 6 and set(trials["threads"]) == {1} and set(trials["device"]) == {"cpu"}
+    assert list(outcome.summary["seeds"]) == [2, 2, 2]
+    assert run["config"]["activations"] == ["identity", "relu", "tanh"]  # the baseline joined
+    assert run["config"]["schedule"] == "interleaved" and run["config"]["baseline"] == "identity"
+    summary = outcome.summary.set_index("activation")
+    for name in ("relu", "tanh"):  # two seeds, every round paired: intervals on both axes
+        row = summary.loc[name]
+        assert (
+            row["cost_rounds"] > 0 and row["cost_us_low"] <= row["cost_us"] <= row["cost_us_high"]
+        )
+        assert row["gain_seeds"] == 2 and row["gain_low"] <= row["gain_points"] <= row["gain_high"]
+        assert row["profile_activation_us"] > 0 and row["profile_matmul_us"] > 0
+    assert summary.loc["identity", "profile_activation_us"] == 0  # no activation kernels
+    saved = pd.read_csv(folder / "summary.csv").set_index("activation")
+    assert saved.loc["relu", "cost_us"] == pytest.approx(summary.loc["relu", "cost_us"])
+    rounds = outcome.folder.rounds()
+    assert set(rounds["activation"]) == {"identity", "relu", "tanh"}
     assert "| relu" in (folder / "summary.md").read_text()
 
 
@@ -116,6 +136,7 @@ def test_pins_are_applied_and_recorded_in_run_json_and_every_row(tiny_config):
 
 def test_compile_mode_sweep_records_mode_and_compile_time(tiny_config):
     tiny_config.activations, tiny_config.mode, tiny_config.warmup_steps = ["relu"], "compile", 0
+    tiny_config.baseline = None
     outcome = sweep.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["mode"] == "compile" and trial["warmup_steps"] == 1  # compile step excluded
@@ -141,6 +162,7 @@ def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
 
 def test_cnn_sweep_keeps_images_as_images(tiny_config):
     tiny_config.model, tiny_config.activations, tiny_config.epochs = "cnn", ["relu"], 3
+    tiny_config.baseline = None
     outcome = sweep.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["model"] == "cnn" and trial["test_accuracy"] > 0.5
