@@ -26,7 +26,7 @@ class SweepConfig:
     model: str = "mlp"
     executor: str = "local"
     schedule: str = "interleaved"
-    round_steps: int = 20
+    round_steps: int = 10
     baseline: str | None = "identity"
     ray_address: str | None = None
     hidden: tuple[int, ...] = (100, 100, 100)

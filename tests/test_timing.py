@@ -56,3 +56,17 @@ def test_reference_step_is_fixed_and_leaves_the_global_rng_alone():
         torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
     )
     assert 0 < a.measure_us() < 1e6 and a.clock.collect().size == 0
+
+
+def test_a_tail_of_slow_steps_is_counted_and_flagged():
+    steps = np.r_[np.full(900, 600.0), np.full(100, 10_000.0)]  # one step in ten takes 10 ms
+    s = timing.StepStats.of(steps)
+    assert s.median == 600 and s.slow_steps == 100
+    reason = timing.disturbance(s.median, s.p25, s.p75, s.mean, s.slow_steps)
+    assert "mean 2.57× median" in reason and "100 steps > 5× median" in reason
+
+
+def test_spread_is_flagged_and_a_calm_trial_is_not():
+    assert timing.disturbance(1000, 940, 1060, 1001) == "IQR 12% of median"
+    assert timing.disturbance(1000, 970, 1030, 1010) == ""
+    assert timing.disturbance(float("nan"), 1, 2, 3) == ""
