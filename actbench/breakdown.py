@@ -38,7 +38,7 @@ from actbench.model import build
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
 from actbench.step import EagerStep
 
-WARMUP, STEPS = 5, PROFILE_STEPS
+WARMUP, STEPS = 3, PROFILE_STEPS
 BACKWARD = "autograd::engine::evaluate_function: "
 STEP = "actbench-step"  # one profiled step (a name outside the "actbench." part labels)
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)

@@ -106,7 +106,7 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
         )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
@@ -164,7 +164,7 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) ->
         ax.xaxis.get_major_locator().set_params(integer=True)
     acc_ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"actbench {label}: learning curves, {describe(run)}")
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
@@ -184,7 +184,7 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame, path: Path) -> Path:
                  f"{describe(run)}")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=3)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
@@ -210,17 +210,19 @@ def step_breakdown(label: str, run: dict, summary: pd.DataFrame, path: Path) -> 
            title=f"actbench {label}: where the step's time goes, {describe(run)}")  # fmt: skip
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
 
-def draw_run(folder: RunFolder) -> list[Path]:
-    """(Re)draw every picture of a run folder from its saved records."""
-    trials = folder.trials()
-    if trials.empty:
+def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:
+    """(Re)draw every picture of a run folder from its saved records (and its summary, when
+    the caller has just computed it)."""
+    if folder.trials().empty:
         return []
-    run, summary, rounds = folder.run_info(), table.summarize_folder(folder), folder.rounds()
+    if summary is None:
+        summary = table.summarize_folder(folder)
+    run, rounds = folder.run_info(), folder.rounds()
     paths = [
         scatter([(folder.name, run, summary)], folder.path / SCATTER),
         learning_curves(folder.name, run, folder.history(), folder.path / CURVES),

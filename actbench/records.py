@@ -48,7 +48,7 @@ class RoundRecord:
 
 
 PROFILE_PARTS = ("activation", "matmul", "loss", "optimizer", "other")
-PROFILE_STEPS = 20  # steps in a trial's profiled block (`breakdown.py`), after its warm-up
+PROFILE_STEPS = 8  # steps in a trial's profiled block (`breakdown.py`), after its warm-up
 
 
 @dataclass

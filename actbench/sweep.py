@@ -54,7 +54,7 @@ def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
     summary = table.summarize_folder(folder)
     folder.write_summary(table.markdown_report(run, summary), summary)
     try:
-        plot.draw_run(folder)
+        plot.draw_run(folder, summary)
     except Exception as exc:  # a picture must never cost the numbers
         warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
     return summary

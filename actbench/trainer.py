@@ -116,23 +116,26 @@ class Trial:
         step_chunks: list[np.ndarray] = []
         blocks: list[tuple[int, float, int, int]] = []  # (epoch, start, first step, steps)
         diverged_epoch = None
-        trial_start = time.perf_counter()
+        busy, resumed = 0.0, time.perf_counter()  # this trial's own time, not its neighbours'
 
         for epoch in range(1, cfg.epochs + 1):
             reference_us = reference.measure_us()
             epoch_start = time.perf_counter()
             fetch_start = time.perf_counter_ns()
             xs, ys = self.batches.for_epoch(epoch)
+            x_batches, y_batches = xs.split(bs), ys.split(bs)  # views, made in one call each
             fetch_ns = time.perf_counter_ns() - fetch_start
-            loss_sum = torch.zeros((), device=device)
+            loss_sum = torch.zeros((), device=device)  # a CUDA graph reuses its loss tensor
             for b in range(n_batches):
                 if b % cfg.round_steps == 0:
                     if b:
+                        busy += time.perf_counter() - resumed
                         yield  # the round ends: another trial may run its block now
+                        resumed = time.perf_counter()
                     first = (epoch - 1) * n_batches + b
                     blocks.append((epoch, time.time(), first, min(cfg.round_steps, n_batches - b)))
                 fetch_start = time.perf_counter_ns()
-                step.fetch(xs[b * bs : (b + 1) * bs], ys[b * bs : (b + 1) * bs])
+                step.fetch(x_batches[b], y_batches[b])
                 fetch_ns += time.perf_counter_ns() - fetch_start
                 clock.start()
                 loss = step()
@@ -170,8 +173,10 @@ class Trial:
             elif cfg.patience and epoch - best_epoch >= cfg.patience:
                 break
             if epoch < cfg.epochs:
+                busy += time.perf_counter() - resumed
                 yield  # the last round of this epoch ends
-        train_seconds = time.perf_counter() - trial_start
+                resumed = time.perf_counter()
+        train_seconds = busy + time.perf_counter() - resumed
 
         if best_state is not None:  # early stopping: test the best-validation weights
             model.load_state_dict(best_state)

@@ -147,19 +147,25 @@ class ActbenchLoop:
 def sweep_breakdown(wall: float, trials, history) -> dict:
     """Where a sweep's wall time went that was not a timed step, from its own records."""
     timed = float(trials["timed_seconds"].sum())
+    in_loops = float(trials["train_seconds"].sum())  # each trial's own time in its loop
     fetch = float(history["fetch_seconds"].sum())
     evaluation = float(history["eval_seconds"].sum())
     profiling = float(trials["profile_seconds"].sum())
     return {
         "wall_seconds": wall,
         "timed_seconds": timed,
+        "train_loop_seconds": in_loops,
         "overhead": 1 - timed / wall,
         "share_of_wall": {
             "batch fetch (shuffled copy, slices)": fetch / wall,
             "validation": evaluation / wall,
+            "rest of the training loops (reference step, loss, rounds, bookkeeping)": (
+                in_loops - timed - fetch - evaluation
+            )
+            / wall,
             "profiled breakdown": profiling / wall,
-            "everything else (reference step, loss, rounds, setup, data, test, files, plots)": (
-                wall - timed - fetch - evaluation - profiling
+            "outside the loops (data, setup, scheduling, test pass, files, plots)": (
+                wall - in_loops - profiling
             )
             / wall,
         },

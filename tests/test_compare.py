@@ -220,3 +220,30 @@ def test_env_prints_what_a_run_would_record(capsys):
     fields = dict(line.split(None, 1) for line in stdout.strip().splitlines()[1:])
     assert code == 0 and fields["threads"].strip() == "1" and fields["cpu_affinity"] == "0"
     assert fields["device"] == "cpu" and "torch_version" in fields
+
+
+def test_schedule_is_a_configuration_difference(out):
+    old = make_run(out, "a")  # saved before schedules existed: it ran sequentially
+    new = make_run(
+        out, "b", config={"schedule": "interleaved", "round_steps": 10, "baseline": "identity"}
+    )
+    comp = compare.compare(old, new)
+    assert "schedule: sequential -> interleaved" in comp.differences
+    assert "baseline: None -> identity" in comp.differences and comp.warnings == []
+
+
+def test_a_verdict_on_disturbed_timings_says_so(out):
+    a, b = make_run(out, "a"), make_run(out, "b", speed=1.2)
+    trials = pd.read_csv(b.path / "trials.csv")
+    relu = trials["activation"] == "relu"
+    trials.loc[relu, "us_per_step_mean"] = 3 * trials.loc[relu, "us_per_step_median"]
+    trials.loc[relu, "slow_steps"] = 150
+    trials.to_csv(b.path / "trials.csv", index=False)
+    comp = compare.compare(a, b)
+    rows = comp.rows.set_index("activation")
+    assert rows.loc["relu", "verdict"] == "slower (disturbed)"
+    assert rows.loc["tanh", "verdict"] == "slower" and rows.loc["tanh", "timing"] == ""
+    assert "B: mean 3.00× median, 150 steps > 5× median" in rows.loc["relu", "timing"]
+    failures = compare.gate(comp, slower_pct=10, less_accurate_points=None)
+    assert len(failures) == 2 and "timing disturbed" in failures[0]
+    assert "slower (disturbed)" in compare.render(comp, "github")

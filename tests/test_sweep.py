@@ -7,6 +7,7 @@ import torch
 
 from actbench import executor, sweep
 from actbench.errors import ActbenchError
+from actbench.storage import RunFolder
 
 
 def test_sweep_writes_a_complete_run_folder(tiny_config):
@@ -168,3 +169,16 @@ def test_cnn_sweep_keeps_images_as_images(tiny_config):
     assert trial["model"] == "cnn" and trial["test_accuracy"] > 0.5
     assert list(outcome.summary["model"]) == ["cnn"]
     assert "CNN 32c3" in (outcome.folder.path / "summary.md").read_text()
+
+
+def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
+    tiny_config.seeds = [0, 1]
+    learned = {}
+    for schedule in ("interleaved", "sequential"):
+        tiny_config.schedule, tiny_config.name = schedule, schedule
+        trials = sweep.run(tiny_config, quiet=True).folder.trials()
+        keep = ["activation", "seed", "test_accuracy", "test_loss", "best_epoch", "epochs"]
+        learned[schedule] = trials[keep].sort_values(["seed", "activation"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(learned["interleaved"], learned["sequential"])
+    run = RunFolder.open(tiny_config.out / "sequential").run_info()
+    assert run["config"]["schedule"] == "sequential"
