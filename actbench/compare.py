@@ -169,9 +169,20 @@ def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
     """Which side's trials have disturbed step times, and why ('' when neither)."""
     parts = []
     for side, trials in (("A", ta), ("B", tb)):
-        reasons = [r for r in table.trial_disturbance(trials) if r]
-        if reasons:
-            parts.append(f"{side}: {'; '.join(dict.fromkeys(reasons))}")
+        reasons = table.trial_disturbance(trials)
+        flagged = trials[reasons != ""]
+        if flagged.empty:
+            continue
+        if len(trials) == 1:
+            parts.append(f"{side}: {reasons.iloc[0]}")
+            continue
+        median = flagged["us_per_step_median"]
+        iqr = ((flagged["us_per_step_p75"] - flagged["us_per_step_p25"]) / median).max()
+        mean = (flagged["us_per_step_mean"] / median).max()
+        parts.append(
+            f"{side}: {len(flagged)} of {len(trials)} trials "
+            f"(IQR up to {100 * iqr:.0f}% of median, mean up to {mean:.2f}× median)"
+        )
     return " | ".join(parts)
 
 

@@ -243,7 +243,17 @@ def test_a_verdict_on_disturbed_timings_says_so(out):
     rows = comp.rows.set_index("activation")
     assert rows.loc["relu", "verdict"] == "slower (disturbed)"
     assert rows.loc["tanh", "verdict"] == "slower" and rows.loc["tanh", "timing"] == ""
-    assert "B: mean 3.00× median, 150 steps > 5× median" in rows.loc["relu", "timing"]
+    assert rows.loc["relu", "timing"].startswith("B: 3 of 3 trials")
+    assert "mean up to 3.00× median" in rows.loc["relu", "timing"]
     failures = compare.gate(comp, slower_pct=10, less_accurate_points=None)
     assert len(failures) == 2 and "timing disturbed" in failures[0]
     assert "slower (disturbed)" in compare.render(comp, "github")
+
+
+def test_disturbed_trials_are_summed_up_per_side(out):
+    a, b = make_run(out, "a"), make_run(out, "b")
+    trials = pd.read_csv(b.path / "trials.csv")
+    trials.loc[trials["seed"] > 0, "us_per_step_p75"] = 1.3 * trials["us_per_step_median"]
+    trials.to_csv(b.path / "trials.csv", index=False)
+    rows = compare.compare(a, b).rows.set_index("activation")
+    assert rows.loc["relu", "timing"].startswith("B: 2 of 3 trials (IQR up to 3")
