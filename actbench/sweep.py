@@ -177,9 +177,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
     done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
     groups = _groups(plan, done)
     group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
-    todo = sum(len(acts) for _, acts in groups) - sum(
-        (a.name, seed) in done for seed, acts in groups for a in acts
-    )
+    todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
     progress = Progress(len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done))
     if cfg.executor == "ray":
         results = executor.ray_trials(

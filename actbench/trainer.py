@@ -154,7 +154,7 @@ class Trial:
                 train_loss=train_loss,
                 val_loss=val_loss,
                 val_accuracy=val_acc,
-                epoch_seconds=time.perf_counter() - epoch_start,
+                epoch_seconds=time.perf_counter() - epoch_start,  # neighbours' rounds included
                 us_per_step_median=float(np.median(epoch_us)),
                 reference_us=reference_us,
                 steps_seconds=float(epoch_us.sum()) / 1e6,

@@ -42,3 +42,17 @@ def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
 def test_describe_names_device_threads_and_mode(finished_run):
     text = plot.describe(RunFolder(finished_run.path).run_info())
     assert text.startswith("cpu (") and "1 threads" in text and text.endswith("eager")
+
+
+def test_every_builtin_has_its_own_colour_in_every_picture():
+    from actbench.activations import BUILTINS
+
+    first = [plot.colour(name) for name in list(BUILTINS)[:10]]
+    assert len(set(first)) == 10  # the default sweep's activations never share a colour
+    assert plot.colour("relu") == plot.colour("relu")
+    assert plot.colour("my.mod:act") == plot.colour("my.mod:act")  # custom: stable by name
+
+
+def test_a_run_draws_its_timeline_and_breakdown(finished_run):
+    for name in (plot.TIMELINE, plot.BREAKDOWN):
+        assert is_png(finished_run.path / name)
