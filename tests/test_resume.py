@@ -132,7 +132,15 @@ def test_sigint_keeps_the_first_trial_and_resume_finishes(tiny_mnist, tmp_path):
         "--format",
         "github",
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell that starts a job in the background makes it ignore SIGINT, and Python
+        # keeps an ignored SIGINT ignored: give the sweep the default, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     trials = out / "killed" / "trials.csv"
     wait_for(lambda: trials.is_file(), timeout=120)
     proc.send_signal(signal.SIGINT)
