@@ -27,7 +27,7 @@ from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
 from actbench.model import build
 from actbench.records import EpochRecord, RoundRecord, TrialResult
-from actbench.step import make_step
+from actbench.step import Step, make_step
 
 EVAL_BATCH = 2_000  # measured: faster than one 12k-row GEMM chain on a 2-core CPU (cache)
 EpochCallback = Callable[[EpochRecord], None]
@@ -78,7 +78,15 @@ class Trial:
                 f"training split of {data.x_train.shape[0]} is smaller than one batch "
                 f"of {cfg.batch_size}"
             )
-        self._rounds = self._train()
+        # built now, not in the first round: every trial of a group is set up (a compiled
+        # step resets dynamo's caches) before any of them compiles or trains
+        model = build(cfg.model, cfg.hidden, activation, seed).to(pinning.device)
+        setup_start = time.perf_counter()
+        step = make_step(
+            cfg.mode, model, cfg.optimizer, cfg.lr, data.x_train, data.y_train, cfg.batch_size
+        )
+        setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
+        self._rounds = self._train(model, step, setup_seconds)
         self._result: TrialResult | None = None
 
     @property
@@ -99,15 +107,11 @@ class Trial:
             raise RuntimeError("the trial has not finished")
         return self._result
 
-    def _train(self) -> Iterator[None]:
+    def _train(self, model: nn.Module, step: Step, setup_seconds: float) -> Iterator[None]:
         """The training loop, top to bottom; it yields after every round of steps."""
         cfg, data, device = self.cfg, self.data, self.pinning.device
-        model = build(cfg.model, cfg.hidden, self.activation, self.seed).to(device)
         bs = cfg.batch_size
         n_batches = data.x_train.shape[0] // bs  # full batches only: every step does the same work
-        setup_start = time.perf_counter()
-        step = make_step(cfg.mode, model, cfg.optimizer, cfg.lr, data.x_train, data.y_train, bs)
-        setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
         clock = timing.clock_for(device)
         reference = timing.Reference(device)
 

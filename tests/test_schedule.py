@@ -100,3 +100,14 @@ def test_batches_replay_the_seeds_orders_for_a_trial_that_starts_over(device_dat
     assert torch.equal(batches.for_epoch(2)[1], epoch2)
     fresh = data.Batches(device_data.x_train, device_data.y_train, seed=7)
     assert torch.equal(fresh.for_epoch(1)[1], epoch1) and not torch.equal(epoch1, epoch2)
+
+
+def test_interleaved_compiled_trials_compile_once_each(device_data):
+    from torch._dynamo.utils import counters
+
+    cfg = config(mode="compile", epochs=2, patience=0)
+    acts = [activations.resolve(n) for n in ("relu", "tanh", "sigmoid")]
+    trials = schedule.group(device_data, acts, 0, cfg, PINNING)  # every reset happens here
+    counters.clear()
+    list(schedule.run(trials, "interleaved"))
+    assert counters["stats"]["unique_graphs"] == 3  # no trial recompiles after another's setup
