@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from actbench import schedule
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -130,3 +131,15 @@ def fake_trial(
         history=history,
         step_us=np.arange(n, dtype=np.float32) + us,
     )
+
+
+def first_result_then_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C right after the first trial of the sweep has finished."""
+    real = schedule.run
+
+    def interrupted(*args, **kwargs):
+        results = real(*args, **kwargs)
+        yield next(results)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(schedule, "run", interrupted)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from actbench import cli, sweep
+from tests.conftest import first_result_then_interrupt
 
 try:
     import ray
@@ -63,14 +64,7 @@ def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
 
 @needs_ray
 def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
-    real = sweep.executor.local
-
-    def one_then_interrupt(*args, **kwargs):
-        results = real(*args, **kwargs)
-        yield next(results)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(sweep.executor, "local", one_then_interrupt)
+    first_result_then_interrupt(monkeypatch)
     with pytest.raises(sweep.SweepInterrupted):
         sweep.run(tiny_config, quiet=True)
     monkeypatch.undo()

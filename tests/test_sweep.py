@@ -8,6 +8,7 @@ import torch
 from actbench import executor, sweep
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
+from tests.conftest import first_result_then_interrupt
 
 
 def test_sweep_writes_a_complete_run_folder(tiny_config):
@@ -77,18 +78,6 @@ def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypat
     monkeypatch.setattr(executor.schedule, "group", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
         sweep.run(tiny_config, quiet=True)
-
-
-def first_result_then_interrupt(monkeypatch):
-    """Ctrl-C right after the first trial of the sweep has finished."""
-    real = executor.schedule.run
-
-    def interrupted(*args, **kwargs):
-        results = real(*args, **kwargs)
-        yield next(results)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(executor.schedule, "run", interrupted)
 
 
 def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
