@@ -45,7 +45,7 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         assert key in env
     assert env["threads"] == 1 and run["data"] == {
         "dir": str(tiny_config.data_dir),
-        "reader": "torchvision",
+        "reader": "idx",
         "train": 480,
         "val": 120,
         "test": 200,
