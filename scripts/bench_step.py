@@ -194,6 +194,9 @@ def main() -> int:
         default=100,
         help="max epochs of the overhead sweep (default: the sweep default)",
     )
+    p.add_argument(
+        "--sweeps", type=int, default=3, help="default sweeps whose overhead is measured"
+    )
     p.add_argument("--skip-sweep", action="store_true")
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = p.parse_args()
@@ -302,28 +305,42 @@ def main() -> int:
         "methods": figures,
     }
     if not args.skip_sweep:
-        with tempfile.TemporaryDirectory() as out:
-            cfg = SweepConfig(
-                device=args.device,
-                threads=args.threads,
-                epochs=args.sweep_epochs,
-                data_dir=root,
-                download=False,
-                out=Path(out),
-                name="overhead",
+        # several sweeps, because the machine's speed changes the share: fixed costs weigh
+        # more when the steps run fast
+        sweeps = []
+        for _ in range(args.sweeps):
+            with tempfile.TemporaryDirectory() as out:
+                cfg = SweepConfig(
+                    device=args.device,
+                    threads=args.threads,
+                    epochs=args.sweep_epochs,
+                    data_dir=root,
+                    download=False,
+                    out=Path(out),
+                    name="overhead",
+                )
+                t0 = time.perf_counter()
+                outcome = sweep.run(cfg, quiet=True)
+                wall = time.perf_counter() - t0
+                trials = outcome.folder.trials()
+                sweeps.append(sweep_breakdown(wall, trials, outcome.folder.history()))
+            parts = sweeps[-1]["share_of_wall"]
+            print(
+                f"\nsweep ({', '.join(trials['activation'])}; {int(trials['epochs'].sum())} "
+                f"epochs): wall {wall:.1f} s, timed steps {sweeps[-1]['timed_seconds']:.1f} s, "
+                f"overhead {100 * sweeps[-1]['overhead']:.1f}% of wall: "
+                + ", ".join(f"{name} {100 * share:.1f}%" for name, share in parts.items())
             )
-            t0 = time.perf_counter()
-            outcome = sweep.run(cfg, quiet=True)
-            wall = time.perf_counter() - t0
-            trials = outcome.folder.trials()
-            history = outcome.folder.history()
-        report["sweep"] = sweep_breakdown(wall, trials, history)
-        parts = report["sweep"]["share_of_wall"]
+        overheads = [s["overhead"] for s in sweeps]
+        report["sweep"] = {
+            "overhead_median": float(np.median(overheads)),
+            "overhead_range": [min(overheads), max(overheads)],
+            "runs": sweeps,
+        }
         print(
-            f"\nsweep ({', '.join(trials['activation'])}; {int(trials['epochs'].sum())} epochs): "
-            f"wall {wall:.1f} s, timed steps {report['sweep']['timed_seconds']:.1f} s, "
-            f"overhead {100 * report['sweep']['overhead']:.1f}% of wall: "
-            + ", ".join(f"{name} {100 * share:.1f}%" for name, share in parts.items())
+            f"\nsweep overhead over {len(sweeps)} sweeps: median "
+            f"{100 * np.median(overheads):.1f}% (range {100 * min(overheads):.1f}-"
+            f"{100 * max(overheads):.1f}%)"
         )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")

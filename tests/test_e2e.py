@@ -127,6 +127,8 @@ def test_bench_step_script_runs_and_reports_ratios(tmp_path):
             "2",
             "--sweep-epochs",
             "1",
+            "--sweeps",
+            "2",
             "--json",
             str(out),
         ],
@@ -142,7 +144,11 @@ def test_bench_step_script_runs_and_reports_ratios(tmp_path):
     assert methods["actbench eager"]["wall_speedup"] > 1  # resident data beats a DataLoader
     assert report["floor_us"] > 0 and report["step_mflop"] == pytest.approx(43.96, abs=0.01)
     assert "compute floor" in proc.stdout
-    sweep = report["sweep"]  # the overhead is accounted for, part by part, from the records
-    assert 0 < sweep["overhead"] < 1 and sweep["timed_seconds"] < sweep["wall_seconds"]
-    assert sum(sweep["share_of_wall"].values()) == pytest.approx(sweep["overhead"], abs=1e-9)
-    assert all(share > 0 for share in sweep["share_of_wall"].values())
+    runs = report["sweep"]["runs"]  # each sweep's overhead, part by part, from its records
+    assert len(runs) == 2
+    for sweep in runs:
+        assert 0 < sweep["overhead"] < 1 and sweep["timed_seconds"] < sweep["wall_seconds"]
+        assert sum(sweep["share_of_wall"].values()) == pytest.approx(sweep["overhead"], abs=1e-9)
+        assert all(share > 0 for share in sweep["share_of_wall"].values())
+    low, high = report["sweep"]["overhead_range"]
+    assert low <= report["sweep"]["overhead_median"] <= high
