@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from actbench import __version__, environment, flags, sweep, table
+from actbench import __version__, environment, flags, stats, sweep, table
 from actbench import compare as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
@@ -232,10 +232,12 @@ def build_parser() -> Parser:
         flags.add_out,
         flags.add_format,
         description="Compare run B (and C, ...) against run A, joined by activation: "
-        "accuracy A and B (mean ± std over seeds), Δ accuracy in points (Welch's t-test with "
-        ">= 3 seeds a side), median µs/step A and B, and the ratio B/A with a block-bootstrap "
-        "confidence interval over the saved per-step samples (divided by the machine's own "
-        "change in speed when both ran the same way), with a verdict per row.",
+        "accuracy A and B (mean ± std over seeds), Δ accuracy in points paired by seed (paired "
+        "t-test with >= 3 common seeds), and speed: each side's level - step time over its own "
+        "run's baseline in the same rounds when both runs have one, else over the reference "
+        "step on the same machine, else raw µs/step - and B/A with a two-stage bootstrap "
+        "interval (seeds, then a stationary block bootstrap within each trial). Verdict per "
+        "row: faster/slower beyond 1 ± tolerance, same within it, undecided otherwise.",
     )
     c.add_argument(
         "runs",
@@ -248,22 +250,24 @@ def build_parser() -> Parser:
         type=number(float, 0.0, "--fail-if-slower"),
         metavar="PCT",
         default=None,
-        help="exit 1 if any activation is significantly slower by more than PCT%%",
+        help="exit 1 if any activation is slower by more than PCT%% with confidence "
+        "(one-sided, Holm-corrected over the activations checked)",
     )
     c.add_argument(
         "--fail-if-less-accurate",
         type=number(float, 0.0, "--fail-if-less-accurate"),
         metavar="POINTS",
         default=None,
-        help="exit 1 if any activation is less accurate by more than POINTS percentage points",
+        help="exit 1 if any activation is less accurate by more than POINTS percentage points "
+        "(paired t-test, Holm-corrected, with >= 3 common seeds; else the estimate itself)",
     )
     c.add_argument(
         "--tolerance",
         type=number(float, 0.0, "--tolerance"),
-        default=0.0,
+        default=100 * stats.DEFAULT_TOLERANCE,
         metavar="PCT",
-        help="call a speed difference faster/slower only when the "
-        "whole confidence interval lies beyond 1 ± PCT%% (default: 0)",
+        help="speed verdicts: faster/slower when the whole confidence interval lies beyond "
+        "1 ± PCT%%, same when it lies inside (default: %(default)g)",
     )
     c.add_argument(
         "--confidence",

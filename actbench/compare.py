@@ -1,11 +1,20 @@
 """Two saved runs side by side: what differs, and whether each difference is real.
 
-Consumes only run folders (records), never training code. Speed: ratio of median step
-times B/A with a block-bootstrap confidence interval over the saved per-step samples,
-divided by the ratio of a fixed reference step (`timing.Reference`) timed in the same
-trials when the two runs executed the same way, so a busier machine is not read as slower
-code.
-Accuracy: difference of seed means, tested (Welch) when both sides have >= 3 seeds.
+Consumes only run folders (records), never training code. Each row's speed is B/A of a
+*level* per side (`stats.level_ratio`: geometric mean over seeds of each trial's median),
+measured the most robust way both runs allow:
+
+- `baseline`: when both runs carry the same interleaved baseline, an activation's step
+  time over its own run's baseline in the same rounds (the cost ratio of `costs.py`).
+  Measured in the same seconds, it cancels the machine's speed, however it changed;
+- `reference`: on the same machine (same boot, device, threads), each epoch's median
+  step time over the reference step (`timing.Reference`) timed at that epoch's start:
+  the correction for whole-run speed, paired in time with the steps it corrects;
+- `µs`: the per-round median step time itself, when neither applies; across different
+  machines it compares machines as much as code, so those rows are not gated.
+
+Accuracy: per-seed differences over the seeds both runs trained (same initial weights and
+batches), a paired t-test with >= 3 of them. Verdicts and the CI gate: see `verdict`/`gate`.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from actbench import stats, table
+from actbench import costs, stats, table
 from actbench.config import BEFORE_SCHEDULES
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
@@ -64,8 +73,10 @@ class Comparison:
     rows: pd.DataFrame
     differences: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    tolerance: float = 0.0
+    tolerance: float = stats.DEFAULT_TOLERANCE
     confidence: float = 0.95
+    estimates: dict[str, stats.RatioEstimate] = field(default_factory=dict, repr=False)
+    accuracy: dict[str, stats.AccuracyDelta] = field(default_factory=dict, repr=False)
 
 
 def _get(section: dict, key: str):
@@ -89,42 +100,102 @@ def differences(run_a: dict, run_b: dict) -> tuple[list[str], list[str]]:
     return info, warn
 
 
-# The reference workload is comparable only when it ran the same way on the same machine.
-CONTROL_KEYS = ("hostname", "device", "device_name", "threads", "cpu_affinity")
+# The reference step is comparable only when it ran the same way on the same machine (boot).
+CONTROL_KEYS = ("machine_key", "device", "device_name", "threads", "cpu_affinity")
+BASIS = {"baseline": "× {baseline}, same rounds", "reference": "× reference step", "µs": "µs/step"}
 
 
-def _side(folder: RunFolder) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    trials = folder.trials()
-    if trials.empty:
-        raise ActbenchError(f"run {folder.path} has no finished trials to compare")
-    return trials, folder.steps(), folder.history()
-
-
-def _reference(history: pd.DataFrame, name: str) -> list[np.ndarray]:
-    """Per-trial reference timings (µs, one per epoch) of activation `name`."""
-    if "reference_us" not in history:
-        return []
-    rows = history[history["activation"] == name]
-    return [g["reference_us"].dropna().to_numpy() for _, g in rows.groupby("seed")]
-
-
-def controllable(run_a: dict, run_b: dict) -> bool:
+def same_machine(run_a: dict, run_b: dict) -> bool:
     ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
-    return all(_get(ea, k) == _get(eb, k) for k in CONTROL_KEYS)
+    return ea.get("machine_key") is not None and all(
+        _get(ea, k) == _get(eb, k) for k in CONTROL_KEYS
+    )
+
+
+def shared_baseline(run_a: dict, run_b: dict) -> str | None:
+    """The baseline both runs measured every activation against in the same rounds."""
+    ca, cb = run_a.get("config", {}), run_b.get("config", {})
+    if _get(ca, "schedule") != "interleaved" or _get(cb, "schedule") != "interleaved":
+        return None
+    return _get(ca, "baseline") if _get(ca, "baseline") == _get(cb, "baseline") else None
+
+
+@dataclass
+class _Side:
+    trials: pd.DataFrame
+    rounds: pd.DataFrame
+    history: pd.DataFrame
+    steps: dict
+
+    @classmethod
+    def of(cls, folder: RunFolder) -> _Side:
+        trials = folder.trials()
+        if trials.empty:
+            raise ActbenchError(f"run {folder.path} has no finished trials to compare")
+        return cls(trials, folder.rounds(), folder.history(), folder.steps())
+
+    def over_baseline(self, name: str, baseline: str) -> dict[int, np.ndarray]:
+        paired = costs.paired_rounds(self.rounds, name, baseline)
+        ratio = paired["us_median"] / paired["us_median_base"]
+        return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
+
+    def over_reference(self, name: str) -> dict[int, np.ndarray]:
+        h = self.history
+        if h.empty or "reference_us" not in h:
+            return {}
+        h = h[(h["activation"] == name) & (h["reference_us"] > 0)].sort_values("epoch")
+        ratio = h["us_per_step_median"] / h["reference_us"]
+        return {int(s): r.to_numpy(float) for s, r in ratio.groupby(h["seed"])}
+
+    def step_times(self, name: str) -> dict[int, np.ndarray]:
+        """Per-round median step times (time order); blocks of 10 saved steps for runs
+        saved before rounds existed."""
+        r = self.rounds
+        if not r.empty and (r["activation"] == name).any():
+            r = r[r["activation"] == name].sort_values(["group", "round"], kind="stable")
+            return {int(s): g["us_median"].to_numpy(float) for s, g in r.groupby("seed")}
+        out = {}
+        for (act, seed), us in self.steps.items():
+            if act == name and len(us):
+                blocks = np.array_split(np.asarray(us, float), max(1, len(us) // 10))
+                out[int(seed)] = np.array([np.median(b) for b in blocks])
+        return out
+
+
+def _speed(
+    name: str, a: _Side, b: _Side, baseline: str | None, machine: bool, confidence: float
+) -> tuple[str, stats.RatioEstimate]:
+    """(basis, estimate) for one activation: the most robust basis both runs allow."""
+    candidates = []
+    if baseline is not None and name != baseline:
+        candidates.append(("baseline", lambda s: s.over_baseline(name, baseline)))
+    if machine:
+        candidates.append(("reference", lambda s: s.over_reference(name)))
+    candidates.append(("µs", lambda s: s.step_times(name)))
+    for basis, series in candidates:
+        sa, sb = series(a), series(b)
+        if sa and sb:
+            estimate = stats.level_ratio(
+                list(sa.values()), list(sb.values()), confidence, seeds=(list(sa), list(sb))
+            )
+            return basis, estimate
+    return "µs", stats.level_ratio([], [], confidence)
 
 
 def compare(
-    a: RunFolder, b: RunFolder, tolerance: float = 0.0, confidence: float = 0.95
+    a: RunFolder,
+    b: RunFolder,
+    tolerance: float = stats.DEFAULT_TOLERANCE,
+    confidence: float = 0.95,
 ) -> Comparison:
-    trials_a, steps_a, history_a = _side(a)
-    trials_b, steps_b, history_b = _side(b)
+    side_a, side_b = _Side.of(a), _Side.of(b)
     run_a, run_b = a.run_info(), b.run_info()
-    use_control = controllable(run_a, run_b)
-    names = list(dict.fromkeys([*trials_a["activation"], *trials_b["activation"]]))
-    rows = []
+    machine, baseline = same_machine(run_a, run_b), shared_baseline(run_a, run_b)
+    names = list(dict.fromkeys([*side_a.trials["activation"], *side_b.trials["activation"]]))
+    rows, estimates, accuracy = [], {}, {}
     for name in names:
-        ta = trials_a[trials_a["activation"] == name]
-        tb = trials_b[trials_b["activation"] == name]
+        ta = side_a.trials[side_a.trials["activation"] == name]
+        tb = side_b.trials[side_b.trials["activation"] == name]
         row: dict = {"activation": name, "seeds_a": len(ta), "seeds_b": len(tb)}
         for side, t in (("a", ta), ("b", tb)):
             acc = t["test_accuracy"].dropna()
@@ -135,34 +206,45 @@ def compare(
             row["accuracy_verdict"] = row["verdict"]
             rows.append(row)
             continue
+        acc = stats.accuracy_delta(
+            dict(zip(ta["seed"].astype(int), ta["test_accuracy"], strict=True)),
+            dict(zip(tb["seed"].astype(int), tb["test_accuracy"], strict=True)),
+            confidence,
+        )
+        basis, speed = _speed(name, side_a, side_b, baseline, machine, confidence)
+        verdict = speed.verdict(tolerance)
+        gated = basis != "µs" or machine
         disturbed = _disturbed(ta, tb)
-        acc = stats.accuracy_delta(ta["test_accuracy"].dropna(), tb["test_accuracy"].dropna())
-        series_a = [steps_a.get((name, int(s)), []) for s in ta["seed"]]
-        series_b = [steps_b.get((name, int(s)), []) for s in tb["seed"]]
-        ref_a, ref_b = _reference(history_a, name), _reference(history_b, name)
-        control = (ref_a, ref_b) if use_control and ref_a and ref_b else None
-        speed = stats.median_ratio(series_a, series_b, confidence=confidence, control=control)
-        verdict = speed.verdict(tolerance) if not math.isnan(speed.ratio) else "no samples"
         if disturbed and verdict in ("faster", "slower"):
             verdict += " (disturbed)"
+        if not gated and verdict != "undecided":
+            verdict += " (machines differ)"
+        estimates[name], accuracy[name] = speed, acc
         row.update(
             timing=disturbed,
-            raw_ratio=stats.pooled_median_ratio(series_a, series_b),
-            machine_ratio=stats.pooled_median_ratio(ref_a, ref_b) if ref_a and ref_b else math.nan,
-            controlled=control is not None,
             delta_points=acc.delta_points,
+            delta_low=acc.low,
+            delta_high=acc.high,
+            accuracy_seeds=acc.seeds,
             accuracy_p_value=acc.p_value,
-            accuracy_verdict=acc.verdict(),
-            us_per_step_a=ta["us_per_step_median"].median(),
-            us_per_step_b=tb["us_per_step_median"].median(),
+            accuracy_verdict=acc.verdict(1 - confidence),
+            basis=basis,
+            basis_of=baseline if basis == "baseline" else None,
+            level_a=speed.a,
+            level_b=speed.b,
             ratio=speed.ratio,
             ratio_low=speed.low,
             ratio_high=speed.high,
             verdict=verdict,
+            gated=gated,
+            us_per_step_a=ta["us_per_step_median"].median(),
+            us_per_step_b=tb["us_per_step_median"].median(),
         )
         rows.append(row)
     info, warn = differences(run_a, run_b)
-    return Comparison(a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence)
+    return Comparison(
+        a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates, accuracy
+    )
 
 
 def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
@@ -196,10 +278,21 @@ def _num(value: float, spec: str) -> str:
     return "—" if pd.isna(value) else format(value, spec)
 
 
+def _level(value: float, basis: str) -> str:
+    return _num(value, ".1f" if basis == "µs" else ".3f")
+
+
+def _interval(x: float, lo: float, hi: float, spec: str) -> str:
+    if pd.isna(x):
+        return "—"
+    return format(x, spec) + ("" if pd.isna(lo) else f" [{lo:{spec}}, {hi:{spec}}]")
+
+
 def display(comp: Comparison) -> pd.DataFrame:
     r = comp.rows
     level = round(100 * comp.confidence)
     get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
+    bases = [b if isinstance(b, str) else "" for b in get("basis")]
     return pd.DataFrame(
         {
             "activation": r["activation"],
@@ -209,17 +302,21 @@ def display(comp: Comparison) -> pd.DataFrame:
             "acc B %": [
                 _acc(m, s) for m, s in zip(r["accuracy_b_mean"], r["accuracy_b_std"], strict=True)
             ],
-            "Δ acc (pts)": [_num(v, "+.2f") for v in get("delta_points")],
+            f"Δ acc pts [{level}% CI]": [
+                _interval(x, lo, hi, "+.2f")
+                for x, lo, hi in zip(
+                    get("delta_points"), get("delta_low"), get("delta_high"), strict=True
+                )
+            ],
             "accuracy": r["accuracy_verdict"],
-            "µs/step A": [_num(v, ".1f") for v in get("us_per_step_a")],
-            "µs/step B": [_num(v, ".1f") for v in get("us_per_step_b")],
-            "raw B/A": [_num(v, ".3f") for v in get("raw_ratio")],
-            "machine B/A": [
-                _num(m, ".3f") + ("" if c is True else " (n/a)" if not pd.isna(m) else "")
-                for m, c in zip(get("machine_ratio"), get("controlled"), strict=True)
+            "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
+            "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
+            "measured as": [
+                BASIS[b].format(baseline=of) if b else "—"
+                for b, of in zip(bases, get("basis_of"), strict=True)
             ],
             f"B/A [{level}% CI]": [
-                "—" if pd.isna(x) else f"{x:.3f} [{lo:.3f}, {hi:.3f}]"
+                _interval(x, lo, hi, ".3f")
                 for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
             ],
             "speed": r["verdict"],
@@ -237,7 +334,7 @@ def render(comp: Comparison, fmt: str) -> str:
         )
     if comp.differences:
         lines.append("differs: " + "; ".join(comp.differences))
-    else:
+    elif not comp.warnings:
         lines.append("same configuration and environment")
     lines.append("")
     lines.append(
@@ -245,21 +342,18 @@ def render(comp: Comparison, fmt: str) -> str:
             display(comp), headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True
         )
     )
-    tol = f", beyond ±{100 * comp.tolerance:g}%" if comp.tolerance else ""
-    controlled = bool(comp.rows.get("controlled", pd.Series(dtype=bool)).fillna(False).any())
+    level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
     lines.append(
-        "speed: raw B/A = median µs/step of B over A; machine B/A = the same for a fixed "
-        "reference step timed every epoch of those trials (how much the machine itself "
-        "changed); "
-        + (
-            "B/A = raw / machine, "
-            if controlled
-            else "B/A = raw (the reference is not comparable across devices or thread counts), "
-        )
-        + f"with a {round(100 * comp.confidence)}% block-bootstrap interval; faster/slower when "
-        f"the whole interval is below/above 1{tol}; '(disturbed)': a side's step times are "
-        "disturbed (timing column), so read that verdict with care. accuracy: Welch's t-test "
-        f"over seeds (needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} seeds a side)."
+        "speed A/B: each side's level, the geometric mean over seeds of each trial's median "
+        "of what 'measured as' names: its step time over its own run's baseline in the same "
+        "rounds (cancels the machine's speed), over the reference step timed at each "
+        "epoch's start on the same machine, or raw µs/step. B/A: their ratio, with a "
+        f"{level}% two-stage bootstrap interval (seeds, then a stationary block bootstrap "
+        f"within each trial). speed: slower/faster when the whole interval is beyond 1 ± "
+        f"{tol}, same when it lies inside it, undecided otherwise; '(disturbed)': a side's "
+        "step times are disturbed (timing column); '(machines differ)': raw µs from "
+        "different machines, not gated. accuracy: paired t-test over the seeds both runs "
+        f"trained (needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST}); n.s. = not significant."
     )
     return "\n".join(lines)
 
@@ -267,23 +361,42 @@ def render(comp: Comparison, fmt: str) -> str:
 def gate(
     comp: Comparison, slower_pct: float | None, less_accurate_points: float | None
 ) -> list[str]:
-    """Rows that break `--fail-if-slower` / `--fail-if-less-accurate`, in words."""
+    """Rows that break `--fail-if-slower` / `--fail-if-less-accurate`, in words.
+
+    A row fails only when the evidence that it is worse than the limit survives Holm's
+    correction over every row the gate checks (one-sided, at the interval's level), so the
+    chance of any false alarm in a compare stays at (1 - confidence) / 2."""
+    alpha = (1 - comp.confidence) / 2
     failures = []
-    for row in comp.rows.to_dict("records"):
-        verdict = str(row.get("verdict", "")).removesuffix(" (disturbed)")
-        if verdict not in ("faster", "slower", "same"):
-            continue
-        if slower_pct is not None and verdict == "slower" and (row["ratio"] - 1 > slower_pct / 100):
-            caveat = f" (timing disturbed: {row['timing']})" if row.get("timing") else ""
-            failures.append(
-                f"{row['activation']}: {100 * (row['ratio'] - 1):.1f}% slower in {comp.b} "
-                f"(limit {slower_pct:g}%){caveat}"
-            )
-        if less_accurate_points is not None and -row["delta_points"] > less_accurate_points:
-            failures.append(
-                f"{row['activation']}: {-row['delta_points']:.2f} points less accurate in "
-                f"{comp.b} (limit {less_accurate_points:g})"
-            )
+    rows = comp.rows.set_index("activation") if not comp.rows.empty else comp.rows
+    if slower_pct is not None:
+        limit = 1 + slower_pct / 100
+        names = [n for n, e in comp.estimates.items() if e.boot.size and rows.loc[n, "gated"]]
+        adjusted = stats.holm([comp.estimates[n].p_slower_than(limit) for n in names])
+        for name, p in zip(names, adjusted, strict=True):
+            if p < alpha:
+                e, timing = comp.estimates[name], rows.loc[name, "timing"]
+                caveat = f" (timing disturbed: {timing})" if timing else ""
+                failures.append(
+                    f"{name}: {100 * (e.ratio - 1):.1f}% slower in {comp.b} "
+                    f"[{100 * (e.low - 1):.1f}, {100 * (e.high - 1):.1f}] "
+                    f"(limit {slower_pct:g}%, Holm-adjusted p = {p:.4f}){caveat}"
+                )
+    if less_accurate_points is not None:
+        tested = [n for n, acc in comp.accuracy.items() if acc.testable]
+        adjusted = stats.holm([comp.accuracy[n].p_worse_than(less_accurate_points) for n in tested])
+        for name, p in zip(tested, adjusted, strict=True):
+            if p < alpha:
+                failures.append(
+                    f"{name}: {-comp.accuracy[name].delta_points:.2f} points less accurate in "
+                    f"{comp.b} (limit {less_accurate_points:g}, Holm-adjusted p = {p:.4f})"
+                )
+        for name, acc in comp.accuracy.items():  # too few seeds to test: the estimate only
+            if not acc.testable and -acc.delta_points > less_accurate_points:
+                failures.append(
+                    f"{name}: {-acc.delta_points:.2f} points less accurate in {comp.b} "
+                    f"(limit {less_accurate_points:g}; {acc.why_untestable})"
+                )
     return failures
 
 

@@ -67,12 +67,11 @@ def _ratio_interval(ratios: np.ndarray, confidence: float) -> tuple[float, float
     return median, float(ci.low), float(ci.high)
 
 
-def cost(
-    rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
-) -> dict[str, float]:
-    """Cost columns of `activation` against `baseline` from their paired rounds."""
+def paired_rounds(rounds: pd.DataFrame, activation: str, baseline: str) -> pd.DataFrame:
+    """`activation`'s rounds beside its seed's baseline rounds (`us_median_base`), in time
+    order within each seed."""
     if rounds.empty:
-        return {}
+        return pd.DataFrame(columns=[*KEYS, "us_median", "us_median_base"])
     mine = rounds[rounds["activation"] == activation]
     base = rounds[rounds["activation"] == baseline]
     paired = mine.merge(base, on=KEYS, suffixes=("", "_base"))
@@ -85,6 +84,14 @@ def cost(
             [paired, alone.merge(by_index, on=["seed", "round"], suffixes=("", "_base"))]
         )
     paired = paired[(paired["us_median"] > 0) & (paired["us_median_base"] > 0)]
+    return paired.sort_values(KEYS, kind="stable")
+
+
+def cost(
+    rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
+) -> dict[str, float]:
+    """Cost columns of `activation` against `baseline` from their paired rounds."""
+    paired = paired_rounds(rounds, activation, baseline)
     if paired.empty:
         return {}
     ratios = (paired["us_median"] / paired["us_median_base"]).to_numpy(dtype=float)

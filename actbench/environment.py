@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import socket
 import subprocess
 import sys
+import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -39,6 +41,33 @@ def git_commit() -> str | None:
     return f"{out}{'-dirty' if dirty else ''}" if out else None
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def machine_key() -> str | None:
+    """A short hash naming this machine *in this boot*, for `compare`'s 'same machine'.
+
+    A hostname does not tell machines apart (every VM here is `vm`), and VMs cloned from
+    one image share /etc/machine-id and even the MAC address; the kernel's boot id is
+    drawn fresh at every boot. So two runs share a key only on the same machine, same
+    boot: a reboot counts as another machine, the safe side for a speed correction."""
+    node = uuid.getnode()
+    parts = [
+        _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id"),
+        _read("/proc/sys/kernel/random/boot_id"),
+        "" if (node >> 40) & 1 else f"{node:012x}",  # bit 40 set: a random stand-in
+        platform.node(),
+        device_mod.cpu_model() or "",
+    ]
+    if not any(parts[:3]):
+        return None  # nothing that identifies a machine (e.g. no /etc, /proc)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 def collect(pinning: device_mod.Pinning) -> dict:
     """Versions, hardware and host: what someone needs to judge or repeat a timing."""
     device, threads = pinning.device, pinning.threads
@@ -48,6 +77,7 @@ def collect(pinning: device_mod.Pinning) -> dict:
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
+        "machine_key": machine_key(),
         "cpu_model": device_mod.cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from actbench import cli, compare
+from actbench.records import RoundRecord
 from actbench.storage import RunFolder
 from tests.conftest import fake_trial
 
@@ -16,17 +17,23 @@ ENV = {
     "torch_version": "2.15.0",
     "cpu_model": "AMD EPYC",
     "hostname": "vm",
+    "machine_key": "0123456789abcdef",
 }
 CONFIG = {
     "hidden": [100, 100, 100],
     "batch_size": 100,
     "optimizer": "adam",
     "lr": 0.001,
-    "epochs": 100,
+    "epochs": 10,
     "patience": 10,
-    "activations": ["relu", "tanh"],
+    "activations": ["identity", "relu", "tanh"],
     "seeds": [0, 1, 2],
+    "schedule": "interleaved",
+    "round_steps": 10,
+    "baseline": "identity",
 }
+BASE_US = {"identity": 600.0, "relu": 800.0, "tanh": 900.0}
+EPOCHS, ROUNDS_PER_EPOCH = 10, 20
 
 
 def make_run(
@@ -37,9 +44,17 @@ def make_run(
     seeds=(0, 1, 2),
     config=None,
     env=None,
-    activations=("relu", "tanh"),
+    activations=("identity", "relu", "tanh"),
     machine=1.0,
+    base_speed=1.0,
+    reference_hit=1.0,
 ):
+    """A run whose trials move through one drifting machine together, round by round.
+
+    `speed` slows every activation's own code but the baseline's, `base_speed` the whole step
+    (baseline included), `machine` the machine (steps and the reference step alike), and
+    `reference_hit` is how much of the machine's slowdown the reference step feels (1: all
+    of it)."""
     folder = RunFolder.create(out, name)
     folder.write_run(
         {
@@ -50,19 +65,30 @@ def make_run(
         }
     )
     r = np.random.default_rng(sum(map(ord, name)))
-    for act in activations:
-        for seed in seeds:
-            trial = fake_trial(
-                act,
-                seed,
-                n=2000,
-                accuracy=accuracy + 0.0005 * r.standard_normal(),
-                reference=100 * machine,
-            )
-            trial.step_us = (800 * speed * machine * (1 + 0.03 * r.standard_normal(2000))).astype(
-                np.float32
-            )
+    for seed in seeds:
+        n = EPOCHS * ROUNDS_PER_EPOCH
+        weather = np.zeros(n)  # the machine's speed: AR(1) in log, ~3 % wide
+        for i in range(1, n):
+            weather[i] = 0.95 * weather[i - 1] + 0.01 * r.standard_normal()
+        drift = np.exp(weather)
+        drift *= machine / drift.mean()
+        for act in activations:
+            code = base_speed * (1.0 if act == "identity" else speed)
+            rounds_us = BASE_US[act] * code * drift * (1 + 0.01 * r.standard_normal(n))
+            trial = fake_trial(act, seed, accuracy=accuracy + 0.0005 * r.standard_normal())
+            trial.step_us = np.repeat(rounds_us, 10).astype(np.float32)
             trial.us_per_step_median = float(np.median(trial.step_us))
+            trial.us_per_step_p25, trial.us_per_step_p75 = np.percentile(trial.step_us, [25, 75])
+            trial.us_per_step_mean = float(trial.step_us.mean())
+            trial.rounds = [
+                RoundRecord(act, seed, 0, i, 1 + i // ROUNDS_PER_EPOCH, float(i), 10, float(us))
+                for i, us in enumerate(rounds_us)
+            ]
+            for record in trial.history:
+                first = (record.epoch - 1) * ROUNDS_PER_EPOCH
+                block = rounds_us[first : first + ROUNDS_PER_EPOCH]
+                record.us_per_step_median = float(np.median(block))
+                record.reference_us = 100 * drift[first] ** reference_hit
             folder.add_trial(trial)
     return folder
 
@@ -72,67 +98,113 @@ def out(tmp_path):
     return tmp_path / "results"
 
 
-def test_same_configuration_compares_as_same(out):
+def test_same_code_compares_as_same(out):
     a, b = make_run(out, "a"), make_run(out, "b")
     comp = compare.compare(a, b)
-    assert list(comp.rows["verdict"]) == ["same", "same"]
-    assert set(comp.rows["accuracy_verdict"]) == {"same"}
+    rows = comp.rows.set_index("activation")
+    assert list(rows["basis"]) == ["reference", "baseline", "baseline"]
+    assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}  # inside 1 ± 3 %
+    # the reference step, timed once per epoch, corrects less precisely
+    assert rows.loc["identity", "ratio_low"] < 1 < rows.loc["identity", "ratio_high"]
+    assert set(rows["accuracy_verdict"]) == {"n.s."}
     assert comp.differences == [] and comp.warnings == []
     assert compare.gate(comp, slower_pct=1, less_accurate_points=0.1) == []
 
 
-def test_a_slower_run_is_called_slower_and_gated(out):
+def test_row_numbers_are_what_the_ratio_is_made_of(out):
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
+    for _, row in comp.rows.iterrows():
+        assert row["ratio"] == pytest.approx(row["level_b"] / row["level_a"], rel=1e-12)
+        assert row["ratio_low"] <= row["ratio"] <= row["ratio_high"]
+    relu = comp.rows.set_index("activation").loc["relu"]
+    assert relu["level_a"] == pytest.approx(800 / 600, rel=0.02)  # relu over identity
+    text = compare.render(comp, "github")
+    assert "× identity, same rounds" in text and "× reference step" in text
+
+
+def test_a_slower_activation_is_called_slower_and_gated(out):
     comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
     rows = comp.rows.set_index("activation")
-    assert set(rows["verdict"]) == {"slower"}
+    assert rows.loc["relu", "verdict"] == rows.loc["tanh", "verdict"] == "slower"
+    assert rows.loc["identity", "verdict"] in ("same", "undecided")
     assert rows.loc["relu", "ratio"] == pytest.approx(1.2, rel=0.02)
     assert rows.loc["relu", "ratio_low"] > 1.1
     failures = compare.gate(comp, slower_pct=10, less_accurate_points=None)
     assert len(failures) == 2 and re.match(
-        r"relu: (19|20)\.\d% slower in b \(limit 10%\)", failures[0]
+        r"relu: (19|20)\.\d% slower in b \[1\d\.\d, 2\d\.\d\] \(limit 10%, Holm", failures[0]
     )
     assert compare.gate(comp, slower_pct=30, less_accurate_points=None) == []
 
 
-def test_a_slower_machine_is_divided_out_but_reported(out):
+def test_a_slower_machine_cancels_in_every_basis(out):
     comp = compare.compare(make_run(out, "a"), make_run(out, "b", machine=1.4))
     rows = comp.rows.set_index("activation")
-    assert set(rows["verdict"]) == {"same"} and rows["controlled"].all()
-    assert rows.loc["relu", "raw_ratio"] == pytest.approx(1.4, rel=0.02)
-    assert rows.loc["relu", "machine_ratio"] == pytest.approx(1.4, rel=1e-6)
-    assert rows.loc["relu", "ratio"] == pytest.approx(1.0, abs=0.02)
-    text = compare.render(comp, "github")
-    assert "1.400" in text and "B/A = raw / machine" in text
+    assert set(rows["verdict"]) <= {"same", "undecided"}
+    assert rows.loc["identity", "basis"] == "reference"
+    assert rows.loc["identity", "ratio_low"] < 1 < rows.loc["identity", "ratio_high"]
+    assert rows.loc["identity", "us_per_step_b"] / rows.loc["identity", "us_per_step_a"] == (
+        pytest.approx(1.4, rel=0.05)
+    )
+    assert compare.gate(comp, slower_pct=5, less_accurate_points=None) == []
 
 
-def test_a_real_slowdown_survives_the_machine_correction(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.25, machine=0.9))
+def test_a_whole_step_slowdown_shows_on_the_baseline_row(out):
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", base_speed=1.25, machine=0.9))
     rows = comp.rows.set_index("activation")
-    assert set(rows["verdict"]) == {"slower"}
-    assert rows.loc["tanh", "ratio"] == pytest.approx(1.25, rel=0.03)
+    assert rows.loc["identity", "verdict"] == "slower"
+    assert rows.loc["identity", "ratio"] == pytest.approx(1.25, rel=0.03)
+    assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}  # relative costs unchanged
 
 
-def test_no_machine_correction_across_thread_counts(out):
+def test_a_slowdown_the_reference_misses_is_not_a_false_alarm_for_costs(out):
+    """The machine slows the steps by 40 % but the reference step by only 20 %: the
+    reference correction leaves 1.17 (a false 'slower' for the baseline row, said as
+    such), while costs over the baseline, measured in the same rounds, stay 'same'."""
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", machine=1.4, reference_hit=0.54))
+    rows = comp.rows.set_index("activation")
+    assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}
+    assert rows.loc["identity", "ratio"] == pytest.approx(1.4 / 1.4**0.54, rel=0.03)
+
+
+def test_other_machines_get_no_reference_correction_and_no_gate(out):
     comp = compare.compare(
-        make_run(out, "a"), make_run(out, "b", env={"threads": 1}, speed=1.3, machine=1.3)
+        make_run(out, "a"),
+        make_run(out, "b", env={"machine_key": "fedcba9876543210"}, machine=1.3),
     )
     rows = comp.rows.set_index("activation")
-    assert not rows["controlled"].any() and set(rows["verdict"]) == {"slower"}
-    assert "(n/a)" in compare.render(comp, "github")
+    assert rows.loc["identity", "basis"] == "µs"
+    assert rows.loc["identity", "verdict"] == "slower (machines differ)"
+    assert not rows.loc["identity", "gated"] and rows.loc["relu", "gated"]
+    assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}
+    assert compare.gate(comp, slower_pct=5, less_accurate_points=None) == []
 
 
-def test_less_accurate_is_tested_and_gated(out):
+def test_runs_without_a_shared_baseline_use_the_reference(out):
+    comp = compare.compare(
+        make_run(out, "a"), make_run(out, "b", config={"baseline": None}, speed=1.2)
+    )
+    rows = comp.rows.set_index("activation")
+    assert set(rows["basis"]) == {"reference"}
+    assert rows.loc["relu", "verdict"] == "slower"
+    assert rows.loc["identity", "verdict"] in ("same", "undecided")
+
+
+def test_less_accurate_is_tested_paired_and_gated(out):
     comp = compare.compare(make_run(out, "a"), make_run(out, "b", accuracy=0.96))
     rows = comp.rows.set_index("activation")
     assert set(rows["accuracy_verdict"]) == {"worse"}
     assert rows.loc["relu", "delta_points"] == pytest.approx(-1.0, abs=0.2)
-    assert len(compare.gate(comp, None, less_accurate_points=0.5)) == 2
+    assert rows.loc["relu", "delta_low"] < -1.0 < rows.loc["relu", "delta_high"] < 0
+    assert len(compare.gate(comp, None, less_accurate_points=0.5)) == 3
     assert compare.gate(comp, None, less_accurate_points=2) == []
 
 
-def test_one_seed_accuracy_is_not_testable(out):
+def test_accuracy_pairs_seeds_and_never_invents_a_p_value(out):
     comp = compare.compare(make_run(out, "a", seeds=(0,)), make_run(out, "b", seeds=(0,)))
-    assert set(comp.rows["accuracy_verdict"]) == {"not testable"}
+    assert set(comp.rows["accuracy_verdict"]) == {"1 seed: not testable"}
+    assert comp.rows["accuracy_p_value"].isna().all()
+    comp = compare.compare(make_run(out, "c", seeds=(0, 1)), make_run(out, "d", seeds=(1, 2)))
+    assert set(comp.rows["accuracy_seeds"]) == {1}  # only seed 1 is on both sides
 
 
 def test_header_names_what_differs_and_warns_on_model_changes(out):
@@ -145,6 +217,13 @@ def test_header_names_what_differs_and_warns_on_model_changes(out):
     assert comp.warnings == ["batch_size: 100 -> 256"]
     text = compare.render(comp, "github")
     assert "WARNING: the runs trained different things" in text and "batch_size" in text
+    assert "same configuration" not in text
+
+
+def test_a_model_change_alone_never_reads_as_same_configuration(out):
+    comp = compare.compare(make_run(out, "a"), make_run(out, "b", config={"epochs": 20}))
+    text = compare.render(comp, "github")
+    assert "epochs: 10 -> 20" in text and "same configuration" not in text
 
 
 def test_activation_only_in_one_run(out):
@@ -178,7 +257,7 @@ def test_cli_exit_status_gates_and_writes_files(out, tmp_path, capsys):
     rows = pd.read_csv(csv)
     assert set(rows["run_b"]) == {"b", "c"} and "ratio_low" in rows
     doc = json.loads(js.read_text())
-    assert [d["b"] for d in doc] == ["b", "c"] and doc[0]["rows"][0]["verdict"] == "slower"
+    assert [d["b"] for d in doc] == ["b", "c"] and doc[0]["rows"][1]["verdict"] == "slower"
 
 
 @pytest.mark.parametrize("what", ["missing", "steps"])
@@ -204,7 +283,7 @@ def test_show_and_list(out, capsys):
     code, stdout, _ = run_cli(["list", "--out", str(out), "--format", "github"], capsys)
     lines = stdout.strip().splitlines()
     assert code == 0 and lines[2].startswith("| a ") and lines[3].startswith("| b ")
-    assert "relu,tanh" in lines[2] and lines[2].rstrip(" |").endswith("| 6")
+    assert "identity,relu,tanh" in lines[2] and lines[2].rstrip(" |").endswith("| 9")
 
 
 def test_show_of_a_missing_run(tmp_path, capsys):
@@ -224,9 +303,11 @@ def test_env_prints_what_a_run_would_record(capsys):
 
 def test_schedule_is_a_configuration_difference(out):
     old = make_run(out, "a")  # saved before schedules existed: it ran sequentially
-    new = make_run(
-        out, "b", config={"schedule": "interleaved", "round_steps": 10, "baseline": "identity"}
-    )
+    info = old.run_info()
+    for key in ("schedule", "round_steps", "baseline"):
+        del info["config"][key]
+    old.write_run(info)
+    new = make_run(out, "b")
     comp = compare.compare(old, new)
     assert "schedule: sequential -> interleaved" in comp.differences
     assert "baseline: None -> identity" in comp.differences and comp.warnings == []
