@@ -11,7 +11,8 @@ measured the most robust way both runs allow:
   step time over the reference step (`timing.Reference`) timed at that epoch's start:
   the correction for whole-run speed, paired in time with the steps it corrects;
 - `µs`: the per-round median step time itself, when neither applies; across different
-  machines it compares machines as much as code, so those rows are not gated.
+  machines, devices or thread counts it compares those as much as code, so such rows say
+  `(raw)` and are not gated.
 
 Accuracy: per-seed differences over the seeds both runs trained (same initial weights and
 batches), a paired t-test with >= 3 of them. Verdicts and the CI gate: see `verdict`/`gate`.
@@ -218,7 +219,7 @@ def compare(
         if disturbed and verdict in ("faster", "slower"):
             verdict += " (disturbed)"
         if not gated and verdict != "undecided":
-            verdict += " (machines differ)"
+            verdict += " (raw)"
         estimates[name], accuracy[name] = speed, acc
         row.update(
             timing=disturbed,
@@ -344,16 +345,16 @@ def render(comp: Comparison, fmt: str) -> str:
     )
     level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
     lines.append(
-        "speed A/B: each side's level, the geometric mean over seeds of each trial's median "
-        "of what 'measured as' names: its step time over its own run's baseline in the same "
-        "rounds (cancels the machine's speed), over the reference step timed at each "
-        "epoch's start on the same machine, or raw µs/step. B/A: their ratio, with a "
-        f"{level}% two-stage bootstrap interval (seeds, then a stationary block bootstrap "
-        f"within each trial). speed: slower/faster when the whole interval is beyond 1 ± "
-        f"{tol}, same when it lies inside it, undecided otherwise; '(disturbed)': a side's "
-        "step times are disturbed (timing column); '(machines differ)': raw µs from "
-        "different machines, not gated. accuracy: paired t-test over the seeds both runs "
-        f"trained (needs >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST}); n.s. = not significant."
+        "speed A/B: each side's level (geometric mean over seeds of each trial's median) of "
+        "what 'measured as' names: step time over its own run's baseline in the same rounds "
+        "(cancels the machine's speed), over the reference step timed at each epoch's start "
+        f"(same machine), or raw µs/step. B/A: their ratio, {level}% bootstrap interval over "
+        "seeds and, within each trial, stationary blocks of rounds. speed: slower/faster when "
+        f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
+        "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
+        "'(raw)': raw µs across machines, devices or thread counts, not gated. accuracy: "
+        "paired over the seeds both runs trained; t-test with >= "
+        f"{stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; n.s. = not significant."
     )
     return "\n".join(lines)
 

@@ -202,7 +202,7 @@ def accuracy_delta(
         return AccuracyDelta(nan, nan, nan, None, 0, "no common seeds")
     mean = float(diffs.mean())
     if not diffs.any():  # a fact, not a test: every common seed scored the same
-        return AccuracyDelta(0.0, 0.0, 0.0, None, diffs.size, "identical")
+        return AccuracyDelta(0.0, math.nan, math.nan, None, diffs.size, "identical")
     if diffs.size < MIN_SEEDS_FOR_ACCURACY_TEST:
         seeds = f"{diffs.size} seed" + ("s" if diffs.size > 1 else "")
         return AccuracyDelta(mean, nan, nan, None, diffs.size, f"{seeds}: not testable")

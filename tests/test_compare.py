@@ -173,7 +173,7 @@ def test_other_machines_get_no_reference_correction_and_no_gate(out):
     )
     rows = comp.rows.set_index("activation")
     assert rows.loc["identity", "basis"] == "µs"
-    assert rows.loc["identity", "verdict"] == "slower (machines differ)"
+    assert rows.loc["identity", "verdict"] == "slower (raw)"
     assert not rows.loc["identity", "gated"] and rows.loc["relu", "gated"]
     assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}
     assert compare.gate(comp, slower_pct=5, less_accurate_points=None) == []
