@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,6 +82,11 @@ def _custom(spec: str) -> Activation:
         if not issubclass(obj, nn.Module):
             raise ActbenchError(f"{spec!r} is a class but not a torch.nn.Module")
         activation = Activation(spec, obj)
+    elif isinstance(obj, nn.Module) and any(True for _ in obj.parameters()):
+        raise ActbenchError(
+            f"{spec!r} is a module instance with parameters, which every layer would share; "
+            "name its class instead"
+        )
     elif callable(obj):
         activation = Activation(spec, lambda: Lambda(obj, spec))
     else:
@@ -90,15 +96,28 @@ def _custom(spec: str) -> Activation:
 
 
 def _probe(activation: Activation) -> None:
-    """Fail before training, not after it: an activation must map a tensor to one of its shape."""
-    x = torch.randn(4, 8)
+    """Fail before training, not after it: an activation maps a float tensor to a float
+    tensor of the same shape and dtype, through which a gradient flows back."""
+    x = torch.randn(4, 8, requires_grad=True)
     try:
-        y = activation.make()(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the verdict below says what is wrong
+            y = activation.make()(x)
+            if isinstance(y, torch.Tensor) and y.requires_grad:
+                y.sum().backward()
     except Exception as exc:
-        raise ActbenchError(f"{activation.name!r} is not a usable activation: {exc}") from exc
-    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ActbenchError(f"{activation.name!r} is not a usable activation: {first}") from None
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape or y.dtype != x.dtype:
+        got = f"{tuple(y.shape)} {y.dtype}" if isinstance(y, torch.Tensor) else type(y).__name__
         raise ActbenchError(
-            f"{activation.name!r} is not an activation: its output must match its input's shape"
+            f"{activation.name!r} is not an activation: a float32 (4, 8) tensor gave {got}, "
+            "not a tensor of the same shape and dtype"
+        )
+    if x.grad is None:
+        raise ActbenchError(
+            f"{activation.name!r} is not an activation: no gradient flows from its output "
+            "back to its input"
         )
 
 
@@ -117,9 +136,11 @@ def resolve(spec: str) -> Activation:
 
 def parse_list(text: str) -> list[Activation]:
     """The `--activations` value: a comma list, or `all` for every built-in."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
+    names = [part.strip() for part in text.split(",")]
+    if not any(names):
         raise ActbenchError("--activations is empty")
+    if not all(names):
+        raise ActbenchError(f"--activations has an empty item: {text!r}")
     if [n.lower() for n in names] == ["all"]:
         names = list(BUILTINS)
     if len(set(names)) != len(names):

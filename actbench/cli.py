@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from actbench import __version__, environment, flags, stats, sweep, table
+from actbench import __version__, compare_view, environment, flags, gate, stats, sweep, table
 from actbench import compare as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
@@ -23,7 +23,7 @@ from actbench.model import MODELS
 from actbench.step import MODES
 from actbench.storage import RunFolder
 
-EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
 
 
 def build_parser() -> Parser:
@@ -318,7 +318,7 @@ def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[
 
 def config_from(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(
-        activations=[a.strip() for a in args.activations.split(",") if a.strip()],
+        activations=[a.strip() for a in args.activations.split(",")],
         device=args.device,
         threads=args.threads,
         cpu_affinity=args.cpu_affinity,
@@ -363,9 +363,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         else:
             outcome = sweep.run(config_from(args), quiet=args.quiet)
     except sweep.SweepInterrupted as stop:
-        print("\ninterrupted: finished trials are saved; partial table:", file=sys.stderr)
+        what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
+        print(f"\n{what}: finished trials are saved; partial table:", file=sys.stderr)
         _print_table(stop.outcome, args.format)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if stop.terminated else EXIT_INTERRUPTED
+    if args.resume and outcome.trained == 0:
+        print(f"nothing to resume: every trial of {outcome.folder.path} is saved", file=sys.stderr)
     _print_table(outcome, args.format)
     return 0
 
@@ -398,9 +401,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for other in folders[1:]:
         comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
         comparisons.append(comp)
-        print(compare_mod.render(comp, fmt), end="\n\n")
-        failures += compare_mod.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
-    compare_mod.write(comparisons, csv=args.csv, json_path=args.json)
+        print(compare_view.render(comp, fmt), end="\n\n")
+        failures += gate.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
+    compare_view.write(comparisons, csv=args.csv, json_path=args.json)
     if failures:
         for line in failures:
             print(f"actbench: FAIL: {line}", file=sys.stderr)
@@ -466,6 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"actbench: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except sweep.Terminated:
+        print("\nactbench: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("\nactbench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

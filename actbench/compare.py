@@ -15,19 +15,17 @@ measured the most robust way both runs allow:
   `(raw)` and are not gated.
 
 Accuracy: per-seed differences over the seeds both runs trained (same initial weights and
-batches), a paired t-test with >= 3 of them. Verdicts and the CI gate: see `verdict`/`gate`.
+batches), a paired t-test with >= 3 of them. Shown by `compare_view.py`, gated by `gate.py`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from actbench import costs, stats, table
 from actbench.config import BEFORE_SCHEDULES
@@ -63,6 +61,7 @@ ENV_KEYS = (
     "python_version",
     "actbench_version",
     "git_commit",
+    "git_dirty",
 )
 DEFAULTS = {"model": "mlp", "mode": "eager", "deterministic": False, **BEFORE_SCHEDULES}
 
@@ -123,17 +122,23 @@ def shared_baseline(run_a: dict, run_b: dict) -> str | None:
 
 @dataclass
 class _Side:
+    folder: RunFolder
     trials: pd.DataFrame
     rounds: pd.DataFrame
     history: pd.DataFrame
-    steps: dict
 
     @classmethod
     def of(cls, folder: RunFolder) -> _Side:
         trials = folder.trials()
         if trials.empty:
             raise ActbenchError(f"run {folder.path} has no finished trials to compare")
-        return cls(trials, folder.rounds(), folder.history(), folder.steps())
+        return cls(folder, trials, folder.rounds(), folder.history())
+
+    @cached_property
+    def steps(self) -> dict:
+        """Every saved step: read only for runs saved before rounds.csv existed, so a
+        damaged steps.npz costs nothing where the rounds carry the timings."""
+        return self.folder.steps()
 
     def over_baseline(self, name: str, baseline: str) -> dict[int, np.ndarray]:
         paired = costs.paired_rounds(self.rounds, name, baseline)
@@ -267,175 +272,3 @@ def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
             f"(IQR up to {100 * iqr:.0f}% of median, mean up to {mean:.2f}× median)"
         )
     return " | ".join(parts)
-
-
-def _acc(mean: float, std: float) -> str:
-    if pd.isna(mean):
-        return "—"
-    return f"{100 * mean:.2f}" + ("" if pd.isna(std) else f" ± {100 * std:.2f}")
-
-
-def _num(value: float, spec: str) -> str:
-    return "—" if pd.isna(value) else format(value, spec)
-
-
-def _level(value: float, basis: str) -> str:
-    return _num(value, ".1f" if basis == "µs" else ".3f")
-
-
-def _interval(x: float, lo: float, hi: float, spec: str) -> str:
-    if pd.isna(x):
-        return "—"
-    return format(x, spec) + ("" if pd.isna(lo) else f" [{lo:{spec}}, {hi:{spec}}]")
-
-
-def display(comp: Comparison) -> pd.DataFrame:
-    r = comp.rows
-    level = round(100 * comp.confidence)
-    get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
-    bases = [b if isinstance(b, str) else "" for b in get("basis")]
-    return pd.DataFrame(
-        {
-            "activation": r["activation"],
-            "acc A %": [
-                _acc(m, s) for m, s in zip(r["accuracy_a_mean"], r["accuracy_a_std"], strict=True)
-            ],
-            "acc B %": [
-                _acc(m, s) for m, s in zip(r["accuracy_b_mean"], r["accuracy_b_std"], strict=True)
-            ],
-            f"Δ acc pts [{level}% CI]": [
-                _interval(x, lo, hi, "+.2f")
-                for x, lo, hi in zip(
-                    get("delta_points"), get("delta_low"), get("delta_high"), strict=True
-                )
-            ],
-            "accuracy": r["accuracy_verdict"],
-            "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
-            "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
-            "measured as": [
-                BASIS[b].format(baseline=of) if b else "—"
-                for b, of in zip(bases, get("basis_of"), strict=True)
-            ],
-            f"B/A [{level}% CI]": [
-                _interval(x, lo, hi, ".3f")
-                for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
-            ],
-            "speed": r["verdict"],
-            "timing": [t if isinstance(t, str) and t else "ok" for t in get("timing")],
-        }
-    )
-
-
-def render(comp: Comparison, fmt: str) -> str:
-    lines = [f"A = {comp.a}   B = {comp.b}"]
-    if comp.warnings:
-        lines.append(
-            "WARNING: the runs trained different things; accuracy and speed are not "
-            "comparable like for like: " + "; ".join(comp.warnings)
-        )
-    if comp.differences:
-        lines.append("differs: " + "; ".join(comp.differences))
-    elif not comp.warnings:
-        lines.append("same configuration and environment")
-    lines.append("")
-    lines.append(
-        tabulate(
-            display(comp), headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True
-        )
-    )
-    level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
-    lines.append(
-        "speed A/B: each side's level (geometric mean over seeds of each trial's median) of "
-        "what 'measured as' names: step time over its own run's baseline in the same rounds "
-        "(cancels the machine's speed), over the reference step timed at each epoch's start "
-        f"(same machine), or raw µs/step. B/A: their ratio, {level}% bootstrap interval over "
-        "seeds and, within each trial, stationary blocks of rounds. speed: slower/faster when "
-        f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
-        "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
-        "'(raw)': raw µs across machines, devices or thread counts, not gated. accuracy: "
-        "paired over the seeds both runs trained; t-test with >= "
-        f"{stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; n.s. = not significant."
-    )
-    return "\n".join(lines)
-
-
-def gate(
-    comp: Comparison, slower_pct: float | None, less_accurate_points: float | None
-) -> list[str]:
-    """Rows that break `--fail-if-slower` / `--fail-if-less-accurate`, in words.
-
-    A row fails only when the evidence that it is worse than the limit survives Holm's
-    correction over every row the gate checks (one-sided, at the interval's level), so the
-    chance of any false alarm in a compare stays at (1 - confidence) / 2."""
-    alpha = (1 - comp.confidence) / 2
-    failures = []
-    rows = comp.rows.set_index("activation") if not comp.rows.empty else comp.rows
-    if slower_pct is not None:
-        limit = 1 + slower_pct / 100
-        names = [n for n, e in comp.estimates.items() if e.boot.size and rows.loc[n, "gated"]]
-        adjusted = stats.holm([comp.estimates[n].p_slower_than(limit) for n in names])
-        for name, p in zip(names, adjusted, strict=True):
-            if p < alpha:
-                e, timing = comp.estimates[name], rows.loc[name, "timing"]
-                caveat = f" (timing disturbed: {timing})" if timing else ""
-                failures.append(
-                    f"{name}: {100 * (e.ratio - 1):.1f}% slower in {comp.b} "
-                    f"[{100 * (e.low - 1):.1f}, {100 * (e.high - 1):.1f}] "
-                    f"(limit {slower_pct:g}%, Holm-adjusted p = {p:.4f}){caveat}"
-                )
-    if less_accurate_points is not None:
-        tested = [n for n, acc in comp.accuracy.items() if acc.testable]
-        adjusted = stats.holm([comp.accuracy[n].p_worse_than(less_accurate_points) for n in tested])
-        for name, p in zip(tested, adjusted, strict=True):
-            if p < alpha:
-                failures.append(
-                    f"{name}: {-comp.accuracy[name].delta_points:.2f} points less accurate in "
-                    f"{comp.b} (limit {less_accurate_points:g}, Holm-adjusted p = {p:.4f})"
-                )
-        for name, acc in comp.accuracy.items():  # too few seeds to test: the estimate only
-            if not acc.testable and -acc.delta_points > less_accurate_points:
-                failures.append(
-                    f"{name}: {-acc.delta_points:.2f} points less accurate in {comp.b} "
-                    f"(limit {less_accurate_points:g}; {acc.why_untestable})"
-                )
-    return failures
-
-
-def to_json(comparisons: list[Comparison]) -> str:
-    return (
-        json.dumps(
-            [
-                {
-                    "a": c.a,
-                    "b": c.b,
-                    "differences": c.differences,
-                    "warnings": c.warnings,
-                    "tolerance": c.tolerance,
-                    "confidence": c.confidence,
-                    "rows": json.loads(c.rows.to_json(orient="records")),
-                }
-                for c in comparisons
-            ],
-            indent=2,
-        )
-        + "\n"
-    )
-
-
-def to_csv(comparisons: list[Comparison], path: Path) -> None:
-    frames = [c.rows.assign(run_a=c.a, run_b=c.b) for c in comparisons]
-    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
-
-
-def write(comparisons: list[Comparison], csv: Path | None, json_path: Path | None) -> None:
-    """`--csv` / `--json`: the comparison itself, for other tools."""
-    for path, writer in ((csv, to_csv), (json_path, None)):
-        if path is None:
-            continue
-        try:
-            if writer is None:
-                path.write_text(to_json(comparisons), encoding="utf-8")
-            else:
-                writer(comparisons, path)
-        except OSError as exc:
-            raise ActbenchError(f"cannot write {path}: {exc.strerror or exc}") from None

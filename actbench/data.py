@@ -110,15 +110,24 @@ def _torchvision_split(
     raw = raw_folder(root)
     try:
         dataset = TorchvisionMNIST(str(root), train=train, download=download)
-    except RuntimeError as exc:
+    except Exception as exc:  # network failures, bad checksums, corrupt archives
         if "not found" in str(exc).lower():
             raise ActbenchError(
                 f"MNIST not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
             ) from None
-        raise ActbenchError(f"cannot read MNIST from {raw}: {exc}") from exc
-    except Exception as exc:  # network failures, bad checksums, corrupt archives
-        raise ActbenchError(f"cannot load MNIST into {raw}: {exc}") from exc
+        raise ActbenchError(
+            f"cannot download MNIST into {raw} ({_one_line(exc)}); without a network, "
+            + HOW_TO_PROVIDE.format(raw=raw).removesuffix(", or drop --no-download")
+        ) from None
     return dataset.data, dataset.targets.long()
+
+
+def _one_line(exc: BaseException) -> str:
+    """A multi-line error (urllib's, via torchvision) as its first and last lines."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
 
 
 def _torchvision_problem() -> str | None:

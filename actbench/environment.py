@@ -18,8 +18,9 @@ import actbench
 from actbench import device as device_mod
 
 
-def git_commit() -> str | None:
-    """The commit of the actbench checkout that ran, when it is a git checkout."""
+def git_commit() -> tuple[str | None, bool | None]:
+    """(commit, whether tracked files had uncommitted changes) of the actbench checkout
+    that ran; (None, None) when it is not a git checkout."""
     here = Path(actbench.__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -37,8 +38,8 @@ def git_commit() -> str | None:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{out}{'-dirty' if dirty else ''}" if out else None
+        return None, None
+    return (out, bool(dirty)) if out else (None, None)
 
 
 def _read(path: str) -> str:
@@ -89,9 +90,9 @@ def collect(pinning: device_mod.Pinning) -> dict:
         "cudnn_version": torch.backends.cudnn.version()
         if torch.backends.cudnn.is_available()
         else None,
-        "git_commit": git_commit(),
         "argv": sys.argv,
     }
+    env["git_commit"], env["git_dirty"] = git_commit()
     env["cpu_affinity"] = pinning.cpu_affinity or None
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)

@@ -50,8 +50,11 @@ def int_list(flag: str, low: int) -> Callable[[str], list[int]]:
 
     def parse(text: str) -> list[int]:
         values: list[int] = []
+        parts = [p.strip() for p in text.split(",")]
+        if any(parts) and not all(parts):
+            raise argparse.ArgumentTypeError(f"{flag} has an empty item: {text!r}")
         try:
-            for part in filter(None, (p.strip() for p in text.split(","))):
+            for part in parts:
                 first, dash, last = part.partition("-")
                 if dash and first:
                     values.extend(range(int(first), int(last) + 1))

@@ -9,13 +9,16 @@
                  summary.csv   one row per activation: the table's numbers, cost and gain
 
 Every file is replaced atomically (write a temporary file, then rename) after each
-finished trial, so an interrupted sweep keeps everything that finished.
+finished trial, so an interrupted sweep keeps everything that finished, and a reader never
+sees half a file. One writer at a time (`lock.RunLock`); every read is checked
+(`schema.py`). Files get the mode any file the user creates gets (the umask applies).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from actbench import schema
 from actbench.errors import ActbenchError
+from actbench.lock import LOCK, RunLock
 from actbench.records import TrialResult
 
 RUN_JSON, TRIALS, HISTORY, ROUNDS, STEPS, SUMMARY, SUMMARY_CSV = (
@@ -38,8 +43,9 @@ RUN_JSON, TRIALS, HISTORY, ROUNDS, STEPS, SUMMARY, SUMMARY_CSV = (
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    # created like any file (mode 0666 less the umask), not 0600 as mkstemp would
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -76,17 +82,43 @@ class RunFolder:
 
     @classmethod
     def create(cls, out: Path, name: str) -> RunFolder:
-        """Make `<out>/<name>` and prove it is writable before any training starts."""
+        """Make `<out>/<name>`, prove it writable and lock it (`lock()` / `unlock()`)."""
         path = Path(out).expanduser() / name
-        if path.exists() and any(path.iterdir()):
-            raise ActbenchError(f"run folder {path} already exists; pick another --name")
         try:
             path.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=path):
                 pass
         except OSError as exc:
             raise ActbenchError(f"cannot write results to {path}: {exc.strerror or exc}") from None
-        return cls(path)
+        folder = cls(path)
+        folder.lock()  # before the check: of two sweeps started at once, one is refused
+        if any(p.name != LOCK for p in path.iterdir()):
+            folder.unlock()
+            raise ActbenchError(f"run folder {path} already exists; pick another --name")
+        return folder
+
+    def lock(self) -> None:
+        """Become the folder's only writer (refused in one line if another process is)."""
+        if getattr(self, "_lock", None) is None:
+            self._lock = RunLock(self.path).acquire()
+
+    def unlock(self) -> None:
+        if getattr(self, "_lock", None) is not None:
+            self._lock.release()
+            self._lock = None
+
+    def remove_if_empty(self) -> None:
+        """Undo `create` when no trial was saved (a sweep that stopped before its first):
+        only its run.json, lock and temporary files are there, and they go."""
+        self.unlock()
+        if not self.path.is_dir() or (self.path / TRIALS).exists():
+            return
+        own = {RUN_JSON, LOCK}
+        files = list(self.path.iterdir())
+        if all(p.name in own or p.name.endswith(".tmp") for p in files):
+            for p in files:
+                p.unlink(missing_ok=True)
+            self.path.rmdir()
 
     @classmethod
     def open(cls, ref: str | Path, out: Path | None = None) -> RunFolder:
@@ -155,19 +187,25 @@ class RunFolder:
 
     # -- reading ---------------------------------------------------------------------------
     def run_info(self) -> dict:
+        path = self.path / RUN_JSON
         try:
-            return json.loads((self.path / RUN_JSON).read_text(encoding="utf-8"))
+            info = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ActbenchError(f"cannot read {self.path / RUN_JSON}: {exc}") from None
+            raise ActbenchError(f"cannot read {path}: {exc}") from None
+        return schema.run_info(info, path)
 
     def _csv(self, name: str) -> pd.DataFrame:
         path = self.path / name
         if not path.is_file():
             return pd.DataFrame()
         try:
-            return pd.read_csv(path)
+            frame = pd.read_csv(path)
         except (OSError, ValueError) as exc:
-            raise ActbenchError(f"cannot read {path}: {exc}") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ActbenchError(f"cannot read {path}: {first}") from None
+        if frame.empty:
+            return frame
+        return schema.table(frame, path, *schema.expected(self.run_info()))
 
     def trials(self) -> pd.DataFrame:
         return self._csv(TRIALS)
@@ -186,10 +224,10 @@ class RunFolder:
             return {}
         try:
             with np.load(path) as z:
-                off = z["offset"]
-                return {
-                    (str(a), int(s)): z["us"][off[i] : off[i + 1]]
-                    for i, (a, s) in enumerate(zip(z["activation"], z["seed"], strict=True))
-                }
-        except (OSError, ValueError, KeyError) as exc:
-            raise ActbenchError(f"cannot read {path}: {exc}") from None
+                arrays = {k: z[k] for k in z.files}
+        except Exception as exc:  # a damaged zip raises BadZipFile, EOFError, OSError, ...
+            raise ActbenchError(
+                f"cannot read {path} ({type(exc).__name__}: {exc}); the run's per-step times "
+                "are lost: run the sweep again to re-create it"
+            ) from None
+        return schema.steps(arrays, path, *schema.expected(self.run_info()))

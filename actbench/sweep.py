@@ -7,7 +7,11 @@ it is missing, under the configuration it was started with.
 
 from __future__ import annotations
 
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,14 +41,37 @@ def _now() -> str:
 class SweepOutcome:
     folder: RunFolder
     summary: pd.DataFrame
+    trained: int = 0  # trials trained by this call (0: a resume found nothing to do)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a scheduler, a container stopping), handled like Ctrl-C."""
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C during a sweep, after what had finished was saved."""
+    """Ctrl-C or SIGTERM during a sweep, after what had finished was saved."""
 
-    def __init__(self, outcome: SweepOutcome) -> None:
-        super().__init__("interrupted")
-        self.outcome = outcome
+    def __init__(self, outcome: SweepOutcome, terminated: bool = False) -> None:
+        super().__init__("terminated" if terminated else "interrupted")
+        self.outcome, self.terminated = outcome, terminated
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a sweep runs, SIGTERM raises `Terminated` (main thread only: elsewhere, e.g.
+    a notebook's worker thread, Python allows no signal handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
@@ -103,6 +130,7 @@ def _groups(plan: _Plan, done: set[tuple[str, int]]) -> list[executor.Group]:
 def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
     """Start a new run folder and train every trial of `cfg`."""
     plan = _plan(cfg)
+    data, data_info = _load(plan)  # every refusal comes before a run folder exists
     name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.pinning.device.type}"
     folder = RunFolder.create(cfg.out, name)
     run_info = {
@@ -112,8 +140,13 @@ def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
         "timing_method": timing.method(plan.pinning.device),
         "started": _now(),
         "finished": None,
+        "data": data_info,
     }
-    return _execute(plan, folder, run_info, quiet)
+    try:
+        return _execute(plan, folder, run_info, data, quiet)
+    except BaseException:
+        folder.remove_if_empty()  # stopped before its first trial: leave nothing behind
+        raise
 
 
 def resume(
@@ -144,12 +177,28 @@ def resume(
             f"cannot resume {folder.path}: it ran on {recorded_env.get('device')}, "
             f"this would run on {plan.pinning.device}"
         )
+    folder.lock()
+    try:
+        trials = folder.trials()
+        done = set(zip(trials["activation"], trials["seed"], strict=True)) if len(trials) else set()
+        if not _groups(plan, done):  # every trial saved: nothing to train
+            if run_info.get("status") != "complete":  # e.g. stopped while drawing
+                run_info.update(status="complete", finished=run_info.get("finished") or _now())
+                folder.write_run(run_info)
+                return SweepOutcome(folder, finish(folder, run_info))
+            return SweepOutcome(folder, table.summarize_folder(folder))
+        data, run_info["data"] = _load(plan)
+    finally:
+        folder.unlock()
     run_info.setdefault("resumed", []).append(_now())
     run_info.update(status="running", finished=None)
-    return _execute(plan, folder, run_info, quiet)
+    folder.lock()
+    return _execute(plan, folder, run_info, data, quiet)
 
 
-def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> SweepOutcome:
+def _load(plan: _Plan) -> tuple[data_mod.DeviceData, dict]:
+    """The data on the device, checked against the configuration, and what run.json says
+    of it."""
     cfg, device = plan.cfg, plan.pinning.device
     data_dir = cfg.data_dir or data_mod.default_data_dir()
     mnist = data_mod.load(data_dir, download=cfg.download)
@@ -161,16 +210,33 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
             f"the training split has {data.x_train.shape[0]} images, fewer than one batch of "
             f"{cfg.batch_size}; raise --train-limit or lower --batch-size"
         )
-    env = environment.collect(plan.pinning)
-    run_info.setdefault("environment", env)
-    run_info["timer_overhead_us"] = timing.overhead_us(device)
-    run_info["data"] = {
+    return data, {
         "dir": str(data_dir),
         "reader": mnist.reader,
         "train": int(data.x_train.shape[0]),
         "val": int(data.x_val.shape[0]),
         "test": int(data.x_test.shape[0]),
     }
+
+
+def _execute(
+    plan: _Plan, folder: RunFolder, run_info: dict, data: data_mod.DeviceData, quiet: bool
+) -> SweepOutcome:
+    """Train what `folder` is missing; the folder is locked by the caller, unlocked here."""
+    try:
+        with _sigterm_as_interrupt():
+            return _train(plan, folder, run_info, data, quiet)
+    finally:
+        folder.unlock()
+
+
+def _train(
+    plan: _Plan, folder: RunFolder, run_info: dict, data: data_mod.DeviceData, quiet: bool
+) -> SweepOutcome:
+    cfg, device = plan.cfg, plan.pinning.device
+    env = environment.collect(plan.pinning)
+    run_info.setdefault("environment", env)
+    run_info["timer_overhead_us"] = timing.overhead_us(device)
     folder.write_run(run_info)
 
     saved = folder.trials()
@@ -187,6 +253,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
         results = executor.local(
             groups, data, cfg, plan.pinning, group_id, progress.group_started, progress.epoch
         )
+    trained = 0
     try:
         for result in results:
             act_name, seed = result.activation, result.seed
@@ -195,6 +262,7 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
                 progress.trial_finished(result, pacer=True)
                 continue
             folder.add_trial(result)
+            trained += 1
             progress.trial_finished(result)
             timed = result.steps - result.warmup_steps
             if timed < MIN_TIMED_STEPS:
@@ -208,16 +276,17 @@ def _execute(plan: _Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Swe
                     f"{act_name} (seed {seed}) diverged at epoch {result.diverged_epoch}",
                     stacklevel=2,
                 )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         results.close()  # a Ray executor cancels its unfinished tasks
         progress.close()
         run_info.update(status="interrupted", finished=_now())
         folder.write_run(run_info)
-        raise SweepInterrupted(SweepOutcome(folder, finish(folder, run_info))) from None
+        outcome = SweepOutcome(folder, finish(folder, run_info), trained)
+        raise SweepInterrupted(outcome, isinstance(stop, Terminated)) from None
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()
     progress.close()
     run_info.update(status="complete", finished=_now())
     folder.write_run(run_info)
-    return SweepOutcome(folder, finish(folder, run_info))
+    return SweepOutcome(folder, finish(folder, run_info), trained)

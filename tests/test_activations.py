@@ -66,10 +66,25 @@ def test_custom_module_class_and_callable():
         ("math:pi", "neither an nn.Module class nor a callable"),
         ("collections:OrderedDict", "not a torch.nn.Module"),
         ("torch.nn:Linear", "not a usable activation"),
-        ("torch:sum", "output must match its input's shape"),
+        ("torch:sum", r"gave \(\) torch.float32, not a tensor of the same shape"),
+        ("torch:tensor", "no gradient flows from its output back to its input"),
+        ("torch:zeros_like", "no gradient flows"),
+        ("torch:argsort", "not a tensor of the same shape and dtype"),
+        ("tests.test_activations:SHARED", "module instance with parameters"),
         (":relu", "package.module:attr"),
     ],
 )
 def test_bad_custom_activations_are_explained(spec, message):
-    with pytest.raises(ActbenchError, match=message):
+    with pytest.raises(ActbenchError, match=message) as caught:
         activations.resolve(spec)
+    assert "\n" not in str(caught.value)
+
+
+SHARED = torch.nn.PReLU()  # one instance: every layer would share its parameter
+
+
+def test_empty_list_items_are_refused():
+    with pytest.raises(ActbenchError, match="--activations has an empty item"):
+        activations.parse_list("relu,,tanh")
+    with pytest.raises(ActbenchError, match="empty item"):
+        activations.parse_list("relu,")

@@ -77,6 +77,8 @@ def test_help_lists_every_flag_with_its_default(capsys):
         (["--threads", "0"], "--threads must be at least 1"),
         (["--hidden", "100,0"], "--hidden wants integers >= 1"),
         (["--hidden", "a,b"], "--hidden wants comma-separated integers"),
+        (["--hidden", "100,,100"], "--hidden has an empty item: '100,,100'"),
+        (["--seeds", "0,"], "--seeds has an empty item"),
         (["--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
         (["--optimizer", "rmsprop"], "invalid choice"),
     ],
@@ -129,6 +131,41 @@ def test_missing_data_is_a_clear_error(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"no MNIST data in {tmp_path / 'none' / 'MNIST' / 'raw'}" in proc.stderr
+    assert not (tmp_path / "out").exists()  # no run folder for a sweep that never started
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--activations", "relu,,tanh"],
+        ["--activations", "torch:tensor"],
+        ["--train-limit", "700"],  # more than the 600 training images there are
+        ["--batch-size", "1000", "--train-limit", "500"],
+    ],
+)
+def test_a_refused_sweep_leaves_no_run_folder(argv, tiny_mnist, tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("sweep", "--data-dir", str(tiny_mnist), "--out", str(out), *argv)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_failed_download_is_one_line_with_the_fix(tmp_path, monkeypatch, capsys):
+    import torchvision.datasets
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError(
+                "Error downloading train-images-idx3-ubyte.gz:\nTried https://x/, got:\n"
+                "<urlopen error [Errno -2] Name or service not known>"
+            )
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    code = cli.main(["sweep", "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "Name or service not known" in err and "$ACTBENCH_DATA" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):

@@ -1,4 +1,10 @@
+import os
+import stat
+import subprocess
+import sys
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from actbench.errors import ActbenchError
@@ -24,9 +30,21 @@ TRIAL_COLUMNS = [
 ]
 
 
+RUN = {"name": "run", "config": {"activations": ["relu", "tanh:custom"], "seeds": [0, 1]}}
+
+
+def saved_run(tmp_path) -> RunFolder:
+    folder = RunFolder.create(tmp_path, "run")
+    folder.write_run(RUN)
+    folder.add_trial(fake_trial("relu", 0, n=5))
+    folder.add_trial(fake_trial("tanh:custom", 1, n=3))
+    folder.unlock()
+    return folder
+
+
 def test_trials_history_and_steps_round_trip(tmp_path):
     folder = RunFolder.create(tmp_path, "run")
-    folder.write_run({"name": "run"})
+    folder.write_run(RUN)
     folder.add_trial(fake_trial("relu", 0, n=5))
     folder.add_trial(fake_trial("tanh:custom", 1, n=3))
     trials = folder.trials()
@@ -36,12 +54,14 @@ def test_trials_history_and_steps_round_trip(tmp_path):
     steps = folder.steps()
     assert steps[("relu", 0)].tolist() == [800, 801, 802, 803, 804]
     assert steps[("tanh:custom", 1)].dtype == np.float32
-    assert RunFolder.open("run", out=tmp_path).run_info() == {"name": "run"}
+    assert RunFolder.open("run", out=tmp_path).run_info() == RUN
     assert not list(tmp_path.glob("run/.*.tmp"))
 
 
 def test_create_refuses_an_existing_run(tmp_path):
-    RunFolder.create(tmp_path, "run").write_run({})
+    first = RunFolder.create(tmp_path, "run")
+    first.write_run(RUN)
+    first.unlock()
     with pytest.raises(ActbenchError, match="already exists"):
         RunFolder.create(tmp_path, "run")
 
@@ -60,3 +80,97 @@ def test_open_missing_or_malformed_runs(tmp_path):
     (tmp_path / "bad" / "run.json").write_text("{not json")
     with pytest.raises(ActbenchError, match="cannot read"):
         RunFolder.open(tmp_path / "bad").run_info()
+
+
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    first = RunFolder.create(tmp_path, "run")
+    with pytest.raises(ActbenchError, match=rf"being written by pid {os.getpid()} on host "):
+        RunFolder.create(tmp_path, "run")  # another sweep with the same --name
+    other = RunFolder(tmp_path / "run")
+    with pytest.raises(ActbenchError, match="being written by pid"):
+        other.lock()  # a resume
+    first.unlock()
+    assert not (tmp_path / "run" / ".lock").exists()  # a clean release leaves no file
+    other.lock()  # free again once the holder lets go
+    other.unlock()
+
+
+def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
+    code = (
+        "import os, sys; from actbench.storage import RunFolder; "
+        f"RunFolder.create({str(tmp_path)!r}, 'run'); print('locked', flush=True); "
+        "sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    with pytest.raises(ActbenchError, match=f"pid {proc.pid}"):
+        RunFolder(tmp_path / "run").lock()
+    proc.kill()
+    proc.wait()
+    RunFolder(tmp_path / "run").lock()  # the kernel released it with the process
+
+
+def test_files_respect_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        folder = saved_run(tmp_path)
+    finally:
+        os.umask(old)
+    for name in ("run.json", "trials.csv", "history.csv", "steps.npz", "rounds.csv"):
+        path = folder.path / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, name
+
+
+def test_a_garbage_row_is_damage_not_an_activation(tmp_path):
+    folder = saved_run(tmp_path)
+    with open(folder.path / "trials.csv", "a") as f:
+        f.write("garbage,row\n")
+    with pytest.raises(ActbenchError, match=r"trials.csv is damaged: row 4: seed 'row' is not"):
+        folder.trials()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.assign(activation=["relu", "gelu"]), "has activation 'gelu', which this run"),
+        (lambda t: t.assign(seed=[0, 7]), "has seed 7, which this run does not train"),
+        (lambda t: t.drop(columns="test_accuracy"), "missing column.* test_accuracy"),
+        (lambda t: t.assign(epochs=["2", "x"]), "epochs 'x' is not an integer"),
+        (lambda t: pd.concat([t, t.iloc[:1]]), "repeats activation 'relu', seed 0"),
+    ],
+)
+def test_damaged_tables_are_one_line_errors(tmp_path, edit, message):
+    folder = saved_run(tmp_path)
+    edit(pd.read_csv(folder.path / "trials.csv")).to_csv(folder.path / "trials.csv", index=False)
+    with pytest.raises(ActbenchError, match=message) as caught:
+        folder.trials()
+    assert "\n" not in str(caught.value) and "trials.csv" in str(caught.value)
+
+
+def test_damaged_steps_are_named(tmp_path):
+    folder = saved_run(tmp_path)
+    path = folder.path / "steps.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ActbenchError, match=r"cannot read .*steps.npz.*run the sweep again"):
+        folder.steps()
+    assert len(folder.trials()) == 2  # the rest of the run still reads
+
+
+def test_a_run_json_without_configuration_is_refused(tmp_path):
+    folder = saved_run(tmp_path)
+    (folder.path / "run.json").write_text('{"name": "run"}')
+    with pytest.raises(ActbenchError, match="not an actbench run"):
+        folder.trials()
+
+
+def test_remove_if_empty_only_removes_a_run_with_no_trial(tmp_path):
+    empty = RunFolder.create(tmp_path, "empty")
+    empty.write_run(RUN)
+    empty.remove_if_empty()
+    assert not (tmp_path / "empty").exists()
+    kept = saved_run(tmp_path)
+    kept.remove_if_empty()
+    assert (kept.path / "trials.csv").is_file()

@@ -41,6 +41,8 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         "hostname",
         "platform",
         "git_commit",
+        "git_dirty",
+        "machine_key",
     ):
         assert key in env
     assert env["threads"] == 1 and run["data"] == {

@@ -1,0 +1,144 @@
+"""How a comparison is shown and written: the header, the table, its legend, CSV and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from actbench import stats
+from actbench.compare import BASIS, Comparison
+from actbench.errors import ActbenchError
+
+
+def _acc(mean: float, std: float) -> str:
+    if pd.isna(mean):
+        return "—"
+    return f"{100 * mean:.2f}" + ("" if pd.isna(std) else f" ± {100 * std:.2f}")
+
+
+def _num(value: float, spec: str) -> str:
+    return "—" if pd.isna(value) else format(value, spec)
+
+
+def _level(value: float, basis: str) -> str:
+    return _num(value, ".1f" if basis == "µs" else ".3f")
+
+
+def _interval(x: float, lo: float, hi: float, spec: str) -> str:
+    if pd.isna(x):
+        return "—"
+    return format(x, spec) + ("" if pd.isna(lo) else f" [{lo:{spec}}, {hi:{spec}}]")
+
+
+def display(comp: Comparison) -> pd.DataFrame:
+    r = comp.rows
+    level = round(100 * comp.confidence)
+    get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
+    bases = [b if isinstance(b, str) else "" for b in get("basis")]
+    return pd.DataFrame(
+        {
+            "activation": r["activation"],
+            "acc A %": [
+                _acc(m, s) for m, s in zip(r["accuracy_a_mean"], r["accuracy_a_std"], strict=True)
+            ],
+            "acc B %": [
+                _acc(m, s) for m, s in zip(r["accuracy_b_mean"], r["accuracy_b_std"], strict=True)
+            ],
+            f"Δ acc pts [{level}% CI]": [
+                _interval(x, lo, hi, "+.2f")
+                for x, lo, hi in zip(
+                    get("delta_points"), get("delta_low"), get("delta_high"), strict=True
+                )
+            ],
+            "accuracy": r["accuracy_verdict"],
+            "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
+            "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
+            "measured as": [
+                BASIS[b].format(baseline=of) if b else "—"
+                for b, of in zip(bases, get("basis_of"), strict=True)
+            ],
+            f"B/A [{level}% CI]": [
+                _interval(x, lo, hi, ".3f")
+                for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
+            ],
+            "speed": r["verdict"],
+            "timing": [t if isinstance(t, str) and t else "ok" for t in get("timing")],
+        }
+    )
+
+
+def render(comp: Comparison, fmt: str) -> str:
+    lines = [f"A = {comp.a}   B = {comp.b}"]
+    if comp.warnings:
+        lines.append(
+            "WARNING: the runs trained different things; accuracy and speed are not "
+            "comparable like for like: " + "; ".join(comp.warnings)
+        )
+    if comp.differences:
+        lines.append("differs: " + "; ".join(comp.differences))
+    elif not comp.warnings:
+        lines.append("same configuration and environment")
+    lines.append("")
+    lines.append(
+        tabulate(
+            display(comp), headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True
+        )
+    )
+    level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
+    lines.append(
+        "speed A/B: each side's level (geometric mean over seeds of each trial's median) of "
+        "what 'measured as' names: step time over its own run's baseline in the same rounds "
+        "(cancels the machine's speed), over the reference step timed at each epoch's start "
+        f"(same machine), or raw µs/step. B/A: their ratio, {level}% bootstrap interval over "
+        "seeds and, within each trial, stationary blocks of rounds. speed: slower/faster when "
+        f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
+        "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
+        "'(raw)': raw µs across machines, devices or thread counts, not gated. accuracy: "
+        "paired over the seeds both runs trained; t-test with >= "
+        f"{stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; n.s. = not significant."
+    )
+    return "\n".join(lines)
+
+
+def to_json(comparisons: list[Comparison]) -> str:
+    return (
+        json.dumps(
+            [
+                {
+                    "a": c.a,
+                    "b": c.b,
+                    "differences": c.differences,
+                    "warnings": c.warnings,
+                    "tolerance": c.tolerance,
+                    "confidence": c.confidence,
+                    "rows": json.loads(c.rows.to_json(orient="records")),
+                }
+                for c in comparisons
+            ],
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def to_csv(comparisons: list[Comparison], path: Path) -> None:
+    frames = [c.rows.assign(run_a=c.a, run_b=c.b) for c in comparisons]
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+
+
+def write(comparisons: list[Comparison], csv: Path | None, json_path: Path | None) -> None:
+    """`--csv` / `--json`: the comparison itself, for other tools."""
+    for path, writer in ((csv, to_csv), (json_path, None)):
+        if path is None:
+            continue
+        try:
+            if writer is None:
+                path.write_text(to_json(comparisons), encoding="utf-8")
+            else:
+                writer(comparisons, path)
+        except OSError as exc:
+            raise ActbenchError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,163 @@
+"""What a run folder's files must hold, checked on every read.
+
+A run folder is a contract between the sweep that writes it and everything that reads it
+later (`show`, `compare`, `plot`, `--resume`), perhaps after a copy, an edit or a full
+disk. Each read checks columns, types, activation names and seeds against the run's own
+`run.json`, so damage becomes one line naming the file, the row and what is wrong, never
+a traceback and never a silently wrong table (a stray `garbage,row` line is not an
+activation named `garbage`). Columns added in later versions are optional, so older runs
+still read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from actbench.errors import ActbenchError
+
+INT, FLOAT, TEXT = "integer", "number", "text"
+COLUMNS: dict[str, dict[str, str]] = {
+    "trials.csv": {
+        "activation": TEXT,
+        "seed": INT,
+        "test_accuracy": FLOAT,
+        "epochs": INT,
+        "steps": INT,
+        "warmup_steps": INT,
+        "us_per_step_median": FLOAT,
+        "us_per_step_p25": FLOAT,
+        "us_per_step_p75": FLOAT,
+        "us_per_step_mean": FLOAT,
+    },
+    "history.csv": {
+        "activation": TEXT,
+        "seed": INT,
+        "epoch": INT,
+        "train_loss": FLOAT,
+        "val_loss": FLOAT,
+        "val_accuracy": FLOAT,
+        "us_per_step_median": FLOAT,
+    },
+    "rounds.csv": {
+        "activation": TEXT,
+        "seed": INT,
+        "group": INT,
+        "round": INT,
+        "epoch": INT,
+        "steps": INT,
+        "us_median": FLOAT,
+    },
+}
+OPTIONAL: dict[str, dict[str, str]] = {  # checked when present (added in later versions)
+    "trials.csv": {"group": INT, "slow_steps": FLOAT, "train_seconds": FLOAT},
+    "history.csv": {"reference_us": FLOAT},
+    "rounds.csv": {"start_seconds": FLOAT},
+}
+KEYS = {
+    "trials.csv": ["activation", "seed"],
+    "history.csv": ["activation", "seed", "epoch"],
+    "rounds.csv": ["activation", "seed", "group", "round"],
+}
+
+
+def run_info(info: object, path: Path) -> dict:
+    """run.json: an object whose config names the activations and seeds."""
+    config = info.get("config") if isinstance(info, dict) else None
+    if not isinstance(config, dict):
+        raise ActbenchError(f"{path} is not an actbench run (no configuration object)")
+    names, seeds = config.get("activations"), config.get("seeds")
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise ActbenchError(f"{path}: config.activations is not a list of names")
+    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds)):
+        raise ActbenchError(f"{path}: config.seeds is not a list of integers")
+    return info
+
+
+def expected(info: dict) -> tuple[set[str], set[int]]:
+    """The activations and seeds a run trains (its baseline included)."""
+    config = info["config"]
+    names = set(config["activations"])
+    if config.get("baseline"):
+        names.add(config["baseline"])
+    return names, set(config["seeds"])
+
+
+def table(frame: pd.DataFrame, path: Path, names: set[str], seeds: set[int]) -> pd.DataFrame:
+    """`frame` (read from `path`) with checked, converted columns; or a one-line refusal."""
+    kind = path.name
+    spec = COLUMNS.get(kind, {})
+    missing = [c for c in spec if c not in frame]
+    if missing:
+        raise ActbenchError(f"{path} is damaged: missing column(s) {', '.join(missing)}")
+    frame = frame.copy()
+    present = {c: t for c, t in OPTIONAL.get(kind, {}).items() if c in frame}
+    for column, want in {**spec, **present}.items():
+        frame[column] = _convert(frame[column], want, column, path)
+    for column, allowed, what in (("activation", names, "activation"), ("seed", seeds, "seed")):
+        if column in frame:
+            bad = frame[~frame[column].isin(allowed)]
+            if not bad.empty:
+                value = _plain(bad[column].iloc[0])
+                raise ActbenchError(
+                    f"{path} is damaged: row {_row(bad)} has {what} {value!r}, "
+                    f"which this run does not train ({', '.join(map(str, sorted(allowed)))})"
+                )
+    keys = KEYS.get(kind)
+    if keys:
+        duplicated = frame[frame.duplicated(keys, keep=False)]
+        if not duplicated.empty:
+            raise ActbenchError(
+                f"{path} is damaged: row {_row(duplicated)} repeats "
+                f"{', '.join(f'{k} {_plain(duplicated[k].iloc[0])!r}' for k in keys)}"
+            )
+    return frame
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read `7`, not np.int64(7)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _row(frame: pd.DataFrame) -> int:
+    return int(frame.index[0]) + 2  # 1-based, after the header line
+
+
+def _convert(values: pd.Series, want: str, column: str, path: Path) -> pd.Series:
+    if want == TEXT:
+        bad = values.isna() | (values.astype(str).str.strip() == "")
+        converted = values.astype(str)
+    else:
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()  # present but not a number
+        if want == INT:
+            bad |= converted.isna() | (converted % 1 != 0)
+            converted = converted.fillna(0).astype(np.int64) if not bad.any() else converted
+    if bad.any():
+        raise ActbenchError(
+            f"{path} is damaged: row {_row(values[bad].to_frame())}: {column} "
+            f"{values[bad].iloc[0]!r} is not a{'n' if want == INT else ''} {want}"
+        )
+    return converted
+
+
+def steps(arrays: dict[str, np.ndarray], path: Path, names: set[str], seeds: set[int]):
+    """steps.npz: per-trial step times laid end to end, with their offsets."""
+    try:
+        acts, seed, offset, us = (arrays[k] for k in ("activation", "seed", "offset", "us"))
+    except KeyError as exc:
+        raise ActbenchError(f"{path} is damaged: no array {exc}") from None
+    if not (acts.ndim == seed.ndim == offset.ndim == us.ndim == 1):
+        raise ActbenchError(f"{path} is damaged: arrays are not one-dimensional")
+    if len(acts) != len(seed) or len(offset) != len(acts) + 1:
+        raise ActbenchError(f"{path} is damaged: {len(acts)} trials but {len(offset)} offsets")
+    if offset[0] != 0 or np.any(np.diff(offset) < 0) or offset[-1] != len(us):
+        raise ActbenchError(f"{path} is damaged: offsets do not cover its {len(us)} steps")
+    out = {}
+    for i, (a, s) in enumerate(zip(acts, seed, strict=True)):
+        if str(a) not in names or int(s) not in seeds:
+            raise ActbenchError(f"{path} is damaged: trial {a!r}, seed {s} is not in this run")
+        out[(str(a), int(s))] = us[offset[i] : offset[i + 1]]
+    return out
