@@ -1,4 +1,11 @@
-"""actbench: what does an activation function cost, and what does it buy?"""
+"""actbench: what does an activation function cost, and what does it buy?
+
+    import actbench
+    run = actbench.sweep(activations=["relu", "tanh"], epochs=5)
+
+See `actbench.api` for `sweep`, `resume`, `load`, `compare`, `activations`, `Run`,
+`Comparison`; refusals raise `ActbenchError` with the CLI's one-line message.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -6,3 +13,18 @@ try:
     __version__ = version("actbench")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
+
+from actbench.api import Comparison, Run, activations, compare, load, resume, sweep
+from actbench.errors import ActbenchError
+
+__all__ = [
+    "ActbenchError",
+    "Comparison",
+    "Run",
+    "__version__",
+    "activations",
+    "compare",
+    "load",
+    "resume",
+    "sweep",
+]

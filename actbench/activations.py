@@ -121,8 +121,58 @@ def _probe(activation: Activation) -> None:
         )
 
 
+_GIVEN: dict[str, Activation] = {}  # activations handed over as objects (Python API)
+
+
+def _importable_name(obj: object) -> str:
+    """`package.module:attr` by the shortest public path that finds `obj` again
+    (`torch.nn:GELU`, `torch:sin`), so a run saved with it can be resumed from the CLI."""
+    module = getattr(obj, "__module__", None) or ""
+    names = [n for n in (getattr(obj, "__name__", ""), getattr(obj, "__qualname__", "")) if n]
+    if not names:
+        raise ActbenchError(f"{obj!r} has no name; pass a class or a named function")
+    parts = module.split(".")
+    for i in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        try:
+            found = importlib.import_module(prefix)
+        except Exception:  # an unimportable prefix: try the next one
+            continue
+        for name in names:
+            if getattr(found, name, None) is obj:
+                return f"{prefix}:{name}"
+    return f"{module}:{names[-1]}" if module else names[-1]
+
+
+def from_object(obj: object) -> Activation:
+    """An activation given as a `nn.Module` class or a callable (e.g. `torch.sin`), by the
+    Python API; afterwards its name resolves like a built-in's in this process."""
+    if isinstance(obj, str):
+        return resolve(obj)
+    name = _importable_name(obj)
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module):
+            raise ActbenchError(f"{name!r} is a class but not a torch.nn.Module")
+        activation = Activation(name, obj)
+    elif isinstance(obj, nn.Module) and any(True for _ in obj.parameters()):
+        raise ActbenchError(
+            f"{name!r} is a module instance with parameters, which every layer would share; "
+            "pass its class instead"
+        )
+    elif callable(obj):
+        activation = Activation(name, lambda: Lambda(obj, name))
+    else:
+        raise ActbenchError(f"{obj!r} is neither an nn.Module class nor a callable")
+    _probe(activation)
+    _GIVEN[name] = activation
+    return activation
+
+
 def resolve(spec: str) -> Activation:
-    """One name (built-in, case-insensitive) or `package.module:attr`."""
+    """One name (built-in, case-insensitive), `package.module:attr`, or the name of an
+    activation handed over as an object in this process."""
+    if spec in _GIVEN:
+        return _GIVEN[spec]
     if ":" in spec:
         return _custom(spec)
     name = spec.strip().lower()

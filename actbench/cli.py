@@ -386,7 +386,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     output = args.output or default
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        print(plot_mod.overlay(folders, output))
+        print(plot_mod.save(plot_mod.overlay(folders), output))
     except OSError as exc:
         raise ActbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
     return 0

@@ -1,8 +1,10 @@
 """Pictures of a run: cost against gain, learning curves, the timeline, the step breakdown.
 
 Reads only saved records (run.json, trials.csv, history.csv, rounds.csv) and draws with
-matplotlib's Agg backend, so it works on headless machines and never touches training
-code. Each activation keeps one colour in every picture.
+matplotlib's object API (a `Figure`, no pyplot state), so it works on headless machines,
+never touches training code, and a notebook shows each picture once. Every function
+returns the Figure; `draw_run` saves them into the run folder. Each activation keeps one
+colour in every picture.
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ import zlib
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from actbench import table
 from actbench.activations import BUILTINS
@@ -28,7 +28,7 @@ MARKERS = "osD^vP"
 
 def colour(activation: str):
     """The same colour for an activation in every picture of every run."""
-    pairs = plt.get_cmap("tab20").colors  # ten strong colours first, then their light twins
+    pairs = matplotlib.colormaps["tab20"].colors  # ten strong colours first, then their light twins
     palette = pairs[0::2] + pairs[1::2]
     names = list(BUILTINS)
     index = names.index(activation) if activation in names else zlib.crc32(activation.encode())
@@ -68,7 +68,7 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
             ax.scatter(x, y, s=220, facecolors="none", edgecolors="black", linewidths=1.2)
 
 
-def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
+def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
     """One point per activation (and run): what it buys against what it costs.
 
     With a baseline: gain (accuracy points) against cost (µs/step) over the baseline, bars
@@ -76,7 +76,8 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
     Without one (old runs, `--baseline none`): accuracy against median µs/step (IQR bars).
     """
     relative = all(table.has_costs(summary) for _, _, summary in runs)
-    fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+    fig = Figure(figsize=(9, 6), layout="constrained")
+    ax = fig.subplots()
     for i, (label, _, summary) in enumerate(runs):
         _points(ax, summary, relative, MARKERS[i % len(MARKERS)], label if len(runs) > 1 else None)
     if len(runs) > 1:  # the same activation across runs: a line from the first run's point
@@ -108,9 +109,7 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]], path: Path) -> Path:
         )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> None:
@@ -128,12 +127,13 @@ def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> Non
                 )  # fmt: skip
 
 
-def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) -> Path:
+def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
     """Train and validation loss and validation accuracy per epoch, one colour per activation.
 
     Lines are the mean over seeds, the band their range; a dot marks the restored epoch.
     """
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
     by = history.groupby(["activation", "epoch"], sort=False)
     mean, low, high = (
         by.mean(numeric_only=True),
@@ -166,15 +166,14 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame, path: Path) ->
         ax.xaxis.get_major_locator().set_params(integer=True)
     acc_ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"actbench {label}: learning curves, {describe(run)}")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def timeline(label: str, run: dict, rounds: pd.DataFrame, path: Path) -> Path:
+def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
     """Each round's median step time against wall-clock time: the machine's weather, and
     whether the trials moved through it together."""
-    fig, ax = plt.subplots(figsize=(11, 4.8), layout="constrained")
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.subplots()
     start = rounds["start_seconds"].min()
     for activation, rows in rounds.groupby("activation", sort=False):
         ax.plot(rows["start_seconds"] - start, rows["us_median"], ".", ms=3,
@@ -186,19 +185,18 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame, path: Path) -> Path:
                  f"{describe(run)}")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=3)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def step_breakdown(label: str, run: dict, summary: pd.DataFrame, path: Path) -> Path:
+def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
     """Stacked bars: each activation's profiled step, split into its parts."""
     columns = [f"profile_{part}_us" for part in PROFILE_PARTS]
     parts = summary.dropna(subset=columns).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.45 * len(parts)), layout="constrained")
+    fig = Figure(figsize=(10, 1.2 + 0.45 * len(parts)), layout="constrained")
+    ax = fig.subplots()
     left = pd.Series(0.0, index=parts.index)
     hatches = {"activation": None, "matmul": "//", "loss": "..", "optimizer": "xx", "other": ""}
-    greys = plt.get_cmap("Greys")
+    greys = matplotlib.colormaps["Greys"]
     for i, (part, column) in enumerate(zip(PROFILE_PARTS, columns, strict=True)):
         colours = (
             [colour(a) for a in parts["activation"]]
@@ -212,31 +210,38 @@ def step_breakdown(label: str, run: dict, summary: pd.DataFrame, path: Path) -> 
            title=f"actbench {label}: where the step's time goes, {describe(run)}")  # fmt: skip
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """Every picture of a run folder, by file name, from its saved records (and its
+    summary, when the caller has just computed it)."""
+    if folder.trials().empty:
+        return {}
+    if summary is None:
+        summary = table.summarize_folder(folder)
+    run, rounds = folder.run_info(), folder.rounds()
+    out = {
+        SCATTER: scatter([(folder.name, run, summary)]),
+        CURVES: learning_curves(folder.name, run, folder.history()),
+    }
+    if not rounds.empty:
+        out[TIMELINE] = timeline(folder.name, run, rounds)
+    if not table.breakdown_display(summary).empty:
+        out[BREAKDOWN] = step_breakdown(folder.name, run, summary)
+    return out
+
+
+def save(fig: Figure, path: Path) -> Path:
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
 def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:
-    """(Re)draw every picture of a run folder from its saved records (and its summary, when
-    the caller has just computed it)."""
-    if folder.trials().empty:
-        return []
-    if summary is None:
-        summary = table.summarize_folder(folder)
-    run, rounds = folder.run_info(), folder.rounds()
-    paths = [
-        scatter([(folder.name, run, summary)], folder.path / SCATTER),
-        learning_curves(folder.name, run, folder.history(), folder.path / CURVES),
-    ]
-    if not rounds.empty:
-        paths.append(timeline(folder.name, run, rounds, folder.path / TIMELINE))
-    if not table.breakdown_display(summary).empty:
-        paths.append(step_breakdown(folder.name, run, summary, folder.path / BREAKDOWN))
-    return paths
+    """(Re)draw every picture of a run folder into it."""
+    return [save(fig, folder.path / name) for name, fig in figures(folder, summary).items()]
 
 
-def overlay(folders: list[RunFolder], path: Path) -> Path:
+def overlay(folders: list[RunFolder]) -> Figure:
     """Several runs in one scatter (e.g. CPU vs GPU, before vs after)."""
-    runs = [(f.name, f.run_info(), table.summarize_folder(f)) for f in folders]
-    return scatter(runs, path)
+    return scatter([(f.name, f.run_info(), table.summarize_folder(f)) for f in folders])

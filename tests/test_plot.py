@@ -1,3 +1,4 @@
+import matplotlib.colors
 import pytest
 from PIL import Image
 
@@ -56,3 +57,57 @@ def test_every_builtin_has_its_own_colour_in_every_picture():
 def test_a_run_draws_its_timeline_and_breakdown(finished_run):
     for name in (plot.TIMELINE, plot.BREAKDOWN):
         assert is_png(finished_run.path / name)
+
+
+def _colours(ax) -> dict[str, tuple]:
+    """Legend label -> colour of the line or marker it stands for."""
+    handles, labels = ax.get_legend_handles_labels()
+    out = {}
+    for handle, label in zip(handles, labels, strict=True):
+        artist = handle.lines[0] if hasattr(handle, "lines") else handle
+        out[label] = matplotlib.colors.to_rgba(artist.get_color())
+    return out
+
+
+def test_pictures_use_one_colour_per_activation_everywhere(finished_run):
+    figures = plot.figures(finished_run)
+    assert set(figures) == {plot.SCATTER, plot.CURVES, plot.TIMELINE, plot.BREAKDOWN}
+    scatter_ax = figures[plot.SCATTER].axes[0]
+    curves_ax = figures[plot.CURVES].axes[1]
+    timeline_ax = figures[plot.TIMELINE].axes[0]
+    for ax in (scatter_ax, curves_ax, timeline_ax):
+        colours = _colours(ax)
+        assert set(colours) == {"identity", "relu", "tanh"}
+        for name, rgba in colours.items():
+            assert rgba == matplotlib.colors.to_rgba(plot.colour(name)), (ax.get_title(), name)
+    bars = figures[plot.BREAKDOWN].axes[0].containers[0]  # the activation part, per row
+    assert {matplotlib.colors.to_rgba(plot.colour(n)) for n in ("relu", "tanh")} <= {
+        patch.get_facecolor() for patch in bars
+    }
+
+
+def test_the_scatter_says_what_its_bars_are_and_which_way_is_better(finished_run):
+    ax = plot.figures(finished_run)[plot.SCATTER].axes[0]
+    assert "95% CI" in ax.get_xlabel() and "← cheaper" in ax.get_xlabel()
+    assert "↑ better" in ax.get_ylabel()
+    error_bars = [c for c in ax.containers if hasattr(c, "has_xerr") and c.has_xerr]
+    assert len(error_bars) == 3  # identity, relu, tanh, each with its interval
+
+
+def test_learning_curves_shade_the_seeds_and_use_whole_epochs(finished_run):
+    fig = plot.figures(finished_run)[plot.CURVES]
+    loss_ax = fig.axes[0]
+    assert "mean of 2 seeds, band = range" in loss_ax.get_title()
+    assert len(loss_ax.collections) == 3  # one band per activation
+    ticks = [t for t in loss_ax.get_xticks() if loss_ax.get_xlim()[0] <= t <= loss_ax.get_xlim()[1]]
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_the_overlay_links_each_activation_across_runs(finished_run, tiny_config):
+    tiny_config.name, tiny_config.seeds = "second", [0]
+    second = sweep.run(tiny_config, quiet=True).folder
+    ax = plot.overlay([finished_run, second]).axes[0]
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 3  # identity, relu and tanh: first run -> second run
+    labels = {label for label in ax.get_legend_handles_labels()[1]}
+    assert "relu (tiny)" in labels and "relu (second)" in labels

@@ -1,0 +1,209 @@
+"""The Python API, for notebooks and scripts: the same sweeps, runs and comparisons as the CLI.
+
+    import actbench, torch
+    run = actbench.sweep(activations=["relu", torch.nn.GELU, torch.sin], epochs=5)
+    run                      # in Jupyter: the results table
+    run.summary              # pandas DataFrame, one row per activation
+    figures = run.plot()     # matplotlib Figures, by picture
+    actbench.compare(actbench.load("cpu-default"), run)
+
+`sweep` takes the CLI's options under their Python names (`--batch-size` is `batch_size`)
+with the same defaults. Activations may be names, `nn.Module` classes or callables. Bad
+input raises `ActbenchError` with the CLI's one-line message; an interrupted sweep
+(Ctrl-C, the notebook's stop button, SIGTERM) keeps what finished and returns it as a
+`Run`, with a warning that says how to finish it (`actbench.resume`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from torch import nn
+
+from actbench import activations as activations_mod
+from actbench import compare as compare_mod
+from actbench import compare_view, gate, plot, table
+from actbench import sweep as sweep_mod
+from actbench.config import SweepConfig
+from actbench.storage import RunFolder
+
+ActivationLike = str | type[nn.Module] | Callable
+DEFAULTS = SweepConfig()
+
+
+class Run:
+    """A saved run folder: its tables as DataFrames, its pictures as Figures."""
+
+    def __init__(self, folder: RunFolder | str | Path, out: str | Path = "results") -> None:
+        self.folder = folder if isinstance(folder, RunFolder) else RunFolder.open(folder, Path(out))
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def info(self) -> dict:
+        """run.json: configuration, environment, status."""
+        return self.folder.run_info()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per activation: the table's numbers (cost, gain, intervals, timing)."""
+        return table.summarize_folder(self.folder)
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        return self.folder.trials()
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return self.folder.history()
+
+    @property
+    def rounds(self) -> pd.DataFrame:
+        return self.folder.rounds()
+
+    def table(self, fmt: str = "github") -> str:
+        """The table `actbench show` prints, in any tabulate format."""
+        return table.printed(self.info, self.summary, fmt)
+
+    def plot(self) -> dict[str, Figure]:
+        """Every picture of the run, by file name (the same pictures the sweep saved)."""
+        return plot.figures(self.folder)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, {len(self.trials)} trials, {self.info.get('status')})"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.name}**: {plot.describe(self.info)}\n\n{self.table('github')}"
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{self.name}</b>: {plot.describe(self.info)}</p>"
+        summary = self.summary
+        legend = f"<p><small>{table.legend(summary)}</small></p>"
+        return head + table.display(summary).to_html(index=False) + legend
+
+
+class Comparison:
+    """Run B against run A, row by row: `.table` (what `compare` prints), `.rows` (every
+    number), `.failures(...)` (what the CI gate would say), `.plot()` (both runs, linked)."""
+
+    def __init__(self, result: compare_mod.Comparison, runs: tuple[Run, Run]) -> None:
+        self.result, self.runs = result, runs
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return compare_view.display(self.result)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        return self.result.rows
+
+    def failures(
+        self, slower_pct: float | None = None, less_accurate_points: float | None = None
+    ) -> list[str]:
+        return gate.gate(self.result, slower_pct, less_accurate_points)
+
+    def plot(self) -> Figure:
+        return plot.overlay([run.folder for run in self.runs])
+
+    def __repr__(self) -> str:
+        return compare_view.render(self.result, "simple")
+
+    def _repr_markdown_(self) -> str:
+        return compare_view.render(self.result, "github")
+
+
+def activations() -> list[str]:
+    """The built-in activations' names (any `nn.Module` class or callable works too)."""
+    return list(activations_mod.BUILTINS)
+
+
+def _name(activation: ActivationLike) -> str:
+    return activations_mod.from_object(activation).name
+
+
+def sweep(
+    activations: Sequence[ActivationLike] = tuple(DEFAULTS.activations),
+    *,
+    baseline: ActivationLike | None = DEFAULTS.baseline,
+    quiet: bool = False,
+    **options,
+) -> Run:
+    """Train every activation (and the baseline) on every seed; return the finished `Run`.
+
+    `options` are `SweepConfig`'s fields - the CLI's flags by their Python names, with the
+    same defaults: seeds, epochs, patience, device, threads, mode, model, hidden,
+    batch_size, optimizer, lr, schedule, round_steps, train_limit, data_dir, out, name, ...
+    """
+    known = {f.name for f in dataclasses.fields(SweepConfig)} - {"activations", "baseline"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"sweep() got unknown option(s) {', '.join(unknown)}")
+    if isinstance(activations, str):
+        activations = activations.split(",")
+    config = SweepConfig(
+        activations=[_name(a) for a in activations],
+        baseline=None if baseline is None else _name(baseline),
+        **{k: _plain(k, v) for k, v in options.items()},
+    )
+    return _finished(lambda: sweep_mod.run(config, quiet=quiet))
+
+
+def _plain(name: str, value):
+    """Python values as the config keeps them (tuples, lists, paths)."""
+    if name == "hidden" and value is not None:
+        return tuple(value)
+    if name in ("seeds", "cpu_affinity") and value is not None:
+        return list(value) if not isinstance(value, int) else [value]
+    if name in ("out", "data_dir") and value is not None:
+        return Path(value)
+    return value
+
+
+def resume(run: Run | str | Path, out: str | Path = "results", quiet: bool = False) -> Run:
+    """Finish an interrupted run: its missing trials only, with its saved configuration."""
+    path = run.path if isinstance(run, Run) else run
+    given = SweepConfig(out=Path(out))
+    return _finished(lambda: sweep_mod.resume(path, given, explicit=set(), quiet=quiet))
+
+
+def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
+    try:
+        return Run(start().folder)
+    except sweep_mod.SweepInterrupted as stop:
+        folder = stop.outcome.folder
+        warnings.warn(
+            f"interrupted: the finished trials are saved in {folder.path}; "
+            f"actbench.resume({str(folder.path)!r}) finishes the run",
+            stacklevel=3,
+        )
+        return Run(folder)
+
+
+def load(run: str | Path, out: str | Path = "results") -> Run:
+    """A saved run, by folder path or by name under `out`."""
+    return Run(run, out)
+
+
+def compare(
+    a: Run | str | Path,
+    b: Run | str | Path,
+    *,
+    tolerance: float = 100 * compare_mod.stats.DEFAULT_TOLERANCE,
+    confidence: float = 0.95,
+    out: str | Path = "results",
+) -> Comparison:
+    """B against A: see `actbench compare` (tolerance in %, as on the command line)."""
+    run_a, run_b = (r if isinstance(r, Run) else Run(r, out) for r in (a, b))
+    result = compare_mod.compare(run_a.folder, run_b.folder, tolerance / 100, confidence)
+    return Comparison(result, (run_a, run_b))

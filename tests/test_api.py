@@ -1,0 +1,93 @@
+"""The Python API: what a notebook user does, end to end on tiny data."""
+
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+import actbench
+from actbench import executor
+from actbench.config import SweepConfig
+
+
+def small(tiny_mnist, tmp_path, **extra):
+    options = dict(
+        device="cpu", threads=1, hidden=(32, 32), batch_size=50, epochs=2, patience=0,
+        warmup_steps=5, data_dir=tiny_mnist, download=False, out=tmp_path / "results",
+        quiet=True,
+    )  # fmt: skip
+    return {**options, **extra}
+
+
+def swish(x):
+    return x * torch.sigmoid(x)
+
+
+def test_sweep_takes_names_classes_and_callables(tiny_mnist, tmp_path):
+    run = actbench.sweep(
+        activations=[torch.nn.GELU, torch.sin, "relu", swish],
+        name="api",
+        **small(tiny_mnist, tmp_path),
+    )
+    names = ["torch.nn:GELU", "torch:sin", "relu", "tests.test_api:swish", "identity"]
+    assert set(run.summary["activation"]) == set(names)
+    assert isinstance(run.trials, pd.DataFrame) and len(run.trials) == 5
+    assert len(run.history) == 10 and run.path == tmp_path / "results" / "api"
+    html = run._repr_html_()
+    assert "<table" in html and "torch.nn:GELU" in html and "cost" in html
+    assert "| relu" in run._repr_markdown_() and "api" in repr(run)
+    figures = run.plot()
+    assert all(isinstance(f, Figure) for f in figures.values()) and len(figures) == 4
+    again = actbench.load("api", out=tmp_path / "results")
+    pd.testing.assert_frame_equal(again.trials, run.trials)
+
+
+def test_compare_returns_a_table_gate_and_picture(tiny_mnist, tmp_path):
+    a = actbench.sweep(["relu"], name="a", **small(tiny_mnist, tmp_path))
+    actbench.sweep(["relu"], name="b", **small(tiny_mnist, tmp_path))
+    comparison = actbench.compare(a, "b", out=tmp_path / "results")
+    assert set(comparison.table["activation"]) == {"relu", "identity"}
+    assert "B/A [95% CI]" in comparison.table.columns
+    assert comparison.failures(slower_pct=50) == []
+    assert isinstance(comparison.plot(), Figure)
+    assert "A = a   B = b" in repr(comparison)
+
+
+def test_options_are_the_clis_with_the_same_defaults():
+    assert actbench.activations()[:5] == ["identity", "relu", "tanh", "sigmoid", "elu"]
+    with pytest.raises(TypeError, match=r"unknown option.*epoch\b"):
+        actbench.sweep(epoch=3)
+    defaults = SweepConfig()
+    signature = actbench.sweep.__kwdefaults__
+    assert signature["baseline"] == defaults.baseline
+    assert list(actbench.sweep.__defaults__[0]) == defaults.activations
+
+
+def test_bad_input_is_an_actbench_error_with_one_line(tiny_mnist, tmp_path):
+    with pytest.raises(actbench.ActbenchError, match="not an activation") as caught:
+        actbench.sweep([torch.sum], **small(tiny_mnist, tmp_path))
+    assert "\n" not in str(caught.value)
+    with pytest.raises(actbench.ActbenchError, match="--train-limit must be between"):
+        actbench.sweep(["relu"], train_limit=10_000, **small(tiny_mnist, tmp_path))
+    assert not (tmp_path / "results").exists()
+
+
+def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkeypatch):
+    real = executor.schedule.run
+
+    def first_then_stop(*args, **kwargs):
+        results = real(*args, **kwargs)
+        yield next(results)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(executor.schedule, "run", first_then_stop)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = actbench.sweep(["relu", "tanh"], name="cut", **small(tiny_mnist, tmp_path))
+    assert len(run.trials) == 1 and run.info["status"] == "interrupted"
+    assert any("actbench.resume(" in str(w.message) for w in caught)
+    monkeypatch.setattr(executor.schedule, "run", real)
+    finished = actbench.resume(run)
+    assert len(finished.trials) == 3 and finished.info["status"] == "complete"
