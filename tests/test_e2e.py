@@ -1,7 +1,9 @@
 """End to end on the real MNIST: what a user runs, checked from the outside.
 
-CI sets ACTBENCH_DATA (../shared/data); without it this test skips locally but fails under
-CI=true, so a CI that cannot see the data never passes silently.
+The data is found where actbench looks for it: $ACTBENCH_DATA, else the default data folder
+(~/.cache/actbench). CI sets ACTBENCH_DATA (../shared/data); without the data these tests
+skip locally, saying how to get it, but fail under CI=true, so a CI that cannot see the data
+never passes silently.
 """
 
 import hashlib
@@ -15,13 +17,19 @@ import pandas as pd
 import pytest
 import torch
 
-DATA = os.environ.get("ACTBENCH_DATA")
-RAW = Path(DATA or "/nonexistent") / "MNIST" / "raw" / "train-images-idx3-ubyte"
+from actbench.data import default_data_dir
+
+DATA = str(default_data_dir())
+RAW = Path(DATA) / "MNIST" / "raw" / "train-images-idx3-ubyte"
 
 if not RAW.is_file():
     if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(f"CI=true but real MNIST is missing (ACTBENCH_DATA={DATA!r})")
-    pytest.skip("real MNIST not available: set ACTBENCH_DATA", allow_module_level=True)
+        raise RuntimeError(f"CI=true but real MNIST is missing from {DATA} (ACTBENCH_DATA)")
+    pytest.skip(
+        f"real MNIST not in {DATA}: run `python -m actbench sweep` once to download it, or "
+        "set ACTBENCH_DATA to the folder that holds MNIST/raw/",
+        allow_module_level=True,
+    )
 
 
 @pytest.mark.e2e

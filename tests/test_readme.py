@@ -1,11 +1,13 @@
-"""The README documents what the CLI really does."""
+"""The README and docs/ document what the CLI really does."""
 
 import argparse
 from pathlib import Path
 
 from actbench import cli
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -14,12 +16,27 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(action.choices)
 
 
-def test_every_flag_of_every_command_is_in_the_readme():
+def test_every_flag_of_every_command_is_in_the_docs():
     for name, sub in subcommands().items():
         for action in sub._actions:
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
-                    assert f"`{flag}`" in README, f"{name} {flag} is not documented"
+                    assert f"`{flag}`" in DOCS, f"{name} {flag} is not documented in docs/"
+
+
+def test_the_readme_is_short_and_links_every_docs_page():
+    assert len(README.splitlines()) <= 150
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in README, f"README does not link docs/{page.name}"
+
+
+def test_relative_links_in_the_docs_resolve():
+    import re
+
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#:]+?)(?:#[^)]*)?\)", text):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
 
 def test_readme_names_the_install_run_and_test_commands():

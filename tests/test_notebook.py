@@ -1,0 +1,24 @@
+"""The example notebook runs top to bottom in a fresh kernel (on tiny data, to stay quick)."""
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "quickstart.ipynb"
+
+
+def test_the_example_notebook_runs_top_to_bottom(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTBENCH_DATA", str(tiny_mnist))
+    monkeypatch.setenv("ACTBENCH_EXAMPLE_EPOCHS", "2")
+    monkeypatch.setenv("ACTBENCH_EXAMPLE_TRAIN_LIMIT", "600")
+    monkeypatch.setenv("ACTBENCH_EXAMPLE_OUT", str(tmp_path / "out"))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3").execute()  # raises on any error
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any("torch.nn:GELU" in h and "<table" in h for h in html)  # the run's table
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 4  # scatter, curves, timeline, overlay
+    assert (tmp_path / "out" / "notebook-a" / "trials.csv").is_file()
+    assert (tmp_path / "out" / "notebook-b" / "trials.csv").is_file()
