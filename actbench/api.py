@@ -25,10 +25,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import nn
 
-from actbench import activations as activations_mod
-from actbench import compare as compare_mod
-from actbench import compare_view, gate, plot, table
-from actbench import sweep as sweep_mod
+from actbench import activation as activations_mod
+from actbench import comparison as compare_mod
+from actbench import comparison_view, gate, plot, table
+from actbench import runner as sweep_mod
 from actbench.config import SweepConfig
 from actbench.storage import RunFolder
 
@@ -102,7 +102,7 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
-        return compare_view.display(self.result)
+        return comparison_view.display(self.result)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -117,10 +117,10 @@ class Comparison:
         return plot.overlay([run.folder for run in self.runs])
 
     def __repr__(self) -> str:
-        return compare_view.render(self.result, "simple")
+        return comparison_view.render(self.result, "simple")
 
     def _repr_markdown_(self) -> str:
-        return compare_view.render(self.result, "github")
+        return comparison_view.render(self.result, "github")
 
 
 def activations() -> list[str]:

@@ -33,7 +33,7 @@ from torch import nn
 from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 
-from actbench.activations import Activation
+from actbench.activation import Activation
 from actbench.model import build
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
 from actbench.step import EagerStep

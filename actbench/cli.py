@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from actbench import __version__, compare_view, environment, flags, gate, stats, sweep, table
-from actbench import compare as compare_mod
+from actbench import __version__, comparison_view, environment, flags, gate, runner, stats, table
+from actbench import comparison as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
-from actbench.activations import BUILTINS
+from actbench.activation import BUILTINS
 from actbench.config import OPTIMIZERS, SCHEDULES, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.executor import EXECUTORS
@@ -347,7 +347,7 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
     )
 
 
-def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
+def _print_table(outcome: runner.SweepOutcome, fmt: str | None) -> None:
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
@@ -359,10 +359,10 @@ def _print_table(outcome: sweep.SweepOutcome, fmt: str | None) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         if args.resume:
-            outcome = sweep.resume(args.resume, config_from(args), args.explicit, args.quiet)
+            outcome = runner.resume(args.resume, config_from(args), args.explicit, args.quiet)
         else:
-            outcome = sweep.run(config_from(args), quiet=args.quiet)
-    except sweep.SweepInterrupted as stop:
+            outcome = runner.run(config_from(args), quiet=args.quiet)
+    except runner.SweepInterrupted as stop:
         what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
         print(f"\n{what}: finished trials are saved; partial table:", file=sys.stderr)
         _print_table(stop.outcome, args.format)
@@ -401,9 +401,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for other in folders[1:]:
         comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
         comparisons.append(comp)
-        print(compare_view.render(comp, fmt), end="\n\n")
+        print(comparison_view.render(comp, fmt), end="\n\n")
         failures += gate.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
-    compare_view.write(comparisons, csv=args.csv, json_path=args.json)
+    comparison_view.write(comparisons, csv=args.csv, json_path=args.json)
     if failures:
         for line in failures:
             print(f"actbench: FAIL: {line}", file=sys.stderr)
@@ -469,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"actbench: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except sweep.Terminated:
+    except runner.Terminated:
         print("\nactbench: terminated (SIGTERM)", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 
-from actbench import activations as activations_mod
+from actbench import activation as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
 from actbench import schedule
-from actbench.activations import Activation
+from actbench.activation import Activation
 from actbench.config import SweepConfig
 from actbench.data import DeviceData
 from actbench.device import Pinning

@@ -8,7 +8,7 @@ alarm in one compare at 2.5 %.
 from __future__ import annotations
 
 from actbench import stats
-from actbench.compare import Comparison
+from actbench.comparison import Comparison
 
 
 def gate(

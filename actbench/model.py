@@ -13,7 +13,7 @@ import itertools
 import torch
 from torch import nn
 
-from actbench.activations import Activation
+from actbench.activation import Activation
 
 IN_FEATURES, NUM_CLASSES = 28 * 28, 10
 

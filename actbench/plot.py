@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actbench import table
-from actbench.activations import BUILTINS
+from actbench.activation import BUILTINS
 from actbench.records import PROFILE_PARTS
 from actbench.storage import RunFolder
 

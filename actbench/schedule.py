@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
-from actbench.activations import Activation
+from actbench.activation import Activation
 from actbench.config import SCHEDULES, SweepConfig
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning

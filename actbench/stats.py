@@ -3,7 +3,7 @@
 A row of `compare` is the ratio B/A of one *level* per side. A side's level is the
 geometric mean over its trials (seeds) of each trial's median of a time series: per-round
 cost over the run's own baseline, per-epoch step time over the reference step, or
-per-round step time (see `compare.py`), so every trial weighs the same however long it
+per-round step time (see `comparison.py`), so every trial weighs the same however long it
 trained.
 
 Its interval is a bootstrap over the two levels the variance sits at. Within a trial the
@@ -17,7 +17,7 @@ spread widened by sqrt(k/(k-1)), the bootstrap's known shortfall with k clusters
 wider of the two is used: redrawing both stages at once counts the within-trial noise
 twice (measured: 100 % coverage of a nominal 95 % interval, see tests/test_stats.py).
 Run-to-run variance that a single run cannot show is not in the interval; that is why a
-row that has a baseline is measured against it (see `compare.py`).
+row that has a baseline is measured against it (see `comparison.py`).
 
 Accuracy differences are paired by seed (same initial weights and batches on both sides):
 a paired t-test and t-interval over the common seeds, or "not testable" with fewer.

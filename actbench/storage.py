@@ -157,7 +157,7 @@ class RunFolder:
         _atomic(self.path / TRIALS, lambda p: trials.to_csv(p, index=False))
 
     def add_rounds(self, trial: TrialResult) -> None:
-        """Save a trial's rounds (all a pacer leaves behind: see `sweep._groups`)."""
+        """Save a trial's rounds (all a pacer leaves behind: see `runner._groups`)."""
         rounds = _append(_without(self.rounds(), trial, by_group=True), trial.round_rows())
         if rounds.empty:  # a trial too short to have timed rounds
             return

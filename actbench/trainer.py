@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actbench import breakdown, timing
-from actbench.activations import Activation
+from actbench.activation import Activation
 from actbench.config import SweepConfig
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from tabulate import tabulate
 
-from actbench import activations, data, device, sweep, timing
+from actbench import activation, data, device, runner, timing
 from actbench.config import SweepConfig
 from actbench.environment import collect
 from actbench.model import build_mlp
@@ -71,7 +71,7 @@ class TypicalLoop:
         tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
         self.dataset = datasets.MNIST(str(root), train=True, download=False, transform=tf)
         self.loader = torch.utils.data.DataLoader(self.dataset, batch_size=BATCH, shuffle=True)
-        self.model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
+        self.model = build_mlp(HIDDEN, activation.resolve("relu"), seed=0).to(dev)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.batches = iter(self.loader)
         self.clock = timing.clock_for(dev)  # the same clock as actbench's, for a fair step time
@@ -108,7 +108,7 @@ class ActbenchLoop:
         threads: int | None = None,
     ) -> None:
         self.threads = threads
-        model = build_mlp(HIDDEN, activations.resolve("relu"), seed=0).to(dev)
+        model = build_mlp(HIDDEN, activation.resolve("relu"), seed=0).to(dev)
         self.step = make_step(mode, model, "adam", 1e-3, x, y, BATCH)
         self.clock = timing.clock_for(dev)
         self.batches = data.Batches(x, y, seed=0)  # what a sweep's trials slice batches from
@@ -320,7 +320,7 @@ def main() -> int:
                     name="overhead",
                 )
                 t0 = time.perf_counter()
-                outcome = sweep.run(cfg, quiet=True)
+                outcome = runner.run(cfg, quiet=True)
                 wall = time.perf_counter() - t0
                 trials = outcome.folder.trials()
                 sweeps.append(sweep_breakdown(wall, trials, outcome.folder.history()))

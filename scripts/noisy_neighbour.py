@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from actbench import data, device, sweep
+from actbench import data, device, runner
 from actbench.config import SweepConfig
 from actbench.environment import collect
 
@@ -66,7 +66,7 @@ def one_sweep(args, schedule: str, round_steps: int, out: Path, name: str) -> pd
         name=name,
     )
     start = time.perf_counter()
-    summary = sweep.run(cfg, quiet=True).summary.set_index("activation")
+    summary = runner.run(cfg, quiet=True).summary.set_index("activation")
     print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     return summary
 

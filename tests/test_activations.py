@@ -2,14 +2,14 @@ import pytest
 import torch
 from torch import nn
 
-from actbench import activations
+from actbench import activation
 from actbench.errors import ActbenchError
 
 
 def test_every_builtin_builds_and_keeps_shape():
     x = torch.randn(3, 5)
-    for name in activations.BUILTINS:
-        module = activations.resolve(name).make()
+    for name in activation.BUILTINS:
+        module = activation.resolve(name).make()
         assert isinstance(module, nn.Module) and module(x).shape == x.shape
 
 
@@ -28,31 +28,31 @@ def test_required_builtins_are_present():
         "hardswish",
         "celu",
     }
-    assert required <= set(activations.BUILTINS)
+    assert required <= set(activation.BUILTINS)
 
 
 def test_all_expands_to_every_builtin_and_names_are_case_insensitive():
-    assert [a.name for a in activations.parse_list("all")] == list(activations.BUILTINS)
-    assert [a.name for a in activations.parse_list("ReLU, tanh")] == ["relu", "tanh"]
+    assert [a.name for a in activation.parse_list("all")] == list(activation.BUILTINS)
+    assert [a.name for a in activation.parse_list("ReLU, tanh")] == ["relu", "tanh"]
 
 
 def test_unknown_activation_lists_the_valid_names():
     with pytest.raises(
         ActbenchError, match=r"unknown activation 'relux'; valid: identity, relu, tanh"
     ):
-        activations.parse_list("relu,relux")
+        activation.parse_list("relu,relux")
 
 
 def test_duplicates_and_empty_lists_are_refused():
     with pytest.raises(ActbenchError, match="twice"):
-        activations.parse_list("relu,relu")
+        activation.parse_list("relu,relu")
     with pytest.raises(ActbenchError, match="empty"):
-        activations.parse_list(" , ")
+        activation.parse_list(" , ")
 
 
 def test_custom_module_class_and_callable():
-    cls = activations.resolve("torch.nn:Hardsigmoid")
-    fn = activations.resolve("torch:sin")
+    cls = activation.resolve("torch.nn:Hardsigmoid")
+    fn = activation.resolve("torch:sin")
     x = torch.linspace(-2, 2, 7)
     assert torch.equal(cls.make()(x), nn.functional.hardsigmoid(x))
     assert torch.equal(fn.make()(x), torch.sin(x)) and fn.name == "torch:sin"
@@ -76,7 +76,7 @@ def test_custom_module_class_and_callable():
 )
 def test_bad_custom_activations_are_explained(spec, message):
     with pytest.raises(ActbenchError, match=message) as caught:
-        activations.resolve(spec)
+        activation.resolve(spec)
     assert "\n" not in str(caught.value)
 
 
@@ -85,6 +85,6 @@ SHARED = torch.nn.PReLU()  # one instance: every layer would share its parameter
 
 def test_empty_list_items_are_refused():
     with pytest.raises(ActbenchError, match="--activations has an empty item"):
-        activations.parse_list("relu,,tanh")
+        activation.parse_list("relu,,tanh")
     with pytest.raises(ActbenchError, match="empty item"):
-        activations.parse_list("relu,")
+        activation.parse_list("relu,")

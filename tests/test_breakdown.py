@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from actbench import activations, breakdown
+from actbench import activation, breakdown
 from actbench.records import PROFILE_PARTS
 
 
@@ -11,7 +11,7 @@ def measure(name: str, model: str = "mlp") -> dict[str, float]:
     shape = (1, 28, 28) if model == "cnn" else (784,)
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(200, *shape, generator=g), torch.randint(0, 10, (200,), generator=g)
-    return breakdown.measure(model, (64, 64), activations.resolve(name), "adam", 1e-3, x, y, 50)
+    return breakdown.measure(model, (64, 64), activation.resolve(name), "adam", 1e-3, x, y, 50)
 
 
 def test_identity_has_no_activation_time_and_the_rest_is_attributed():

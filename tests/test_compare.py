@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actbench import cli, compare, compare_view, gate
+from actbench import cli, comparison, comparison_view, gate
 from actbench.records import RoundRecord
 from actbench.storage import RunFolder
 from tests.conftest import fake_trial
@@ -100,7 +100,7 @@ def out(tmp_path):
 
 def test_same_code_compares_as_same(out):
     a, b = make_run(out, "a"), make_run(out, "b")
-    comp = compare.compare(a, b)
+    comp = comparison.compare(a, b)
     rows = comp.rows.set_index("activation")
     assert list(rows["basis"]) == ["reference", "baseline", "baseline"]
     assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}  # inside 1 ± 3 %
@@ -112,18 +112,18 @@ def test_same_code_compares_as_same(out):
 
 
 def test_row_numbers_are_what_the_ratio_is_made_of(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
     for _, row in comp.rows.iterrows():
         assert row["ratio"] == pytest.approx(row["level_b"] / row["level_a"], rel=1e-12)
         assert row["ratio_low"] <= row["ratio"] <= row["ratio_high"]
     relu = comp.rows.set_index("activation").loc["relu"]
     assert relu["level_a"] == pytest.approx(800 / 600, rel=0.02)  # relu over identity
-    text = compare_view.render(comp, "github")
+    text = comparison_view.render(comp, "github")
     assert "× identity, same rounds" in text and "× reference step" in text
 
 
 def test_a_slower_activation_is_called_slower_and_gated(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", speed=1.2))
     rows = comp.rows.set_index("activation")
     assert rows.loc["relu", "verdict"] == rows.loc["tanh", "verdict"] == "slower"
     assert rows.loc["identity", "verdict"] in ("same", "undecided")
@@ -137,7 +137,7 @@ def test_a_slower_activation_is_called_slower_and_gated(out):
 
 
 def test_a_slower_machine_cancels_in_every_basis(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", machine=1.4))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", machine=1.4))
     rows = comp.rows.set_index("activation")
     assert set(rows["verdict"]) <= {"same", "undecided"}
     assert rows.loc["identity", "basis"] == "reference"
@@ -149,7 +149,7 @@ def test_a_slower_machine_cancels_in_every_basis(out):
 
 
 def test_a_whole_step_slowdown_shows_on_the_baseline_row(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", base_speed=1.25, machine=0.9))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", base_speed=1.25, machine=0.9))
     rows = comp.rows.set_index("activation")
     assert rows.loc["identity", "verdict"] == "slower"
     assert rows.loc["identity", "ratio"] == pytest.approx(1.25, rel=0.03)
@@ -160,14 +160,16 @@ def test_a_slowdown_the_reference_misses_is_not_a_false_alarm_for_costs(out):
     """The machine slows the steps by 40 % but the reference step by only 20 %: the
     reference correction leaves 1.17 (a false 'slower' for the baseline row, said as
     such), while costs over the baseline, measured in the same rounds, stay 'same'."""
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", machine=1.4, reference_hit=0.54))
+    comp = comparison.compare(
+        make_run(out, "a"), make_run(out, "b", machine=1.4, reference_hit=0.54)
+    )
     rows = comp.rows.set_index("activation")
     assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}
     assert rows.loc["identity", "ratio"] == pytest.approx(1.4 / 1.4**0.54, rel=0.03)
 
 
 def test_other_machines_get_no_reference_correction_and_no_gate(out):
-    comp = compare.compare(
+    comp = comparison.compare(
         make_run(out, "a"),
         make_run(out, "b", env={"machine_key": "fedcba9876543210"}, machine=1.3),
     )
@@ -180,7 +182,7 @@ def test_other_machines_get_no_reference_correction_and_no_gate(out):
 
 
 def test_runs_without_a_shared_baseline_use_the_reference(out):
-    comp = compare.compare(
+    comp = comparison.compare(
         make_run(out, "a"), make_run(out, "b", config={"baseline": None}, speed=1.2)
     )
     rows = comp.rows.set_index("activation")
@@ -190,7 +192,7 @@ def test_runs_without_a_shared_baseline_use_the_reference(out):
 
 
 def test_less_accurate_is_tested_paired_and_gated(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", accuracy=0.96))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", accuracy=0.96))
     rows = comp.rows.set_index("activation")
     assert set(rows["accuracy_verdict"]) == {"worse"}
     assert rows.loc["relu", "delta_points"] == pytest.approx(-1.0, abs=0.2)
@@ -200,10 +202,10 @@ def test_less_accurate_is_tested_paired_and_gated(out):
 
 
 def test_accuracy_pairs_seeds_and_never_invents_a_p_value(out):
-    comp = compare.compare(make_run(out, "a", seeds=(0,)), make_run(out, "b", seeds=(0,)))
+    comp = comparison.compare(make_run(out, "a", seeds=(0,)), make_run(out, "b", seeds=(0,)))
     assert set(comp.rows["accuracy_verdict"]) == {"1 seed: not testable"}
     assert comp.rows["accuracy_p_value"].isna().all()
-    comp = compare.compare(make_run(out, "c", seeds=(0, 1)), make_run(out, "d", seeds=(1, 2)))
+    comp = comparison.compare(make_run(out, "c", seeds=(0, 1)), make_run(out, "d", seeds=(1, 2)))
     assert set(comp.rows["accuracy_seeds"]) == {1}  # only seed 1 is on both sides
 
 
@@ -212,24 +214,24 @@ def test_header_names_what_differs_and_warns_on_model_changes(out):
     b = make_run(
         out, "b", env={"device": "cuda:0", "device_name": "NVIDIA H100"}, config={"batch_size": 256}
     )
-    comp = compare.compare(a, b)
+    comp = comparison.compare(a, b)
     assert "device: cpu -> cuda:0" in comp.differences
     assert comp.warnings == ["batch_size: 100 -> 256"]
-    text = compare_view.render(comp, "github")
+    text = comparison_view.render(comp, "github")
     assert "WARNING: the runs trained different things" in text and "batch_size" in text
     assert "same configuration" not in text
 
 
 def test_a_model_change_alone_never_reads_as_same_configuration(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", config={"epochs": 20}))
-    text = compare_view.render(comp, "github")
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", config={"epochs": 20}))
+    text = comparison_view.render(comp, "github")
     assert "epochs: 10 -> 20" in text and "same configuration" not in text
 
 
 def test_activation_only_in_one_run(out):
-    comp = compare.compare(make_run(out, "a"), make_run(out, "b", activations=("relu",)))
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", activations=("relu",)))
     assert comp.rows.set_index("activation").loc["tanh", "verdict"] == "only in A"
-    assert "only in A" in compare_view.render(comp, "github")
+    assert "only in A" in comparison_view.render(comp, "github")
 
 
 def run_cli(argv, capsys):
@@ -324,7 +326,7 @@ def test_schedule_is_a_configuration_difference(out):
         del info["config"][key]
     old.write_run(info)
     new = make_run(out, "b")
-    comp = compare.compare(old, new)
+    comp = comparison.compare(old, new)
     assert "schedule: sequential -> interleaved" in comp.differences
     assert "baseline: None -> identity" in comp.differences and comp.warnings == []
 
@@ -336,7 +338,7 @@ def test_a_verdict_on_disturbed_timings_says_so(out):
     trials.loc[relu, "us_per_step_mean"] = 3 * trials.loc[relu, "us_per_step_median"]
     trials.loc[relu, "slow_steps"] = 150
     trials.to_csv(b.path / "trials.csv", index=False)
-    comp = compare.compare(a, b)
+    comp = comparison.compare(a, b)
     rows = comp.rows.set_index("activation")
     assert rows.loc["relu", "verdict"] == "slower (disturbed)"
     assert rows.loc["tanh", "verdict"] == "slower" and rows.loc["tanh", "timing"] == ""
@@ -344,7 +346,7 @@ def test_a_verdict_on_disturbed_timings_says_so(out):
     assert "mean up to 3.00× median" in rows.loc["relu", "timing"]
     failures = gate.gate(comp, slower_pct=10, less_accurate_points=None)
     assert len(failures) == 2 and "timing disturbed" in failures[0]
-    assert "slower (disturbed)" in compare_view.render(comp, "github")
+    assert "slower (disturbed)" in comparison_view.render(comp, "github")
 
 
 def test_disturbed_trials_are_summed_up_per_side(out):
@@ -352,5 +354,5 @@ def test_disturbed_trials_are_summed_up_per_side(out):
     trials = pd.read_csv(b.path / "trials.csv")
     trials.loc[trials["seed"] > 0, "us_per_step_p75"] = 1.3 * trials["us_per_step_median"]
     trials.to_csv(b.path / "trials.csv", index=False)
-    rows = compare.compare(a, b).rows.set_index("activation")
+    rows = comparison.compare(a, b).rows.set_index("activation")
     assert rows.loc["relu", "timing"].startswith("B: 2 of 3 trials (IQR up to 3")

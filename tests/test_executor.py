@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from actbench import cli, sweep
+from actbench import cli, runner
 from tests.conftest import first_result_then_interrupt
 
 try:
@@ -49,9 +49,9 @@ def without_timing(trials: pd.DataFrame) -> pd.DataFrame:
 @needs_ray
 def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
     tiny_config.seeds, tiny_config.name = [0, 1], "local"
-    local = sweep.run(tiny_config, quiet=True).folder
+    local = runner.run(tiny_config, quiet=True).folder
     tiny_config.executor, tiny_config.name = "ray", "ray"
-    remote = sweep.run(tiny_config, quiet=True).folder
+    remote = runner.run(tiny_config, quiet=True).folder
     assert sorted(p.name for p in remote.path.iterdir()) == sorted(
         p.name for p in local.path.iterdir()
     )
@@ -65,11 +65,11 @@ def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
 @needs_ray
 def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
     first_result_then_interrupt(monkeypatch)
-    with pytest.raises(sweep.SweepInterrupted):
-        sweep.run(tiny_config, quiet=True)
+    with pytest.raises(runner.SweepInterrupted):
+        runner.run(tiny_config, quiet=True)
     monkeypatch.undo()
     tiny_config.executor = "ray"
-    outcome = sweep.resume("tiny", tiny_config, explicit={"executor"}, quiet=True)
+    outcome = runner.resume("tiny", tiny_config, explicit={"executor"}, quiet=True)
     assert sorted(outcome.folder.trials()["activation"]) == ["identity", "relu", "tanh"]
 
 

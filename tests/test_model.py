@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from actbench import activations
+from actbench import activation
 from actbench.model import build, build_cnn, build_mlp, image_shape
 
 
@@ -10,7 +10,7 @@ def linear_weights(model: nn.Module) -> list[torch.Tensor]:
 
 
 def test_shape_matches_the_seed_article():
-    model = build_mlp((100, 100, 100), activations.resolve("relu"), seed=0)
+    model = build_mlp((100, 100, 100), activation.resolve("relu"), seed=0)
     widths = [(m.in_features, m.out_features) for m in model if isinstance(m, nn.Linear)]
     assert widths == [(784, 100), (100, 100), (100, 100), (100, 10)]
     assert sum(isinstance(m, nn.ReLU) for m in model) == 3
@@ -18,9 +18,9 @@ def test_shape_matches_the_seed_article():
 
 
 def test_same_seed_same_initial_weights_for_every_activation():
-    ref = linear_weights(build_mlp((64, 32), activations.resolve("relu"), seed=3))
+    ref = linear_weights(build_mlp((64, 32), activation.resolve("relu"), seed=3))
     for name in ("tanh", "prelu", "selu"):
-        other = linear_weights(build_mlp((64, 32), activations.resolve(name), seed=3))
+        other = linear_weights(build_mlp((64, 32), activation.resolve(name), seed=3))
         assert all(torch.equal(a, b) for a, b in zip(ref, other, strict=True))
 
 
@@ -28,14 +28,14 @@ def test_other_seed_other_weights_and_global_rng_untouched():
     torch.manual_seed(123)
     expected = torch.rand(1)
     torch.manual_seed(123)
-    a = linear_weights(build_mlp((16,), activations.resolve("relu"), seed=0))
-    b = linear_weights(build_mlp((16,), activations.resolve("relu"), seed=1))
+    a = linear_weights(build_mlp((16,), activation.resolve("relu"), seed=0))
+    b = linear_weights(build_mlp((16,), activation.resolve("relu"), seed=1))
     assert not torch.equal(a[0], b[0])
     assert torch.equal(torch.rand(1), expected)
 
 
 def test_cnn_is_the_keras_example():
-    model = build_cnn(activations.resolve("relu"), seed=0)
+    model = build_cnn(activation.resolve("relu"), seed=0)
     convs = [
         (m.in_channels, m.out_channels, m.kernel_size) for m in model if isinstance(m, nn.Conv2d)
     ]
@@ -49,14 +49,14 @@ def test_cnn_is_the_keras_example():
 
 def test_cnn_same_seed_same_weights_for_every_activation():
     def weights(name):
-        model = build_cnn(activations.resolve(name), seed=4)
+        model = build_cnn(activation.resolve(name), seed=4)
         return [p for m in model if isinstance(m, nn.Conv2d | nn.Linear) for p in m.parameters()]
 
     assert all(torch.equal(a, b) for a, b in zip(weights("relu"), weights("prelu"), strict=True))
 
 
 def test_build_picks_the_model_and_its_input_shape():
-    act = activations.resolve("tanh")
+    act = activation.resolve("tanh")
     assert isinstance(build("cnn", (100,), act, 0)[0], nn.Conv2d)
     assert build("mlp", (16,), act, 0)[0].in_features == 784
     assert image_shape("cnn") == (1, 28, 28) and image_shape("mlp") == (784,)

@@ -2,14 +2,14 @@ import matplotlib.colors
 import pytest
 from PIL import Image
 
-from actbench import cli, plot, sweep
+from actbench import cli, plot, runner
 from actbench.storage import RunFolder
 
 
 @pytest.fixture
 def finished_run(tiny_config):
     tiny_config.seeds = [0, 1]
-    return sweep.run(tiny_config, quiet=True).folder
+    return runner.run(tiny_config, quiet=True).folder
 
 
 def is_png(path) -> bool:
@@ -31,7 +31,7 @@ def test_plot_redraws_a_run(finished_run, capsys):
 
 def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
     tiny_config.name, tiny_config.seeds = "second", [0]
-    sweep.run(tiny_config, quiet=True)
+    runner.run(tiny_config, quiet=True)
     out = tmp_path / "both.png"
     assert (
         cli.main(["plot", "tiny", "second", "--out", str(tiny_config.out), "--output", str(out)])
@@ -46,7 +46,7 @@ def test_describe_names_device_threads_and_mode(finished_run):
 
 
 def test_every_builtin_has_its_own_colour_in_every_picture():
-    from actbench.activations import BUILTINS
+    from actbench.activation import BUILTINS
 
     first = [plot.colour(name) for name in list(BUILTINS)[:10]]
     assert len(set(first)) == 10  # the default sweep's activations never share a colour
@@ -105,7 +105,7 @@ def test_learning_curves_shade_the_seeds_and_use_whole_epochs(finished_run):
 
 def test_the_overlay_links_each_activation_across_runs(finished_run, tiny_config):
     tiny_config.name, tiny_config.seeds = "second", [0]
-    second = sweep.run(tiny_config, quiet=True).folder
+    second = runner.run(tiny_config, quiet=True).folder
     ax = plot.overlay([finished_run, second]).axes[0]
     arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     assert len(arrows) == 3  # identity, relu and tanh: first run -> second run

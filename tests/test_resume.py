@@ -12,7 +12,7 @@ import types
 import pandas as pd
 import pytest
 
-from actbench import cli, executor, sweep
+from actbench import cli, executor, runner
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 
@@ -48,12 +48,12 @@ def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule)
     if schedule == "interleaved":
         unshuffled = types.SimpleNamespace(Random=lambda seed: Unshuffled())
         monkeypatch.setattr(executor.schedule, "random", unshuffled)
-    with pytest.raises(sweep.SweepInterrupted):
-        sweep.run(tiny_config, quiet=True)
+    with pytest.raises(runner.SweepInterrupted):
+        runner.run(tiny_config, quiet=True)
     first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")
     assert list(first["activation"]) == ["identity"]
     trained.clear()
-    outcome = sweep.resume("tiny", tiny_config, explicit=set(), quiet=True)
+    outcome = runner.resume("tiny", tiny_config, explicit=set(), quiet=True)
     trials = outcome.folder.trials()
     assert list(trials["activation"]) == ["identity", "relu", "tanh"]
     pd.testing.assert_frame_equal(trials.iloc[:1], first)  # the finished trial is untouched
@@ -78,10 +78,10 @@ class Unshuffled:
 
 
 def test_resume_refuses_a_different_configuration(tiny_config):
-    sweep.run(tiny_config, quiet=True)
+    runner.run(tiny_config, quiet=True)
     tiny_config.epochs = 9
     with pytest.raises(ActbenchError, match=r"configuration differs .*epochs 4 vs 9"):
-        sweep.resume("tiny", tiny_config, explicit={"epochs"}, quiet=True)
+        runner.resume("tiny", tiny_config, explicit={"epochs"}, quiet=True)
 
 
 def test_resume_of_a_missing_run_is_an_error(tmp_path, capsys):
@@ -99,7 +99,7 @@ def wait_for(predicate, timeout: float) -> None:
 
 
 def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsys):
-    sweep.run(tiny_config, quiet=True)
+    runner.run(tiny_config, quiet=True)
     before = (tiny_config.out / "tiny" / "trials.csv").read_bytes()
     argv = ["sweep", "--resume", "tiny", "--out", str(tiny_config.out), "--quiet"]
     assert cli.main([*argv, "--data-dir", str(tiny_config.data_dir)]) == 0

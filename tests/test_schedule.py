@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import activations, data, schedule, trainer
+from actbench import activation, data, schedule, trainer
 from actbench.config import SweepConfig
 from actbench.device import Pinning
 
@@ -35,7 +35,7 @@ def learned(result) -> tuple:
 def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mode):
     cfg = config(mode=mode)
     names = ["identity", "relu", "tanh", "sigmoid"]
-    acts = [activations.resolve(n) for n in names]
+    acts = [activation.resolve(n) for n in names]
     alone = {a.name: learned(trainer.train_trial(device_data, a, 3, cfg, PINNING)) for a in acts}
     trials = schedule.group(device_data, acts, 3, cfg, PINNING)
     together = {r.activation: learned(r) for r in schedule.run(trials, "interleaved", seed=3)}
@@ -44,7 +44,7 @@ def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mod
 
 def test_interleaved_rounds_alternate_between_trials(device_data, monkeypatch):
     cfg = config(epochs=2, patience=0)
-    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    acts = [activation.resolve(n) for n in ("relu", "tanh")]
     trials = schedule.group(device_data, acts, 0, cfg, PINNING)
     order = []
     for trial in trials:
@@ -70,7 +70,7 @@ def test_interleaved_rounds_alternate_between_trials(device_data, monkeypatch):
 
 def test_sequential_runs_each_trial_to_the_end_first(device_data):
     cfg = config(epochs=2, patience=0)
-    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    acts = [activation.resolve(n) for n in ("relu", "tanh")]
     trials = schedule.group(device_data, acts, 0, cfg, PINNING)
     results = schedule.run(trials, "sequential")
     first = next(results)
@@ -79,7 +79,7 @@ def test_sequential_runs_each_trial_to_the_end_first(device_data):
 
 def test_a_trial_that_stops_early_is_handed_back_at_once(device_data, monkeypatch):
     cfg = config(epochs=30, patience=1)
-    acts = [activations.resolve(n) for n in ("relu", "tanh")]
+    acts = [activation.resolve(n) for n in ("relu", "tanh")]
     trials = schedule.group(device_data, acts, 0, cfg, PINNING)
     losses = {"relu": iter([0.5] * 40), "tanh": iter([1.0 - 0.01 * i for i in range(40)])}
 
@@ -106,7 +106,7 @@ def test_interleaved_compiled_trials_compile_once_each(device_data):
     from torch._dynamo.utils import counters
 
     cfg = config(mode="compile", epochs=2, patience=0)
-    acts = [activations.resolve(n) for n in ("relu", "tanh", "sigmoid")]
+    acts = [activation.resolve(n) for n in ("relu", "tanh", "sigmoid")]
     trials = schedule.group(device_data, acts, 0, cfg, PINNING)  # every reset happens here
     counters.clear()
     list(schedule.run(trials, "interleaved"))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from actbench import activations, step
+from actbench import activation, step
 from actbench.errors import ActbenchError
 from actbench.model import build_mlp
 
@@ -19,7 +19,7 @@ def data(device="cpu", n=400):
 
 def train(mode, device="cpu", steps=5, optimizer="adam"):
     x, y = data(device)
-    model = build_mlp((32, 16), activations.resolve("tanh"), seed=0).to(device)
+    model = build_mlp((32, 16), activation.resolve("tanh"), seed=0).to(device)
     s = step.make_step(mode, model, optimizer, 1e-2, x, y, batch_size=50)
     losses = []
     for b in range(steps):
@@ -30,7 +30,7 @@ def train(mode, device="cpu", steps=5, optimizer="adam"):
 
 def test_eager_fetch_reads_the_batch_in_place():
     x, y = data()
-    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    model = build_mlp((8,), activation.resolve("relu"), seed=0)
     s = step.make_step("eager", model, "adam", 1e-3, x, y, 10)
     s.fetch(x[30:40], y[30:40])
     assert s.xb.data_ptr() == x[30].data_ptr() and s.yb.data_ptr() == y[30].data_ptr()
@@ -39,7 +39,7 @@ def test_eager_fetch_reads_the_batch_in_place():
 def textbook(optimizer, steps=5):
     """The loop a user writes: per-tensor torch.optim, zero_grad, backward, step."""
     x, y = data()
-    model = build_mlp((32, 16), activations.resolve("tanh"), seed=0)
+    model = build_mlp((32, 16), activation.resolve("tanh"), seed=0)
     opt = step.make_optimizer(optimizer, model.parameters(), 1e-2, torch.device("cpu"))
     for b in range(steps):
         opt.zero_grad()
@@ -59,7 +59,7 @@ def test_eager_flat_step_trains_exactly_like_the_textbook_loop(optimizer):
 
 
 def test_flat_parameters_are_views_that_state_dict_writes_through():
-    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    model = build_mlp((8,), activation.resolve("relu"), seed=0)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     flat = step.flatten_parameters(model)
     assert flat.numel() == sum(p.numel() for p in model.parameters())
@@ -77,7 +77,7 @@ def test_flat_parameters_are_views_that_state_dict_writes_through():
 def test_flat_parameters_keep_channels_last_conv_weights():
     from actbench.model import build_cnn
 
-    model = build_cnn(activations.resolve("relu"), seed=0)
+    model = build_cnn(activation.resolve("relu"), seed=0)
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     step.flatten_parameters(model)
@@ -87,7 +87,7 @@ def test_flat_parameters_keep_channels_last_conv_weights():
 
 def test_bound_adam_update_keeps_the_optimizer_state_current():
     x, y = data()
-    model = build_mlp((8,), activations.resolve("relu"), seed=0)
+    model = build_mlp((8,), activation.resolve("relu"), seed=0)
     s = step.make_step("eager", model, "adam", 1e-3, x, y, 50)
     for b in range(3):
         s.fetch(x[b * 50 : (b + 1) * 50], y[b * 50 : (b + 1) * 50])

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from actbench import executor, sweep
+from actbench import executor, runner
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 from tests.conftest import first_result_then_interrupt
@@ -13,7 +13,7 @@ from tests.conftest import first_result_then_interrupt
 
 def test_sweep_writes_a_complete_run_folder(tiny_config):
     tiny_config.seeds = [0, 1]
-    outcome = sweep.run(tiny_config, quiet=True)
+    outcome = runner.run(tiny_config, quiet=True)
     folder = outcome.folder.path
     assert {p.name for p in folder.iterdir()} == {
         "run.json",
@@ -79,14 +79,14 @@ def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypat
     tiny_config.out = blocker
     monkeypatch.setattr(executor.schedule, "group", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
-        sweep.run(tiny_config, quiet=True)
+        runner.run(tiny_config, quiet=True)
 
 
 def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
     tiny_config.schedule = "sequential"
     first_result_then_interrupt(monkeypatch)
-    with pytest.raises(sweep.SweepInterrupted) as stop:
-        sweep.run(tiny_config, quiet=True)
+    with pytest.raises(runner.SweepInterrupted) as stop:
+        runner.run(tiny_config, quiet=True)
     folder = stop.value.outcome.folder
     assert list(folder.trials()["activation"]) == ["identity"]  # the baseline trains first
     assert folder.run_info()["status"] == "interrupted"
@@ -96,13 +96,13 @@ def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
 def test_train_split_smaller_than_a_batch_is_refused(tiny_config):
     tiny_config.batch_size = 500
     with pytest.raises(ActbenchError, match="fewer than one batch"):
-        sweep.run(tiny_config, quiet=True)
+        runner.run(tiny_config, quiet=True)
 
 
 def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(tiny_config):
     tiny_config.activations = ["torch:log", "relu"]  # log of negative inputs: NaN at once
     with pytest.warns(UserWarning, match=r"torch:log \(seed 0\) diverged at epoch 1"):
-        outcome = sweep.run(tiny_config, quiet=True)
+        outcome = runner.run(tiny_config, quiet=True)
     trials = outcome.folder.trials().set_index("activation")
     assert trials.loc["torch:log", "diverged"] and trials.loc["torch:log", "diverged_epoch"] == 1
     assert not trials.loc["relu", "diverged"] and trials.loc["relu", "test_accuracy"] > 0.5
@@ -114,7 +114,7 @@ def test_pins_are_applied_and_recorded_in_run_json_and_every_row(tiny_config):
     before = os.sched_getaffinity(0)
     try:
         tiny_config.cpu_affinity, tiny_config.deterministic = [0], True
-        outcome = sweep.run(tiny_config, quiet=True)
+        outcome = runner.run(tiny_config, quiet=True)
         assert os.sched_getaffinity(0) == {0}
     finally:
         os.sched_setaffinity(0, before)
@@ -129,7 +129,7 @@ def test_pins_are_applied_and_recorded_in_run_json_and_every_row(tiny_config):
 def test_compile_mode_sweep_records_mode_and_compile_time(tiny_config):
     tiny_config.activations, tiny_config.mode, tiny_config.warmup_steps = ["relu"], "compile", 0
     tiny_config.baseline = None
-    outcome = sweep.run(tiny_config, quiet=True)
+    outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["mode"] == "compile" and trial["warmup_steps"] == 1  # compile step excluded
     assert trial["compile_seconds"] > 0.05 and trial["test_accuracy"] > 0.5
@@ -138,7 +138,7 @@ def test_compile_mode_sweep_records_mode_and_compile_time(tiny_config):
 
 
 def test_timer_overhead_is_measured_and_reported(tiny_config):
-    outcome = sweep.run(tiny_config, quiet=True)
+    outcome = runner.run(tiny_config, quiet=True)
     run = outcome.folder.run_info()
     assert 0 < run["timer_overhead_us"] < 50
     assert "timer overhead:" in (outcome.folder.path / "summary.md").read_text()
@@ -147,7 +147,7 @@ def test_timer_overhead_is_measured_and_reported(tiny_config):
 def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
     tiny_config.activations, tiny_config.warmup_steps, tiny_config.epochs = ["relu"], 500, 2
     with pytest.warns(UserWarning, match=r"relu \(seed 0\) has only 9 timed steps"):
-        outcome = sweep.run(tiny_config, quiet=True)
+        outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["steps"] == 18 and trial["warmup_steps"] == 9
 
@@ -155,7 +155,7 @@ def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
 def test_cnn_sweep_keeps_images_as_images(tiny_config):
     tiny_config.model, tiny_config.activations, tiny_config.epochs = "cnn", ["relu"], 3
     tiny_config.baseline = None
-    outcome = sweep.run(tiny_config, quiet=True)
+    outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["model"] == "cnn" and trial["test_accuracy"] > 0.5
     assert list(outcome.summary["model"]) == ["cnn"]
@@ -167,7 +167,7 @@ def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
     learned = {}
     for schedule in ("interleaved", "sequential"):
         tiny_config.schedule, tiny_config.name = schedule, schedule
-        trials = sweep.run(tiny_config, quiet=True).folder.trials()
+        trials = runner.run(tiny_config, quiet=True).folder.trials()
         keep = ["activation", "seed", "test_accuracy", "test_loss", "best_epoch", "epochs"]
         learned[schedule] = trials[keep].sort_values(["seed", "activation"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(learned["interleaved"], learned["sequential"])

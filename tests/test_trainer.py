@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from actbench import activations, data, trainer
+from actbench import activation, data, trainer
 from actbench.config import SweepConfig
 from actbench.device import Pinning
 from actbench.step import make_optimizer
@@ -16,7 +16,7 @@ def device_data(tiny_mnist):
 
 def run(device_data, cfg, name="relu", seed=0, **kw):
     pinning = Pinning(torch.device("cpu"), "test cpu", 1, "0", False)
-    return trainer.train_trial(device_data, activations.resolve(name), seed, cfg, pinning, **kw)
+    return trainer.train_trial(device_data, activation.resolve(name), seed, cfg, pinning, **kw)
 
 
 def recorded_orders(monkeypatch):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import activations
+from actbench import activation
 
 SHAPES = {"model": (100, 100), "large": (4096, 4096)}
 ROUNDS = {"model": (100, 20), "large": (5, 1)}  # (rounds, iterations per round)
@@ -38,9 +38,9 @@ def copy_gb_per_s() -> float:
 
 
 @pytest.mark.parametrize("size", list(SHAPES))
-@pytest.mark.parametrize("name", list(activations.BUILTINS))
+@pytest.mark.parametrize("name", list(activation.BUILTINS))
 def test_forward_backward(benchmark, name, size, copy_gb_per_s):
-    module = activations.resolve(name).make()
+    module = activation.resolve(name).make()
     x = torch.randn(SHAPES[size], requires_grad=True)
     grad_out = torch.ones(SHAPES[size])
 

@@ -15,7 +15,7 @@ measured the most robust way both runs allow:
   `(raw)` and are not gated.
 
 Accuracy: per-seed differences over the seeds both runs trained (same initial weights and
-batches), a paired t-test with >= 3 of them. Shown by `compare_view.py`, gated by `gate.py`.
+batches), a paired t-test with >= 3 of them. Shown by `comparison_view.py`, gated by `gate.py`.
 """
 
 from __future__ import annotations

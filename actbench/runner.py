@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import activations as activations_mod
+from actbench import activation as activations_mod
 from actbench import data as data_mod
 from actbench import device as device_mod
 from actbench import environment, executor, plot, table, timing

@@ -10,7 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from actbench import stats
-from actbench.compare import BASIS, Comparison
+from actbench.comparison import BASIS, Comparison
 from actbench.errors import ActbenchError
 
 
