@@ -174,3 +174,23 @@ def test_remove_if_empty_only_removes_a_run_with_no_trial(tmp_path):
     kept = saved_run(tmp_path)
     kept.remove_if_empty()
     assert (kept.path / "trials.csv").is_file()
+
+
+def test_two_sweeps_with_one_name_never_both_write(tiny_mnist, tmp_path):
+    """Started together: one trains, the other is refused in one line (the holder's pid if
+    it is still writing, 'already exists' if it has finished) and nothing is lost."""
+    argv = [
+        sys.executable, "-m", "actbench", "sweep", "--data-dir", str(tiny_mnist),
+        "--no-download", "--out", str(tmp_path / "out"), "--name", "same", "--epochs", "2",
+        "--activations", "relu", "--quiet",
+    ]  # fmt: skip
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert len(refused.strip().splitlines()) == 1
+    assert "being written by pid" in refused or "already exists" in refused
+    trials = RunFolder(tmp_path / "out" / "same").trials()
+    assert sorted(trials["activation"]) == ["identity", "relu"]
