@@ -78,19 +78,24 @@ def _custom(spec: str) -> Activation:
         obj = getattr(module, attr)
     except AttributeError:
         raise ActbenchError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return _wrap(spec, obj)
+
+
+def _wrap(name: str, obj: object) -> Activation:
+    """An `nn.Module` class or a callable as a probed activation named `name`."""
     if inspect.isclass(obj):
         if not issubclass(obj, nn.Module):
-            raise ActbenchError(f"{spec!r} is a class but not a torch.nn.Module")
-        activation = Activation(spec, obj)
+            raise ActbenchError(f"{name!r} is a class but not a torch.nn.Module")
+        activation = Activation(name, obj)
     elif isinstance(obj, nn.Module) and any(True for _ in obj.parameters()):
         raise ActbenchError(
-            f"{spec!r} is a module instance with parameters, which every layer would share; "
-            "name its class instead"
+            f"{name!r} is a module instance with parameters, which every layer would share; "
+            "use its class instead"
         )
     elif callable(obj):
-        activation = Activation(spec, lambda: Lambda(obj, spec))
+        activation = Activation(name, lambda: Lambda(obj, name))
     else:
-        raise ActbenchError(f"{spec!r} is neither an nn.Module class nor a callable")
+        raise ActbenchError(f"{name!r} is neither an nn.Module class nor a callable")
     _probe(activation)
     return activation
 
@@ -149,22 +154,10 @@ def from_object(obj: object) -> Activation:
     Python API; afterwards its name resolves like a built-in's in this process."""
     if isinstance(obj, str):
         return resolve(obj)
-    name = _importable_name(obj)
-    if inspect.isclass(obj):
-        if not issubclass(obj, nn.Module):
-            raise ActbenchError(f"{name!r} is a class but not a torch.nn.Module")
-        activation = Activation(name, obj)
-    elif isinstance(obj, nn.Module) and any(True for _ in obj.parameters()):
-        raise ActbenchError(
-            f"{name!r} is a module instance with parameters, which every layer would share; "
-            "pass its class instead"
-        )
-    elif callable(obj):
-        activation = Activation(name, lambda: Lambda(obj, name))
-    else:
+    if not (inspect.isclass(obj) or callable(obj)):
         raise ActbenchError(f"{obj!r} is neither an nn.Module class nor a callable")
-    _probe(activation)
-    _GIVEN[name] = activation
+    activation = _wrap(_importable_name(obj), obj)
+    _GIVEN[activation.name] = activation
     return activation
 
 
