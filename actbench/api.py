@@ -9,7 +9,8 @@
 
 `sweep` takes the CLI's options under their Python names (`--batch-size` is `batch_size`)
 with the same defaults. Activations may be names, `nn.Module` classes or callables. Bad
-input raises `ActbenchError` with the CLI's one-line message; an interrupted sweep
+input raises `ActbenchError` with the CLI's one-line message, its flags named as
+parameters (`train_limit`, not `--train-limit`); an interrupted sweep
 (Ctrl-C, the notebook's stop button, SIGTERM) keeps what finished and returns it as a
 `Run`, with a warning that says how to finish it (`actbench.resume`).
 """
@@ -17,6 +18,7 @@ input raises `ActbenchError` with the CLI's one-line message; an interrupted swe
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +32,7 @@ from actbench import comparison as compare_mod
 from actbench import comparison_view, gate, plot, table
 from actbench import runner as sweep_mod
 from actbench.config import SweepConfig
+from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 
 ActivationLike = str | type[nn.Module] | Callable
@@ -149,13 +152,16 @@ def sweep(
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"sweep() got unknown option(s) {', '.join(unknown)}")
-    if isinstance(activations, str):
-        activations = activations.split(",")
-    config = SweepConfig(
-        activations=[_name(a) for a in activations],
-        baseline=None if baseline is None else _name(baseline),
-        **{k: _plain(k, v) for k, v in options.items()},
-    )
+    try:
+        if isinstance(activations, str):  # "relu,tanh", as on the command line
+            activations = [a.name for a in activations_mod.parse_list(activations)]
+        config = SweepConfig(
+            activations=[_name(a) for a in activations],
+            baseline=None if baseline is None else _name(baseline),
+            **{k: _plain(k, v) for k, v in options.items()},
+        )
+    except ActbenchError as error:
+        raise _in_python_terms(error) from None
     return _finished(lambda: sweep_mod.run(config, quiet=quiet))
 
 
@@ -177,9 +183,28 @@ def resume(run: Run | str | Path, out: str | Path = "results", quiet: bool = Fal
     return _finished(lambda: sweep_mod.resume(path, given, explicit=set(), quiet=quiet))
 
 
+_FIELDS = {f.name for f in dataclasses.fields(SweepConfig)}
+
+
+def _in_python_terms(error: ActbenchError) -> ActbenchError:
+    """The CLI's message with its flags as `sweep()`'s parameters (`--train-limit` ->
+    `train_limit`, `--no-download` -> `download=False`): same words for both audiences."""
+
+    def name(match: re.Match) -> str:
+        flag = match.group(1)
+        if flag == "no-download":
+            return "download=False"
+        python = flag.replace("-", "_")
+        return python if python in _FIELDS else match.group(0)
+
+    return ActbenchError(re.sub(r"--([a-z][a-z-]*)", name, str(error)))
+
+
 def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
     try:
         return Run(start().folder)
+    except ActbenchError as error:
+        raise _in_python_terms(error) from None
     except sweep_mod.SweepInterrupted as stop:
         folder = stop.outcome.folder
         warnings.warn(

@@ -69,8 +69,11 @@ def test_bad_input_is_an_actbench_error_with_one_line(tiny_mnist, tmp_path):
     with pytest.raises(actbench.ActbenchError, match="not an activation") as caught:
         actbench.sweep([torch.sum], **small(tiny_mnist, tmp_path))
     assert "\n" not in str(caught.value)
-    with pytest.raises(actbench.ActbenchError, match="--train-limit must be between"):
+    with pytest.raises(actbench.ActbenchError, match=r"^train_limit must be between") as caught:
         actbench.sweep(["relu"], train_limit=10_000, **small(tiny_mnist, tmp_path))
+    assert "--" not in str(caught.value)  # worded for Python: parameters, not flags
+    with pytest.raises(actbench.ActbenchError, match=r"^activations has an empty item"):
+        actbench.sweep("relu,,tanh", **small(tiny_mnist, tmp_path))
     assert not (tmp_path / "results").exists()
 
 
