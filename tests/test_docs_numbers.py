@@ -1,0 +1,117 @@
+"""Every table and headline figure the README and docs/ quote comes from a file in results/.
+
+Each check recomputes what the docs show from the committed result files with the current
+code (the run tables, the compare examples, the gate figures, the step benchmark, the
+noisy-neighbour table) and asserts the docs say exactly that: a regenerated result, or a
+change in how it is computed, fails here until the docs follow.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from actbench import comparison, comparison_view, table
+from actbench.storage import RunFolder
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def doc(name: str) -> str:
+    return (ROOT / "docs" / name).read_text(encoding="utf-8")
+
+
+def table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def test_the_example_table_is_the_runs_own():
+    folder = RunFolder(RESULTS / "cpu-default")
+    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    assert len(rows) == 7
+    for text in (README, doc("measuring.md")):
+        for row in rows:
+            assert row in text
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        ("cpu-default", "cpu-default-repeat"),
+        ("cpu-3seeds-a", "cpu-3seeds-b"),
+        ("cpu-default", "cpu-threads1"),
+        ("cpu-default", "cpu-compile"),
+    ],
+)
+def test_the_compare_examples_are_what_compare_prints(runs):
+    a, b = (RunFolder(RESULTS / name) for name in runs)
+    printed = comparison_view.render(comparison.compare(a, b), "github")
+    text = doc("compare.md")
+    assert f"A = {runs[0]}   B = {runs[1]}" in text
+    for row in table_rows(printed):
+        assert row in text, row
+
+
+def test_the_gate_figures_are_the_scripts():
+    report = json.loads((RESULTS / "gate_check-cpu.json").read_text())
+    pairs = report["pairs"]
+    slow = [p["rows"]["gatecheck_act:act"]["ratio"] for p in pairs if p["b"].startswith("slow")]
+    alarms, caught = report["false_alarms"], report["detections"]
+    same_pairs, slow_pairs = report["same_code_pairs"], report["slow_pairs"]
+    assert f"{alarms} of {same_pairs} pairs of same-code runs failed" in README.replace("\n", " ")
+    assert f"**{alarms} of {same_pairs}** false alarms" in doc("compare.md")
+    assert f"**{caught} of {slow_pairs}** caught" in doc("compare.md")
+    assert f"its B/A {min(slow):.3f}–{max(slow):.3f}" in doc("compare.md")
+    low, high = 100 * (min(slow) - 1), 100 * (max(slow) - 1)
+    assert f"made {low:.1f}–{high:.1f} % slower" in README.replace("\n", " ")
+
+
+def test_the_step_benchmark_table_and_overhead_are_the_files():
+    report = json.loads((RESULTS / "bench_step-cpu.json").read_text())
+    text = doc("performance.md")
+    for name in ("typical DataLoader loop", "actbench eager", "actbench compile"):
+        m = report["methods"][name]
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {m['us_per_step_median']:.1f} | {m['wall_us_per_step']:.1f} |" in row
+        assert f"{m['x_floor']:.2f}×" in row
+        if name != "typical DataLoader loop":
+            assert f"**{m['step_speedup']:.2f}×**" in row and f"**{m['wall_speedup']:.2f}×**" in row
+    assert (
+        f"| compute floor ({report['matmul_gflops']:.1f} GFLOP/s) | {report['floor_us']:.1f} |"
+        in text
+    )
+    sweep = report["sweep"]
+    low, high = sweep["overhead_range"]
+    assert f"**{100 * sweep['overhead_median']:.1f} % overhead** ({100 * low:.1f}–" in text
+    assert f"{100 * high:.1f} %;" in text
+
+
+def test_the_noisy_neighbour_table_is_the_scripts():
+    report = json.loads((RESULTS / "noisy_neighbour-cpu.json").read_text())
+    text = doc("measuring.md")
+    for variant in report["variants"]:
+        label = (
+            f"interleaved, rounds of {variant['round_steps']}"
+            if variant["schedule"] == "interleaved"
+            else "sequential"
+        )
+        for name, quiet in variant["ratios"]["quiet"].items():
+            hog = variant["ratios"]["hog"][name]
+            again = variant["ratios"]["quiet again"][name]
+            row = next(
+                line
+                for line in text.splitlines()
+                if line.startswith(f"| {label} ") and f"| {name} " in line
+            )
+            for value in (quiet, hog, again):
+                assert f"| {value:.3f} " in row, (label, name, value)
+
+
+def test_the_timer_overhead_range_is_the_runs():
+    values = [
+        json.loads(path.read_text())["timer_overhead_us"]
+        for path in sorted(RESULTS.glob("*/run.json"))
+    ]
+    assert f"{min(values):.2f}–{max(values):.2f} µs in the committed runs" in doc("performance.md")
