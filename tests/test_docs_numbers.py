@@ -9,6 +9,7 @@ change in how it is computed, fails here until the docs follow.
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from actbench import comparison, comparison_view, table
@@ -115,3 +116,32 @@ def test_the_timer_overhead_range_is_the_runs():
         for path in sorted(RESULTS.glob("*/run.json"))
     ]
     assert f"{min(values):.2f}–{max(values):.2f} µs in the committed runs" in doc("performance.md")
+
+
+def test_the_cnn_table_is_the_runs_own():
+    folder = RunFolder(RESULTS / "cpu-cnn")
+    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    text = doc("ray-and-cnn.md")
+    for row in rows:
+        assert row in text, row
+
+
+def test_the_thread_comparison_is_the_files():
+    report = json.loads((RESULTS / "bench_threads-cpu.json").read_text())
+    one = report["methods"]["actbench eager, 1 thread(s)"]
+    two = report["methods"]["actbench eager, 2 thread(s)"]
+    ratios = [a / b for a, b in zip(one["round_medians"], two["round_medians"], strict=True)]
+    text = " ".join(doc("performance.md").split())
+    assert f"2 threads were {np.median(ratios):.2f}× faster per step" in text
+    assert f"range {min(ratios):.2f}–{max(ratios):.2f}×" in text
+
+
+def test_the_spread_of_absolute_step_times_is_the_scripts():
+    report = json.loads((RESULTS / "noisy_neighbour-cpu.json").read_text())
+    relu = [
+        v["us_per_step"][condition]["relu"]
+        for v in report["variants"]
+        for condition in v["us_per_step"]
+    ]
+    low, high = round(min(relu), -1), round(max(relu), -1)
+    assert f"ranged from about {low:.0f} to {high:.0f} µs" in " ".join(doc("measuring.md").split())
