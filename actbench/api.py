@@ -201,18 +201,28 @@ def _in_python_terms(error: ActbenchError) -> ActbenchError:
 
 
 def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
-    try:
-        return Run(start().folder)
-    except ActbenchError as error:
-        raise _in_python_terms(error) from None
-    except sweep_mod.SweepInterrupted as stop:
-        folder = stop.outcome.folder
+    """Run `start`; its warnings and refusals with the flags named as parameters."""
+    refusal, interrupted = None, None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            folder = start().folder
+        except ActbenchError as error:
+            refusal = _in_python_terms(error)
+        except sweep_mod.SweepInterrupted as stop:
+            folder, interrupted = stop.outcome.folder, stop
+    for warning in caught:
+        text = str(_in_python_terms(ActbenchError(str(warning.message))))
+        warnings.warn_explicit(text, warning.category, warning.filename, warning.lineno)
+    if refusal is not None:
+        raise refusal
+    if interrupted is not None:
         warnings.warn(
             f"interrupted: the finished trials are saved in {folder.path}; "
             f"actbench.resume({str(folder.path)!r}) finishes the run",
             stacklevel=3,
         )
-        return Run(folder)
+    return Run(folder)
 
 
 def load(run: str | Path, out: str | Path = "results") -> Run:

@@ -87,7 +87,11 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
         base = runs[0][2].loc[runs[0][2]["baseline"], "activation"].iloc[0]
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(0, color="grey", lw=0.8)
-        bars = "95% CI" if seeds > 1 else "95% CI; accuracy: 1 seed, no CI"
+        bars = (
+            f"95% CI, accuracy over {seeds} seeds"
+            if seeds > 1
+            else "95% CI; accuracy: 1 seed, no CI"
+        )
         ax.set_xlabel(f"cost: extra µs per step over {base}  (← cheaper; bars = {bars})")
         ax.set_ylabel(f"gain: test-accuracy points over {base}  (↑ better)")
     else:

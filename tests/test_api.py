@@ -90,6 +90,8 @@ def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkey
         warnings.simplefilter("always")
         run = actbench.sweep(["relu", "tanh"], name="cut", **small(tiny_mnist, tmp_path))
     assert len(run.trials) == 1 and run.info["status"] == "interrupted"
+    rough = [str(w.message) for w in caught if "timed steps" in str(w.message)]
+    assert rough and all("--" not in m and "train_limit" in m for m in rough)
     assert any("actbench.resume(" in str(w.message) for w in caught)
     monkeypatch.setattr(executor.schedule, "run", real)
     finished = actbench.resume(run)
