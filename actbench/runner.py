@@ -177,7 +177,7 @@ def resume(
             f"cannot resume {folder.path}: it ran on {recorded_env.get('device')}, "
             f"this would run on {plan.pinning.device}"
         )
-    folder.lock()
+    folder.lock()  # held from here to the end of the resume (`_execute` releases it)
     try:
         trials = folder.trials()
         done = set(zip(trials["activation"], trials["seed"], strict=True)) if len(trials) else set()
@@ -185,14 +185,17 @@ def resume(
             if run_info.get("status") != "complete":  # e.g. stopped while drawing
                 run_info.update(status="complete", finished=run_info.get("finished") or _now())
                 folder.write_run(run_info)
-                return SweepOutcome(folder, finish(folder, run_info))
-            return SweepOutcome(folder, table.summarize_folder(folder))
+                outcome = SweepOutcome(folder, finish(folder, run_info))
+            else:
+                outcome = SweepOutcome(folder, table.summarize_folder(folder))
+            folder.unlock()
+            return outcome
         data, run_info["data"] = _load(plan)
-    finally:
+    except BaseException:
         folder.unlock()
+        raise
     run_info.setdefault("resumed", []).append(_now())
     run_info.update(status="running", finished=None)
-    folder.lock()
     return _execute(plan, folder, run_info, data, quiet)
 
 

@@ -107,6 +107,7 @@ def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsy
     assert "nothing to resume: every trial of" in captured.err
     assert "| relu" in captured.out or "relu" in captured.out
     assert (tiny_config.out / "tiny" / "trials.csv").read_bytes() == before
+    assert not (tiny_config.out / "tiny" / ".lock").exists()  # released on the way out
 
 
 @pytest.mark.parametrize(
