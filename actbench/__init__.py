@@ -3,8 +3,8 @@
     import actbench
     run = actbench.sweep(activations=["relu", "tanh"], epochs=5)
 
-See `actbench.api` for `sweep`, `resume`, `load`, `compare`, `activations`, `Run`,
-`Comparison`; refusals raise `ActbenchError` with the CLI's one-line message.
+See `actbench.api` for `sweep`, `resume`, `load`, `runs`, `compare`, `activations`,
+`env`, `Run`, `Comparison`; refusals raise `ActbenchError` with the CLI's one-line message.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -14,7 +14,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
 
-from actbench.api import Comparison, Run, activations, compare, load, resume, sweep
+from actbench.api import Comparison, Run, activations, compare, env, load, resume, runs, sweep
 from actbench.errors import ActbenchError
 
 __all__ = [
@@ -24,7 +24,9 @@ __all__ = [
     "__version__",
     "activations",
     "compare",
+    "env",
     "load",
     "resume",
+    "runs",
     "sweep",
 ]

@@ -30,6 +30,8 @@ from torch import nn
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
 from actbench import comparison_view, gate, plot, table
+from actbench import device as device_mod
+from actbench import environment as environment_mod
 from actbench import runner as sweep_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
@@ -223,6 +225,28 @@ def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
             stacklevel=3,
         )
     return Run(folder)
+
+
+def runs(out: str | Path = "results") -> list[Run]:
+    """Every saved run under `out`, by name (what `actbench list` lists)."""
+    return [Run(folder) for folder in RunFolder.list(Path(out))]
+
+
+def env(
+    device: str = DEFAULTS.device,
+    threads: int | None = DEFAULTS.threads,
+    cpu_affinity: Sequence[int] | None = DEFAULTS.cpu_affinity,
+) -> dict:
+    """What a run would record about this machine, with these pins applied (`actbench env`)."""
+    try:
+        pinning = device_mod.pin(
+            device, threads, None if cpu_affinity is None else list(cpu_affinity)
+        )
+    except ActbenchError as error:
+        raise _in_python_terms(error) from None
+    info = environment_mod.collect(pinning)
+    info.pop("argv", None)
+    return info
 
 
 def load(run: str | Path, out: str | Path = "results") -> Run:

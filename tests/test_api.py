@@ -96,3 +96,13 @@ def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkey
     monkeypatch.setattr(executor.schedule, "run", real)
     finished = actbench.resume(run)
     assert len(finished.trials) == 3 and finished.info["status"] == "complete"
+
+
+def test_every_command_has_its_python_twin(tiny_mnist, tmp_path):
+    """`list` and `env` too: nothing only the command line can reach."""
+    actbench.sweep(["relu"], name="one", **small(tiny_mnist, tmp_path))
+    assert [run.name for run in actbench.runs(tmp_path / "results")] == ["one"]
+    info = actbench.env(device="cpu", threads=1)
+    assert info["device"] == "cpu" and info["threads"] == 1 and "machine_key" in info
+    with pytest.raises(actbench.ActbenchError, match="'tpu9' is not a device"):
+        actbench.env(device="tpu9")
