@@ -29,7 +29,7 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, gate, plot, table
+from actbench import comparison_view, gate, plot, report, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import runner as sweep_mod
@@ -79,7 +79,7 @@ class Run:
 
     def table(self, fmt: str = "github") -> str:
         """The table `actbench show` prints, in any tabulate format."""
-        return table.printed(self.info, self.summary, fmt)
+        return report.printed(self.info, self.summary, fmt)
 
     def plot(self) -> dict[str, Figure]:
         """Every picture of the run, by file name (the same pictures the sweep saved)."""
@@ -147,8 +147,10 @@ def sweep(
     """Train every activation (and the baseline) on every seed; return the finished `Run`.
 
     `options` are `SweepConfig`'s fields - the CLI's flags by their Python names, with the
-    same defaults: seeds, epochs, patience, device, threads, mode, model, hidden,
-    batch_size, optimizer, lr, schedule, round_steps, train_limit, data_dir, out, name, ...
+    same defaults: dataset, seeds, epochs, patience, device, threads, mode, model, hidden,
+    batch_size, optimizer, lr, momentum, window, schedule, round_steps, train_limit,
+    data_dir, out, name, ... Left unset, model, hidden, batch_size, epochs, patience,
+    val_fraction and window follow the dataset (`dataset="airline"`: the article's LSTM).
     """
     known = {f.name for f in dataclasses.fields(SweepConfig)} - {"activations", "baseline"}
     unknown = sorted(set(options) - known)

@@ -6,14 +6,16 @@ The timed steps are never profiled: after a trial has trained, a fresh copy of i
 
 - `activation`: the activation's kernels, forward and backward;
 - `matmul`: the linear and convolution layers, forward and backward;
-- `loss`: cross-entropy, forward and backward;
+- `loss`: the task's loss (cross-entropy, mean squared error), forward and backward;
 - `optimizer`: the parameter update;
-- `other`: everything else (zeroing gradients, pooling, autograd's own bookkeeping).
+- `other`: everything else (zeroing gradients, pooling, an LSTM's sigmoid gates and cell
+  arithmetic, autograd's own bookkeeping).
 
 Times are operator self times under the profiler, which adds a few µs per operator: read
 the parts against each other and across activations, not as the step's µs/step.
 
-Forward operators are attributed by the labelled region (`record_function`) they ran in;
+Forward operators are attributed by the labelled region (`record_function`, opened and
+closed by hooks on every leaf module, so any model's layers are labelled) they ran in;
 backward operators by the autograd sequence number that ties each backward node to the
 forward operator that created it. The block is an eager step even in `compile` or
 `cuda-graph` mode, whose fused kernels mix the parts. On CUDA the kernels' device time is
@@ -36,7 +38,7 @@ from torch.profiler import ProfilerActivity, profile
 from actbench.activation import Activation
 from actbench.model import build
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
-from actbench.step import EagerStep
+from actbench.step import EagerStep, Loss
 
 WARMUP, STEPS = 3, PROFILE_STEPS
 BACKWARD = "autograd::engine::evaluate_function: "
@@ -45,28 +47,41 @@ LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 class LabelledStep(EagerStep):
-    """The eager step, with every part of the forward pass inside a labelled region."""
+    """The eager step, with every leaf module's forward inside a labelled region."""
 
     def __init__(self, *args, activation_type: type, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.labels = [
-            "actbench.activation"
-            if isinstance(layer, activation_type)
-            else "actbench.matmul"
-            if isinstance(layer, LAYERS)
-            else "actbench.other"
-            for layer in self.model
-        ]
+        self._open: list[record_function] = []
+        for module in self.model.modules():
+            if next(module.children(), None) is not None:
+                continue  # a container: its leaves are labelled, its own arithmetic is other
+            label = (
+                "actbench.activation"
+                if isinstance(module, activation_type)
+                else "actbench.matmul"
+                if isinstance(module, LAYERS)
+                else "actbench.other"
+            )
+            module.register_forward_pre_hook(self._opener(label))
+            module.register_forward_hook(self._close)
+
+    def _opener(self, label: str):
+        def open_region(module, inputs) -> None:
+            region = record_function(label)
+            region.__enter__()
+            self._open.append(region)
+
+        return open_region
+
+    def _close(self, module, inputs, output) -> None:
+        self._open.pop().__exit__(None, None, None)
 
     def __call__(self) -> torch.Tensor:
         with record_function("actbench.other"):
             self.flat.grad.zero_()
-        h = self.xb
-        for label, layer in zip(self.labels, self.model, strict=True):
-            with record_function(label):
-                h = layer(h)
+        h = self.model(self.xb)
         with record_function("actbench.loss"):
-            loss = F.cross_entropy(h, self.yb)
+            loss = self.loss(h, self.yb)
         loss.backward()
         with record_function("actbench.optimizer"):
             self.update()
@@ -141,11 +156,21 @@ def measure(
     x: torch.Tensor,
     y: torch.Tensor,
     batch_size: int,
+    loss: Loss = F.cross_entropy,
+    momentum: float = 0.0,
 ) -> dict[str, float]:
     """µs per step in each part of an eager step of `activation`'s model (median of STEPS)."""
     model = build(cfg_model, hidden, activation, seed=0).to(x.device)
     step = LabelledStep(
-        model, optimizer, lr, x, y, batch_size, activation_type=type(activation.make())
+        model,
+        optimizer,
+        lr,
+        x,
+        y,
+        batch_size,
+        loss,
+        momentum,
+        activation_type=type(activation.make()),
     )
     step.fetch(x[:batch_size], y[:batch_size])
     for _ in range(WARMUP):

@@ -10,17 +10,23 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from actbench import __version__, comparison_view, environment, flags, gate, runner, stats, table
+from actbench import (
+    __version__,
+    comparison_view,
+    environment,
+    flags,
+    gate,
+    report,
+    runner,
+    stats,
+    sweep_flags,
+    table,
+)
 from actbench import comparison as compare_mod
 from actbench import device as device_mod
 from actbench import plot as plot_mod
-from actbench.activation import BUILTINS
-from actbench.config import OPTIMIZERS, SCHEDULES, SweepConfig
 from actbench.errors import ActbenchError
-from actbench.executor import EXECUTORS
-from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, int_list, number
-from actbench.model import MODELS
-from actbench.step import MODES
+from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, number
 from actbench.storage import RunFolder
 
 EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
@@ -30,8 +36,9 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="actbench",
         description=(
-            "What does an activation function cost, and what does it buy? Trains the same model on "
-            "MNIST once per activation, times every training step, and tabulates test accuracy "
+            "What does an activation function cost, and what does it buy? Trains the same model "
+            "(on MNIST, Fashion-MNIST, KMNIST or the airline-passenger series) once per "
+            "activation, times every training step, and tabulates test accuracy (or RMSE) "
             "against µs per step."
         ),
     )
@@ -52,7 +59,6 @@ def build_parser() -> Parser:
             allow_abbrev=False,
         )
 
-    d = SweepConfig()
     s = command(
         "sweep",
         "train once per activation (and seed) and write a results table",
@@ -60,153 +66,10 @@ def build_parser() -> Parser:
         flags.add_out,
         flags.add_format,
         description="Train the model once per (activation, seed), time every step, and write "
-        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots.",
+        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots. "
+        "Defaults marked 'by dataset' follow --dataset (its article's settings).",
     )
-    s.add_argument(
-        "--activations",
-        default=",".join(d.activations),
-        help="comma list of activations; 'all' = every built-in "
-        f"({', '.join(BUILTINS)}); or package.module:attr naming an nn.Module "
-        "class or a callable",
-    )
-    s.add_argument(
-        "--model",
-        choices=MODELS,
-        default=d.model,
-        help="mlp: the seed article's MLP (784-hidden-10); cnn: the Keras example's CNN "
-        "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored)",
-    )
-    s.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        default=d.executor,
-        help="where trials run: in this process, or as Ray tasks (one GPU per trial on CUDA, "
-        "--threads CPUs otherwise; needs pip install 'actbench[ray]')",
-    )
-    s.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDRESS",
-        help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start or join a "
-        "local Ray instance)",
-    )
-    s.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        default=d.schedule,
-        help="interleaved: the trials of a seed train together, round by round in an order "
-        "shuffled every round, so every activation is timed in the same stretches of time; "
-        "sequential: one trial after another",
-    )
-    s.add_argument(
-        "--round-steps",
-        type=number(int, 1, "--round-steps"),
-        default=d.round_steps,
-        help="steps per round: how many steps a trial trains before the next trial's turn",
-    )
-    s.add_argument(
-        "--baseline",
-        default=d.baseline,
-        metavar="ACT",
-        help="activation every other is measured against (cost in µs/step, gain in accuracy "
-        "points), added to the sweep if not listed; 'none' for no baseline",
-    )
-    s.add_argument(
-        "--mode",
-        choices=MODES,
-        default=d.mode,
-        help="how the step executes: eager PyTorch, torch.compile (compile time "
-        "recorded separately, never in µs/step), or one CUDA graph replay per step "
-        "(CUDA only)",
-    )
-    s.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="use torch's deterministic algorithms (recorded; may be slower)",
-    )
-    s.add_argument(
-        "--hidden",
-        type=int_list("--hidden", 1),
-        default=",".join(map(str, d.hidden)),
-        help="comma list of hidden layer widths",
-    )
-    s.add_argument(
-        "--batch-size",
-        type=number(int, 1, "--batch-size"),
-        default=d.batch_size,
-        help="training batch size; each timed step is one batch",
-    )
-    s.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        default=d.optimizer,
-        help="adam, or sgd with momentum 0.9",
-    )
-    s.add_argument(
-        "--lr", type=number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
-    )
-    s.add_argument(
-        "--epochs",
-        type=number(int, 1, "--epochs"),
-        default=d.epochs,
-        help="maximum epochs per trial",
-    )
-    s.add_argument(
-        "--patience",
-        type=number(int, 0, "--patience"),
-        default=d.patience,
-        help="early-stopping patience in epochs on validation loss; 0 = no early "
-        "stopping (the best-validation weights are tested either way)",
-    )
-    s.add_argument(
-        "--val-fraction",
-        type=fraction("--val-fraction"),
-        default=d.val_fraction,
-        help="share of the training images held out for validation (seeded split)",
-    )
-    s.add_argument(
-        "--train-limit",
-        type=number(int, 1, "--train-limit"),
-        default=None,
-        help="use only the first N training images, before the split",
-    )
-    s.add_argument(
-        "--seeds",
-        type=int_list("--seeds", 0),
-        default=",".join(map(str, d.seeds)),
-        help="comma list of seeds (ranges like 0-4 too); each seed gives every "
-        "activation the same initial weights and batch order",
-    )
-    s.add_argument(
-        "--warmup-steps",
-        type=number(int, 0, "--warmup-steps"),
-        default=d.warmup_steps,
-        help="first steps of each trial left out of the timing statistics",
-    )
-    s.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding MNIST/raw/ (default: $ACTBENCH_DATA, else ~/.cache/actbench)",
-    )
-    s.add_argument(
-        "--no-download",
-        dest="download",
-        action="store_false",
-        help="never download MNIST; fail if it is not in --data-dir",
-    )
-    s.add_argument(
-        "--name", default=None, help="run folder name (default: <date>-<time>-<device type>)"
-    )
-    s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
-    s.add_argument(
-        "--resume",
-        metavar="RUN",
-        default=None,
-        help="finish an interrupted run (folder, or name under --out): only its "
-        "missing trials run, under its saved configuration; flags given too must "
-        "agree with it",
-    )
+    sweep_flags.add(s)
     s.set_defaults(handler=cmd_sweep, sweep_parser=s)
 
     p = command(
@@ -228,11 +91,12 @@ def build_parser() -> Parser:
 
     c = command(
         "compare",
-        "compare runs: accuracy and µs/step side by side, with significance",
+        "compare runs: accuracy (or RMSE) and µs/step side by side, with significance",
         flags.add_out,
         flags.add_format,
         description="Compare run B (and C, ...) against run A, joined by activation: "
-        "accuracy A and B (mean ± std over seeds), Δ accuracy in points paired by seed (paired "
+        "the dataset's metric A and B (mean ± std over seeds; accuracy, or RMSE for a series), "
+        "Δ = B - A paired by seed (paired "
         "t-test with >= 3 common seeds), and speed: each side's level - step time over its own "
         "run's baseline in the same rounds when both runs have one, else over the reference "
         "step on the same machine, else raw µs/step - and B/A with a two-stage bootstrap "
@@ -259,7 +123,8 @@ def build_parser() -> Parser:
         metavar="POINTS",
         default=None,
         help="exit 1 if any activation is less accurate by more than POINTS percentage points "
-        "(paired t-test, Holm-corrected, with >= 3 common seeds; else the estimate itself)",
+        "(for a series: RMSE higher by more than POINTS) (paired t-test, Holm-corrected, with "
+        ">= 3 common seeds; else the estimate itself)",
     )
     c.add_argument(
         "--tolerance",
@@ -316,52 +181,23 @@ def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[
     return {a.dest for a in parser._actions if typed.intersection(a.option_strings)}
 
 
-def config_from(args: argparse.Namespace) -> SweepConfig:
-    return SweepConfig(
-        activations=[a.strip() for a in args.activations.split(",")],
-        device=args.device,
-        threads=args.threads,
-        cpu_affinity=args.cpu_affinity,
-        deterministic=args.deterministic,
-        mode=args.mode,
-        model=args.model,
-        executor=args.executor,
-        ray_address=args.ray_address,
-        schedule=args.schedule,
-        round_steps=args.round_steps,
-        baseline=None if args.baseline.strip().lower() == "none" else args.baseline.strip(),
-        hidden=tuple(args.hidden),
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        epochs=args.epochs,
-        patience=args.patience,
-        val_fraction=args.val_fraction,
-        train_limit=args.train_limit,
-        seeds=list(args.seeds),
-        warmup_steps=args.warmup_steps,
-        data_dir=args.data_dir,
-        download=args.download,
-        out=args.out,
-        name=args.name,
-    )
-
-
 def _print_table(outcome: runner.SweepOutcome, fmt: str | None) -> None:
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
     fmt = fmt or table.default_format()
-    print(table.printed(outcome.folder.run_info(), outcome.summary, fmt))
+    print(report.printed(outcome.folder.run_info(), outcome.summary, fmt))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         if args.resume:
-            outcome = runner.resume(args.resume, config_from(args), args.explicit, args.quiet)
+            outcome = runner.resume(
+                args.resume, sweep_flags.config_from(args), args.explicit, args.quiet
+            )
         else:
-            outcome = runner.run(config_from(args), quiet=args.quiet)
+            outcome = runner.run(sweep_flags.config_from(args), quiet=args.quiet)
     except runner.SweepInterrupted as stop:
         what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
         print(f"\n{what}: finished trials are saved; partial table:", file=sys.stderr)
@@ -413,12 +249,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     folder = RunFolder.open(args.run, args.out)
-    print(table.show_text(folder, args.format or table.default_format()))
+    print(report.show_text(folder, args.format or table.default_format()))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = table.listing(RunFolder.list(args.out))
+    rows = report.listing(RunFolder.list(args.out))
     if not rows:
         print(f"no runs under {args.out}", file=sys.stderr)
         return 0

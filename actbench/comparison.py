@@ -28,17 +28,21 @@ import numpy as np
 import pandas as pd
 
 from actbench import costs, stats, table
-from actbench.config import BEFORE_SCHEDULES
+from actbench.config import BEFORE_DATASETS, BEFORE_SCHEDULES, OLD_SGD_MOMENTUM
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
+from actbench.task import ACCURACY, Metric, metric_named
 
 # A difference here means the two runs did not train the same thing: a prominent warning.
 MODEL_KEYS = (
+    "dataset",
     "model",
     "hidden",
     "batch_size",
     "optimizer",
     "lr",
+    "momentum",
+    "window",
     "epochs",
     "patience",
     "val_fraction",
@@ -63,7 +67,13 @@ ENV_KEYS = (
     "git_commit",
     "git_dirty",
 )
-DEFAULTS = {"model": "mlp", "mode": "eager", "deterministic": False, **BEFORE_SCHEDULES}
+DEFAULTS = {
+    "model": "mlp",
+    "mode": "eager",
+    "deterministic": False,
+    **BEFORE_SCHEDULES,
+    **BEFORE_DATASETS,
+}
 
 
 @dataclass
@@ -76,10 +86,13 @@ class Comparison:
     tolerance: float = stats.DEFAULT_TOLERANCE
     confidence: float = 0.95
     estimates: dict[str, stats.RatioEstimate] = field(default_factory=dict, repr=False)
-    accuracy: dict[str, stats.AccuracyDelta] = field(default_factory=dict, repr=False)
+    scores: dict[str, stats.MetricDelta] = field(default_factory=dict, repr=False)
+    metric: Metric = ACCURACY
 
 
 def _get(section: dict, key: str):
+    if key == "momentum" and key not in section and "optimizer" in section:
+        return OLD_SGD_MOMENTUM if section["optimizer"] == "sgd" else 0.0
     value = section.get(key, DEFAULTS.get(key))
     return tuple(value) if isinstance(value, list) else value
 
@@ -196,26 +209,39 @@ def compare(
 ) -> Comparison:
     side_a, side_b = _Side.of(a), _Side.of(b)
     run_a, run_b = a.run_info(), b.run_info()
+    metric, metric_b = metric_named(run_a.get("metric")), metric_named(run_b.get("metric"))
+    if metric != metric_b:
+        raise ActbenchError(
+            f"cannot compare {a.name} (scored by {metric.name}) with {b.name} (scored by "
+            f"{metric_b.name}): they trained on different kinds of data"
+        )
     machine, baseline = same_machine(run_a, run_b), shared_baseline(run_a, run_b)
     names = list(dict.fromkeys([*side_a.trials["activation"], *side_b.trials["activation"]]))
-    rows, estimates, accuracy = [], {}, {}
+    rows, estimates, scores = [], {}, {}
     for name in names:
         ta = side_a.trials[side_a.trials["activation"] == name]
         tb = side_b.trials[side_b.trials["activation"] == name]
-        row: dict = {"activation": name, "seeds_a": len(ta), "seeds_b": len(tb)}
+        row: dict = {
+            "activation": name,
+            "metric": metric.name,
+            "seeds_a": len(ta),
+            "seeds_b": len(tb),
+        }
         for side, t in (("a", ta), ("b", tb)):
-            acc = t["test_accuracy"].dropna()
-            row[f"accuracy_{side}_mean"] = acc.mean() if len(acc) else math.nan
-            row[f"accuracy_{side}_std"] = acc.std(ddof=1) if len(acc) > 1 else math.nan
+            score = t[metric.column].dropna() if metric.column in t else pd.Series(dtype=float)
+            row[f"score_{side}_mean"] = score.mean() if len(score) else math.nan
+            row[f"score_{side}_std"] = score.std(ddof=1) if len(score) > 1 else math.nan
         if ta.empty or tb.empty:
             row["verdict"] = "only in A" if tb.empty else "only in B"
-            row["accuracy_verdict"] = row["verdict"]
+            row["score_verdict"] = row["verdict"]
             rows.append(row)
             continue
-        acc = stats.accuracy_delta(
-            dict(zip(ta["seed"].astype(int), ta["test_accuracy"], strict=True)),
-            dict(zip(tb["seed"].astype(int), tb["test_accuracy"], strict=True)),
+        delta = stats.metric_delta(
+            dict(zip(ta["seed"].astype(int), ta[metric.column], strict=True)),
+            dict(zip(tb["seed"].astype(int), tb[metric.column], strict=True)),
             confidence,
+            metric.scale,
+            metric.sign,
         )
         basis, speed = _speed(name, side_a, side_b, baseline, machine, confidence)
         verdict = speed.verdict(tolerance)
@@ -225,15 +251,15 @@ def compare(
             verdict += " (disturbed)"
         if not gated and verdict != "undecided":
             verdict += " (raw)"
-        estimates[name], accuracy[name] = speed, acc
+        estimates[name], scores[name] = speed, delta
         row.update(
             timing=disturbed,
-            delta_points=acc.delta_points,
-            delta_low=acc.low,
-            delta_high=acc.high,
-            accuracy_seeds=acc.seeds,
-            accuracy_p_value=acc.p_value,
-            accuracy_verdict=acc.verdict(1 - confidence),
+            delta=delta.delta,
+            delta_low=delta.low,
+            delta_high=delta.high,
+            score_seeds=delta.seeds,
+            score_p_value=delta.p_value,
+            score_verdict=delta.verdict(1 - confidence),
             basis=basis,
             basis_of=baseline if basis == "baseline" else None,
             level_a=speed.a,
@@ -249,7 +275,16 @@ def compare(
         rows.append(row)
     info, warn = differences(run_a, run_b)
     return Comparison(
-        a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates, accuracy
+        a.name,
+        b.name,
+        pd.DataFrame(rows),
+        info,
+        warn,
+        tolerance,
+        confidence,
+        estimates,
+        scores,
+        metric,
     )
 
 

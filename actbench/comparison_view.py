@@ -12,12 +12,17 @@ from tabulate import tabulate
 from actbench import stats
 from actbench.comparison import BASIS, Comparison
 from actbench.errors import ActbenchError
+from actbench.task import Metric
 
 
-def _acc(mean: float, std: float) -> str:
+def metric_title(comp: Comparison) -> str:
+    return comp.metric.title.removeprefix("test ")
+
+
+def _score(metric: Metric, mean: float, std: float) -> str:
     if pd.isna(mean):
         return "—"
-    return f"{100 * mean:.2f}" + ("" if pd.isna(std) else f" ± {100 * std:.2f}")
+    return metric.format(mean) + ("" if pd.isna(std) else f" ± {metric.format(std)}")
 
 
 def _num(value: float, spec: str) -> str:
@@ -35,26 +40,26 @@ def _interval(x: float, lo: float, hi: float, spec: str) -> str:
 
 
 def display(comp: Comparison) -> pd.DataFrame:
-    r = comp.rows
+    r, metric = comp.rows, comp.metric
     level = round(100 * comp.confidence)
     get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
     bases = [b if isinstance(b, str) else "" for b in get("basis")]
     return pd.DataFrame(
         {
             "activation": r["activation"],
-            "acc A %": [
-                _acc(m, s) for m, s in zip(r["accuracy_a_mean"], r["accuracy_a_std"], strict=True)
+            metric.side_label.format(side="A"): [
+                _score(metric, m, s)
+                for m, s in zip(r["score_a_mean"], r["score_a_std"], strict=True)
             ],
-            "acc B %": [
-                _acc(m, s) for m, s in zip(r["accuracy_b_mean"], r["accuracy_b_std"], strict=True)
+            metric.side_label.format(side="B"): [
+                _score(metric, m, s)
+                for m, s in zip(r["score_b_mean"], r["score_b_std"], strict=True)
             ],
-            f"Δ acc pts [{level}% CI]": [
-                _interval(x, lo, hi, "+.2f")
-                for x, lo, hi in zip(
-                    get("delta_points"), get("delta_low"), get("delta_high"), strict=True
-                )
+            f"{metric.delta_label} [{level}% CI]": [
+                _interval(x, lo, hi, f"+.{metric.digits}f")
+                for x, lo, hi in zip(get("delta"), get("delta_low"), get("delta_high"), strict=True)
             ],
-            "accuracy": r["accuracy_verdict"],
+            metric.name: r["score_verdict"],
             "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
             "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
             "measured as": [
@@ -75,7 +80,7 @@ def render(comp: Comparison, fmt: str) -> str:
     lines = [f"A = {comp.a}   B = {comp.b}"]
     if comp.warnings:
         lines.append(
-            "WARNING: the runs trained different things; accuracy and speed are not "
+            f"WARNING: the runs trained different things; {metric_title(comp)} and speed are not "
             "comparable like for like: " + "; ".join(comp.warnings)
         )
     if comp.differences:
@@ -97,9 +102,10 @@ def render(comp: Comparison, fmt: str) -> str:
         "seeds and, within each trial, stationary blocks of rounds. speed: slower/faster when "
         f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
         "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
-        "'(raw)': raw µs across machines, devices or thread counts, not gated. accuracy: "
-        "paired over the seeds both runs trained; t-test with >= "
-        f"{stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; n.s. = not significant."
+        f"'(raw)': raw µs across machines, devices or thread counts, not gated. "
+        f"{comp.metric.name} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
+        f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
+        "worse in the metric's direction; n.s. = not significant."
     )
     return "\n".join(lines)
 
@@ -111,6 +117,7 @@ def to_json(comparisons: list[Comparison]) -> str:
                 {
                     "a": c.a,
                     "b": c.b,
+                    "metric": c.metric.name,
                     "differences": c.differences,
                     "warnings": c.warnings,
                     "tolerance": c.tolerance,

@@ -1,16 +1,24 @@
-"""What a sweep is asked to do: plain values, validated once, saved verbatim in run.json."""
+"""What a sweep is asked to do: plain values, validated once, saved verbatim in run.json.
+
+Fields left `None` whose default depends on the dataset (`dataset.DEPENDENT`: model,
+hidden, batch size, epochs, patience, validation fraction, window) are filled from the
+dataset by `resolve()`, so a saved run always holds the values it trained with."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from actbench import dataset as datasets
 from actbench.errors import ActbenchError
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("interleaved", "sequential")
-# Runs saved before schedules and baselines existed trained one trial after another, alone.
+# Runs saved before schedules and baselines existed trained one trial after another, alone;
+# before datasets, on MNIST; before --momentum, SGD had momentum 0.9 (see `from_json`).
 BEFORE_SCHEDULES = {"schedule": "sequential", "baseline": None}
+BEFORE_DATASETS = {"dataset": "mnist", "window": None}
+OLD_SGD_MOMENTUM = 0.9
 # Where the data lives and where results go may change when a run is resumed; nothing else.
 LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name", "executor", "ray_address"})
 
@@ -23,19 +31,22 @@ class SweepConfig:
     cpu_affinity: list[int] | None = None
     deterministic: bool = False
     mode: str = "eager"
-    model: str = "mlp"
+    dataset: str = "mnist"
+    model: str | None = None  # None: the dataset's default (see dataset.DEPENDENT)
     executor: str = "local"
     schedule: str = "interleaved"
     round_steps: int = 10
     baseline: str | None = "identity"
     ray_address: str | None = None
-    hidden: tuple[int, ...] = (100, 100, 100)
-    batch_size: int = 100
+    hidden: tuple[int, ...] | None = None
+    batch_size: int | None = None
     optimizer: str = "adam"
     lr: float = 1e-3
-    epochs: int = 100
-    patience: int = 10
-    val_fraction: float = 0.2
+    momentum: float = 0.0
+    epochs: int | None = None
+    patience: int | None = None
+    val_fraction: float | None = None
+    window: int | None = None
     train_limit: int | None = None
     seeds: list[int] = field(default_factory=lambda: [0])
     warmup_steps: int = 50
@@ -45,8 +56,21 @@ class SweepConfig:
     out: Path = Path("results")
     name: str | None = None
 
+    def resolve(self) -> dict[str, object]:
+        """Fill the unset dataset-dependent fields from the dataset; return what was filled."""
+        source = datasets.get(self.dataset)
+        filled = {}
+        for name in datasets.DEPENDENT:
+            if getattr(self, name) is None and source.defaults[name] is not None:
+                filled[name] = source.defaults[name]
+                setattr(self, name, filled[name])
+        if self.hidden is not None:
+            self.hidden = tuple(self.hidden)
+        return filled
+
     def validate(self) -> SweepConfig:
-        """Reject impossible values before anything is loaded or trained."""
+        """Reject impossible values before anything is loaded or trained (after `resolve`)."""
+        self.resolve()
 
         def at_least(flag: str, value: float | None, low: float) -> None:
             if value is not None and value < low:
@@ -59,6 +83,10 @@ class SweepConfig:
         at_least("train-limit", self.train_limit, 1)
         at_least("warmup-steps", self.warmup_steps, 0)
         at_least("round-steps", self.round_steps, 1)
+        at_least("window", self.window, 1)
+        at_least("momentum", self.momentum, 0.0)
+        if self.momentum and self.optimizer != "sgd":
+            raise ActbenchError(f"--momentum applies to --optimizer sgd, not {self.optimizer}")
         if self.schedule not in SCHEDULES:
             raise ActbenchError(
                 f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
@@ -71,8 +99,11 @@ class SweepConfig:
             )
         if not self.hidden or min(self.hidden) < 1:
             raise ActbenchError(f"--hidden needs positive widths, got {self.hidden}")
-        if self.model not in ("mlp", "cnn"):
-            raise ActbenchError(f"--model must be mlp or cnn, got {self.model!r}")
+        source = datasets.get(self.dataset)
+        models = sorted({m for d in datasets.DATASETS.values() for m in d.models})
+        if self.model not in models:
+            raise ActbenchError(f"--model must be one of {', '.join(models)}, got {self.model!r}")
+        source.check(self)
         if self.executor not in ("local", "ray"):
             raise ActbenchError(f"--executor must be local or ray, got {self.executor!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -94,8 +125,11 @@ class SweepConfig:
     @classmethod
     def from_json(cls, d: dict) -> SweepConfig:
         known = {f.name for f in fields(cls)}
-        cfg = cls(**{**BEFORE_SCHEDULES, **{k: v for k, v in d.items() if k in known}})
-        cfg.hidden = tuple(cfg.hidden)
+        before = {**BEFORE_SCHEDULES, **BEFORE_DATASETS}
+        if "momentum" not in d and d.get("optimizer") == "sgd":
+            before["momentum"] = OLD_SGD_MOMENTUM
+        cfg = cls(**{**before, **{k: v for k, v in d.items() if k in known}})
+        cfg.hidden = None if cfg.hidden is None else tuple(cfg.hidden)
         cfg.data_dir = None if cfg.data_dir is None else Path(cfg.data_dir)
         cfg.out = Path(cfg.out)
         return cfg
@@ -111,7 +145,7 @@ class SweepConfig:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["hidden"] = list(self.hidden)
+        d["hidden"] = None if self.hidden is None else list(self.hidden)
         d["data_dir"] = None if self.data_dir is None else str(self.data_dir)
         d["out"] = str(self.out)
         return d

@@ -11,10 +11,11 @@
   (`scipy.stats.bootstrap`), which treats rounds as exchangeable; that holds once the
   pairing has removed the drift (under the sequential schedule rounds are paired by
   index only, so the interval does not cover drift and is too narrow).
-- **gain**: test-accuracy difference in percentage points, paired by seed (the same
-  initial weights and batches on both sides): the mean of the per-seed differences with a
-  Student-t interval over seeds; with a single seed there is no interval, only the
-  difference.
+- **gain**: the dataset's metric over the baseline's, in the direction that is better
+  (test-accuracy points; for RMSE, the baseline's RMSE minus the activation's), paired by
+  seed (the same initial weights and batches on both sides): the mean of the per-seed
+  differences with a Student-t interval over seeds; with a single seed there is no
+  interval, only the difference.
 
 `pareto` marks the activations that no other beats on both (cost lower-or-equal and gain
 higher-or-equal, one of them strictly).
@@ -27,6 +28,8 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
+
+from actbench.task import ACCURACY, Metric
 
 COLUMNS = (
     "cost_us",
@@ -109,13 +112,18 @@ def cost(
 
 
 def gain(
-    trials: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
+    trials: pd.DataFrame,
+    activation: str,
+    baseline: str,
+    confidence: float = 0.95,
+    metric: Metric = ACCURACY,
 ) -> dict[str, float]:
-    """Gain columns: accuracy difference in points, paired by seed."""
-    acc = trials.pivot_table(index="seed", columns="activation", values="test_accuracy")
-    if activation not in acc or baseline not in acc:
+    """Gain columns: the metric's improvement over the baseline (shown units), by seed."""
+    score = trials.pivot_table(index="seed", columns="activation", values=metric.column)
+    if activation not in score or baseline not in score:
         return {}
-    diffs = (100 * (acc[activation] - acc[baseline])).dropna().to_numpy(dtype=float)
+    better = metric.sign * (score[activation] - score[baseline])
+    diffs = metric.shown(better).dropna().to_numpy(dtype=float)
     if diffs.size == 0:
         return {}
     mean = float(diffs.mean())
@@ -141,6 +149,7 @@ def table(
     trials: pd.DataFrame,
     rounds: pd.DataFrame,
     baseline: str | None,
+    metric: Metric = ACCURACY,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Cost and gain of every activation in `trials` (NaN without a baseline or rounds)."""
@@ -154,7 +163,7 @@ def table(
             values = {c: 0.0 for c in COLUMNS if not c.endswith(("rounds", "seeds"))}
         else:
             values.update(cost(rounds, name, baseline, confidence))
-            values.update(gain(trials, name, baseline, confidence))
+            values.update(gain(trials, name, baseline, confidence, metric))
         for column, value in values.items():
             frame.loc[name, column] = value
     frame["pareto"] = pareto(frame["cost_us"], frame["gain_points"])

@@ -1,6 +1,8 @@
-"""MNIST: found, verified, normalised once and kept resident on the training device.
+"""MNIST and its siblings (Fashion-MNIST, KMNIST): found, verified, normalised once and
+kept resident on the training device.
 
-When the four raw IDX files are in place (torchvision's layout, plain or gzipped) they are
+All three share torchvision's layout (`<root>/<Folder>/raw/`, four IDX files of 28x28
+images and labels 0-9). When the four raw IDX files are in place (plain or gzipped) they are
 read directly: the header is checked against the length, exactly what torchvision's reader
 checks, without importing torchvision, which pulls in torch._dynamo and costs ~1.5-2 s of
 a default sweep's wall time on a 2-core CPU (measured). torchvision's `MNIST` dataset is the
@@ -22,17 +24,34 @@ import torch
 
 from actbench.errors import ActbenchError
 
-# torchvision's MNIST statistics, so results match the usual tutorial preprocessing.
-MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 0x0803, 0x0801
 FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 HOW_TO_PROVIDE = (
-    "put the four MNIST IDX files in {raw} (torchvision's layout), point --data-dir or "
-    "$ACTBENCH_DATA at the folder that holds MNIST/, or drop --no-download"
+    "put the four {name} IDX files in {raw} (torchvision's layout), point --data-dir or "
+    "$ACTBENCH_DATA at the folder that holds {folder}/, or drop --no-download"
 )
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One IDX image set: its name, torchvision's folder and class, its pixel statistics
+    (the training set's mean and std, so inputs match the usual tutorial preprocessing)."""
+
+    name: str
+    folder: str  # torchvision's folder under the root, also its dataset class name
+    mean: float
+    std: float
+
+    def how_to_provide(self, raw: Path) -> str:
+        return HOW_TO_PROVIDE.format(name=self.name, raw=raw, folder=self.folder)
+
+
+MNIST_SOURCE = ImageSource("MNIST", "MNIST", 0.1307, 0.3081)
+FASHION_SOURCE = ImageSource("Fashion-MNIST", "FashionMNIST", 0.2860, 0.3530)
+KMNIST_SOURCE = ImageSource("KMNIST", "KMNIST", 0.1918, 0.3483)
 
 
 def default_data_dir() -> Path:
@@ -43,12 +62,12 @@ def default_data_dir() -> Path:
     return Path(cache) / "actbench"
 
 
-def raw_folder(root: Path) -> Path:
-    return Path(root) / "MNIST" / "raw"
+def raw_folder(root: Path, source: ImageSource = MNIST_SOURCE) -> Path:
+    return Path(root) / source.folder / "raw"
 
 
 @dataclass
-class MNIST:
+class Images:
     """The data set as stored: uint8 images (N, 28, 28) and int64 labels, on the CPU."""
 
     train_images: torch.Tensor
@@ -56,6 +75,7 @@ class MNIST:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     reader: str  # "torchvision" or "idx"
+    source: ImageSource = MNIST_SOURCE
 
 
 def read_idx(path: Path, magic: int) -> torch.Tensor:
@@ -67,7 +87,7 @@ def read_idx(path: Path, magic: int) -> torch.Tensor:
     except (OSError, EOFError) as exc:
         raise ActbenchError(f"cannot read {path}: {exc}") from exc
     if len(blob) < 4 or int.from_bytes(blob[:4], "big") != magic:
-        raise ActbenchError(f"{path} is not an MNIST IDX file (bad magic number)")
+        raise ActbenchError(f"{path} is not an IDX image or label file (bad magic number)")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(blob) < header:
@@ -89,35 +109,38 @@ def _find(raw: Path, name: str) -> Path | None:
     return None
 
 
-def _read_idx_split(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    raw = raw_folder(root)
+def _read_idx_split(
+    root: Path, train: bool, source: ImageSource = MNIST_SOURCE
+) -> tuple[torch.Tensor, torch.Tensor]:
+    raw = raw_folder(root, source)
     paths = []
     for name in FILES[train]:
         path = _find(raw, name)
         if path is None:
             raise ActbenchError(
-                f"MNIST file {name} not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
+                f"{source.name} file {name} not found in {raw}; " + source.how_to_provide(raw)
             )
         paths.append(path)
     return read_idx(paths[0], IMAGE_MAGIC), read_idx(paths[1], LABEL_MAGIC).long()
 
 
 def _torchvision_split(
-    root: Path, train: bool, download: bool
+    root: Path, train: bool, download: bool, source: ImageSource = MNIST_SOURCE
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST as TorchvisionMNIST
+    import torchvision.datasets
 
-    raw = raw_folder(root)
+    raw = raw_folder(root, source)
+    dataset_class = getattr(torchvision.datasets, source.folder)
     try:
-        dataset = TorchvisionMNIST(str(root), train=train, download=download)
+        dataset = dataset_class(str(root), train=train, download=download)
     except Exception as exc:  # network failures, bad checksums, corrupt archives
         if "not found" in str(exc).lower():
             raise ActbenchError(
-                f"MNIST not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
+                f"{source.name} not found in {raw}; " + source.how_to_provide(raw)
             ) from None
         raise ActbenchError(
-            f"cannot download MNIST into {raw} ({_one_line(exc)}); without a network, "
-            + HOW_TO_PROVIDE.format(raw=raw).removesuffix(", or drop --no-download")
+            f"cannot download {source.name} into {raw} ({_one_line(exc)}); without a network, "
+            + source.how_to_provide(raw).removesuffix(", or drop --no-download")
         ) from None
     return dataset.data, dataset.targets.long()
 
@@ -140,52 +163,53 @@ def _torchvision_problem() -> str | None:
     return None
 
 
-def verify(images: torch.Tensor, labels: torch.Tensor, where: Path) -> None:
+def verify(images: torch.Tensor, labels: torch.Tensor, where: Path, name: str = "MNIST") -> None:
     """Shapes and label range: what a half-copied or mixed-up file would get wrong."""
     if images.dtype != torch.uint8 or images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
         raise ActbenchError(
-            f"MNIST images in {where} have shape {tuple(images.shape)}, want (N, 28, 28)"
+            f"{name} images in {where} have shape {tuple(images.shape)}, want (N, 28, 28)"
         )
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise ActbenchError(
-            f"MNIST in {where}: {images.shape[0]} images but {labels.shape[0]} labels"
+            f"{name} in {where}: {images.shape[0]} images but {labels.shape[0]} labels"
         )
     if labels.numel() == 0:
-        raise ActbenchError(f"MNIST in {where} is empty")
+        raise ActbenchError(f"{name} in {where} is empty")
     if int(labels.min()) < 0 or int(labels.max()) > 9:
-        raise ActbenchError(f"MNIST labels in {where} are outside 0..9 (corrupt file?)")
+        raise ActbenchError(f"{name} labels in {where} are outside 0..9 (corrupt file?)")
 
 
-def load(root: Path, download: bool = True) -> MNIST:
-    """Read MNIST below `root`; fetch it with torchvision first if files are missing and
-    `download` allows it."""
+def load(root: Path, download: bool = True, source: ImageSource = MNIST_SOURCE) -> Images:
+    """Read `source` (MNIST by default) below `root`; fetch it with torchvision first if
+    files are missing and `download` allows it."""
     root = Path(root).expanduser()
-    raw = raw_folder(root)
+    raw = raw_folder(root, source)
     present = all(_find(raw, n) for pair in FILES.values() for n in pair)
     if not present and not download:
         if not raw.is_dir():
-            raise ActbenchError(f"no MNIST data in {raw}; " + HOW_TO_PROVIDE.format(raw=raw))
+            raise ActbenchError(f"no {source.name} data in {raw}; " + source.how_to_provide(raw))
         missing = [n for pair in FILES.values() for n in pair if not _find(raw, n)]
         raise ActbenchError(
-            f"MNIST file {missing[0]} not found in {raw}; " + HOW_TO_PROVIDE.format(raw=raw)
+            f"{source.name} file {missing[0]} not found in {raw}; " + source.how_to_provide(raw)
         )
     problem = None if present else _torchvision_problem()
     if problem is not None:
         raise ActbenchError(
-            f"MNIST not found in {raw} and torchvision (which downloads it) cannot be imported "
-            f"({problem}); install a torchvision that matches your torch, or "
-            + HOW_TO_PROVIDE.format(raw=raw)
+            f"{source.name} not found in {raw} and torchvision (which downloads it) cannot be "
+            f"imported ({problem}); install a torchvision that matches your torch, or "
+            + source.how_to_provide(raw)
         )
     splits = []
     for train in (True, False):
         if present:
-            images, labels = _read_idx_split(root, train)
+            images, labels = _read_idx_split(root, train, source)
         else:
-            images, labels = _torchvision_split(root, train, download=True)
-        verify(images, labels, raw)
+            images, labels = _torchvision_split(root, train, True, source)
+        verify(images, labels, raw, source.name)
         splits.append((images, labels))
     (train_x, train_y), (test_x, test_y) = splits
-    return MNIST(train_x, train_y, test_x, test_y, "idx" if present else "torchvision")
+    reader = "idx" if present else "torchvision"
+    return Images(train_x, train_y, test_x, test_y, reader, source)
 
 
 @dataclass
@@ -198,16 +222,21 @@ class DeviceData:
     y_val: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    # a regression target's normalised unit in the data's own unit (a series' range)
+    target_scale: float = 1.0
 
 
 def normalise(
-    images: torch.Tensor, device: torch.device, shape: tuple[int, ...] = (784,)
+    images: torch.Tensor,
+    device: torch.device,
+    shape: tuple[int, ...] = (784,),
+    source: ImageSource = MNIST_SOURCE,
 ) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float32 (N, *shape), standardised, once, on `device`.
 
     `shape` is (784,) for the MLP and (1, 28, 28) for the CNN."""
     x = images.to(device).reshape(images.shape[0], *shape).float().div_(255.0)
-    return x.sub_(MEAN).div_(STD)
+    return x.sub_(source.mean).div_(source.std)
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,7 +255,7 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
 
 
 def prepare(
-    mnist: MNIST,
+    mnist: Images,
     device: torch.device,
     val_fraction: float,
     train_limit: int | None = None,
@@ -242,13 +271,13 @@ def prepare(
             )
         n = train_limit
     train_idx, val_idx = split_indices(n, val_fraction, split_seed)
-    images, labels = mnist.train_images[:n], mnist.train_labels[:n]
+    images, labels, source = mnist.train_images[:n], mnist.train_labels[:n], mnist.source
     return DeviceData(
-        x_train=normalise(images[train_idx], device, shape),
+        x_train=normalise(images[train_idx], device, shape, source),
         y_train=labels[train_idx].to(device),
-        x_val=normalise(images[val_idx], device, shape),
+        x_val=normalise(images[val_idx], device, shape, source),
         y_val=labels[val_idx].to(device),
-        x_test=normalise(mnist.test_images, device, shape),
+        x_test=normalise(mnist.test_images, device, shape, source),
         y_test=mnist.test_labels.to(device),
     )
 

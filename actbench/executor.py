@@ -5,7 +5,7 @@ Work comes as groups: the trials of one seed, trained together under the run's s
 and the sweep persists each one at once, so resume, tables, plots and compare cannot tell
 them apart. On Ray a task is one group: it asks for one GPU when the run is on CUDA, or for
 `threads` CPUs otherwise, so groups never share a device (and the trials of a group are
-interleaved on that device exactly as locally); it loads MNIST on its own node (from the
+interleaved on that device exactly as locally); it loads its dataset on its own node (from the
 same data folder, or by downloading it) and records the host it ran on. Its trials come
 back together when the task ends.
 """
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 
 from actbench import activation as activations_mod
-from actbench import data as data_mod
+from actbench import dataset as datasets
 from actbench import device as device_mod
 from actbench import schedule
 from actbench.activation import Activation
@@ -24,7 +24,6 @@ from actbench.config import SweepConfig
 from actbench.data import DeviceData
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
-from actbench.model import image_shape
 from actbench.records import EpochRecord, TrialResult
 
 EXECUTORS = ("local", "ray")
@@ -53,15 +52,7 @@ def remote_group(
     cfg = SweepConfig.from_json(cfg_json)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     pinning = device_mod.pin(device_type, threads, None, cfg.deterministic)
-    mnist = data_mod.load(cfg.data_dir or data_mod.default_data_dir(), download=cfg.download)
-    data = data_mod.prepare(
-        mnist,
-        pinning.device,
-        cfg.val_fraction,
-        cfg.train_limit,
-        cfg.split_seed,
-        image_shape(cfg.model),
-    )
+    data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
     acts = [activations_mod.resolve(name) for name in names]
     trials = schedule.group(data, acts, seed, cfg, pinning, group_id)
     return list(schedule.run(trials, cfg.schedule, seed))

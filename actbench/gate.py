@@ -16,6 +16,9 @@ def gate(
 ) -> list[str]:
     """Rows that break `--fail-if-slower` / `--fail-if-less-accurate`, in words.
 
+    `less_accurate_points` is in the metric's units: accuracy points, or RMSE (worse =
+    higher) for a series.
+
     A row fails only when the evidence that it is worse than the limit survives Holm's
     correction over every row the gate checks (one-sided, at the interval's level), so the
     chance of any false alarm in a compare stays at (1 - confidence) / 2."""
@@ -36,18 +39,19 @@ def gate(
                     f"(limit {slower_pct:g}%, Holm-adjusted p = {p:.4f}){caveat}"
                 )
     if less_accurate_points is not None:
-        tested = [n for n, acc in comp.accuracy.items() if acc.testable]
-        adjusted = stats.holm([comp.accuracy[n].p_worse_than(less_accurate_points) for n in tested])
+        unit = comp.metric.unit
+        tested = [n for n, d in comp.scores.items() if d.testable]
+        adjusted = stats.holm([comp.scores[n].p_worse_than(less_accurate_points) for n in tested])
         for name, p in zip(tested, adjusted, strict=True):
             if p < alpha:
                 failures.append(
-                    f"{name}: {-comp.accuracy[name].delta_points:.2f} points less accurate in "
-                    f"{comp.b} (limit {less_accurate_points:g}, Holm-adjusted p = {p:.4f})"
+                    f"{name}: {comp.scores[name].worse_by:.{comp.metric.digits}f} {unit} worse "
+                    f"in {comp.b} (limit {less_accurate_points:g}, Holm-adjusted p = {p:.4f})"
                 )
-        for name, acc in comp.accuracy.items():  # too few seeds to test: the estimate only
-            if not acc.testable and -acc.delta_points > less_accurate_points:
+        for name, d in comp.scores.items():  # too few seeds to test: the estimate only
+            if not d.testable and d.worse_by > less_accurate_points:
                 failures.append(
-                    f"{name}: {-acc.delta_points:.2f} points less accurate in {comp.b} "
-                    f"(limit {less_accurate_points:g}; {acc.why_untestable})"
+                    f"{name}: {d.worse_by:.{comp.metric.digits}f} {unit} worse in {comp.b} "
+                    f"(limit {less_accurate_points:g}; {d.why_untestable})"
                 )
     return failures

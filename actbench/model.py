@@ -1,5 +1,5 @@
-"""The networks under test, each with a swappable activation: the seed article's MLP and
-its Keras CNN example.
+"""The networks under test, each with a swappable activation: the seed article's MLP, its
+Keras CNN example, and the airline article's LSTM forecaster.
 
 Every weight layer is created first, from the seed, and only then the activation modules,
 so for a given seed every activation starts from bit-identical weights (even one with
@@ -49,13 +49,72 @@ def build_cnn(activation: Activation, seed: int) -> nn.Sequential:
     )  # fmt: skip
 
 
-MODELS = ("mlp", "cnn")
+class LSTMLayer(nn.Module):
+    """One LSTM layer over a (N, T, features) sequence, with a swappable cell activation.
+
+    The swept activation is the cell's candidate and output nonlinearity (Keras'
+    `activation`, tanh in a standard LSTM); the input, forget and output gates stay sigmoid.
+    `nn.LSTM` cannot change that nonlinearity, so the recurrence is written out: the input
+    projection of every time step is one matrix multiply before the loop, and each step is
+    one recurrent multiply, one sigmoid over the three gates and the cell update. Eager
+    mode pays Python dispatch per step; `--mode compile` turns the unrolled loop into a few
+    fused kernels (see docs/performance.md for the measured difference).
+    """
+
+    def __init__(
+        self, project: nn.Linear, recurrent: nn.Linear, activation: nn.Module, sequence: bool
+    ) -> None:
+        super().__init__()
+        self.project, self.recurrent, self.activation = project, recurrent, activation
+        self.hidden = recurrent.in_features
+        self.sequence = sequence  # return every step's output (for a layer above), or the last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inputs = self.project(x)  # (N, T, 4H): every time step's input term at once
+        H, outputs = self.hidden, []
+        h = c = None
+        for t in range(inputs.shape[1]):
+            z = inputs[:, t] if h is None else inputs[:, t] + self.recurrent(h)
+            i, f, o = torch.sigmoid(z[:, : 3 * H]).chunk(3, dim=1)
+            candidate = self.activation(z[:, 3 * H :])
+            c = i * candidate if c is None else f * c + i * candidate  # zero initial state
+            h = o * self.activation(c)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1) if self.sequence else h
+
+
+def build_lstm(
+    hidden: tuple[int, ...], activation: Activation, seed: int, features: int = 1
+) -> nn.Sequential:
+    """The airline article's forecaster: stacked LSTM layers of widths `hidden`, then
+    Dense(1, linear) on the last step. Input: N x window x features. Weights are drawn
+    as `nn.LSTM` draws them, uniform in +-1/sqrt(width)."""
+    widths = (features, *hidden)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        pairs = []
+        for a, b in itertools.pairwise(widths):
+            project, recurrent = nn.Linear(a, 4 * b), nn.Linear(b, 4 * b, bias=False)
+            for weight in (*project.parameters(), *recurrent.parameters()):
+                nn.init.uniform_(weight, -(b**-0.5), b**-0.5)
+            pairs.append((project, recurrent))
+        out = nn.Linear(hidden[-1], 1)
+    layers: list[nn.Module] = [
+        LSTMLayer(project, recurrent, activation.make(), sequence=i < len(pairs) - 1)
+        for i, (project, recurrent) in enumerate(pairs)
+    ]
+    return nn.Sequential(*layers, out)
+
+
+MODELS = ("mlp", "cnn", "lstm")
 
 
 def build(name: str, hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Sequential:
-    """The model `--model` names; `hidden` applies to the MLP only."""
+    """The model `--model` names; `hidden` applies to the MLP and the LSTM."""
     if name == "cnn":  # channels-last conv weights: measured 10-20 % faster steps on CPU
         return build_cnn(activation, seed).to(memory_format=torch.channels_last)
+    if name == "lstm":
+        return build_lstm(hidden, activation, seed)
     return build_mlp(hidden, activation, seed)
 
 

@@ -20,6 +20,7 @@ from actbench import table
 from actbench.activation import BUILTINS
 from actbench.records import PROFILE_PARTS
 from actbench.storage import RunFolder
+from actbench.task import metric_named
 
 SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
 TIMELINE, BREAKDOWN = "timeline.png", "step_breakdown.png"
@@ -41,7 +42,8 @@ def describe(run: dict) -> str:
     where = f"{env.get('device', '?')} ({env.get('device_name', '?')})"
     if env.get("device", "cpu").startswith("cpu"):
         where += f", {env.get('threads', '?')} threads"
-    return f"{where}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
+    data = cfg.get("dataset", "mnist")
+    return f"{where}, {data}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
 
 
 def _bar(value: pd.Series, low: pd.Series, high: pd.Series):
@@ -56,9 +58,10 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
             xerr = _bar(x, one["cost_us_low"], one["cost_us_high"])
             yerr = _bar(y, one["gain_low"], one["gain_high"])
         else:
-            x, y = one["us_per_step_median"], 100 * one["test_accuracy_mean"]
+            metric = table.metric_of(summary)
+            x, y = one["us_per_step_median"], metric.shown(one[f"{metric.column}_mean"])
             xerr = _bar(x, one["us_per_step_p25"], one["us_per_step_p75"])
-            yerr = (100 * one["test_accuracy_std"]).fillna(0.0)
+            yerr = metric.shown(one[f"{metric.column}_std"]).fillna(0.0)
         name = row["activation"]
         ax.errorbar(
             x, y, xerr=xerr, yerr=yerr, fmt=marker, capsize=3, color=colour(name),
@@ -71,11 +74,14 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
 def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
     """One point per activation (and run): what it buys against what it costs.
 
-    With a baseline: gain (accuracy points) against cost (µs/step) over the baseline, bars
+    With a baseline: gain (the metric's improvement: accuracy points, or RMSE reduction)
+    against cost (µs/step) over the baseline, bars
     = the table's confidence intervals, ringed = no other activation beats it on both.
-    Without one (old runs, `--baseline none`): accuracy against median µs/step (IQR bars).
+    Without one (old runs, `--baseline none`): the metric against median µs/step (IQR bars).
     """
     relative = all(table.has_costs(summary) for _, _, summary in runs)
+    metric = table.metric_of(runs[0][2])
+    what = metric.title.removeprefix("test ")
     fig = Figure(figsize=(9, 6), layout="constrained")
     ax = fig.subplots()
     for i, (label, _, summary) in enumerate(runs):
@@ -88,21 +94,25 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(0, color="grey", lw=0.8)
         bars = (
-            f"95% CI, accuracy over {seeds} seeds"
-            if seeds > 1
-            else "95% CI; accuracy: 1 seed, no CI"
+            f"95% CI, {what} over {seeds} seeds" if seeds > 1 else f"95% CI; {what}: 1 seed, no CI"
         )
         ax.set_xlabel(f"cost: extra µs per step over {base}  (← cheaper; bars = {bars})")
-        ax.set_ylabel(f"gain: test-accuracy points over {base}  (↑ better)")
+        gain = (
+            f"test-accuracy points over {base}"
+            if metric.higher_is_better
+            else f"{metric.title} reduction from {base}"
+        )
+        ax.set_ylabel(f"gain: {gain}  (↑ better)")
     else:
         medians = pd.concat([s["us_per_step_median"] for _, _, s in runs])
         if medians.max() > 10 * medians.min():  # e.g. CPU vs GPU, MLP vs CNN
             ax.set_xscale("log")
         ax.set_xlabel("median training step time (µs/step, ← faster; bars = IQR)")
         spread = f"bars = std over {seeds} seeds" if seeds > 1 else "1 seed, no bars"
-        ax.set_ylabel(f"test accuracy (%, ↑ better; {spread})")
+        ax.set_ylabel(f"{metric.label} ({metric.direction}; {spread})")
     if relative:
-        ax.text(0.99, 0.01, "ringed: no other activation is both cheaper and more accurate",
+        better = "more accurate" if metric.higher_is_better else f"lower in {what}"
+        ax.text(0.99, 0.01, f"ringed: no other activation is both cheaper and {better}",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8)  # fmt: skip
     if len(runs) == 1:
         label, run, _ = runs[0]
@@ -117,8 +127,11 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
 
 
 def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> None:
-    x, y = ("cost_us", "gain_points") if relative else ("us_per_step_median", "test_accuracy_mean")
-    scale = 1 if relative else 100
+    metric = table.metric_of(runs[0][2])
+    x, y = (
+        ("cost_us", "gain_points") if relative else ("us_per_step_median", f"{metric.column}_mean")
+    )
+    scale = 1 if relative else metric.scale
     first = runs[0][2].set_index("activation")
     for _, _, summary in runs[1:]:
         for row in summary.to_dict("records"):
@@ -132,10 +145,12 @@ def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> Non
 
 
 def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
-    """Train and validation loss and validation accuracy per epoch, one colour per activation.
-
-    Lines are the mean over seeds, the band their range; a dot marks the restored epoch.
+    """Train and validation loss and the validation metric per epoch, one colour per
+    activation. Lines are the mean over seeds, the band their range; a dot marks the
+    restored epoch.
     """
+    metric = metric_named(run.get("metric"))
+    score, k = metric.val_column, metric.scale
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
     by = history.groupby(["activation", "epoch"], sort=False)
@@ -151,24 +166,24 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
         epochs = m.index
         loss_ax.plot(epochs, m["val_loss"], color=c, label=activation)
         loss_ax.plot(epochs, m["train_loss"], color=c, ls=":", lw=1)
-        acc_ax.plot(epochs, 100 * m["val_accuracy"], color=c, label=activation)
+        acc_ax.plot(epochs, k * m[score], color=c, label=activation)
         if seeds > 1:
             loss_ax.fill_between(epochs, lo["val_loss"], hi["val_loss"], color=c, alpha=0.15)
-            acc_ax.fill_between(
-                epochs, 100 * lo["val_accuracy"], 100 * hi["val_accuracy"], color=c, alpha=0.15
-            )
+            acc_ax.fill_between(epochs, k * lo[score], k * hi[score], color=c, alpha=0.15)
         best = m["val_loss"].idxmin()
         loss_ax.plot([best], [m.loc[best, "val_loss"]], "o", color=c)
-        acc_ax.plot([best], [100 * m.loc[best, "val_accuracy"]], "o", color=c)
+        acc_ax.plot([best], [k * m.loc[best, score]], "o", color=c)
     band = f"mean of {seeds} seeds, band = range" if seeds > 1 else "1 seed"
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy (↓ better)",
+    loss_name = "cross-entropy" if metric.higher_is_better else "mean squared error"
+    what = metric.title.replace("test", "validation")
+    loss_ax.set(xlabel="epoch", ylabel=f"{loss_name} (↓ better)",
                 title=f"validation loss (solid), train loss (dotted); {band}")  # fmt: skip
-    acc_ax.set(xlabel="epoch", ylabel="validation accuracy (%, ↑ better)",
-               title="validation accuracy; ● = lowest mean validation loss")  # fmt: skip
+    acc_ax.set(xlabel="epoch", ylabel=f"{what} ({metric.direction})",
+               title=f"{what}; ● = lowest mean validation loss")  # fmt: skip
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    acc_ax.legend(loc="lower right", fontsize=8)
+    acc_ax.legend(loc="lower right" if metric.higher_is_better else "upper right", fontsize=8)
     fig.suptitle(f"actbench {label}: learning curves, {describe(run)}")
     return fig
 

@@ -7,6 +7,7 @@ epochs over all its trials. Everything goes to stderr so that stdout carries onl
 
 from __future__ import annotations
 
+import math
 import sys
 
 from tqdm import tqdm
@@ -57,7 +58,7 @@ class Progress:
     def epoch(self, record: EpochRecord) -> None:
         if self.quiet:
             return
-        facts = f"val acc {100 * record.val_accuracy:.2f}%, {record.us_per_step_median:.0f} µs/step"
+        facts = f"{self._val(record)}, {record.us_per_step_median:.0f} µs/step"
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix_str(f"{record.activation} epoch {record.epoch}: {facts}")
@@ -81,15 +82,25 @@ class Progress:
             return
         self.finished += 1
         verdict = (
-            f"diverged at epoch {trial.diverged_epoch}"
-            if trial.diverged
-            else f"test acc {100 * trial.test_accuracy:.2f}%"
+            f"diverged at epoch {trial.diverged_epoch}" if trial.diverged else self._test(trial)
         )
         self._line(
             f"[{self.finished}/{self.total}] {trial.activation} seed {trial.seed}: {verdict}, "
             f"median {trial.us_per_step_median:.1f} µs/step over "
             f"{trial.steps - trial.warmup_steps} timed steps on {trial.host}"
         )
+
+    @staticmethod
+    def _val(record: EpochRecord) -> str:
+        if math.isnan(record.val_accuracy):
+            return f"val RMSE {record.val_rmse:.4f}"
+        return f"val acc {100 * record.val_accuracy:.2f}%"
+
+    @staticmethod
+    def _test(trial: TrialResult) -> str:
+        if math.isnan(trial.test_accuracy):
+            return f"test RMSE {trial.test_rmse:.4f}"
+        return f"test acc {100 * trial.test_accuracy:.2f}%"
 
     def close(self) -> None:
         if self._bar is not None:

@@ -19,7 +19,7 @@ class EpochRecord:
     epoch: int
     train_loss: float
     val_loss: float
-    val_accuracy: float
+    val_accuracy: float  # NaN where the dataset's metric is another (task.Metric.val_column)
     epoch_seconds: float
     us_per_step_median: float
     reference_us: float  # the machine's own speed at the start of this epoch (timing.Reference)
@@ -27,6 +27,7 @@ class EpochRecord:
     steps_seconds: float = float("nan")  # sum of this epoch's timed steps
     fetch_seconds: float = float("nan")  # gathering batches into the step's buffers
     eval_seconds: float = float("nan")  # the validation pass
+    val_rmse: float = float("nan")  # a regression's metric (NaN for classifiers)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class TrialResult:
     mode: str
     model: str
     host: str
-    test_accuracy: float
+    test_accuracy: float  # NaN where the dataset's metric is another (task.Metric.column)
     test_loss: float
     best_val_loss: float
     best_epoch: int
@@ -91,6 +92,8 @@ class TrialResult:
     profile_optimizer_us: float = float("nan")
     profile_other_us: float = float("nan")
     profile_seconds: float = 0.0  # wall time of the profiled block, setup included
+    test_rmse: float = float("nan")  # a regression's metric, on the normalised scale
+    test_rmse_raw: float = float("nan")  # the same in the data's own unit (run.json says which)
     rounds: list[RoundRecord] = field(default_factory=list, repr=False)
     history: list[EpochRecord] = field(default_factory=list, repr=False)
     step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)

@@ -21,12 +21,12 @@ import torch
 
 from actbench import activation as activations_mod
 from actbench import data as data_mod
+from actbench import dataset as datasets
 from actbench import device as device_mod
-from actbench import environment, executor, plot, table, timing
+from actbench import environment, executor, plot, report, table, timing
 from actbench import step as step_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
-from actbench.model import image_shape
 from actbench.progress import Progress
 from actbench.storage import RunFolder
 
@@ -79,7 +79,7 @@ def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
     if folder.trials().empty:
         return pd.DataFrame()
     summary = table.summarize_folder(folder)
-    folder.write_summary(table.markdown_report(run, summary), summary)
+    folder.write_summary(report.markdown_report(run, summary), summary)
     try:
         plot.draw_run(folder, summary)
     except Exception as exc:  # a picture must never cost the numbers
@@ -92,9 +92,11 @@ class _Plan:
     cfg: SweepConfig
     acts: list[activations_mod.Activation]
     pinning: device_mod.Pinning
+    filled: dict  # the values the dataset's defaults supplied
 
 
 def _plan(cfg: SweepConfig) -> _Plan:
+    filled = cfg.resolve()
     cfg.validate()
     acts = activations_mod.parse_list(",".join(cfg.activations))
     if cfg.baseline is not None:  # the row every other is measured against runs too
@@ -105,7 +107,7 @@ def _plan(cfg: SweepConfig) -> _Plan:
     cfg.activations = [a.name for a in acts]
     pinning = device_mod.pin(cfg.device, cfg.threads, cfg.cpu_affinity, cfg.deterministic)
     step_mod.check_mode(cfg.mode, pinning.device)
-    return _Plan(cfg, acts, pinning)
+    return _Plan(cfg, acts, pinning, filled)
 
 
 def _groups(plan: _Plan, done: set[tuple[str, int]]) -> list[executor.Group]:
@@ -137,6 +139,10 @@ def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
         "name": name,
         "status": "running",
         "config": cfg.to_json(),
+        "dataset_defaults": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in plan.filled.items()
+        },
+        "metric": datasets.get(cfg.dataset).task.metric.name,
         "timing_method": timing.method(plan.pinning.device),
         "started": _now(),
         "finished": None,
@@ -203,19 +209,14 @@ def _load(plan: _Plan) -> tuple[data_mod.DeviceData, dict]:
     """The data on the device, checked against the configuration, and what run.json says
     of it."""
     cfg, device = plan.cfg, plan.pinning.device
-    data_dir = cfg.data_dir or data_mod.default_data_dir()
-    mnist = data_mod.load(data_dir, download=cfg.download)
-    data = data_mod.prepare(
-        mnist, device, cfg.val_fraction, cfg.train_limit, cfg.split_seed, image_shape(cfg.model)
-    )
+    data, info = datasets.get(cfg.dataset).load(cfg, device)
     if data.x_train.shape[0] < cfg.batch_size:
         raise ActbenchError(
-            f"the training split has {data.x_train.shape[0]} images, fewer than one batch of "
+            f"the training split has {data.x_train.shape[0]} examples, fewer than one batch of "
             f"{cfg.batch_size}; raise --train-limit or lower --batch-size"
         )
     return data, {
-        "dir": str(data_dir),
-        "reader": mnist.reader,
+        **info,
         "train": int(data.x_train.shape[0]),
         "val": int(data.x_val.shape[0]),
         "test": int(data.x_test.shape[0]),

@@ -52,8 +52,14 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 OPTIONAL: dict[str, dict[str, str]] = {  # checked when present (added in later versions)
-    "trials.csv": {"group": INT, "slow_steps": FLOAT, "train_seconds": FLOAT},
-    "history.csv": {"reference_us": FLOAT},
+    "trials.csv": {
+        "group": INT,
+        "slow_steps": FLOAT,
+        "train_seconds": FLOAT,
+        "test_rmse": FLOAT,
+        "test_rmse_raw": FLOAT,
+    },
+    "history.csv": {"reference_us": FLOAT, "val_rmse": FLOAT},
     "rounds.csv": {"start_seconds": FLOAT},
 }
 KEYS = {

@@ -159,56 +159,68 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AccuracyDelta:
-    """B minus A in percentage points over the common seeds, with a paired test."""
+class MetricDelta:
+    """B minus A in the metric's shown units (accuracy points, RMSE) over the common seeds,
+    with a paired test. `sign` says which way is better (+1: higher, -1: lower)."""
 
-    delta_points: float
+    delta: float
     low: float
     high: float
     p_value: float | None  # None: not testable (too few common seeds, or no spread)
     seeds: int
     why_untestable: str = ""
-    se: float = math.nan  # standard error of the mean difference (points)
+    se: float = math.nan  # standard error of the mean difference (shown units)
+    sign: int = 1
 
     @property
     def testable(self) -> bool:
         return self.p_value is not None
+
+    @property
+    def worse_by(self) -> float:
+        """How much worse B is than A (negative: better), in shown units."""
+        return -self.sign * self.delta
 
     def verdict(self, alpha: float = 0.05) -> str:
         if not self.testable:
             return self.why_untestable or "not testable"
         if self.p_value >= alpha:
             return "n.s."
-        return "better" if self.delta_points > 0 else "worse"
+        return "worse" if self.worse_by > 0 else "better"
 
-    def p_worse_than(self, points: float) -> float:
-        """One-sided paired-t p-value of 'B - A >= -points' (small: B is worse by more)."""
+    def p_worse_than(self, margin: float) -> float:
+        """One-sided paired-t p-value of 'B is worse than A by at most `margin`' (small: B
+        is worse by more)."""
         if not self.testable:
             return math.nan
-        return float(scipy_stats.t(self.seeds - 1).cdf((self.delta_points + points) / self.se))
+        return float(scipy_stats.t(self.seeds - 1).cdf((margin - self.worse_by) / self.se))
 
 
-def accuracy_delta(
-    a: dict[int, float], b: dict[int, float], confidence: float = 0.95
-) -> AccuracyDelta:
-    """Paired over the seeds both sides trained: mean per-seed difference (points), its
-    t-interval, and the paired t-test's p-value. Accuracies are fractions (0-1)."""
+def metric_delta(
+    a: dict[int, float],
+    b: dict[int, float],
+    confidence: float = 0.95,
+    scale: float = 100.0,
+    sign: int = 1,
+) -> MetricDelta:
+    """Paired over the seeds both sides trained: mean per-seed difference (x `scale`: a
+    fraction's points by default), its t-interval, and the paired t-test's p-value."""
     common = sorted(set(a) & set(b))
     diffs = np.array(
-        [100 * (b[s] - a[s]) for s in common if math.isfinite(a[s]) and math.isfinite(b[s])]
+        [scale * (b[s] - a[s]) for s in common if math.isfinite(a[s]) and math.isfinite(b[s])]
     )
     nan = math.nan
     if diffs.size == 0:
-        return AccuracyDelta(nan, nan, nan, None, 0, "no common seeds")
+        return MetricDelta(nan, nan, nan, None, 0, "no common seeds", sign=sign)
     mean = float(diffs.mean())
     if not diffs.any():  # a fact, not a test: every common seed scored the same
-        return AccuracyDelta(0.0, math.nan, math.nan, None, diffs.size, "identical")
+        return MetricDelta(0.0, nan, nan, None, diffs.size, "identical", sign=sign)
     if diffs.size < MIN_SEEDS_FOR_ACCURACY_TEST:
         seeds = f"{diffs.size} seed" + ("s" if diffs.size > 1 else "")
-        return AccuracyDelta(mean, nan, nan, None, diffs.size, f"{seeds}: not testable")
+        return MetricDelta(mean, nan, nan, None, diffs.size, f"{seeds}: not testable", sign=sign)
     if np.ptp(diffs) == 0:
-        return AccuracyDelta(mean, mean, mean, None, diffs.size, "no spread: not testable")
+        return MetricDelta(mean, mean, mean, None, diffs.size, "no spread: not testable", sign=sign)
     se = float(diffs.std(ddof=1) / math.sqrt(diffs.size))
     half = float(scipy_stats.t(diffs.size - 1).ppf((1 + confidence) / 2)) * se
     p = float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
-    return AccuracyDelta(mean, mean - half, mean + half, p, diffs.size, "", se)
+    return MetricDelta(mean, mean - half, mean + half, p, diffs.size, "", se, sign)

@@ -32,12 +32,17 @@ COMPILE_CACHE_ENTRIES = 64  # trials that may hold a compiled step at once
 
 
 def make_optimizer(
-    name: str, params, lr: float, device: torch.device, mode: str = "eager"
+    name: str,
+    params,
+    lr: float,
+    device: torch.device,
+    mode: str = "eager",
+    momentum: float = 0.0,
 ) -> torch.optim.Optimizer:
-    """Adam or SGD (momentum 0.9) with the fastest kernel the device and mode allow."""
+    """Adam, or SGD with `momentum`, with the fastest kernel the device and mode allow."""
     params = list(params)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, foreach=device.type != "cpu")
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=device.type != "cpu")
     if mode == "cuda-graph":
         return torch.optim.Adam(params, lr=lr, capturable=True, foreach=True)
     if mode == "compile":  # only its hyperparameters are used: CompiledStep applies the rule
@@ -128,9 +133,12 @@ def bind_update(optimizer: torch.optim.Optimizer, param: nn.Parameter) -> Callab
     return update
 
 
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 class Step:
-    """Static batch buffers, `fetch`, and the optimizer (`adam` or `sgd`) over the tensors
-    `parameters` returns; the modes below add the step itself."""
+    """Static batch buffers, `fetch`, the task's loss, and the optimizer (`adam` or `sgd`)
+    over the tensors `parameters` returns; the modes below add the step itself."""
 
     mode = ""
 
@@ -142,11 +150,15 @@ class Step:
         x: torch.Tensor,
         y: torch.Tensor,
         batch_size: int,
+        loss: Loss = F.cross_entropy,
+        momentum: float = 0.0,
     ) -> None:
-        self.model, self.x, self.y = model, x, y
+        self.model, self.x, self.y, self.loss = model, x, y, loss
         self.xb = torch.empty((batch_size, *x.shape[1:]), dtype=x.dtype, device=x.device)
-        self.yb = torch.empty((batch_size,), dtype=y.dtype, device=y.device)
-        self.optimizer = make_optimizer(optimizer, self.parameters(), lr, x.device, self.mode)
+        self.yb = torch.empty((batch_size, *y.shape[1:]), dtype=y.dtype, device=y.device)
+        self.optimizer = make_optimizer(
+            optimizer, self.parameters(), lr, x.device, self.mode, momentum
+        )
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters())
@@ -174,7 +186,7 @@ class EagerStep(Step):
 
     def __call__(self) -> torch.Tensor:
         self.flat.grad.zero_()
-        loss = F.cross_entropy(self.model(self.xb), self.yb)
+        loss = self.loss(self.model(self.xb), self.yb)
         loss.backward()
         self.update()
         return loss
@@ -186,7 +198,7 @@ class CompiledStep(Step):
     Compiling `loss.backward()` and `optimizer.step()` as written breaks the graph into
     pieces and leaves the Python overhead in place, so this step is written functionally:
     gradients from `torch.func.grad_and_value`, then the optimizer's own update rule
-    (Adam, or SGD with momentum, with the hyperparameters of the given optimizer) applied
+    (Adam, or SGD with or without momentum, with the given optimizer's hyperparameters) applied
     in place to the module's parameters. It trains the same weights as the eager step
     (tests check this to float tolerance).
     """
@@ -212,8 +224,8 @@ class CompiledStep(Step):
             self.update = self._sgd_update(group["lr"], group["momentum"])
         self._compiled = torch.compile(self._functional_step, fullgraph=True)
 
-    def _loss(self, params, xb, yb):
-        return F.cross_entropy(torch.func.functional_call(self.model, params, (xb,)), yb)
+    def _loss_of(self, params, xb, yb):
+        return self.loss(torch.func.functional_call(self.model, params, (xb,)), yb)
 
     def _adam_update(self, lr: float, beta1: float, beta2: float, eps: float):
         def update(grads) -> None:
@@ -232,6 +244,9 @@ class CompiledStep(Step):
     def _sgd_update(self, lr: float, momentum: float):
         def update(grads) -> None:
             for name, p in self.params.items():
+                if not momentum:  # torch's SGD keeps no buffer then (and 0 x inf is nan)
+                    p.sub_(lr * grads[name])
+                    continue
                 buf = self.buffers[name][0]
                 buf.mul_(momentum).add_(grads[name])
                 p.sub_(lr * buf)
@@ -239,7 +254,7 @@ class CompiledStep(Step):
         return update
 
     def _functional_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        grads, loss = torch.func.grad_and_value(self._loss)(self.params, xb, yb)
+        grads, loss = torch.func.grad_and_value(self._loss_of)(self.params, xb, yb)
         self.update(grads)
         return loss
 
@@ -267,10 +282,10 @@ class CudaGraphStep(Step):
         self.graph = torch.cuda.CUDAGraph()
         optimizer.zero_grad(set_to_none=True)
         with torch.cuda.graph(self.graph):
-            loss = F.cross_entropy(model(self.xb), self.yb)
+            loss = self.loss(model(self.xb), self.yb)
             loss.backward()
             optimizer.step()
-        self.loss = loss
+        self.graph_loss = loss
         with torch.no_grad():  # undo the warm-up in place: the graph holds these addresses
             for k, v in model.state_dict().items():
                 v.copy_(weights[k])
@@ -286,14 +301,14 @@ class CudaGraphStep(Step):
 
     def train_step(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.model(self.xb), self.yb)
+        loss = self.loss(self.model(self.xb), self.yb)
         loss.backward()
         self.optimizer.step()
         return loss
 
     def __call__(self) -> torch.Tensor:
         self.graph.replay()
-        return self.loss
+        return self.graph_loss
 
 
 def check_mode(mode: str, device: torch.device) -> None:
@@ -311,8 +326,11 @@ def make_step(
     x: torch.Tensor,
     y: torch.Tensor,
     batch_size: int,
+    loss: Loss = F.cross_entropy,
+    momentum: float = 0.0,
 ) -> Step:
-    """The step for `mode`; it builds its own optimizer (`adam` or `sgd`) for `model`."""
+    """The step for `mode`; it builds its own optimizer (`adam` or `sgd`) for `model` and
+    trains on `loss` (the task's)."""
     check_mode(mode, x.device)
     cls = {"eager": EagerStep, "compile": CompiledStep, "cuda-graph": CudaGraphStep}[mode]
-    return cls(model, optimizer, lr, x, y, batch_size)
+    return cls(model, optimizer, lr, x, y, batch_size, loss, momentum)

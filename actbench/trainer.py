@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from actbench import breakdown, timing
+from actbench import breakdown, dataset, timing
 from actbench.activation import Activation
 from actbench.config import SweepConfig
 from actbench.data import Batches, DeviceData
@@ -29,24 +28,7 @@ from actbench.model import build
 from actbench.records import EpochRecord, RoundRecord, TrialResult
 from actbench.step import Step, make_step
 
-EVAL_BATCH = 2_000  # measured: faster than one 12k-row GEMM chain on a 2-core CPU (cache)
 EpochCallback = Callable[[EpochRecord], None]
-
-
-@torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over (x, y), in large batches, one host read."""
-    model.eval()
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for i in range(0, x.shape[0], EVAL_BATCH):
-        logits = model(x[i : i + EVAL_BATCH])
-        target = y[i : i + EVAL_BATCH]
-        loss_sum += F.cross_entropy(logits, target, reduction="sum")
-        correct += (logits.argmax(dim=1) == target).sum()
-    model.train()
-    n = x.shape[0]
-    return loss_sum.item() / n, correct.item() / n
 
 
 class Trial:
@@ -73,6 +55,7 @@ class Trial:
         self.activation, self.seed, self.group = activation, seed, group
         self.cfg, self.pinning, self.data, self.on_epoch = cfg, pinning, data, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
+        self.task = dataset.get(cfg.dataset).task  # its loss to train on, its metric to test
         if data.x_train.shape[0] < cfg.batch_size:
             raise ValueError(
                 f"training split of {data.x_train.shape[0]} is smaller than one batch "
@@ -83,7 +66,15 @@ class Trial:
         model = build(cfg.model, cfg.hidden, activation, seed).to(pinning.device)
         setup_start = time.perf_counter()
         step = make_step(
-            cfg.mode, model, cfg.optimizer, cfg.lr, data.x_train, data.y_train, cfg.batch_size
+            cfg.mode,
+            model,
+            cfg.optimizer,
+            cfg.lr,
+            data.x_train,
+            data.y_train,
+            cfg.batch_size,
+            self.task.loss,
+            cfg.momentum,
         )
         setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
         self._rounds = self._train(model, step, setup_seconds)
@@ -109,7 +100,8 @@ class Trial:
 
     def _train(self, model: nn.Module, step: Step, setup_seconds: float) -> Iterator[None]:
         """The training loop, top to bottom; it yields after every round of steps."""
-        cfg, data, device = self.cfg, self.data, self.pinning.device
+        cfg, data, device, task = self.cfg, self.data, self.pinning.device, self.task
+        metric = task.metric
         bs = cfg.batch_size
         n_batches = data.x_train.shape[0] // bs  # full batches only: every step does the same work
         clock = timing.clock_for(device)
@@ -149,7 +141,7 @@ class Trial:
             step_chunks.append(epoch_us)
             train_loss = loss_sum.item() / n_batches
             eval_start = time.perf_counter()
-            val_loss, val_acc = evaluate(model, data.x_val, data.y_val)
+            val_loss, val_score = task.evaluate(model, data.x_val, data.y_val)
             eval_seconds = time.perf_counter() - eval_start
             record = EpochRecord(
                 activation=self.activation.name,
@@ -157,7 +149,7 @@ class Trial:
                 epoch=epoch,
                 train_loss=train_loss,
                 val_loss=val_loss,
-                val_accuracy=val_acc,
+                **{"val_accuracy": math.nan, metric.val_column: val_score},
                 epoch_seconds=time.perf_counter() - epoch_start,  # neighbours' rounds included
                 us_per_step_median=float(np.median(epoch_us)),
                 reference_us=reference_us,
@@ -185,12 +177,24 @@ class Trial:
         if best_state is not None:  # early stopping: test the best-validation weights
             model.load_state_dict(best_state)
         if diverged_epoch is not None and best_state is None:
-            test_loss, test_acc = math.nan, math.nan
+            test_loss, test_score = math.nan, math.nan
         else:
-            test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+            test_loss, test_score = task.evaluate(model, data.x_test, data.y_test)
+        scores = {"test_accuracy": math.nan, metric.column: test_score}
+        if metric.raw_column:  # e.g. RMSE in thousands of passengers, not on the 0-1 scale
+            scores[metric.raw_column] = test_score * data.target_scale
         profile_start = time.perf_counter()
         parts = breakdown.measure(
-            cfg.model, cfg.hidden, self.activation, cfg.optimizer, cfg.lr, xs, ys, bs
+            cfg.model,
+            cfg.hidden,
+            self.activation,
+            cfg.optimizer,
+            cfg.lr,
+            xs,
+            ys,
+            bs,
+            task.loss,
+            cfg.momentum,
         )
         profile_seconds = time.perf_counter() - profile_start
 
@@ -215,7 +219,7 @@ class Trial:
             mode=cfg.mode,
             model=cfg.model,
             host=socket.gethostname(),
-            test_accuracy=test_acc,
+            **scores,
             test_loss=test_loss,
             best_val_loss=best_val,
             best_epoch=best_epoch,

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from actbench import cli
+from actbench import cli, sweep_flags
 from actbench.config import SweepConfig
 
 SWEEP_FLAGS = [
@@ -14,6 +14,9 @@ SWEEP_FLAGS = [
     "--batch-size",
     "--optimizer",
     "--lr",
+    "--momentum",
+    "--dataset",
+    "--window",
     "--epochs",
     "--patience",
     "--val-fraction",
@@ -27,14 +30,35 @@ SWEEP_FLAGS = [
 
 
 def parse(*argv):
-    return cli.config_from(cli.build_parser().parse_args(["sweep", *argv]))
+    return sweep_flags.config_from(cli.build_parser().parse_args(["sweep", *argv]))
 
 
 def test_defaults_are_the_seed_article_setup():
     cfg = parse()
     assert cfg == SweepConfig(activations=["relu", "tanh", "sigmoid", "elu"])
-    assert cfg.hidden == (100, 100, 100) and cfg.batch_size == 100 and cfg.optimizer == "adam"
-    assert cfg.lr == 1e-3 and cfg.epochs == 100 and cfg.patience == 10 and cfg.seeds == [0]
+    assert cfg.resolve() == {
+        "model": "mlp",
+        "hidden": (100, 100, 100),
+        "batch_size": 100,
+        "epochs": 100,
+        "patience": 10,
+        "val_fraction": 0.2,
+    }
+    assert cfg.optimizer == "adam" and cfg.momentum == 0.0 and cfg.window is None
+    assert cfg.lr == 1e-3 and cfg.seeds == [0] and cfg.dataset == "mnist"
+
+
+def test_airline_defaults_are_the_articles_lstm():
+    cfg = parse("--dataset", "airline", "--epochs", "20")
+    assert cfg.resolve() == {
+        "model": "lstm",
+        "hidden": (6,),
+        "batch_size": 1,
+        "patience": 0,
+        "val_fraction": 0.1,
+        "window": 10,
+    }
+    assert cfg.epochs == 20  # given, so not the dataset's 150
 
 
 def test_lists_and_ranges():
@@ -60,10 +84,13 @@ def test_help_lists_every_flag_with_its_default(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.build_parser().parse_args(["sweep", "--help"])
     assert exit_.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at -
     for flag in SWEEP_FLAGS:
         assert flag in text
-    assert "(default: relu,tanh,sigmoid,elu)" in text and "(default: 100)" in text
+    assert "(default: relu,tanh,sigmoid,elu)" in text and "(default: 0.001)" in text
+    # a default that follows the dataset says so, for each dataset
+    assert "Default by dataset: mnist, fashion-mnist, kmnist: 100; airline: 150" in text
+    assert "Default by dataset: mnist, fashion-mnist, kmnist: mlp; airline: lstm" in text
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_same_code_compares_as_same(out):
     assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}  # inside 1 ± 3 %
     # the reference step, timed once per epoch, corrects less precisely
     assert rows.loc["identity", "ratio_low"] < 1 < rows.loc["identity", "ratio_high"]
-    assert set(rows["accuracy_verdict"]) == {"n.s."}
+    assert set(rows["score_verdict"]) == {"n.s."}
     assert comp.differences == [] and comp.warnings == []
     assert gate.gate(comp, slower_pct=1, less_accurate_points=0.1) == []
 
@@ -194,8 +194,8 @@ def test_runs_without_a_shared_baseline_use_the_reference(out):
 def test_less_accurate_is_tested_paired_and_gated(out):
     comp = comparison.compare(make_run(out, "a"), make_run(out, "b", accuracy=0.96))
     rows = comp.rows.set_index("activation")
-    assert set(rows["accuracy_verdict"]) == {"worse"}
-    assert rows.loc["relu", "delta_points"] == pytest.approx(-1.0, abs=0.2)
+    assert set(rows["score_verdict"]) == {"worse"}
+    assert rows.loc["relu", "delta"] == pytest.approx(-1.0, abs=0.2)
     assert rows.loc["relu", "delta_low"] < -1.0 < rows.loc["relu", "delta_high"] < 0
     assert len(gate.gate(comp, None, less_accurate_points=0.5)) == 3
     assert gate.gate(comp, None, less_accurate_points=2) == []
@@ -203,10 +203,10 @@ def test_less_accurate_is_tested_paired_and_gated(out):
 
 def test_accuracy_pairs_seeds_and_never_invents_a_p_value(out):
     comp = comparison.compare(make_run(out, "a", seeds=(0,)), make_run(out, "b", seeds=(0,)))
-    assert set(comp.rows["accuracy_verdict"]) == {"1 seed: not testable"}
-    assert comp.rows["accuracy_p_value"].isna().all()
+    assert set(comp.rows["score_verdict"]) == {"1 seed: not testable"}
+    assert comp.rows["score_p_value"].isna().all()
     comp = comparison.compare(make_run(out, "c", seeds=(0, 1)), make_run(out, "d", seeds=(1, 2)))
-    assert set(comp.rows["accuracy_seeds"]) == {1}  # only seed 1 is on both sides
+    assert set(comp.rows["score_seeds"]) == {1}  # only seed 1 is on both sides
 
 
 def test_header_names_what_differs_and_warns_on_model_changes(out):

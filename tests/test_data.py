@@ -124,7 +124,7 @@ def test_prepare_normalises_and_limits(tiny_mnist):
     d = data.prepare(mnist, torch.device("cpu"), val_fraction=0.25, train_limit=400)
     assert d.x_train.shape == (300, 784) and d.x_val.shape == (100, 784)
     assert d.x_test.shape == (200, 784) and d.x_train.dtype == torch.float32
-    expected = (255 / 255 - data.MEAN) / data.STD
+    expected = (255 / 255 - data.MNIST_SOURCE.mean) / data.MNIST_SOURCE.std
     assert d.x_train.max().item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ActbenchError, match="--train-limit"):
         data.prepare(mnist, torch.device("cpu"), 0.2, train_limit=601)

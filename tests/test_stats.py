@@ -133,18 +133,18 @@ def test_accuracy_is_paired_by_seed():
     a = {0: 0.970, 1: 0.980, 2: 0.975, 3: 0.965}
     b = {s: acc - 0.002 for s, acc in a.items()}  # every seed 0.2 points worse
     b[3] -= 0.001
-    d = stats.accuracy_delta(a, b)
-    assert d.verdict() == "worse" and d.delta_points == pytest.approx(-0.225)
-    assert d.low < d.delta_points < d.high < 0 and d.seeds == 4
+    d = stats.metric_delta(a, b)
+    assert d.verdict() == "worse" and d.delta == pytest.approx(-0.225)
+    assert d.low < d.delta < d.high < 0 and d.seeds == 4
     # Welch's test on the same numbers would call this noise: the seeds' spread dominates
     assert d.p_worse_than(0.1) < 0.05 and d.p_worse_than(0.5) > 0.5
 
 
 def test_accuracy_never_invents_a_p_value():
-    assert stats.accuracy_delta({0: 0.97}, {0: 0.96}).verdict() == "1 seed: not testable"
-    same = stats.accuracy_delta({0: 0.97, 1: 0.98, 2: 0.96}, {0: 0.97, 1: 0.98, 2: 0.96})
+    assert stats.metric_delta({0: 0.97}, {0: 0.96}).verdict() == "1 seed: not testable"
+    same = stats.metric_delta({0: 0.97, 1: 0.98, 2: 0.96}, {0: 0.97, 1: 0.98, 2: 0.96})
     assert same.p_value is None and same.verdict() == "identical"
-    shifted = stats.accuracy_delta({0: 0.97, 1: 0.98, 2: 0.96}, {0: 0.98, 1: 0.99, 2: 0.97})
+    shifted = stats.metric_delta({0: 0.97, 1: 0.98, 2: 0.96}, {0: 0.98, 1: 0.99, 2: 0.97})
     assert shifted.p_value is None and shifted.verdict() == "no spread: not testable"
-    disjoint = stats.accuracy_delta({0: 0.97}, {1: 0.97})
+    disjoint = stats.metric_delta({0: 0.97}, {1: 0.97})
     assert disjoint.seeds == 0 and disjoint.verdict() == "no common seeds"

@@ -7,6 +7,7 @@ from actbench import activation, data, trainer
 from actbench.config import SweepConfig
 from actbench.device import Pinning
 from actbench.step import make_optimizer
+from actbench.task import Classification
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_learns_and_counts_steps_and_warmup(device_data):
 def test_early_stopping_restores_the_best_validation_weights(device_data, monkeypatch):
     cfg = SweepConfig(hidden=(32,), batch_size=40, epochs=30, patience=2)
     losses = iter([0.9, 0.5, 0.7, 0.8, 0.4])
-    real_evaluate = trainer.evaluate
+    real_evaluate = Classification().evaluate
     snapshots = {}
 
     def scripted(model, x, y):
@@ -79,7 +80,7 @@ def test_early_stopping_restores_the_best_validation_weights(device_data, monkey
         tested["weights"] = [v.clone() for v in state.values()]
         return real_load(self, state, *a, **k)
 
-    monkeypatch.setattr(trainer, "evaluate", scripted)
+    monkeypatch.setattr(Classification, "evaluate", lambda self, *args: scripted(*args))
     monkeypatch.setattr(torch.nn.Module, "load_state_dict", spy_load)
     result = run(device_data, cfg)
     assert result.epochs == 4 and result.best_epoch == 2 and result.best_val_loss == 0.5

@@ -1,0 +1,144 @@
+"""The datasets a sweep can train on, each bringing its task, its models and its defaults.
+
+`--dataset` picks one. A dataset knows how to load itself onto the device, which models
+fit its inputs, what it is trained and scored on (`task.py`: accuracy for the image
+classifiers, RMSE for the series), and the settings its source article used where they
+differ from MNIST's (the airline LSTM: batch 1, 150 epochs, no early stopping, 6 units).
+Those per-dataset defaults fill only what the user left unset, and run.json records which
+values came from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from actbench import data as data_mod
+from actbench import series
+from actbench.errors import ActbenchError
+from actbench.model import image_shape
+from actbench.task import Classification, Regression, Task
+
+# SweepConfig fields whose default depends on the dataset (None there means "its default")
+DEPENDENT = ("model", "hidden", "batch_size", "epochs", "patience", "val_fraction", "window")
+
+IMAGE_DEFAULTS: dict[str, object] = {
+    "model": "mlp",
+    "hidden": (100, 100, 100),
+    "batch_size": 100,
+    "epochs": 100,
+    "patience": 10,
+    "val_fraction": 0.2,
+    "window": None,
+}
+SERIES_DEFAULTS: dict[str, object] = {  # the airline article's LSTM
+    "model": "lstm",
+    "hidden": (6,),
+    "batch_size": 1,
+    "epochs": 150,
+    "patience": 0,
+    "val_fraction": 0.1,
+    "window": 10,
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    task: Task
+    models: tuple[str, ...]
+    defaults: dict[str, object] = field(repr=False)
+
+    def check(self, cfg) -> None:
+        """What this dataset refuses in a resolved configuration."""
+        if cfg.model not in self.models:
+            raise ActbenchError(
+                f"--model {cfg.model} does not fit --dataset {self.name}; "
+                f"use {' or '.join(self.models)}"
+            )
+
+    def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ImageDataset(Dataset):
+    source: data_mod.ImageSource = data_mod.MNIST_SOURCE
+
+    def check(self, cfg) -> None:
+        super().check(cfg)
+        if cfg.window is not None:
+            raise ActbenchError(f"--window applies to series (--dataset airline), not {self.name}")
+
+    def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+        data_dir = Path(cfg.data_dir or data_mod.default_data_dir())
+        images = data_mod.load(data_dir, download=cfg.download, source=self.source)
+        resident = data_mod.prepare(
+            images,
+            device,
+            cfg.val_fraction,
+            cfg.train_limit,
+            cfg.split_seed,
+            image_shape(cfg.model),
+        )
+        return resident, {"dir": str(data_dir), "reader": images.reader}
+
+
+@dataclass(frozen=True)
+class SeriesDataset(Dataset):
+    source: series.SeriesSource = series.AIRLINE_SOURCE
+
+    def check(self, cfg) -> None:
+        super().check(cfg)
+        if cfg.train_limit is not None:
+            raise ActbenchError(f"--train-limit applies to image datasets, not {self.name}")
+
+    def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+        values = series.read(self.source)
+        resident = series.prepare(values, device, cfg.window, cfg.val_fraction)
+        return resident, {
+            "reader": "packaged",
+            "file": self.source.file,
+            "unit": self.source.unit,
+            "min": float(values.min()),
+            "max": float(values.max()),
+        }
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        ImageDataset("mnist", Classification(), ("mlp", "cnn"), IMAGE_DEFAULTS),
+        ImageDataset(
+            "fashion-mnist",
+            Classification(),
+            ("mlp", "cnn"),
+            IMAGE_DEFAULTS,
+            data_mod.FASHION_SOURCE,
+        ),
+        ImageDataset(
+            "kmnist", Classification(), ("mlp", "cnn"), IMAGE_DEFAULTS, data_mod.KMNIST_SOURCE
+        ),
+        SeriesDataset("airline", Regression(), ("lstm",), SERIES_DEFAULTS),
+    )
+}
+NAMES = tuple(DATASETS)
+
+
+def get(name: str | None) -> Dataset:
+    """The dataset `name` (runs saved before datasets existed trained on MNIST)."""
+    try:
+        return DATASETS[name or "mnist"]
+    except KeyError:
+        raise ActbenchError(f"--dataset must be one of {', '.join(NAMES)}, got {name!r}") from None
+
+
+def default_text(field_name: str, show=str) -> str:
+    """'mnist, fashion-mnist, kmnist: 100; airline: 150': a dependent default, for --help."""
+    by_value: dict[str, list[str]] = {}
+    for d in DATASETS.values():
+        value = d.defaults[field_name]
+        by_value.setdefault("none" if value is None else show(value), []).append(d.name)
+    return "; ".join(f"{', '.join(names)}: {value}" for value, names in by_value.items())

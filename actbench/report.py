@@ -1,0 +1,147 @@
+"""Reports of a run for people: what `sweep` and `show` print, summary.md, `list`'s rows.
+
+The numbers come from `table.py`; this module adds what a reader needs to trust them: the
+configuration (dataset, model, optimizer, schedule), the environment, how to read cost and
+gain, and the timer's own overhead.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from actbench.errors import ActbenchError
+from actbench.records import PROFILE_STEPS as PROFILED_STEPS
+from actbench.storage import RunFolder
+from actbench.table import legend, metric_of, render, render_breakdown, summarize_folder
+
+
+def model_name(cfg: dict) -> str:
+    """'MLP 784-100-100-100-10', 'CNN (Keras example)' or 'LSTM 6-6 -> 1', from a saved
+    configuration."""
+    model = cfg.get("model", "mlp")
+    if model == "cnn":
+        return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
+    if model == "lstm":
+        return f"LSTM {'-'.join(map(str, cfg['hidden']))} -> Dense 1, window {cfg.get('window')}"
+    return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10"
+
+
+def _optimizer(cfg: dict) -> str:
+    momentum = cfg.get("momentum")
+    extra = f" momentum {momentum}" if cfg["optimizer"] == "sgd" and momentum is not None else ""
+    return f"{cfg['optimizer']} lr {cfg['lr']}{extra}"
+
+
+def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
+    """What `sweep` and `show` print: the table, its legend, the breakdown, the timer."""
+    parts = [render(summary, fmt), legend(summary)]
+    breakdown = render_breakdown(summary, fmt)
+    if breakdown:
+        parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]
+    parts.append(footer(run, summary))
+    return "\n".join(p for p in parts if p is not None)
+
+
+def footer(run: dict, summary: pd.DataFrame) -> str:
+    """The timer's own cost next to the steps it timed: proof that the clock adds nothing."""
+    overhead = run.get("timer_overhead_us")
+    if overhead is None or summary.empty:
+        return ""
+    fastest = summary["us_per_step_median"].min()
+    return (
+        f"timer overhead: {overhead:.2f} µs per timed region "
+        f"({100 * overhead / fastest:.3f}% of the fastest median step)"
+    )
+
+
+def markdown_report(run: dict, summary: pd.DataFrame) -> str:
+    """summary.md: the table with the configuration and environment needed to read it."""
+    cfg, env = run["config"], run["environment"]
+    lines = [
+        f"# actbench run `{run['name']}`",
+        "",
+        f"- device: `{env['device']}` ({env['device_name']}), threads: {env['threads']}, "
+        f"torch {env['torch_version']}"
+        + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
+        f"- dataset: {cfg.get('dataset', 'mnist')}; model: {model_name(cfg)}, "
+        f"batch {cfg['batch_size']}, mode {cfg.get('mode', 'eager')}, {_optimizer(cfg)}, "
+        f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
+        f"val fraction {cfg['val_fraction']}"
+        + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
+        f"- seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
+        f"{cfg['warmup_steps']}; timing: {run['timing_method']}",
+        f"- schedule: {cfg.get('schedule', 'sequential')}"
+        + (
+            f" (rounds of {cfg['round_steps']} steps)"
+            if cfg.get("schedule") == "interleaved"
+            else ""
+        )
+        + f"; baseline: {cfg.get('baseline') or 'none'}",
+        f"- host: {env['hostname']}, {env['cpu_model']}, {env['platform']}",
+        f"- started {run['started']}, finished {run.get('finished') or '(not finished)'}",
+        "",
+        render(summary, "github"),
+        "",
+        f"Sorted by {metric_of(summary).title}, best first. µs/step: median of each trial's "
+        "median step time over seeds, IQR likewise. " + legend(summary),
+        "",
+    ]
+    breakdown = render_breakdown(summary, "github")
+    if breakdown:
+        lines += [
+            "## Where an eager step's time goes",
+            "",
+            "Operator self time per step under torch.profiler, in a separate block of "
+            f"{PROFILED_STEPS} steps after training (never the timed steps): activation "
+            "kernels forward and backward, the linear/conv layers, the loss, the optimizer, "
+            "and everything else.",
+            "",
+            breakdown,
+            "",
+        ]
+    lines += [footer(run, summary), ""]
+    return "\n".join(lines)
+
+
+def show_text(folder: RunFolder, fmt: str) -> str:
+    """What `actbench show` prints: the run in one line, its table, and where its plots are."""
+    run, summary = folder.run_info(), summarize_folder(folder)
+    env, cfg = run.get("environment", {}), run.get("config", {})
+    lines = [
+        f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
+        f"{env.get('threads', '?')} threads, "
+        f"{cfg.get('dataset', 'mnist')}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}, "
+        f"{run.get('status', '?')}, started {run.get('started', '?')}",
+        printed(run, summary, fmt),
+    ]
+    lines += [f"plot: {p}" for p in sorted(folder.path.glob("*.png"))]
+    return "\n".join(lines)
+
+
+def listing(folders: list[RunFolder]) -> list[dict]:
+    """One row per run folder for `actbench list`: when, where, what, how far."""
+    rows = []
+    for folder in folders:
+        try:
+            run = folder.run_info()
+            trials = len(folder.trials())
+        except ActbenchError as exc:
+            rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
+            continue
+        cfg, env = run.get("config", {}), run.get("environment", {})
+        rows.append(
+            {
+                "run": folder.name,
+                "started": run.get("started", ""),
+                "status": run.get("status", ""),
+                "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
+                "threads": env.get("threads", ""),
+                "dataset": cfg.get("dataset", "mnist"),
+                "model": cfg.get("model", "mlp"),
+                "mode": cfg.get("mode", "eager"),
+                "activations": ",".join(cfg.get("activations", [])),
+                "seeds": ",".join(map(str, cfg.get("seeds", []))),
+                "trials": trials,
+            }
+        )
+    return rows

@@ -1,0 +1,238 @@
+"""The `sweep` command's options, and the configuration they describe.
+
+Options whose default depends on the dataset default to None here and say so in --help
+(`by dataset: ...`); `SweepConfig.resolve` fills them from the dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from actbench import dataset as datasets
+from actbench.activation import BUILTINS
+from actbench.config import OPTIMIZERS, SCHEDULES, SweepConfig
+from actbench.executor import EXECUTORS
+from actbench.flags import fraction, int_list, number
+from actbench.model import MODELS
+from actbench.step import MODES
+
+
+def widths(value: tuple[int, ...]) -> str:
+    return ",".join(map(str, value))
+
+
+def by_dataset(field: str, show=str) -> str:
+    return datasets.default_text(field, show)
+
+
+def add(s: argparse.ArgumentParser) -> None:
+    """Every `sweep` option (the shared pinning, --out and --format come from `flags`)."""
+    d = SweepConfig()
+    s.add_argument(
+        "--activations",
+        default=",".join(d.activations),
+        help="comma list of activations; 'all' = every built-in "
+        f"({', '.join(BUILTINS)}); or package.module:attr naming an nn.Module "
+        "class or a callable",
+    )
+    s.add_argument(
+        "--dataset",
+        choices=datasets.NAMES,
+        default=d.dataset,
+        help="mnist, fashion-mnist, kmnist: 28x28 images in 10 classes, read from "
+        "<data-dir>/{MNIST,FashionMNIST,KMNIST}/raw (scored by accuracy); airline: the "
+        "monthly airline-passenger series 1949-1960, shipped with actbench (scored by RMSE)",
+    )
+    s.add_argument(
+        "--model",
+        choices=MODELS,
+        default=None,
+        help="mlp: the seed article's MLP (784-hidden-10); cnn: the Keras example's CNN "
+        "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored); lstm: "
+        "stacked LSTM layers of --hidden units, then Dense 1, the swept activation as the "
+        f"cell's nonlinearity (series only). Default by dataset: {by_dataset('model')}",
+    )
+    s.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=d.executor,
+        help="where trials run: in this process, or as Ray tasks (one GPU per trial on CUDA, "
+        "--threads CPUs otherwise; needs pip install 'actbench[ray]')",
+    )
+    s.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start or join a "
+        "local Ray instance)",
+    )
+    s.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=d.schedule,
+        help="interleaved: the trials of a seed train together, round by round in an order "
+        "shuffled every round, so every activation is timed in the same stretches of time; "
+        "sequential: one trial after another",
+    )
+    s.add_argument(
+        "--round-steps",
+        type=number(int, 1, "--round-steps"),
+        default=d.round_steps,
+        help="steps per round: how many steps a trial trains before the next trial's turn",
+    )
+    s.add_argument(
+        "--baseline",
+        default=d.baseline,
+        metavar="ACT",
+        help="activation every other is measured against (cost in µs/step, gain in the "
+        "dataset's metric), added to the sweep if not listed; 'none' for no baseline",
+    )
+    s.add_argument(
+        "--mode",
+        choices=MODES,
+        default=d.mode,
+        help="how the step executes: eager PyTorch, torch.compile (compile time "
+        "recorded separately, never in µs/step), or one CUDA graph replay per step "
+        "(CUDA only)",
+    )
+    s.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="use torch's deterministic algorithms (recorded; may be slower)",
+    )
+    s.add_argument(
+        "--hidden",
+        type=int_list("--hidden", 1),
+        default=None,
+        help="comma list of hidden layer widths (MLP) or LSTM layer widths. Default by "
+        f"dataset: {by_dataset('hidden', widths)}",
+    )
+    s.add_argument(
+        "--batch-size",
+        type=number(int, 1, "--batch-size"),
+        default=None,
+        help="training batch size; each timed step is one batch. Default by dataset: "
+        + by_dataset("batch_size"),
+    )
+    s.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=d.optimizer,
+        help="adam, or sgd (plain, or with --momentum)",
+    )
+    s.add_argument(
+        "--momentum",
+        type=number(float, 0.0, "--momentum"),
+        default=d.momentum,
+        help="SGD momentum (default: 0, as in torch and Keras; sgd only)",
+    )
+    s.add_argument(
+        "--lr", type=number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
+    )
+    s.add_argument(
+        "--epochs",
+        type=number(int, 1, "--epochs"),
+        default=None,
+        help=f"maximum epochs per trial. Default by dataset: {by_dataset('epochs')}",
+    )
+    s.add_argument(
+        "--patience",
+        type=number(int, 0, "--patience"),
+        default=None,
+        help="early-stopping patience in epochs on validation loss; 0 = no early "
+        "stopping (the best-validation weights are tested either way). Default by dataset: "
+        + by_dataset("patience"),
+    )
+    s.add_argument(
+        "--val-fraction",
+        type=fraction("--val-fraction"),
+        default=None,
+        help="share of the training examples held out for validation (images: a seeded "
+        "split; a series: its last windows). Default by dataset: " + by_dataset("val_fraction"),
+    )
+    s.add_argument(
+        "--window",
+        type=number(int, 1, "--window"),
+        default=None,
+        help="past values per input of a series model (series only). Default by dataset: "
+        + by_dataset("window"),
+    )
+    s.add_argument(
+        "--train-limit",
+        type=number(int, 1, "--train-limit"),
+        default=None,
+        help="use only the first N training images, before the split (image datasets)",
+    )
+    s.add_argument(
+        "--seeds",
+        type=int_list("--seeds", 0),
+        default=",".join(map(str, d.seeds)),
+        help="comma list of seeds (ranges like 0-4 too); each seed gives every "
+        "activation the same initial weights and batch order",
+    )
+    s.add_argument(
+        "--warmup-steps",
+        type=number(int, 0, "--warmup-steps"),
+        default=d.warmup_steps,
+        help="first steps of each trial left out of the timing statistics",
+    )
+    s.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding MNIST/raw/ (or FashionMNIST/, KMNIST/; default: $ACTBENCH_DATA, "
+        "else ~/.cache/actbench)",
+    )
+    s.add_argument(
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="never download an image dataset; fail if it is not in --data-dir",
+    )
+    s.add_argument(
+        "--name", default=None, help="run folder name (default: <date>-<time>-<device type>)"
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    s.add_argument(
+        "--resume",
+        metavar="RUN",
+        default=None,
+        help="finish an interrupted run (folder, or name under --out): only its "
+        "missing trials run, under its saved configuration; flags given too must "
+        "agree with it",
+    )
+
+
+def config_from(args: argparse.Namespace) -> SweepConfig:
+    return SweepConfig(
+        activations=[a.strip() for a in args.activations.split(",")],
+        device=args.device,
+        threads=args.threads,
+        cpu_affinity=args.cpu_affinity,
+        deterministic=args.deterministic,
+        mode=args.mode,
+        dataset=args.dataset,
+        model=args.model,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        schedule=args.schedule,
+        round_steps=args.round_steps,
+        baseline=None if args.baseline.strip().lower() == "none" else args.baseline.strip(),
+        hidden=None if args.hidden is None else tuple(args.hidden),
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        window=args.window,
+        epochs=args.epochs,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        train_limit=args.train_limit,
+        seeds=list(args.seeds),
+        warmup_steps=args.warmup_steps,
+        data_dir=args.data_dir,
+        download=args.download,
+        out=args.out,
+        name=args.name,
+    )
