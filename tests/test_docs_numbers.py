@@ -145,3 +145,69 @@ def test_the_spread_of_absolute_step_times_is_the_scripts():
     ]
     low, high = round(min(relu), -1), round(max(relu), -1)
     assert f"ranged from about {low:.0f} to {high:.0f} µs" in " ".join(doc("measuring.md").split())
+
+
+TUTORIAL_RUNS = ["mlp-3seeds", "sgd-table", "airline-lstm", "airline-lstm-6x6"]
+
+
+@pytest.mark.parametrize("name", TUTORIAL_RUNS)
+def test_the_tutorial_tables_are_the_runs_own(name):
+    folder = RunFolder(RESULTS / name)
+    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    text = doc("tutorials.md")
+    for row in rows:
+        assert row in text, row
+
+
+def mean_std(name: str, activation: str) -> str:
+    """'97.61 ± 0.05' (accuracy, %) or '0.0924 ± 0.0105' (RMSE) over a run's seeds."""
+    folder = RunFolder(RESULTS / name)
+    summary = table.summarize_folder(folder).set_index("activation")
+    metric = table.metric_of(summary)
+    mean = summary.loc[activation, f"{metric.column}_mean"]
+    std = summary.loc[activation, f"{metric.column}_std"]
+    return f"{metric.format(mean)} ± {metric.format(std)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "activations"),
+    [
+        ("mlp-3seeds", ["relu"]),
+        ("sgd-table", ["relu", "tanh", "sigmoid", "elu"]),
+        ("airline-lstm", ["tanh", "relu"]),
+        ("airline-lstm-6x6", ["tanh", "relu"]),
+    ],
+)
+def test_the_tutorial_summary_quotes_the_runs(name, activations):
+    text = doc("tutorials.md") + README
+    for activation in activations:
+        assert f"{mean_std(name, activation)} (`{name}`)" in text, (name, activation)
+
+
+@pytest.mark.parametrize("name", ["bench_lstm-cpu.json", "bench_lstm-6x6-cpu.json"])
+def test_the_lstm_step_figures_are_the_scripts(name):
+    methods = json.loads((RESULTS / name).read_text())["methods"]
+    text = " ".join((doc("tutorials.md") + README).split())
+    for key, figures in methods.items():
+        if "actbench" not in key:
+            continue
+        quoted = (
+            f"{figures['plain_over_this']:.2f}× ({figures['plain_over_this_min']:.2f}–"
+            f"{figures['plain_over_this_max']:.2f})"
+        )
+        assert quoted in text, (name, key, quoted)
+
+
+def test_the_lstm_conclusion_figures_are_the_runs():
+    """'ranges 0.0791–0.4058 ... Welch p = 0.17': two-layer relu against one tanh layer."""
+    from scipy import stats
+
+    one = RunFolder(RESULTS / "airline-lstm").trials()
+    two = RunFolder(RESULTS / "airline-lstm-6x6").trials()
+    tanh = one.loc[one["activation"] == "tanh", "test_rmse"].to_numpy()
+    relu = two.loc[two["activation"] == "relu", "test_rmse"].to_numpy()
+    p = stats.ttest_ind(relu, tanh, equal_var=False).pvalue
+    for text in (README, doc("tutorials.md")):
+        flat = " ".join(text.split())
+        assert f"{relu.min():.4f}–{relu.max():.4f}" in flat and f"p = {p:.2f}" in flat
+    assert f"against {tanh.min():.4f}–{tanh.max():.4f}" in " ".join(doc("tutorials.md").split())
