@@ -261,3 +261,23 @@ def test_old_sgd_runs_had_momentum():
     assert SweepConfig.from_json({"optimizer": "sgd", "momentum": 0.0}).momentum == 0.0
     old, new = {"config": {"optimizer": "adam"}}, {"config": {"optimizer": "adam", "momentum": 0.0}}
     assert comparison.differences(old, new) == ([], [])
+
+
+def test_siblings_need_no_torchvision_when_their_files_are_there(tmp_path, no_torchvision):
+    from actbench import data
+
+    make_images(tmp_path / "data", "KMNIST")
+    images = data.load(tmp_path / "data", download=False, source=data.KMNIST_SOURCE)
+    assert images.reader == "idx" and images.train_images.shape == (600, 28, 28)
+
+
+def test_the_python_api_takes_the_dataset_and_its_defaults(tmp_path):
+    import actbench
+
+    run = actbench.sweep(
+        ["tanh"], dataset="airline", epochs=2, seeds=[0], threads=1, out=tmp_path, quiet=True
+    )
+    assert run.info["config"]["hidden"] == [6] and run.info["config"]["batch_size"] == 1
+    assert "test RMSE (mean ± std)" in run.table()
+    with pytest.raises(actbench.ActbenchError, match="momentum applies to optimizer sgd"):
+        actbench.sweep(["tanh"], momentum=0.9, out=tmp_path, quiet=True)
