@@ -59,7 +59,7 @@ def display(comp: Comparison) -> pd.DataFrame:
                 _interval(x, lo, hi, f"+.{metric.digits}f")
                 for x, lo, hi in zip(get("delta"), get("delta_low"), get("delta_high"), strict=True)
             ],
-            metric.name: r["score_verdict"],
+            metric_title(comp): r["score_verdict"],
             "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
             "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
             "measured as": [
@@ -103,7 +103,7 @@ def render(comp: Comparison, fmt: str) -> str:
         f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
         "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
         f"'(raw)': raw µs across machines, devices or thread counts, not gated. "
-        f"{comp.metric.name} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
+        f"{metric_title(comp)} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
         f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
         "worse in the metric's direction; n.s. = not significant."
     )

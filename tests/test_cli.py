@@ -224,3 +224,21 @@ def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and out.startswith("| activation")
     assert "| torch:sin" in out and (tmp_path / "cli" / "trials.csv").is_file()
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    """`actbench list | head -1`: the reader leaving early is no traceback (`true` leaves
+    before actbench has even started writing)."""
+    import subprocess
+    import sys
+
+    from actbench.storage import RunFolder
+    from tests.conftest import fake_trial
+
+    for i in range(3):
+        folder = RunFolder.create(tmp_path, f"run{i:02d}")
+        folder.write_run({"name": f"run{i:02d}", "config": {"activations": ["relu"], "seeds": [0]}})
+        folder.add_trial(fake_trial())
+    cmd = f"{sys.executable} -m actbench list --out {tmp_path} --format plain | true"
+    done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr
