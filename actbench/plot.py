@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from actbench import table
 from actbench.activation import BUILTINS
+from actbench.errors import ActbenchError
 from actbench.records import PROFILE_PARTS
 from actbench.storage import RunFolder
 from actbench.task import metric_named
@@ -262,5 +263,12 @@ def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Pat
 
 
 def overlay(folders: list[RunFolder]) -> Figure:
-    """Several runs in one scatter (e.g. CPU vs GPU, before vs after)."""
-    return scatter([(f.name, f.run_info(), table.summarize_folder(f)) for f in folders])
+    """Several runs in one scatter (e.g. CPU vs GPU, before vs after), scored alike."""
+    runs = [(f.name, f.run_info(), table.summarize_folder(f)) for f in folders]
+    metrics = {table.metric_of(summary).name for _, _, summary in runs}
+    if len(metrics) > 1:
+        raise ActbenchError(
+            f"cannot draw {', '.join(f.name for f in folders)} in one picture: they are scored "
+            f"by different metrics ({', '.join(sorted(metrics))})"
+        )
+    return scatter(runs)

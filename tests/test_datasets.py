@@ -281,3 +281,15 @@ def test_the_python_api_takes_the_dataset_and_its_defaults(tmp_path):
     assert "test RMSE (mean ± std)" in run.table()
     with pytest.raises(actbench.ActbenchError, match="momentum applies to optimizer sgd"):
         actbench.sweep(["tanh"], momentum=0.9, out=tmp_path, quiet=True)
+
+
+def test_runs_scored_differently_are_not_drawn_together(tmp_path):
+    from actbench import plot
+    from tests.conftest import fake_trial
+
+    a = rmse_run(tmp_path, "a", {0: 0.15})
+    b = RunFolder.create(tmp_path, "b")
+    b.write_run({"name": "b", "config": {"activations": ["tanh"], "seeds": [0]}})
+    b.add_trial(fake_trial("tanh", 0))
+    with pytest.raises(ActbenchError, match=r"different metrics \(accuracy, rmse\)"):
+        plot.overlay([a, b])

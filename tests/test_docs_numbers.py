@@ -147,7 +147,7 @@ def test_the_spread_of_absolute_step_times_is_the_scripts():
     assert f"ranged from about {low:.0f} to {high:.0f} µs" in " ".join(doc("measuring.md").split())
 
 
-TUTORIAL_RUNS = ["mlp-3seeds", "sgd-table", "airline-lstm", "airline-lstm-6x6"]
+TUTORIAL_RUNS = ["mlp-3seeds", "cnn-3seeds", "sgd-table", "airline-lstm", "airline-lstm-6x6"]
 
 
 @pytest.mark.parametrize("name", TUTORIAL_RUNS)
@@ -173,6 +173,7 @@ def mean_std(name: str, activation: str) -> str:
     ("name", "activations"),
     [
         ("mlp-3seeds", ["relu"]),
+        ("cnn-3seeds", ["relu", "tanh"]),
         ("sgd-table", ["relu", "tanh", "sigmoid", "elu"]),
         ("airline-lstm", ["tanh", "relu"]),
         ("airline-lstm-6x6", ["tanh", "relu"]),
