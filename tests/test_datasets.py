@@ -17,7 +17,7 @@ from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.errors import ActbenchError
 from actbench.model import build_lstm
 from actbench.storage import RunFolder
-from tests.conftest import synthetic_digits, write_idx
+from tests.conftest import fake_trial, synthetic_digits, write_idx
 
 
 def make_images(root: Path, folder: str, n_train: int = 600, n_test: int = 200) -> Path:
@@ -194,9 +194,14 @@ def test_the_lstm_trains_the_same_interleaved_or_alone(tmp_path):
     assert ta["test_rmse"].to_dict() == tb["test_rmse"].to_dict()
 
 
-def rmse_run(out: Path, name: str, rmse: dict[int, float]) -> RunFolder:
-    from tests.conftest import fake_trial
+def accuracy_run(out: Path, name: str) -> RunFolder:
+    folder = RunFolder.create(out, name)
+    folder.write_run({"name": name, "config": {"activations": ["tanh"], "seeds": [0]}})
+    folder.add_trial(fake_trial("tanh", 0))
+    return folder
 
+
+def rmse_run(out: Path, name: str, rmse: dict[int, float]) -> RunFolder:
     folder = RunFolder.create(out, name)
     config = {"dataset": "airline", "activations": ["tanh"], "seeds": sorted(rmse)}
     folder.write_run({"name": name, "metric": "rmse", "config": config})
@@ -221,12 +226,7 @@ def test_compare_reads_rmse_the_right_way_round(tmp_path):
 
 
 def test_compare_refuses_runs_scored_differently(tmp_path):
-    a = rmse_run(tmp_path, "a", {0: 0.15})
-    b = RunFolder.create(tmp_path, "b")
-    b.write_run({"name": "b", "config": {"activations": ["tanh"], "seeds": [0]}})
-    from tests.conftest import fake_trial
-
-    b.add_trial(fake_trial("tanh", 0))
+    a, b = rmse_run(tmp_path, "a", {0: 0.15}), accuracy_run(tmp_path, "b")
     with pytest.raises(ActbenchError, match=r"scored by rmse.*scored by accuracy"):
         comparison.compare(a, b)
 
@@ -285,11 +285,7 @@ def test_the_python_api_takes_the_dataset_and_its_defaults(tmp_path):
 
 def test_runs_scored_differently_are_not_drawn_together(tmp_path):
     from actbench import plot
-    from tests.conftest import fake_trial
 
-    a = rmse_run(tmp_path, "a", {0: 0.15})
-    b = RunFolder.create(tmp_path, "b")
-    b.write_run({"name": "b", "config": {"activations": ["tanh"], "seeds": [0]}})
-    b.add_trial(fake_trial("tanh", 0))
+    a, b = rmse_run(tmp_path, "a", {0: 0.15}), accuracy_run(tmp_path, "b")
     with pytest.raises(ActbenchError, match=r"different metrics \(accuracy, rmse\)"):
         plot.overlay([a, b])
