@@ -15,10 +15,6 @@ from actbench.errors import ActbenchError
 from actbench.task import Metric
 
 
-def metric_title(comp: Comparison) -> str:
-    return comp.metric.title.removeprefix("test ")
-
-
 def _score(metric: Metric, mean: float, std: float) -> str:
     if pd.isna(mean):
         return "—"
@@ -59,7 +55,7 @@ def display(comp: Comparison) -> pd.DataFrame:
                 _interval(x, lo, hi, f"+.{metric.digits}f")
                 for x, lo, hi in zip(get("delta"), get("delta_low"), get("delta_high"), strict=True)
             ],
-            metric_title(comp): r["score_verdict"],
+            metric.what: r["score_verdict"],
             "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
             "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
             "measured as": [
@@ -80,7 +76,7 @@ def render(comp: Comparison, fmt: str) -> str:
     lines = [f"A = {comp.a}   B = {comp.b}"]
     if comp.warnings:
         lines.append(
-            f"WARNING: the runs trained different things; {metric_title(comp)} and speed are not "
+            f"WARNING: the runs trained different things; {comp.metric.what} and speed are not "
             "comparable like for like: " + "; ".join(comp.warnings)
         )
     if comp.differences:
@@ -103,7 +99,7 @@ def render(comp: Comparison, fmt: str) -> str:
         f"the whole interval is beyond 1 ± {tol}, same when it lies inside, undecided "
         "otherwise; '(disturbed)': a side's step times are disturbed (timing column); "
         f"'(raw)': raw µs across machines, devices or thread counts, not gated. "
-        f"{metric_title(comp)} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
+        f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
         f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
         "worse in the metric's direction; n.s. = not significant."
     )

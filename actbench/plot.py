@@ -82,7 +82,7 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
     """
     relative = all(table.has_costs(summary) for _, _, summary in runs)
     metric = table.metric_of(runs[0][2])
-    what = metric.title.removeprefix("test ")
+    what = metric.what
     fig = Figure(figsize=(9, 6), layout="constrained")
     ax = fig.subplots()
     for i, (label, _, summary) in enumerate(runs):

@@ -7,12 +7,12 @@ epochs over all its trials. Everything goes to stderr so that stdout carries onl
 
 from __future__ import annotations
 
-import math
 import sys
 
 from tqdm import tqdm
 
 from actbench.records import EpochRecord, TrialResult
+from actbench.task import ACCURACY, Metric
 
 
 class Progress:
@@ -23,8 +23,10 @@ class Progress:
         schedule: str = "",
         quiet: bool = False,
         done: int = 0,
+        metric: Metric = ACCURACY,
     ) -> None:
         self.total, self.max_epochs, self.quiet = total_trials, max_epochs, quiet
+        self.metric = metric  # the dataset's: what each epoch and trial line reports
         self.schedule = schedule
         self.interactive = sys.stderr.isatty()
         self.finished = done  # trials finished before (a resumed run)
@@ -58,7 +60,8 @@ class Progress:
     def epoch(self, record: EpochRecord) -> None:
         if self.quiet:
             return
-        facts = f"{self._val(record)}, {record.us_per_step_median:.0f} µs/step"
+        score = getattr(record, self.metric.val_column)
+        facts = f"val {self.metric.brief(score)}, {record.us_per_step_median:.0f} µs/step"
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix_str(f"{record.activation} epoch {record.epoch}: {facts}")
@@ -82,25 +85,15 @@ class Progress:
             return
         self.finished += 1
         verdict = (
-            f"diverged at epoch {trial.diverged_epoch}" if trial.diverged else self._test(trial)
+            f"diverged at epoch {trial.diverged_epoch}"
+            if trial.diverged
+            else f"test {self.metric.brief(getattr(trial, self.metric.column))}"
         )
         self._line(
             f"[{self.finished}/{self.total}] {trial.activation} seed {trial.seed}: {verdict}, "
             f"median {trial.us_per_step_median:.1f} µs/step over "
             f"{trial.steps - trial.warmup_steps} timed steps on {trial.host}"
         )
-
-    @staticmethod
-    def _val(record: EpochRecord) -> str:
-        if math.isnan(record.val_accuracy):
-            return f"val RMSE {record.val_rmse:.4f}"
-        return f"val acc {100 * record.val_accuracy:.2f}%"
-
-    @staticmethod
-    def _test(trial: TrialResult) -> str:
-        if math.isnan(trial.test_accuracy):
-            return f"test RMSE {trial.test_rmse:.4f}"
-        return f"test acc {100 * trial.test_accuracy:.2f}%"
 
     def close(self) -> None:
         if self._bar is not None:

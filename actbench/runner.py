@@ -248,7 +248,10 @@ def _train(
     groups = _groups(plan, done)
     group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
     todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
-    progress = Progress(len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done))
+    metric = datasets.get(cfg.dataset).task.metric
+    progress = Progress(
+        len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done), metric=metric
+    )
     if cfg.executor == "ray":
         results = executor.ray_trials(
             groups, cfg, plan.pinning, cfg.ray_address, group_id, progress.group_started

@@ -77,12 +77,10 @@ def summarize(
         if column not in trials:
             trials[column] = float("nan")
     grouped = trials.groupby("activation", sort=False)
-    scores = {
-        f"{column}_{stat}": getattr(grouped[column], stat)(**({"ddof": 1} if stat == "std" else {}))
-        for column in (metric.column, metric.raw_column)
-        if column
-        for stat in ("mean", "std")
-    }
+    scores = {}
+    for column in filter(None, (metric.column, metric.raw_column)):
+        scores[f"{column}_mean"] = grouped[column].mean()
+        scores[f"{column}_std"] = grouped[column].std(ddof=1)
     summary = pd.DataFrame(
         {
             "model": grouped["model"].first(),

@@ -36,6 +36,8 @@ class Metric:
     raw_column: str | None = None  # the metric in the data's own unit, where that differs
     side_label: str = "{side}"  # compare's header for one run's column, e.g. "acc A %"
     delta_label: str = "Δ"  # compare's header for B - A
+    short: str = ""  # in progress lines: "acc", "RMSE"
+    suffix: str = ""  # after a shown value: "%" for accuracy
 
     @property
     def sign(self) -> int:
@@ -51,6 +53,15 @@ class Metric:
 
     def format(self, value: float) -> str:
         return f"{self.shown(value):.{self.digits}f}"
+
+    @property
+    def what(self) -> str:
+        """The metric without 'test': 'accuracy', 'RMSE'."""
+        return self.title.removeprefix("test ")
+
+    def brief(self, value: float) -> str:
+        """'acc 97.12%' or 'RMSE 0.0924', for progress lines."""
+        return f"{self.short} {self.format(value)}{self.suffix}"
 
     @property
     def gain_title(self) -> str:
@@ -72,6 +83,8 @@ ACCURACY = Metric(
     digits=2,
     side_label="acc {side} %",
     delta_label="Δ acc pts",
+    short="acc",
+    suffix="%",
 )
 RMSE = Metric(
     name="rmse",
@@ -86,6 +99,7 @@ RMSE = Metric(
     raw_column="test_rmse_raw",
     side_label="RMSE {side}",
     delta_label="Δ RMSE",
+    short="RMSE",
 )
 METRICS = {m.name: m for m in (ACCURACY, RMSE)}
 
@@ -154,7 +168,7 @@ class Regression(Task):
         return F.mse_loss(output, target, reduction="sum") / target[0].numel()
 
     def score_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(output, target, reduction="sum") / target[0].numel()
+        return self.loss_sum(output, target)  # the squared errors the RMSE is made of
 
     def metric_of(self, score_sum: float, n: int) -> float:
         return math.sqrt(score_sum / n)
