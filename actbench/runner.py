@@ -7,6 +7,7 @@ it is missing, under the configuration it was started with.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import warnings
@@ -72,6 +73,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _old_objects_frozen() -> Iterator[None]:
+    """Keep the objects that exist when a sweep starts out of Python's full collections.
+
+    Each full collection walks every object the process holds: ≈ 0.2 s with torch, pandas
+    and matplotlib loaded, landing in a profiled block or a timed step. Frozen (`gc.freeze`),
+    those objects are skipped, and a collection walks only what the sweep created. They are
+    handed back at the end; a process that froze objects itself (say, before forking) is
+    left as it is.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
@@ -228,7 +249,7 @@ def _execute(
 ) -> SweepOutcome:
     """Train what `folder` is missing; the folder is locked by the caller, unlocked here."""
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _old_objects_frozen():
             return _train(plan, folder, run_info, data, quiet)
     finally:
         folder.unlock()

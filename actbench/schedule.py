@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
+from actbench import timing
 from actbench.activation import Activation
 from actbench.config import SCHEDULES, SweepConfig
 from actbench.data import Batches, DeviceData
@@ -41,9 +42,14 @@ def group(
     group_id: int = 0,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> list[Trial]:
-    """The trials of one seed, sharing that seed's shuffled batches."""
+    """The trials of one seed, sharing that seed's shuffled batches and, when interleaved
+    (they then start every epoch in the same round), the machine's per-epoch speed reading."""
     batches = Batches(data.x_train, data.y_train, seed)
-    return [Trial(data, a, seed, cfg, pinning, batches, group_id, on_epoch) for a in acts]
+    lockstep = cfg.schedule == "interleaved"
+    reference = timing.Reference(pinning.device, shared=True) if lockstep else None
+    return [
+        Trial(data, a, seed, cfg, pinning, batches, group_id, on_epoch, reference) for a in acts
+    ]
 
 
 def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[TrialResult]:

@@ -51,10 +51,12 @@ class Trial:
         batches: Batches | None = None,
         group: int = 0,
         on_epoch: EpochCallback | None = None,
+        reference: timing.Reference | None = None,
     ) -> None:
         self.activation, self.seed, self.group = activation, seed, group
         self.cfg, self.pinning, self.data, self.on_epoch = cfg, pinning, data, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
+        self.reference = reference or timing.Reference(pinning.device)
         self.task = dataset.get(cfg.dataset).task  # its loss to train on, its metric to test
         if data.x_train.shape[0] < cfg.batch_size:
             raise ValueError(
@@ -105,7 +107,6 @@ class Trial:
         bs = cfg.batch_size
         n_batches = data.x_train.shape[0] // bs  # full batches only: every step does the same work
         clock = timing.clock_for(device)
-        reference = timing.Reference(device)
 
         best_val, best_epoch, best_state = math.inf, 0, None
         history: list[EpochRecord] = []
@@ -115,13 +116,13 @@ class Trial:
         busy, resumed = 0.0, time.perf_counter()  # this trial's own time, not its neighbours'
 
         for epoch in range(1, cfg.epochs + 1):
-            reference_us = reference.measure_us()
+            reference_us = self.reference.at_epoch(epoch)
             epoch_start = time.perf_counter()
             fetch_start = time.perf_counter_ns()
             xs, ys = self.batches.for_epoch(epoch)
             x_batches, y_batches = xs.split(bs), ys.split(bs)  # views, made in one call each
             fetch_ns = time.perf_counter_ns() - fetch_start
-            loss_sum = torch.zeros((), device=device)  # a CUDA graph reuses its loss tensor
+            losses: list[torch.Tensor] = []  # summed on the device once the epoch ends
             for b in range(n_batches):
                 if b % cfg.round_steps == 0:
                     if b:
@@ -136,10 +137,10 @@ class Trial:
                 clock.start()
                 loss = step()
                 clock.stop()
-                loss_sum += loss.detach()
+                losses.append(step.keep(loss))
             epoch_us = clock.collect()
             step_chunks.append(epoch_us)
-            train_loss = loss_sum.item() / n_batches
+            train_loss = torch.stack(losses).sum().item() / n_batches
             eval_start = time.perf_counter()
             val_loss, val_score = task.evaluate(model, data.x_val, data.y_val)
             eval_seconds = time.perf_counter() - eval_start
