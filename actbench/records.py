@@ -107,4 +107,5 @@ class TrialResult:
         return [asdict(r) for r in self.history]
 
     def round_rows(self) -> list[dict]:
-        return [asdict(r) for r in self.rounds]
+        # thousands of flat records: a copy of each one's fields, not `asdict`'s deep copy
+        return [dict(vars(r)) for r in self.rounds]

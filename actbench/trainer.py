@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import socket
+import statistics
 import time
 from collections.abc import Callable, Iterator
 
@@ -250,10 +251,10 @@ class Trial:
         self, blocks: list[tuple[int, float, int, int]], all_us: np.ndarray, warmup: int
     ) -> list[RoundRecord]:
         """One record per round that holds timed steps: its block's median step time."""
-        records = []
+        records, steps = [], all_us.tolist()  # thousands of 10-step medians: plain floats
         for index, (epoch, start, first, size) in enumerate(blocks):
-            block = all_us[max(first, warmup) : first + size]
-            if block.size:
+            block = steps[max(first, warmup) : first + size]
+            if block:
                 records.append(
                     RoundRecord(
                         activation=self.activation.name,
@@ -262,8 +263,8 @@ class Trial:
                         round=index,
                         epoch=epoch,
                         start_seconds=start,
-                        steps=int(block.size),
-                        us_median=float(np.median(block)),
+                        steps=len(block),
+                        us_median=statistics.median(block),
                     )
                 )
         return records

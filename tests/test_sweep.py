@@ -1,3 +1,4 @@
+import gc
 import json
 import os
 
@@ -173,3 +174,31 @@ def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
     pd.testing.assert_frame_equal(learned["interleaved"], learned["sequential"])
     run = RunFolder.open(tiny_config.out / "sequential").run_info()
     assert run["config"]["schedule"] == "sequential"
+    # trials that move through epochs together share one machine-speed reading per epoch
+    history = RunFolder.open(tiny_config.out / "interleaved").history()
+    per_epoch = history.groupby(["seed", "epoch"])["reference_us"].nunique()
+    assert (per_epoch == 1).all() and history["reference_us"].gt(0).all()
+
+
+def test_a_sweep_keeps_old_objects_out_of_full_collections_and_hands_them_back(
+    tiny_config, monkeypatch
+):
+    frozen_during = []
+    add_trial = RunFolder.add_trial
+
+    def spy(folder, trial):
+        frozen_during.append(gc.get_freeze_count())
+        add_trial(folder, trial)
+
+    monkeypatch.setattr(RunFolder, "add_trial", spy)
+    assert gc.get_freeze_count() == 0
+    runner.run(tiny_config, quiet=True)
+    assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
+    # a process that froze objects itself keeps them frozen
+    gc.freeze()
+    try:
+        tiny_config.name = "again"
+        runner.run(tiny_config, quiet=True)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

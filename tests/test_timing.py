@@ -58,6 +58,14 @@ def test_reference_step_is_fixed_and_leaves_the_global_rng_alone():
     assert 0 < a.measure_us() < 1e6 and a.clock.collect().size == 0
 
 
+def test_a_shared_reference_is_read_once_per_epoch_and_a_private_one_every_time(monkeypatch):
+    readings = iter(range(1, 100))
+    monkeypatch.setattr(timing.Reference, "measure_us", lambda self: float(next(readings)))
+    shared, private = (timing.Reference(torch.device("cpu"), shared=s) for s in (True, False))
+    assert [shared.at_epoch(e) for e in (1, 1, 1, 2, 2)] == [1, 1, 1, 2, 2]
+    assert [private.at_epoch(e) for e in (1, 1, 2)] == [3, 4, 5]
+
+
 def test_a_tail_of_slow_steps_is_counted_and_flagged():
     steps = np.r_[np.full(900, 600.0), np.full(100, 10_000.0)]  # one step in ten takes 10 ms
     s = timing.StepStats.of(steps)
