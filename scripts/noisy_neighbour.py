@@ -9,7 +9,9 @@ time, `summary.csv`) and prints how far the ratios of two conditions disagree:
 `|ratio_B / ratio_A - 1|`. It also prints the width of every cost interval in the quiet
 sweeps, as a share of the baseline's step.
 
-    python scripts/noisy_neighbour.py --json results/noisy_neighbour-cpu.json
+    python scripts/noisy_neighbour.py --round-steps 5,10,20 --json results/noisy_neighbour-cpu.json
+    python scripts/noisy_neighbour.py --schedules interleaved --round-steps 10 --threads 1 \
+        --json results/noisy_neighbour-threads1-cpu.json
     python scripts/noisy_neighbour.py --schedules interleaved --round-steps 20,480
 
 Run nothing else on the machine meanwhile: the point is the hog this script controls.
@@ -48,6 +50,14 @@ def cpu_hog(on: float, off: float):
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
+
+
+def variant_label(schedule: str, round_steps: int, threads: int | None) -> str:
+    """How the docs' table names a variant; a pinned thread count is part of it."""
+    label = schedule if schedule == "sequential" else f"{schedule}, rounds of {round_steps}"
+    if threads is not None:
+        label += f", {threads} thread{'' if threads == 1 else 's'}"
+    return label
 
 
 def one_sweep(args, schedule: str, round_steps: int, out: Path, name: str) -> pd.DataFrame:
@@ -113,7 +123,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for schedule, steps in variants:
-            label = schedule if schedule == "sequential" else f"{schedule}, rounds of {steps}"
+            label = variant_label(schedule, steps, args.threads)
             print(f"{label}:", file=sys.stderr)
             results = {}
             for condition in CONDITIONS:
@@ -159,7 +169,8 @@ def main() -> int:
     print()
     for v in report["variants"]:
         print(
-            f"{v['schedule']} (rounds of {v['round_steps']}): worst disagreement quiet vs hog "
+            f"{variant_label(v['schedule'], v['round_steps'], args.threads)}: "
+            f"worst disagreement quiet vs hog "
             f"{100 * v['worst_quiet_vs_hog']:.1f}%, quiet vs quiet "
             f"{100 * v['worst_quiet_vs_quiet']:.1f}%, widest quiet cost interval "
             f"±{v['widest_quiet_half_width_pct']:.1f}% of the baseline's step"
