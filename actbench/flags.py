@@ -131,7 +131,8 @@ def add_pinning(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=number(int, 1, "--threads"),
         default=None,
-        help="CPU intra-op threads (default: what torch picks); always recorded",
+        help="CPU intra-op threads (default: what torch picks); always recorded. On a shared "
+        "CPU, 1 keeps activation costs steady under a busy neighbour",
     )
     p.add_argument(
         "--cpu-affinity",

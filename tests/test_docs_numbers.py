@@ -89,8 +89,10 @@ def test_the_step_benchmark_table_and_overhead_are_the_files():
     assert f"{100 * high:.1f} %;" in text
 
 
-def test_the_noisy_neighbour_table_is_the_scripts():
-    report = json.loads((RESULTS / "noisy_neighbour-cpu.json").read_text())
+@pytest.mark.parametrize("name", ["noisy_neighbour-cpu.json", "noisy_neighbour-threads1-cpu.json"])
+def test_the_noisy_neighbour_tables_are_the_scripts(name):
+    report = json.loads((RESULTS / name).read_text())
+    threads = report["config"]["threads"]
     text = doc("measuring.md")
     for variant in report["variants"]:
         label = (
@@ -98,6 +100,8 @@ def test_the_noisy_neighbour_table_is_the_scripts():
             if variant["schedule"] == "interleaved"
             else "sequential"
         )
+        if threads is not None:
+            label += f", {threads} thread{'' if threads == 1 else 's'}"
         for name, quiet in variant["ratios"]["quiet"].items():
             hog = variant["ratios"]["hog"][name]
             again = variant["ratios"]["quiet again"][name]
