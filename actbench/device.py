@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,8 @@ import torch
 from actbench.errors import ActbenchError
 
 CHOICES = "auto|cpu|cuda|cuda:N|mps"
+# torch's own choice (the physical cores it sees), read before any sweep pins a count
+TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
 
 def _mps_available() -> bool:
@@ -128,6 +132,26 @@ class Pinning:
     threads: int
     cpu_affinity: str  # "0,1"; "" where the platform cannot tell
     deterministic: bool
+    untimed_threads: int = 0  # for the passes nobody times; 0: `threads`
+
+    @contextmanager
+    def untimed(self) -> Iterator[None]:
+        """Run a pass that is not timed (validation, the test pass) on `untimed_threads`.
+
+        A step timed on one thread keeps its cost steady under a busy neighbour, but the
+        validation pass is a row of large matrix multiplies: on one thread it doubled a
+        default sweep's overhead. It may use every core the run may use, since no timed
+        step runs beside it; the step's own count is back before the next step.
+        """
+        wider = self.untimed_threads
+        if self.device.type != "cpu" or wider <= self.threads:
+            yield
+            return
+        torch.set_num_threads(wider)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(self.threads)
 
 
 def pin(
@@ -135,16 +159,24 @@ def pin(
     threads: int | None = None,
     cpu_affinity: list[int] | None = None,
     deterministic: bool = False,
+    own_cores: bool = True,
 ) -> Pinning:
-    """Resolve the device and apply every pin; refuse anything that cannot be honoured."""
+    """Resolve the device and apply every pin; refuse anything that cannot be honoured.
+
+    `own_cores`: the run has this process's CPUs to itself between timed steps, so its
+    untimed passes may use them all (torch's default count, within the affinity). A Ray
+    task shares its node with other groups' timed steps and keeps to `threads`.
+    """
     device = resolve(spec)
     in_force = pin_threads(threads)
     affinity = pin_affinity(cpu_affinity)
     set_deterministic(deterministic, device)
+    cores = min(TORCH_DEFAULT_THREADS, len(affinity)) if affinity else TORCH_DEFAULT_THREADS
     return Pinning(
         device=device,
         device_name=name(device),
         threads=in_force,
         cpu_affinity="" if affinity is None else ",".join(map(str, affinity)),
         deterministic=deterministic,
+        untimed_threads=max(in_force, cores) if own_cores else in_force,
     )

@@ -82,6 +82,7 @@ def collect(pinning: device_mod.Pinning) -> dict:
         "cpu_model": device_mod.cpu_model(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
+        "untimed_threads": max(pinning.untimed_threads, threads),  # validation and test passes
         "interop_threads": torch.get_num_interop_threads(),
         "device": str(device),
         "device_name": pinning.device_name,

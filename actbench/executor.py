@@ -51,7 +51,7 @@ def remote_group(
     """One seed's group inside a Ray worker: its own pins, its own copy of the data."""
     cfg = SweepConfig.from_json(cfg_json)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
-    pinning = device_mod.pin(device_type, threads, None, cfg.deterministic)
+    pinning = device_mod.pin(device_type, threads, None, cfg.deterministic, own_cores=False)
     data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
     acts = [activations_mod.resolve(name) for name in names]
     trials = schedule.group(data, acts, seed, cfg, pinning, group_id)

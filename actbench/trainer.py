@@ -143,7 +143,8 @@ class Trial:
             step_chunks.append(epoch_us)
             train_loss = torch.stack(losses).sum().item() / n_batches
             eval_start = time.perf_counter()
-            val_loss, val_score = task.evaluate(model, data.x_val, data.y_val)
+            with self.pinning.untimed():
+                val_loss, val_score = task.evaluate(model, data.x_val, data.y_val)
             eval_seconds = time.perf_counter() - eval_start
             record = EpochRecord(
                 activation=self.activation.name,
@@ -181,7 +182,8 @@ class Trial:
         if diverged_epoch is not None and best_state is None:
             test_loss, test_score = math.nan, math.nan
         else:
-            test_loss, test_score = task.evaluate(model, data.x_test, data.y_test)
+            with self.pinning.untimed():
+                test_loss, test_score = task.evaluate(model, data.x_test, data.y_test)
         scores = {"test_accuracy": math.nan, metric.column: test_score}
         if metric.raw_column:  # e.g. RMSE in thousands of passengers, not on the 0-1 scale
             scores[metric.raw_column] = test_score * data.target_scale

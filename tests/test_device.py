@@ -36,3 +36,27 @@ def test_pin_threads():
     assert device.pin_threads(None) == 1
     with pytest.raises(ActbenchError, match="at least 1"):
         device.pin_threads(0)
+
+
+def test_untimed_passes_use_the_wider_count_and_hand_the_steps_back():
+    pinning = device.Pinning(torch.device("cpu"), "cpu", 1, "0", False, untimed_threads=2)
+    torch.set_num_threads(1)
+    with pinning.untimed():
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 1
+    with pytest.raises(RuntimeError), pinning.untimed():
+        raise RuntimeError("a failing validation pass")
+    assert torch.get_num_threads() == 1
+    narrow = device.Pinning(torch.device("cpu"), "cpu", 1, "0", False)  # untimed: the step's
+    with narrow.untimed():
+        assert torch.get_num_threads() == 1
+
+
+def test_untimed_threads_are_the_cores_unless_a_task_shares_them():
+    own = device.pin("cpu", threads=1)
+    cores = min(device.TORCH_DEFAULT_THREADS, len(own.cpu_affinity.split(",")))
+    assert own.threads == 1 and own.untimed_threads == max(1, cores)
+    assert device.pin("cpu", threads=1, own_cores=False).untimed_threads == 1  # a Ray task
+    wide = device.pin("cpu", threads=device.TORCH_DEFAULT_THREADS + 1)
+    assert wide.untimed_threads == wide.threads  # never fewer than the step's own
+    device.pin_threads(1)

@@ -108,3 +108,29 @@ def test_epoch_records_say_where_the_time_went(device_data, tiny_config):
         assert rec.steps_seconds + rec.fetch_seconds + rec.eval_seconds < rec.epoch_seconds
     timed = sum(rec.steps_seconds for rec in result.history)
     assert timed == pytest.approx(result.timed_seconds, rel=1e-6)
+
+
+def test_validation_and_test_passes_use_the_untimed_threads(device_data, monkeypatch):
+    """Steps run on the pinned count; the passes nobody times may use the wider one."""
+    from actbench.step import EagerStep
+
+    during_eval, during_steps = [], set()
+    real_eval, real_step = Classification.evaluate, EagerStep.__call__
+
+    def eval_spy(self, model, x, y):
+        during_eval.append(torch.get_num_threads())
+        return real_eval(self, model, x, y)
+
+    def step_spy(self):
+        during_steps.add(torch.get_num_threads())
+        return real_step(self)
+
+    monkeypatch.setattr(Classification, "evaluate", eval_spy)
+    monkeypatch.setattr(EagerStep, "__call__", step_spy)
+    torch.set_num_threads(1)
+    pinning = Pinning(torch.device("cpu"), "test cpu", 1, "0", False, untimed_threads=2)
+    cfg = SweepConfig(hidden=(16,), batch_size=40, epochs=2, patience=0)
+    result = trainer.train_trial(device_data, activation.resolve("relu"), 0, cfg, pinning)
+    assert during_eval == [2, 2, 2]  # two validation passes, one test pass
+    assert during_steps == {1} and torch.get_num_threads() == 1
+    assert result.threads == 1
