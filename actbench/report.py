@@ -38,8 +38,30 @@ def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
     breakdown = render_breakdown(summary, fmt)
     if breakdown:
         parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]
-    parts.append(footer(run, summary))
-    return "\n".join(p for p in parts if p is not None)
+    parts += [footer(run, summary), advice(run, summary)]
+    return "\n".join(p for p in parts if p)
+
+
+def advice(run: dict, summary: pd.DataFrame) -> str:
+    """What to change when a multi-threaded CPU run's step times were disturbed.
+
+    With every core in the step's thread pool, any other work stalls the step at its
+    parallel operators, and the relative cost of the activations moves with that load
+    (measured in docs/measuring.md); one thread keeps it within about 1 %.
+    """
+    env = run.get("environment") or {}
+    threads = env.get("threads") or 0
+    if summary.empty or env.get("device") != "cpu" or threads < 2 or "timing" not in summary:
+        return ""
+    flagged = int((summary["timing"].fillna("") != "").sum())
+    if not flagged:
+        return ""
+    return (
+        f"note: {flagged} of {len(summary)} activations had disturbed step times on "
+        f"{threads} CPU threads; other work on this machine stalls a multi-threaded step "
+        "and moves the costs with it. On a shared CPU, `--threads 1` keeps them steady "
+        "(docs/measuring.md, 'Does the answer survive a noisy neighbour?')."
+    )
 
 
 def footer(run: dict, summary: pd.DataFrame) -> str:
@@ -100,6 +122,8 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
             "",
         ]
     lines += [footer(run, summary), ""]
+    if advice(run, summary):
+        lines += [advice(run, summary), ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,50 @@
+import pandas as pd
+
+from actbench import report, table
+
+
+def run_info(device="cpu", threads=2) -> dict:
+    return {"environment": {"device": device, "threads": threads}, "timer_overhead_us": 0.1}
+
+
+def summary(timing: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "activation": [f"a{i}" for i in range(len(timing))],
+            "us_per_step_median": [1000.0] * len(timing),
+            "timing": timing,
+        }
+    )
+
+
+def test_disturbed_multithreaded_cpu_steps_get_the_one_thread_advice():
+    text = report.advice(run_info(), summary(["IQR 39% of median", "", "mean 1.3× median"]))
+    assert text.startswith("note: 2 of 3 activations had disturbed step times on 2 CPU threads")
+    assert "--threads 1" in text
+
+
+def test_no_advice_when_nothing_was_disturbed_or_it_would_not_help():
+    disturbed = summary(["IQR 39% of median"])
+    assert report.advice(run_info(), summary(["", ""])) == ""
+    assert report.advice(run_info(threads=1), disturbed) == ""  # already one thread
+    assert report.advice(run_info(device="cuda:0"), disturbed) == ""  # threads are not it
+    assert report.advice({"environment": {}}, disturbed) == ""  # runs saved before threads
+
+
+def test_the_advice_is_printed_under_the_footer():
+    trials = pd.DataFrame(
+        {
+            "activation": ["relu", "tanh"],
+            "seed": [0, 0],
+            "test_accuracy": [0.97, 0.96],
+            "us_per_step_median": [1000.0, 1100.0],
+            "us_per_step_p25": [990.0, 700.0],  # tanh: IQR 45 % of its median
+            "us_per_step_p75": [1010.0, 1200.0],
+            "us_per_step_mean": [1001.0, 1150.0],
+            "epochs": [3, 3],
+            "diverged": [False, False],
+            "diverged_epoch": [None, None],
+        }
+    )
+    lines = report.printed(run_info(), table.summarize(trials), "github").splitlines()
+    assert lines[-2].startswith("timer overhead:") and lines[-1].startswith("note: 1 of 2")
