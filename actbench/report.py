@@ -38,8 +38,11 @@ def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
     breakdown = render_breakdown(summary, fmt)
     if breakdown:
         parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]
-    parts += [footer(run, summary), advice(run, summary)]
-    return "\n".join(p for p in parts if p)
+    parts.append(footer(run, summary))
+    note = advice(run, summary)
+    if note:
+        parts.append(note)
+    return "\n".join(p for p in parts if p is not None)
 
 
 def advice(run: dict, summary: pd.DataFrame) -> str:
