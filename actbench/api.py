@@ -29,9 +29,10 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, gate, plot, report, table
+from actbench import comparison_view, plot, report, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
+from actbench import gate as gate_mod
 from actbench import runner as sweep_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
@@ -100,7 +101,8 @@ class Run:
 
 class Comparison:
     """Run B against run A, row by row: `.table` (what `compare` prints), `.rows` (every
-    number), `.failures(...)` (what the CI gate would say), `.plot()` (both runs, linked)."""
+    number), `.gate(...)` (what the CI gate would say: `.failures`, `.unchecked`,
+    `.summary()`), `.failures(...)` (its failures alone), `.plot()` (both runs, linked)."""
 
     def __init__(self, result: compare_mod.Comparison, runs: tuple[Run, Run]) -> None:
         self.result, self.runs = result, runs
@@ -113,10 +115,15 @@ class Comparison:
     def rows(self) -> pd.DataFrame:
         return self.result.rows
 
+    def gate(
+        self, slower_pct: float | None = None, less_accurate_points: float | None = None
+    ) -> gate_mod.GateResult:
+        return gate_mod.gate(self.result, slower_pct, less_accurate_points)
+
     def failures(
         self, slower_pct: float | None = None, less_accurate_points: float | None = None
     ) -> list[str]:
-        return gate.gate(self.result, slower_pct, less_accurate_points)
+        return self.gate(slower_pct, less_accurate_points).failures
 
     def plot(self) -> Figure:
         return plot.overlay([run.folder for run in self.runs])

@@ -30,7 +30,7 @@ from actbench.errors import ActbenchError
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, number
 from actbench.storage import RunFolder
 
-EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
+EXIT_FAILED, EXIT_UNCHECKED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 3, 130, 143
 
 
 def build_parser() -> Parser:
@@ -100,9 +100,13 @@ def build_parser() -> Parser:
         "Δ = B - A paired by seed (paired "
         "t-test with >= 3 common seeds), and speed: each side's level - step time over its own "
         "run's baseline in the same rounds when both runs have one, else over the reference "
-        "step on the same machine, else raw µs/step - and B/A with a two-stage bootstrap "
-        "interval (seeds, then a stationary block bootstrap within each trial). Verdict per "
-        "row: faster/slower beyond 1 ± tolerance, same within it, undecided otherwise.",
+        "step on the same machine, else raw µs/step - and B/A with a t interval over seeds "
+        "(each seed's value from its own worker process; with one seed a side, a stationary "
+        "block bootstrap within the run, labelled so). Verdict per row: faster/slower beyond "
+        "1 ± tolerance, same within it, undecided otherwise. Gates: every row tested, over "
+        "every run and both limits, is one Holm family; the gate prints what it tested; exit "
+        "1: a row broke a limit, 3: a row asked about could not be tested (fewer than 2 seeds "
+        "a side for speed, 3 for accuracy; raw µs across machines).",
     )
     c.add_argument(
         "runs",
@@ -116,7 +120,8 @@ def build_parser() -> Parser:
         metavar="PCT",
         default=None,
         help="exit 1 if any activation is slower by more than PCT%% with confidence "
-        "(one-sided, Holm-corrected over the activations checked)",
+        "(one-sided t test over seeds, Holm-corrected over every row the gate tests); "
+        "exit 3 if a row cannot be tested",
     )
     c.add_argument(
         "--fail-if-less-accurate",
@@ -124,8 +129,8 @@ def build_parser() -> Parser:
         metavar="POINTS",
         default=None,
         help="exit 1 if any activation is less accurate by more than POINTS percentage points "
-        "(for a series: RMSE higher by more than POINTS) (paired t-test, Holm-corrected, with "
-        ">= 3 common seeds; else the estimate itself)",
+        "(for a series: RMSE higher by more than POINTS) (paired t-test over >= 3 common "
+        "seeds, Holm-corrected with every row the gate tests); exit 3 if a row cannot be tested",
     )
     c.add_argument(
         "--tolerance",
@@ -234,18 +239,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ActbenchError("compare needs at least two runs: A B [C ...]")
     folders = [RunFolder.open(ref, args.out) for ref in args.runs]
     fmt = args.format or table.default_format()
-    comparisons, failures = [], []
+    comparisons = []
     for other in folders[1:]:
         comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
         comparisons.append(comp)
         print(comparison_view.render(comp, fmt), end="\n\n")
-        failures += gate.gate(comp, args.fail_if_slower, args.fail_if_less_accurate)
     comparison_view.write(comparisons, csv=args.csv, json_path=args.json)
-    if failures:
-        for line in failures:
-            print(f"actbench: FAIL: {line}", file=sys.stderr)
+    verdict = gate.gate(comparisons, args.fail_if_slower, args.fail_if_less_accurate)
+    for line in verdict.failures:
+        print(f"actbench: FAIL: {line}", file=sys.stderr)
+    if verdict.asked:
+        print(f"actbench: {verdict.summary()}", file=sys.stderr)
+    if verdict.failures:
         return EXIT_FAILED
-    return 0
+    return EXIT_UNCHECKED if verdict.unchecked else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """Two saved runs side by side: what differs, and whether each difference is real.
 
 Consumes only run folders (records), never training code. Each row's speed is B/A of a
-*level* per side (`stats.level_ratio`: geometric mean over seeds of each trial's median),
-measured the most robust way both runs allow:
+*level* per side (`stats.level`: per seed the median of a log time series, then the mean
+over seeds; the same estimator as the sweep's cost column), measured the most robust way
+both runs allow:
 
 - `baseline`: when both runs carry the same interleaved baseline, an activation's step
   time over its own run's baseline in the same rounds (the cost ratio of `costs.py`).
@@ -118,10 +119,18 @@ CONTROL_KEYS = ("machine_key", "device", "device_name", "threads", "cpu_affinity
 BASIS = {"baseline": "× {baseline}, same rounds", "reference": "× reference step", "µs": "µs/step"}
 
 
+# Runs saved before the reference step took the run's own model timed this one.
+OLD_REFERENCE = "mlp 100-100-100, relu, batch 100, forward+backward"
+
+
 def same_machine(run_a: dict, run_b: dict) -> bool:
+    """Same boot, device, threads and reference workload: reference readings compare."""
     ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
-    return ea.get("machine_key") is not None and all(
-        _get(ea, k) == _get(eb, k) for k in CONTROL_KEYS
+    same_reference = run_a.get("reference", OLD_REFERENCE) == run_b.get("reference", OLD_REFERENCE)
+    return (
+        ea.get("machine_key") is not None
+        and same_reference
+        and all(_get(ea, k) == _get(eb, k) for k in CONTROL_KEYS)
     )
 
 
@@ -154,9 +163,7 @@ class _Side:
         return self.folder.steps()
 
     def over_baseline(self, name: str, baseline: str) -> dict[int, np.ndarray]:
-        paired = costs.paired_rounds(self.rounds, name, baseline)
-        ratio = paired["us_median"] / paired["us_median_base"]
-        return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
+        return costs.over_baseline(self.rounds, name, baseline)
 
     def over_reference(self, name: str) -> dict[int, np.ndarray]:
         h = self.history
@@ -194,11 +201,8 @@ def _speed(
     for basis, series in candidates:
         sa, sb = series(a), series(b)
         if sa and sb:
-            estimate = stats.level_ratio(
-                list(sa.values()), list(sb.values()), confidence, seeds=(list(sa), list(sb))
-            )
-            return basis, estimate
-    return "µs", stats.level_ratio([], [], confidence)
+            return basis, stats.level_ratio(sa, sb, confidence)
+    return "µs", stats.level_ratio({}, {}, confidence)
 
 
 def compare(
@@ -245,12 +249,14 @@ def compare(
         )
         basis, speed = _speed(name, side_a, side_b, baseline, machine, confidence)
         verdict = speed.verdict(tolerance)
-        gated = basis != "µs" or machine
+        gated = basis != "µs" or machine  # comparable like for like: a gate may act on it
         disturbed = _disturbed(ta, tb)
         if disturbed and verdict in ("faster", "slower"):
             verdict += " (disturbed)"
         if not gated and verdict != "undecided":
             verdict += " (raw)"
+        elif speed.over == stats.WITHIN_RUN and verdict != "undecided":
+            verdict += " (within run)"
         estimates[name], scores[name] = speed, delta
         row.update(
             timing=disturbed,
@@ -267,6 +273,7 @@ def compare(
             ratio=speed.ratio,
             ratio_low=speed.low,
             ratio_high=speed.high,
+            ratio_over=speed.over,
             verdict=verdict,
             gated=gated,
             us_per_step_a=ta["us_per_step_median"].median(),

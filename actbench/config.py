@@ -20,7 +20,9 @@ BEFORE_SCHEDULES = {"schedule": "sequential", "baseline": None}
 BEFORE_DATASETS = {"dataset": "mnist", "window": None}
 OLD_SGD_MOMENTUM = 0.9
 # Where the data lives and where results go may change when a run is resumed; nothing else.
-LOCATION_FIELDS = frozenset({"data_dir", "download", "out", "name", "executor", "ray_address"})
+LOCATION_FIELDS = frozenset(
+    {"data_dir", "download", "out", "name", "executor", "ray_address", "jobs"}
+)
 
 
 @dataclass
@@ -48,7 +50,8 @@ class SweepConfig:
     val_fraction: float | None = None
     window: int | None = None
     train_limit: int | None = None
-    seeds: list[int] = field(default_factory=lambda: [0])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # intervals over seeds
+    jobs: int | None = None  # seed groups at once (worker processes); None: see executor
     warmup_steps: int = 50
     split_seed: int = 0
     data_dir: Path | None = None
@@ -80,6 +83,7 @@ class SweepConfig:
         at_least("epochs", self.epochs, 1)
         at_least("patience", self.patience, 0)
         at_least("threads", self.threads, 1)
+        at_least("jobs", self.jobs, 1)
         at_least("train-limit", self.train_limit, 1)
         at_least("warmup-steps", self.warmup_steps, 0)
         at_least("round-steps", self.round_steps, 1)

@@ -5,12 +5,11 @@
   trained (`rounds.csv`; under the interleaved schedule the same stretch of time; a round
   of a resumed sequential run, which had no baseline beside it, pairs by index), the
   ratio of their median step times in that round; drift of the machine multiplies both
-  and cancels. The cost is the median of those ratios over all paired rounds of all
-  seeds, minus one: as a percentage, and in µs as that fraction of the baseline's median
-  step over the same rounds. Interval: percentile bootstrap over the paired rounds
-  (`scipy.stats.bootstrap`), which treats rounds as exchangeable; that holds once the
-  pairing has removed the drift (under the sequential schedule rounds are paired by
-  index only, so the interval does not cover drift and is too narrow).
+  and cancels. Per seed, the median of the log ratios; over seeds, their mean with a
+  t interval (`stats.level`, the one estimator that `compare`, the plot and the API read
+  too). As a percentage of the baseline's step in the same rounds, and in µs as that
+  fraction of the baseline's median step. `cost_over` says what the interval is over:
+  seeds (each in its own process), or *within this run* with one seed.
 - **gain**: the dataset's metric over the baseline's, in the direction that is better
   (test-accuracy points; for RMSE, the baseline's RMSE minus the activation's), paired by
   seed (the same initial weights and batches on both sides): the mean of the per-seed
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from actbench import stats
 from actbench.task import ACCURACY, Metric
 
 COLUMNS = (
@@ -39,35 +39,20 @@ COLUMNS = (
     "cost_pct_low",
     "cost_pct_high",
     "cost_rounds",
+    "cost_seeds",
     "gain_points",
     "gain_low",
     "gain_high",
     "gain_seeds",
 )
 KEYS = ["seed", "group", "round"]
-RESAMPLES = 2000
 
 
 def _empty(names: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({c: math.nan for c in COLUMNS}, index=pd.Index(names, name="activation"))
+    frame["cost_over"] = ""
     frame["pareto"] = False
     return frame
-
-
-def _ratio_interval(ratios: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    median = float(np.median(ratios))
-    if ratios.size < 2 or np.ptp(ratios) == 0:
-        return median, median, median
-    ci = scipy_stats.bootstrap(
-        (ratios,),
-        np.median,
-        confidence_level=confidence,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(0),
-    ).confidence_interval
-    return median, float(ci.low), float(ci.high)
 
 
 def paired_rounds(rounds: pd.DataFrame, activation: str, baseline: str) -> pd.DataFrame:
@@ -90,16 +75,24 @@ def paired_rounds(rounds: pd.DataFrame, activation: str, baseline: str) -> pd.Da
     return paired.sort_values(KEYS, kind="stable")
 
 
+def over_baseline(rounds: pd.DataFrame, activation: str, baseline: str) -> dict[int, np.ndarray]:
+    """Per seed, `activation`'s per-round step time over its baseline's, in time order."""
+    paired = paired_rounds(rounds, activation, baseline)
+    ratio = paired["us_median"] / paired["us_median_base"]
+    return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
+
+
 def cost(
     rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
 ) -> dict[str, float]:
     """Cost columns of `activation` against `baseline` from their paired rounds."""
-    paired = paired_rounds(rounds, activation, baseline)
-    if paired.empty:
+    series = over_baseline(rounds, activation, baseline)
+    if not series:
         return {}
-    ratios = (paired["us_median"] / paired["us_median_base"]).to_numpy(dtype=float)
-    ratio, low, high = _ratio_interval(ratios, confidence)
-    base_us = float(paired["us_median_base"].median())
+    level = stats.level(series)
+    ratio, low, high = level.interval(confidence)
+    paired = paired_rounds(rounds, activation, baseline)
+    base_us = float(paired.groupby("seed")["us_median_base"].median().median())
     return {
         "cost_pct": 100 * (ratio - 1),
         "cost_pct_low": 100 * (low - 1),
@@ -107,7 +100,9 @@ def cost(
         "cost_us": (ratio - 1) * base_us,
         "cost_us_low": (low - 1) * base_us,
         "cost_us_high": (high - 1) * base_us,
-        "cost_rounds": float(ratios.size),
+        "cost_rounds": float(sum(x.size for x in series.values())),
+        "cost_seeds": float(level.seeds),
+        "cost_over": level.over,
     }
 
 
@@ -161,6 +156,7 @@ def table(
         values = {}
         if name == baseline:
             values = {c: 0.0 for c in COLUMNS if not c.endswith(("rounds", "seeds"))}
+            values["cost_over"] = "baseline"
         else:
             values.update(cost(rounds, name, baseline, confidence))
             values.update(gain(trials, name, baseline, confidence, metric))

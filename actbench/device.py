@@ -15,6 +15,12 @@ import torch
 from actbench.errors import ActbenchError
 
 CHOICES = "auto|cpu|cuda|cuda:N|mps"
+# The timed step's threads on a CPU unless --threads says otherwise. Every parallel operator
+# waits for its slowest thread, so at two threads a neighbour holding one core stalls the
+# matmuls and not the single-threaded activation kernels, and costs moved 3.6-7.5 % under
+# an on/off hog; on one thread 0.4-1.3 % (scripts/noisy_neighbour.py). torch.utils.benchmark's
+# Timer defaults to one thread for the same reason.
+CPU_STEP_THREADS = 1
 # torch's own choice (the physical cores it sees), read before any sweep pins a count
 TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
@@ -123,6 +129,28 @@ def name(device: torch.device) -> str:
     return cpu_model()
 
 
+@contextmanager
+def state_kept() -> Iterator[None]:
+    """Leave torch as it was found: a sweep from a notebook pins threads, affinity and
+    cuDNN flags for its own steps, and the user's next cell must not inherit them.
+    (The trials themselves train in worker processes; this is the parent's own pinning.)"""
+    threads = torch.get_num_threads()
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cudnn = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        if affinity is not None and os.sched_getaffinity(0) != affinity:
+            os.sched_setaffinity(0, affinity)
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn
+        if torch.are_deterministic_algorithms_enabled() != deterministic:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
 @dataclass(frozen=True)
 class Pinning:
     """Where and how a run's trials execute; recorded in run.json and every trial row."""
@@ -168,6 +196,8 @@ def pin(
     task shares its node with other groups' timed steps and keeps to `threads`.
     """
     device = resolve(spec)
+    if threads is None and device.type == "cpu":
+        threads = CPU_STEP_THREADS
     in_force = pin_threads(threads)
     affinity = pin_affinity(cpu_affinity)
     set_deterministic(deterministic, device)

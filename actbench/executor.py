@@ -1,61 +1,179 @@
-"""Where trials run: in this process (`local`) or as tasks on a Ray cluster (`ray`).
+"""Where seed groups train: worker processes on this machine (`local`), or Ray tasks (`ray`).
 
 Work comes as groups: the trials of one seed, trained together under the run's schedule
 (`schedule.py`). Either way an executor yields finished `TrialResult`s as they complete,
 and the sweep persists each one at once, so resume, tables, plots and compare cannot tell
-them apart. On Ray a task is one group: it asks for one GPU when the run is on CUDA, or for
-`threads` CPUs otherwise, so groups never share a device (and the trials of a group are
-interleaved on that device exactly as locally); it loads its dataset on its own node (from the
-same data folder, or by downloading it) and records the host it ran on. Its trials come
-back together when the task ends.
+them apart.
+
+- `local`: every group trains in a fresh worker process (`worker.py`, spawned), `jobs` of
+  them at once, each pinned to cores of its own when there are several; the parent
+  schedules, relays progress and hands back results. A worker that dies is an error that
+  names its seed; what finished before it is already saved.
+- `ray`: a task is one group; it asks for one GPU when the run is on CUDA, or for
+  `threads` CPUs otherwise, so groups never share a device; it loads its dataset on its own
+  node and records the host it ran on. Its trials come back together when the task ends.
+
+Activations handed to the Python API as objects defined in a notebook (`__main__`) cannot
+be imported by a fresh process; such a sweep trains its groups in this process instead
+(`inline`) and says so.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 
-from actbench import activation as activations_mod
-from actbench import dataset as datasets
-from actbench import device as device_mod
-from actbench import schedule
+from actbench import worker
 from actbench.activation import Activation
 from actbench.config import SweepConfig
-from actbench.data import DeviceData
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.records import EpochRecord, TrialResult
 
 EXECUTORS = ("local", "ray")
 Group = tuple[int, list[Activation]]  # (seed, the activations still to train for it)
+Started = Callable[[int, list[str]], None]
+Finished = Callable[[int], None]
+
+
+def travels(name: str) -> bool:
+    """Whether a fresh process can find this activation by its name."""
+    return ":" not in name or not (name.startswith("__main__:") or "<" in name)
+
+
+def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]]:
+    """The cores of each of `jobs` slots, `threads` each, from `allowed`; refused when
+    they do not fit (two timed steps sharing a core would time each other)."""
+    if jobs * threads > len(allowed):
+        raise ActbenchError(
+            f"--jobs {jobs} with --threads {threads} needs {jobs * threads} CPUs; this process "
+            f"may use {len(allowed)} ({','.join(map(str, allowed))})"
+        )
+    return [list(allowed[j * threads : (j + 1) * threads]) for j in range(jobs)]
+
+
+@dataclass
+class _Worker:
+    seed: int
+    slot: int
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    done: bool = False
+
+
+def _start(job: worker.Job, slot: int) -> _Worker:
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(
+        target=worker.main, args=(job, send, os.getpid()), name=f"actbench-seed-{job.seed}"
+    )
+    # not daemonic: a compiled step's inductor may start compile workers of its own; the
+    # sweep kills its workers itself when it stops early (`local`'s finally)
+    process.start()
+    send.close()  # the child holds the only writing end: EOF when it is gone
+    return _Worker(job.seed, slot, process, receive)
+
+
+def _died(w: _Worker) -> ActbenchError:
+    code = w.process.exitcode
+    how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
+    return ActbenchError(
+        f"the worker process for seed {w.seed} {how} before its trials finished; the trials "
+        "that finished are saved, --resume trains the rest"
+    )
+
+
+def _messages(w: _Worker) -> Iterator[tuple[str, object]]:
+    """What `w` has sent so far; ('eof', None) once its end of the pipe is closed."""
+    try:
+        while w.conn.poll():
+            yield w.conn.recv()
+    except (EOFError, OSError):
+        yield "eof", None
 
 
 def local(
     groups: Sequence[Group],
-    data: DeviceData,
     cfg: SweepConfig,
     pinning: Pinning,
     group_id: int,
-    started: Callable[[int, list[str]], None],
+    started: Started,
     on_epoch: Callable[[EpochRecord], None],
+    finished: Finished,
 ) -> Iterator[TrialResult]:
+    """Train every group in a worker process of its own, `cfg.jobs` at a time."""
+    jobs = max(1, min(cfg.jobs or 1, len(groups)))
+    allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
+    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [None]
+    waiting, free, running = list(groups), list(range(jobs)), {}
+    try:
+        while waiting or running:
+            while waiting and free:
+                seed, acts = waiting.pop(0)
+                slot, names = free.pop(0), [a.name for a in acts]
+                affinity = slots[slot] if jobs > 1 else cfg.cpu_affinity
+                job = worker.Job(
+                    cfg.to_json(), names, seed, group_id, str(pinning.device),
+                    pinning.threads, affinity, own_cores=jobs == 1,
+                )  # fmt: skip
+                running[seed] = _start(job, slot)
+                started(seed, names)
+            ready = wait([w.conn for w in running.values()])
+            for w in [w for w in running.values() if w.conn in ready]:
+                for kind, payload in _messages(w):
+                    if kind == "epoch":
+                        on_epoch(payload)
+                    elif kind == "trial":
+                        yield payload
+                    elif kind == "error":
+                        raise ActbenchError(f"seed {w.seed}: {payload}")
+                    elif kind == "done":
+                        w.done = True
+                    elif kind == "eof":
+                        w.process.join()
+                        if not w.done:
+                            raise _died(w)
+                        del running[w.seed]
+                        free.append(w.slot)
+                        finished(w.seed)
+    finally:
+        for w in running.values():  # interrupted or failed: stop what has not finished
+            w.process.kill()
+            w.process.join()
+            w.conn.close()
+
+
+def inline(
+    groups: Sequence[Group],
+    cfg: SweepConfig,
+    pinning: Pinning,
+    group_id: int,
+    started: Started,
+    on_epoch: Callable[[EpochRecord], None],
+    finished: Finished,
+) -> Iterator[TrialResult]:
+    """Every group in this process, one after another (activations a worker can't import)."""
     for seed, acts in groups:
-        trials = schedule.group(data, acts, seed, cfg, pinning, group_id, on_epoch)
-        started(seed, [a.name for a in acts])
-        yield from schedule.run(trials, cfg.schedule, seed)
+        names = [a.name for a in acts]
+        started(seed, names)
+        yield from worker.train_group(cfg, names, seed, group_id, pinning, on_epoch)
+        finished(seed)
 
 
 def remote_group(
     cfg_json: dict, names: list[str], seed: int, group_id: int, device_type: str, threads: int
 ) -> list[TrialResult]:
     """One seed's group inside a Ray worker: its own pins, its own copy of the data."""
+    from actbench import device as device_mod
+
     cfg = SweepConfig.from_json(cfg_json)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     pinning = device_mod.pin(device_type, threads, None, cfg.deterministic, own_cores=False)
-    data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
-    acts = [activations_mod.resolve(name) for name in names]
-    trials = schedule.group(data, acts, seed, cfg, pinning, group_id)
-    return list(schedule.run(trials, cfg.schedule, seed))
+    return list(worker.train_group(cfg, names, seed, group_id, pinning))
 
 
 def _import_ray():
@@ -72,9 +190,9 @@ def ray_trials(
     groups: Sequence[Group],
     cfg: SweepConfig,
     pinning: Pinning,
-    address: str | None,
     group_id: int,
-    started: Callable[[int, list[str]], None],
+    started: Started,
+    finished: Finished,
 ) -> Iterator[TrialResult]:
     """Submit every group as a Ray task and yield its results in the order groups finish."""
     ray = _import_ray()
@@ -82,26 +200,25 @@ def ray_trials(
     if we_started:
         try:
             ray.init(
-                address=address,
+                address=cfg.ray_address,
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.WARNING,
             )
         except Exception as exc:  # no cluster at that address, port in use, ...
             raise ActbenchError(
-                f"cannot start or join Ray at {address or 'local'}: {exc}"
+                f"cannot start or join Ray at {cfg.ray_address or 'local'}: {exc}"
             ) from None
     on_gpu = pinning.device.type == "cuda"
     task = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else pinning.threads)(
         remote_group
     )
-    cfg_json = cfg.to_json()
-    pending = []
+    cfg_json, pending, seeds = cfg.to_json(), [], {}
     for seed, acts in groups:
         names = [a.name for a in acts]
-        pending.append(
-            task.remote(cfg_json, names, seed, group_id, pinning.device.type, pinning.threads)
-        )
+        ref = task.remote(cfg_json, names, seed, group_id, pinning.device.type, pinning.threads)
+        pending.append(ref)
+        seeds[ref] = seed
         started(seed, names)
     try:
         while pending:
@@ -111,9 +228,10 @@ def ray_trials(
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, ActbenchError):
-                    raise cause from None
+                    raise ActbenchError(f"seed {seeds[done[0]]}: {cause}") from None
                 raise
             yield from results
+            finished(seeds[done[0]])
     finally:
         for ref in pending:  # interrupted or failed: stop what has not finished
             ray.cancel(ref, force=True)

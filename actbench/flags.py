@@ -131,8 +131,9 @@ def add_pinning(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=number(int, 1, "--threads"),
         default=None,
-        help="CPU intra-op threads (default: what torch picks); always recorded. On a shared "
-        "CPU, 1 keeps activation costs steady under a busy neighbour",
+        help="CPU intra-op threads of the timed step (default on a CPU: 1, which keeps "
+        "activation costs steady under a busy neighbour; validation and the test pass use "
+        "every core; other devices: what torch picks); always recorded",
     )
     p.add_argument(
         "--cpu-affinity",

@@ -1,8 +1,9 @@
 """What the user sees while a sweep runs: tqdm bars on a terminal, plain lines otherwise.
 
-Work goes one group (the trials of one seed) at a time; under the interleaved schedule
-the trials of a group train together, so a terminal shows one bar per group, counting
-epochs over all its trials. Everything goes to stderr so that stdout carries only tables.
+Work goes by group (the trials of one seed, in a worker process of its own; several at once
+with --jobs); under the interleaved schedule the trials of a group train together, so a
+terminal shows one bar per running group, counting epochs over all its trials. Everything
+goes to stderr so that stdout carries only tables.
 """
 
 from __future__ import annotations
@@ -30,41 +31,48 @@ class Progress:
         self.schedule = schedule
         self.interactive = sys.stderr.isatty()
         self.finished = done  # trials finished before (a resumed run)
-        self._bar: tqdm | None = None
+        self._bars: dict[int, tqdm] = {}  # by seed: the groups running now
 
     def _line(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.write(text, file=sys.stderr)
+        if self._bars:
+            tqdm.write(text, file=sys.stderr)
         else:
             print(text, file=sys.stderr, flush=True)
 
     def group_started(self, seed: int, activations: list[str]) -> None:
-        """A group begins (locally) or is handed to another process (Ray)."""
-        self.close()
+        """A group is handed to a worker process (or a Ray task)."""
         if self.quiet:
             return
         how = f" ({self.schedule})" if self.schedule and len(activations) > 1 else ""
         label = f"seed {seed}: {', '.join(activations)}{how}"
         if self.interactive:
-            self._bar = tqdm(
+            self._line(label)
+            self._bars[seed] = tqdm(
                 total=self.max_epochs * len(activations),
                 desc=f"seed {seed}",
                 unit="epoch",
                 file=sys.stderr,
                 dynamic_ncols=True,
+                position=len(self._bars),
+                leave=False,
             )
-            self._bar.write(label, file=sys.stderr)
         else:
             print(label, file=sys.stderr, flush=True)
+
+    def group_finished(self, seed: int) -> None:
+        bar = self._bars.pop(seed, None)
+        if bar is not None:
+            bar.close()
 
     def epoch(self, record: EpochRecord) -> None:
         if self.quiet:
             return
         score = getattr(record, self.metric.val_column)
         facts = f"val {self.metric.brief(score)}, {record.us_per_step_median:.0f} µs/step"
-        if self._bar is not None:
-            self._bar.update(1)
-            self._bar.set_postfix_str(f"{record.activation} epoch {record.epoch}: {facts}")
+        bar = self._bars.get(record.seed)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{record.activation} epoch {record.epoch}: {facts}")
         else:
             self._line(
                 f"seed {record.seed} {record.activation} epoch {record.epoch}/"
@@ -72,9 +80,10 @@ class Progress:
             )
 
     def trial_finished(self, trial: TrialResult, pacer: bool = False) -> None:
-        if self._bar is not None:  # an early stop leaves fewer epochs to wait for
-            self._bar.total -= self.max_epochs - trial.epochs
-            self._bar.refresh()
+        bar = self._bars.get(trial.seed)
+        if bar is not None:  # an early stop leaves fewer epochs to wait for
+            bar.total -= self.max_epochs - trial.epochs
+            bar.refresh()
         if self.quiet:
             return
         if pacer:
@@ -96,6 +105,5 @@ class Progress:
         )
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        for seed in list(self._bars):
+            self.group_finished(seed)

@@ -32,9 +32,30 @@ def _optimizer(cfg: dict) -> str:
     return f"{cfg['optimizer']} lr {cfg['lr']}{extra}"
 
 
+def header(run: dict) -> str:
+    """How the steps were timed and what the intervals are over, in one line above the
+    table: the two facts a reader needs before trusting a cost."""
+    env, cfg = run.get("environment") or {}, run.get("config") or {}
+    threads = env.get("threads")
+    if env.get("device") == "cpu" and threads == 1:
+        where = "timed step on 1 CPU thread (steady under a busy neighbour; --threads N to change)"
+    elif env.get("device") == "cpu":
+        where = f"timed step on {threads} CPU threads (a busy neighbour moves the costs)"
+    else:
+        where = f"timed on {env.get('device')} ({env.get('device_name')})"
+    seeds = len(cfg.get("seeds") or [])
+    if seeds >= 2:
+        over = f"intervals over {seeds} seeds, each trained in a worker process of its own"
+        if seeds == 2:
+            over += " (2 seeds: wide, a t with 1 degree of freedom)"
+    else:
+        over = "1 seed: cost intervals are within this run only (a rerun may land outside)"
+    return f"{where}; {over}"
+
+
 def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
     """What `sweep` and `show` print: the table, its legend, the breakdown, the timer."""
-    parts = [render(summary, fmt), legend(summary)]
+    parts = [header(run), "", render(summary, fmt), legend(summary)]
     breakdown = render_breakdown(summary, fmt)
     if breakdown:
         parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]

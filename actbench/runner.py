@@ -7,7 +7,6 @@ it is missing, under the configuration it was started with.
 
 from __future__ import annotations
 
-import gc
 import signal
 import threading
 import warnings
@@ -24,11 +23,12 @@ from actbench import activation as activations_mod
 from actbench import data as data_mod
 from actbench import dataset as datasets
 from actbench import device as device_mod
-from actbench import environment, executor, plot, report, table, timing
+from actbench import environment, executor, plot, report, table, timing, trainer
 from actbench import step as step_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
+from actbench.records import TrialResult
 from actbench.storage import RunFolder
 
 MIN_TIMED_STEPS = 100
@@ -73,26 +73,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _old_objects_frozen() -> Iterator[None]:
-    """Keep the objects that exist when a sweep starts out of Python's full collections.
-
-    Each full collection walks every object the process holds: ≈ 0.2 s with torch, pandas
-    and matplotlib loaded, landing in a profiled block or a timed step. Frozen (`gc.freeze`),
-    those objects are skipped, and a collection walks only what the sweep created. They are
-    handed back at the end; a process that froze objects itself (say, before forking) is
-    left as it is.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
@@ -151,7 +131,13 @@ def _groups(plan: _Plan, done: set[tuple[str, int]]) -> list[executor.Group]:
 
 
 def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
-    """Start a new run folder and train every trial of `cfg`."""
+    """Start a new run folder and train every trial of `cfg`; torch's settings in this
+    process are as they were afterwards."""
+    with device_mod.state_kept():
+        return _run(cfg, quiet)
+
+
+def _run(cfg: SweepConfig, quiet: bool) -> SweepOutcome:
     plan = _plan(cfg)
     data, data_info = _load(plan)  # every refusal comes before a run folder exists
     name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.pinning.device.type}"
@@ -165,6 +151,7 @@ def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
         },
         "metric": datasets.get(cfg.dataset).task.metric.name,
         "timing_method": timing.method(plan.pinning.device),
+        "reference": trainer.reference_description(cfg),
         "started": _now(),
         "finished": None,
         "data": data_info,
@@ -180,6 +167,11 @@ def resume(
     ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool = False
 ) -> SweepOutcome:
     """Finish a saved run: same configuration (flags given now must agree), missing trials only."""
+    with device_mod.state_kept():
+        return _resume(ref, given, explicit, quiet)
+
+
+def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool) -> SweepOutcome:
     folder = RunFolder.open(ref, given.out)
     run_info = folder.run_info()
     try:
@@ -193,7 +185,7 @@ def resume(
             f"cannot resume {folder.path}: configuration differs from the saved run "
             f"(saved vs given: {'; '.join(differ)})"
         )
-    for name in ("data_dir", "download", "executor", "ray_address"):
+    for name in ("data_dir", "download", "executor", "ray_address", "jobs"):
         if name in explicit:  # where data and workers are may change between sessions
             setattr(saved, name, getattr(given, name))
     if saved.threads is None:  # keep the thread count the finished trials were timed with
@@ -249,10 +241,33 @@ def _execute(
 ) -> SweepOutcome:
     """Train what `folder` is missing; the folder is locked by the caller, unlocked here."""
     try:
-        with _sigterm_as_interrupt(), _old_objects_frozen():
+        with _sigterm_as_interrupt():
             return _train(plan, folder, run_info, data, quiet)
     finally:
         folder.unlock()
+
+
+def _results(
+    plan: _Plan, groups: list[executor.Group], group_id: int, progress: Progress
+) -> Iterator[TrialResult]:
+    """The executor's stream of finished trials: Ray tasks, worker processes, or (for
+    activations a fresh process cannot import) this process."""
+    cfg, started, finished = plan.cfg, progress.group_started, progress.group_finished
+    if cfg.executor == "ray":
+        return executor.ray_trials(groups, cfg, plan.pinning, group_id, started, finished)
+    stay = [a.name for a in plan.acts if not executor.travels(a.name)]
+    if stay:
+        warnings.warn(
+            f"{', '.join(stay)} is defined in __main__ (a notebook or a lambda), which a "
+            "worker process cannot import: the seeds train one after another in this "
+            "process, so the spread over seeds leaves out what differs between processes "
+            "(define it in a module to get worker processes)",
+            stacklevel=4,
+        )
+        run = executor.inline
+    else:
+        run = executor.local
+    return run(groups, cfg, plan.pinning, group_id, started, progress.epoch, finished)
 
 
 def _train(
@@ -273,14 +288,7 @@ def _train(
     progress = Progress(
         len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done), metric=metric
     )
-    if cfg.executor == "ray":
-        results = executor.ray_trials(
-            groups, cfg, plan.pinning, cfg.ray_address, group_id, progress.group_started
-        )
-    else:
-        results = executor.local(
-            groups, data, cfg, plan.pinning, group_id, progress.group_started, progress.epoch
-        )
+    results = _results(plan, groups, group_id, progress)
     trained = 0
     try:
         for result in results:

@@ -22,13 +22,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
-from actbench import timing
 from actbench.activation import Activation
 from actbench.config import SCHEDULES, SweepConfig
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
 from actbench.records import EpochRecord, TrialResult
-from actbench.trainer import Trial
+from actbench.trainer import Trial, reference_step
 
 __all__ = ["SCHEDULES", "group", "run"]
 
@@ -46,7 +45,7 @@ def group(
     (they then start every epoch in the same round), the machine's per-epoch speed reading."""
     batches = Batches(data.x_train, data.y_train, seed)
     lockstep = cfg.schedule == "interleaved"
-    reference = timing.Reference(pinning.device, shared=True) if lockstep else None
+    reference = reference_step(cfg, data, shared=True) if lockstep else None
     return [
         Trial(data, a, seed, cfg, pinning, batches, group_id, on_epoch, reference) for a in acts
     ]

@@ -1,23 +1,24 @@
-"""Statistics for comparing runs: pure functions of arrays, no I/O.
+"""Statistics: one estimator for a level over seeds, and the comparisons built on it.
 
-A row of `compare` is the ratio B/A of one *level* per side. A side's level is the
-geometric mean over its trials (seeds) of each trial's median of a time series: per-round
-cost over the run's own baseline, per-epoch step time over the reference step, or
-per-round step time (see `comparison.py`), so every trial weighs the same however long it
-trained.
+**A level** is what one run says about one quantity (an activation's step time over its
+baseline in the same rounds, over the reference step, or in µs). Each seed (each trial,
+trained in its own worker process) contributes one value: the median of the logs of its
+time series (rounds, or epochs, in time order). Its uncertainty *within the run* is the
+standard error of that median under the stationary bootstrap (Politis & Romano: blocks of
+random length, wrapping around; expected block length chosen from the data by Politis &
+White; both from `arch.bootstrap`), so an episode of slow rounds widens it where an i.i.d.
+bootstrap would claim false precision. Across seeds the level is the mean of the seeds'
+values (seeds weigh equally, however long they trained), with a Student-t(k-1) interval
+whose standard error is never smaller than the within-seed uncertainty allows
+(`sqrt(sum se_s^2) / k`). Seeds run in separate processes, so their spread carries what
+differs between processes (memory layout, thread placement) and a rerun of the same command
+lands inside the interval. With one seed the interval is *within this run* only: a normal
+interval from the bootstrap error, which a rerun need not respect.
 
-Its interval is a bootstrap over the two levels the variance sits at. Within a trial the
-series is redrawn with the *stationary* bootstrap (Politis & Romano: blocks of random
-length, wrapping around the end, so no round is under-sampled), with the expected block
-length chosen from the series itself (Politis & White); both from `arch.bootstrap`. Drift
-that lasts many rounds makes the blocks long and the interval wide, where an i.i.d.
-bootstrap would claim false precision. Between trials, the seeds are redrawn with
-replacement (jointly on both sides when they hold the same seeds, which pairs them), the
-spread widened by sqrt(k/(k-1)), the bootstrap's known shortfall with k clusters. The
-wider of the two is used: redrawing both stages at once counts the within-trial noise
-twice (measured: 100 % coverage of a nominal 95 % interval, see tests/test_stats.py).
-Run-to-run variance that a single run cannot show is not in the interval; that is why a
-row that has a baseline is measured against it (see `comparison.py`).
+**A difference** of two levels (run B against run A) takes the same rule: paired by seed
+when both sides hold the same seeds (a t(k-1) interval on the per-seed differences, never
+narrower than their within-seed errors allow), Welch's t otherwise. Its one-sided p-value
+feeds the CI gate; a difference without at least two seeds a side is not testable.
 
 Accuracy differences are paired by seed (same initial weights and batches on both sides):
 a paired t-test and t-interval over the common seeds, or "not testable" with fewer.
@@ -26,7 +27,7 @@ a paired t-test and t-interval over the common seeds, or "not testable" with few
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +36,11 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
 MIN_SEEDS_FOR_ACCURACY_TEST = 3
-MIN_POINTS = 5  # fewer samples a side: no interval (a median of 4 values says little)
-RESAMPLES = 2000  # p-values down to 1/2001: enough for Holm over ~16 rows at 2.5 %
+MIN_SEEDS_FOR_SPEED_TEST = 2  # below: the interval is within one run, which a rerun ignores
+MIN_POINTS = 5  # fewer values in a seed's series: no within-seed error (a median of 4 says little)
+RESAMPLES = 500  # bootstrap draws per seed: the standard error to about 3 %
 DEFAULT_TOLERANCE = 0.03
+WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
 
 
 def block_length(series: np.ndarray) -> float:
@@ -50,40 +53,83 @@ def block_length(series: np.ndarray) -> float:
     return float(np.clip(estimate, 1.0, n / 2)) if math.isfinite(estimate) else 1.0
 
 
-def _trial_medians(series: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """`reps` medians of stationary-bootstrap resamples of one trial's series."""
-    if series.size < 2 or np.ptp(series) == 0:
-        return np.full(reps, float(np.median(series)))
-    bootstrap = StationaryBootstrap(block_length(series), series, seed=rng)
-    return bootstrap.apply(np.median, reps)[:, 0]
+def _clean(series: np.ndarray) -> np.ndarray:
+    x = np.asarray(series, dtype=np.float64)
+    return x[np.isfinite(x) & (x > 0)]
 
 
-def _level(series: Sequence[np.ndarray]) -> float:
-    return float(np.exp(np.mean([np.log(np.median(s)) for s in series])))
+def seed_value(series: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """(median of log(series), its stationary-bootstrap standard error; NaN under
+    MIN_POINTS values, 0 for a flat series)."""
+    logs = np.log(_clean(series))
+    if logs.size == 0:
+        return math.nan, math.nan
+    center = float(np.median(logs))
+    if logs.size < MIN_POINTS:
+        return center, math.nan
+    if np.ptp(logs) == 0:
+        return center, 0.0
+    rng = np.random.default_rng(seed)
+    draws = StationaryBootstrap(block_length(logs), logs, seed=rng).apply(np.median, RESAMPLES)
+    return center, float(draws[:, 0].std(ddof=1))
 
 
-def _within(series: Sequence[np.ndarray], reps: int, rng: np.random.Generator) -> np.ndarray:
-    """(reps,) log-levels with every trial kept and its series redrawn within."""
-    return np.mean([np.log(_trial_medians(s, reps, rng)) for s in series], axis=0)
+@dataclass(frozen=True)
+class Level:
+    """A run's log-level of one quantity: mean over seeds of each seed's value."""
+
+    log: float
+    se: float  # standard error of `log` (NaN: no interval)
+    df: float  # Student-t degrees of freedom (inf: within one run, normal)
+    seeds: int
+    values: Mapping[int, tuple[float, float]]  # seed -> (value, within-seed se)
+
+    @property
+    def over(self) -> str:
+        return OVER_SEEDS if self.seeds >= MIN_SEEDS_FOR_SPEED_TEST else WITHIN_RUN
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float, float]:
+        """(level, low, high) on the original scale (exp of the log-level)."""
+        return _interval(self.log, self.se, self.df, confidence)
 
 
-def _between(series: Sequence[np.ndarray], picks: np.ndarray) -> np.ndarray:
-    """(reps,) log-levels with the trials redrawn (`picks`), their medians kept; spread
-    by sqrt(k/(k-1)), the bootstrap's known shortfall with k clusters."""
-    logs = np.log([np.median(s) for s in series])
-    boot = logs[picks].mean(axis=1)
-    k = len(series)
-    return logs.mean() + (boot - boot.mean()) * math.sqrt(k / (k - 1))
+def _interval(log: float, se: float, df: float, confidence: float) -> tuple[float, float, float]:
+    nan = math.nan
+    if not math.isfinite(log):
+        return nan, nan, nan
+    if not (math.isfinite(se) and se > 0):  # no interval, never a zero-width one
+        return math.exp(log), nan, nan
+    half = float(scipy_stats.t.ppf((1 + confidence) / 2, df)) * se
+    return math.exp(log), math.exp(log - half), math.exp(log + half)
 
 
-def _clean(trials: Sequence[np.ndarray]) -> list[np.ndarray]:
-    out = [np.asarray(x, dtype=np.float64) for x in trials]
-    return [x[np.isfinite(x) & (x > 0)] for x in out if len(x)]
+def _combined(values: np.ndarray, errors: np.ndarray) -> tuple[float, float, float]:
+    """(mean, its standard error, df) of per-seed values: over seeds with t(k-1), never
+    below the within-seed errors' share; one seed: its own error, normal."""
+    k = values.size
+    within = math.sqrt(float(np.sum(errors**2))) / k if np.all(np.isfinite(errors)) else math.nan
+    if k == 1:
+        return float(values[0]), within, math.inf
+    between = float(values.std(ddof=1)) / math.sqrt(k)
+    if not math.isfinite(within):  # a seed too short for its own error: no interval
+        return float(values.mean()), math.nan, float(k - 1)
+    return float(values.mean()), max(between, within), float(k - 1)
+
+
+def level(series: Mapping[int, np.ndarray]) -> Level:
+    """The level of per-seed time series (`seed -> series`, each in time order)."""
+    values = {s: seed_value(x, seed=s) for s, x in series.items() if _clean(x).size}
+    if not values:
+        return Level(math.nan, math.nan, math.nan, 0, {})
+    v = np.array([x[0] for x in values.values()])
+    e = np.array([x[1] for x in values.values()])
+    log, se, df = _combined(v, e)
+    return Level(log, se, df, len(values), values)
 
 
 @dataclass(frozen=True)
 class RatioEstimate:
-    """Level(B) / level(A) with a bootstrap interval and the bootstrap replicates."""
+    """Level(B) / level(A) with its interval, over seeds or within one run (`over`)."""
 
     a: float
     b: float
@@ -91,7 +137,15 @@ class RatioEstimate:
     low: float
     high: float
     confidence: float
-    boot: np.ndarray
+    log_se: float = math.nan
+    df: float = math.nan
+    over: str = WITHIN_RUN
+
+    @property
+    def testable(self) -> bool:
+        """Whether a gate may act on it: an interval over seeds (a within-run one says
+        nothing about a rerun)."""
+        return self.over == OVER_SEEDS and math.isfinite(self.log_se) and self.log_se > 0
 
     def verdict(self, tolerance: float = DEFAULT_TOLERANCE) -> str:
         """`slower`/`faster` when the whole interval lies beyond 1 ± tolerance, `same` when it
@@ -107,45 +161,44 @@ class RatioEstimate:
         return "undecided"
 
     def p_slower_than(self, limit: float) -> float:
-        """One-sided bootstrap p-value of 'B/A <= limit' (small: B is slower than that)."""
-        if self.boot.size == 0:
+        """One-sided t p-value of 'B/A <= limit' (small: B is slower than that); NaN when
+        not testable."""
+        if not self.testable:
             return math.nan
-        return float((np.sum(self.boot <= limit) + 1) / (self.boot.size + 1))
+        t = (math.log(self.ratio) - math.log(limit)) / self.log_se
+        return float(scipy_stats.t.sf(t, self.df))
+
+
+def _welch_df(a: Level, b: Level) -> float:
+    va, vb = a.se**2, b.se**2
+    denominator = va**2 / a.df + vb**2 / b.df  # an infinite df adds nothing
+    return math.inf if denominator == 0 else (va + vb) ** 2 / denominator
+
+
+def difference(a: Level, b: Level, confidence: float = 0.95) -> RatioEstimate:
+    """B over A. Paired by seed when both hold the same seeds (two or more), else Welch."""
+    nan = math.nan
+    if not (math.isfinite(a.log) and math.isfinite(b.log)):
+        return RatioEstimate(nan, nan, nan, nan, nan, confidence)
+    over = OVER_SEEDS if a.over == b.over == OVER_SEEDS else WITHIN_RUN
+    if over == OVER_SEEDS and set(a.values) == set(b.values):
+        seeds = sorted(a.values)
+        d = np.array([b.values[s][0] - a.values[s][0] for s in seeds])
+        e = np.array([math.hypot(b.values[s][1], a.values[s][1]) for s in seeds])
+        log, se, df = _combined(d, e)
+    else:
+        log, se, df = b.log - a.log, math.hypot(a.se, b.se), _welch_df(a, b)
+    ratio, low, high = _interval(log, se, df, confidence)
+    return RatioEstimate(
+        math.exp(a.log), math.exp(b.log), ratio, low, high, confidence, se, df, over
+    )
 
 
 def level_ratio(
-    a: Sequence[np.ndarray],
-    b: Sequence[np.ndarray],
-    confidence: float = 0.95,
-    seeds: tuple[Sequence[int], Sequence[int]] | None = None,
-    resamples: int = RESAMPLES,
-    seed: int = 0,
+    a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray], confidence: float = 0.95
 ) -> RatioEstimate:
-    """B/A of the two sides' levels, each a list of per-trial series (time order).
-
-    `seeds` (the seed of each trial, per side) pairs the trial draws when both sides hold
-    the same seeds."""
-    a, b = _clean(a), _clean(b)
-    nan = math.nan
-    if not a or not b:
-        return RatioEstimate(nan, nan, nan, nan, nan, confidence, np.empty(0))
-    level_a, level_b = _level(a), _level(b)
-    ratio = level_b / level_a
-    if min(sum(s.size for s in a), sum(s.size for s in b)) < MIN_POINTS:
-        return RatioEstimate(level_a, level_b, ratio, nan, nan, confidence, np.empty(0))
-    rng = np.random.default_rng(seed)
-    log_ratio = _within(b, resamples, rng) - _within(a, resamples, rng)
-    if min(len(a), len(b)) > 1:  # seeds to redraw: is the spread between them larger?
-        picks_a = rng.integers(0, len(a), size=(resamples, len(a)))
-        paired = seeds is not None and len(a) == len(b) and list(seeds[0]) == list(seeds[1])
-        picks_b = picks_a if paired else rng.integers(0, len(b), size=(resamples, len(b)))
-        between = _between(b, picks_b) - _between(a, picks_a)
-        if between.var() > log_ratio.var():
-            log_ratio = between
-    boot = np.exp(log_ratio - log_ratio.mean()) * ratio  # centred on the estimate
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(boot, [tail, 100 - tail])
-    return RatioEstimate(level_a, level_b, ratio, float(low), float(high), confidence, boot)
+    """B/A of two sides given as per-seed time series (`seed -> series`)."""
+    return difference(level(a), level(b), confidence)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

@@ -61,6 +61,15 @@ def add(s: argparse.ArgumentParser) -> None:
         "--threads CPUs otherwise; needs pip install 'actbench[ray]')",
     )
     s.add_argument(
+        "--jobs",
+        type=number(int, 1, "--jobs"),
+        default=None,
+        metavar="N",
+        help="seed groups trained at once, each in its own worker process pinned to cores of "
+        "its own (--threads each); default 1: parallel groups share the memory system and "
+        "move each other's step times (measured in docs/measuring.md)",
+    )
+    s.add_argument(
         "--ray-address",
         default=None,
         metavar="ADDRESS",
@@ -169,7 +178,9 @@ def add(s: argparse.ArgumentParser) -> None:
         type=int_list("--seeds", 0),
         default=",".join(map(str, d.seeds)),
         help="comma list of seeds (ranges like 0-4 too); each seed gives every "
-        "activation the same initial weights and batch order",
+        "activation the same initial weights and batch order and trains in a worker process "
+        "of its own; intervals are over seeds (with one seed: within this run only). "
+        "Default: %(default)s",
     )
     s.add_argument(
         "--warmup-steps",
@@ -215,6 +226,7 @@ def config_from(args: argparse.Namespace) -> SweepConfig:
         dataset=args.dataset,
         model=args.model,
         executor=args.executor,
+        jobs=args.jobs,
         ray_address=args.ray_address,
         schedule=args.schedule,
         round_steps=args.round_steps,

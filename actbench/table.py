@@ -205,12 +205,14 @@ def display(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         "seeds": summary["seeds"],
         "model": summary["model"],
         "mode": summary["mode"],
-        "µs/step (median)": summary["us_per_step_median"].map("{:.1f}".format),
-        "µs/step IQR": [f"{r['us_per_step_p25']:.1f}–{r['us_per_step_p75']:.1f}" for r in rows],
+        "µs/step (median, raw)": summary["us_per_step_median"].map("{:.1f}".format),
+        "µs/step IQR (raw)": [
+            f"{r['us_per_step_p25']:.1f}–{r['us_per_step_p75']:.1f}" for r in rows
+        ],
     }
     if has_costs(summary):
         columns[f"cost µs/step [{level}]"] = [_cost(r) for r in rows]
-        columns["cost %"] = [_cost_pct(r) for r in rows]
+        columns["cost % of baseline step"] = [_cost_pct(r) for r in rows]
         gain_unit = "pts" if metric.higher_is_better else f"{metric.unit} reduction"
         columns[f"gain {gain_unit} [{level}]"] = [_gain(r, metric.digits) for r in rows]
     columns["epochs"] = summary["epochs_mean"].map("{:.1f}".format)
@@ -248,6 +250,23 @@ def render_breakdown(summary: pd.DataFrame, fmt: str = "github") -> str:
     return "" if frame.empty else _tabulate(frame, fmt)
 
 
+def _cost_basis(summary: pd.DataFrame) -> str:
+    """What the cost intervals are over, from the rows themselves."""
+    over = summary.get("cost_over", pd.Series(dtype=object))
+    over = over[~summary["baseline"]].dropna() if len(over) else over
+    if len(over) and (over == "within this run").all():
+        return "within this run (one seed: a rerun may land outside it)"
+    seeds = (
+        summary.loc[~summary["baseline"], "cost_seeds"].dropna() if "cost_seeds" in summary else []
+    )
+    k = int(max(seeds)) if len(seeds) else 0
+    if k >= 2:
+        return f"a t interval over {k} seeds, each trained in its own process" + (
+            " (2 seeds: wide)" if k == 2 else ""
+        )
+    return "a bootstrap interval over rounds (a run saved before intervals over seeds)"
+
+
 def legend(summary: pd.DataFrame) -> str:
     """How to read the cost and gain columns of this summary, in one paragraph."""
     if not has_costs(summary):
@@ -256,10 +275,12 @@ def legend(summary: pd.DataFrame) -> str:
     metric = metric_of(summary)
     better = "more accurate" if metric.higher_is_better else f"lower in {metric.title}"
     return (
-        f"cost: extra µs per step over the baseline `{base}`, from per-round ratios of "
-        "median step times paired by round (the same stretch of time under the interleaved "
-        f"schedule), with a bootstrap interval over rounds; gain: {metric.gain_title}, "
-        "paired by seed, with a t interval over seeds. "
+        f"cost: extra time per step over the baseline `{base}` measured in the same rounds "
+        "(per seed, the median over rounds of the step-time ratio; drift cancels), as % of "
+        "the baseline's step and in µs of its median step, with "
+        f"{_cost_basis(summary)}; µs/step columns are raw, not drift-corrected. "
+        f"gain: {metric.gain_title}, paired by seed, with a t interval over seeds; "
+        f"{metric.title} is mean ± std over seeds. "
         f"* = no other activation is both cheaper and {better}. "
         "timing: ok, or why a trial's step times are disturbed (spread or a slow tail)."
     )

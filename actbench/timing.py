@@ -12,8 +12,8 @@ synchronised inside an epoch:
 
 from __future__ import annotations
 
-import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,37 +101,36 @@ def method(device: torch.device) -> str:
 
 
 class Reference:
-    """A fixed workload shaped like a training step, timed at the start of every epoch.
+    """The machine's own speed, read at the start of every epoch on work of the run's kind.
 
-    Forward and backward of a relu MLP 784-100-100-100-10 on a fixed batch of 100, with
-    fixed weights: the same kernels and threading as the step under test, but identical in
-    every run. It measures how fast the machine itself is at that moment. On a shared
-    machine a noisy neighbour can slow a whole run by tens of percent; `compare` divides
-    this out when two runs executed the same way (same host, device and threads), so that a
-    change in the machine is not mistaken for a change in the code.
+    Forward and backward of the run's own model (its architecture and widths, with the
+    baseline's activation and fixed weights) on a fixed batch of the run's shape: the same
+    kernels, shapes and threading as the steps under test, but identical in every epoch and
+    every run of that configuration. On a shared machine a noisy neighbour can slow a whole
+    run by tens of percent; `compare` divides this out when two runs executed the same way
+    (same host, device, threads and reference), so that a change in the machine is not
+    mistaken for a change in the code.
     """
 
     REPS = 3  # median of 3: enough for a per-epoch speed reading, ~1 % of an epoch
 
-    def __init__(self, device: torch.device, shared: bool = False) -> None:
-        self.shared = shared
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        shared: bool = False,
+    ) -> None:
+        self.model, self.x, self.y, self.loss, self.shared = model, x, y, loss, shared
         self._epoch, self._reading = 0, float("nan")
-        widths = (784, 100, 100, 100, 10)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            layers: list[torch.nn.Module] = []
-            for i, (a, b) in enumerate(itertools.pairwise(widths)):
-                layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < 3 else [])
-            self.model = torch.nn.Sequential(*layers).to(device)
-            self.x = torch.randn(100, 784).to(device)
-            self.y = torch.randint(0, 10, (100,)).to(device)
-        self.clock = clock_for(device)
+        self.clock = clock_for(x.device)
 
     def measure_us(self) -> float:
         for _ in range(self.REPS):
             self.clock.start()
             self.model.zero_grad(set_to_none=True)
-            torch.nn.functional.cross_entropy(self.model(self.x), self.y).backward()
+            self.loss(self.model(self.x), self.y).backward()
             self.clock.stop()
         return float(np.median(self.clock.collect()))
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from actbench import breakdown, dataset, timing
-from actbench.activation import Activation
+from actbench.activation import Activation, resolve
 from actbench.config import SweepConfig
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
@@ -30,6 +30,24 @@ from actbench.records import EpochRecord, RoundRecord, TrialResult
 from actbench.step import Step, make_step
 
 EpochCallback = Callable[[EpochRecord], None]
+
+
+def reference_step(cfg: SweepConfig, data: DeviceData, shared: bool = False) -> timing.Reference:
+    """The machine-speed reading for a run: its own model with the baseline's activation
+    (identity without one), fixed weights, on a fixed batch of the run's shape."""
+    model = build(cfg.model, cfg.hidden, resolve(cfg.baseline or "identity"), seed=0)
+    size = min(cfg.batch_size, data.x_train.shape[0])
+    x, y = data.x_train[:size].clone(), data.y_train[:size].clone()
+    loss = dataset.get(cfg.dataset).task.loss
+    return timing.Reference(model.to(x.device), x, y, loss, shared)
+
+
+def reference_description(cfg: SweepConfig) -> str:
+    """What `reference_step` times, in words, for run.json: two runs' reference readings
+    compare only when this matches."""
+    widths = "" if cfg.model == "cnn" else "-".join(map(str, cfg.hidden))
+    model = f"{cfg.model} {widths}".strip()
+    return f"{model}, {cfg.baseline or 'identity'}, batch {cfg.batch_size}, forward+backward"
 
 
 class Trial:
@@ -57,7 +75,7 @@ class Trial:
         self.activation, self.seed, self.group = activation, seed, group
         self.cfg, self.pinning, self.data, self.on_epoch = cfg, pinning, data, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
-        self.reference = reference or timing.Reference(pinning.device)
+        self.reference = reference or reference_step(cfg, data)
         self.task = dataset.get(cfg.dataset).task  # its loss to train on, its metric to test
         if data.x_train.shape[0] < cfg.batch_size:
             raise ValueError(

@@ -1,0 +1,114 @@
+"""One seed's group, trained in a worker process of its own.
+
+The parent (`executor.local`) spawns one fresh process per seed, as pyperf runs each
+benchmark in worker processes: what differs between processes (address-space layout,
+allocator state, thread placement) then differs between seeds, and the spread over seeds
+that every interval is built from carries it. A worker pins its own device, threads and
+cores, loads its own copy of the data, trains its group under the run's schedule, and
+sends every epoch and every finished trial to the parent over a pipe the moment it has
+it; the parent saves each trial at once. Pickling happens here, between rounds, never on
+a background thread that could stall a timed step.
+
+Ctrl-C is the parent's to handle (it stops the workers); a worker whose parent died
+(kill -9) exits by itself within a second.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from actbench import activation as activations_mod
+from actbench import dataset as datasets
+from actbench import device as device_mod
+from actbench import schedule
+from actbench.config import SweepConfig
+from actbench.device import Pinning
+from actbench.errors import ActbenchError
+from actbench.records import EpochRecord, TrialResult
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs, as plain data: it crosses a process boundary."""
+
+    config: dict  # the resolved SweepConfig, as run.json holds it
+    activations: list[str]
+    seed: int
+    group_id: int
+    device: str
+    threads: int
+    cpu_affinity: list[int] | None
+    own_cores: bool  # alone on its cores: untimed passes may use all of them
+
+
+def train_group(
+    cfg: SweepConfig,
+    names: list[str],
+    seed: int,
+    group_id: int,
+    pinning: Pinning,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> Iterator[TrialResult]:
+    """Load the data on the pinned device and train one seed's group; yield each trial as
+    it finishes. Old objects stay out of Python's full collections meanwhile: each one
+    walks every object the process holds (≈ 0.2 s with torch and pandas loaded) and would
+    land in a timed step."""
+    data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
+    acts = [activations_mod.resolve(name) for name in names]
+    gc.collect()
+    gc.freeze()
+    try:
+        trials = schedule.group(data, acts, seed, cfg, pinning, group_id, on_epoch)
+        yield from schedule.run(trials, cfg.schedule, seed)
+    finally:
+        gc.unfreeze()
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit when the parent is gone (kill -9): nobody would save what this trains."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="actbench-orphan-watch").start()
+
+
+def main(job: Job, conn: Connection, parent: int) -> None:
+    """The worker process's entry point: messages `(kind, payload)` go to the parent:
+    ("epoch", EpochRecord), ("trial", TrialResult), ("error", str), ("done", None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    _orphan_watch(parent)
+    try:
+        cfg = SweepConfig.from_json(job.config)
+        pinning = device_mod.pin(
+            job.device, job.threads, job.cpu_affinity, cfg.deterministic, own_cores=job.own_cores
+        )
+        results = train_group(
+            cfg,
+            job.activations,
+            job.seed,
+            job.group_id,
+            pinning,
+            lambda record: conn.send(("epoch", record)),
+        )
+        for result in results:
+            conn.send(("trial", result))
+        conn.send(("done", None))
+    except ActbenchError as error:
+        conn.send(("error", str(error)))
+    except Exception as error:  # reported by the parent with the seed it belongs to
+        last = traceback.extract_tb(error.__traceback__)[-1]
+        where = f"{os.path.basename(last.filename)}:{last.lineno}"
+        conn.send(("error", f"{type(error).__name__}: {error} (at {where})"))
+    finally:
+        conn.close()
