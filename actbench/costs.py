@@ -123,7 +123,7 @@ def gain(
         return {}
     mean = float(diffs.mean())
     low = high = math.nan
-    if diffs.size >= 2:
+    if diffs.size >= 2 and np.ptp(diffs) > 0:  # no spread: no interval, never a zero-width one
         half = scipy_stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * diffs.std(ddof=1)
         low, high = mean - half / math.sqrt(diffs.size), mean + half / math.sqrt(diffs.size)
     return {"gain_points": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}

@@ -70,6 +70,7 @@ def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
         activations=["relu", "tanh"],
         device="cpu",
         threads=1,
+        seeds=[0],
         hidden=(32, 32),
         batch_size=50,
         epochs=4,

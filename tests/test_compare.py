@@ -108,7 +108,7 @@ def test_same_code_compares_as_same(out):
     assert rows.loc["identity", "ratio_low"] < 1 < rows.loc["identity", "ratio_high"]
     assert set(rows["score_verdict"]) == {"n.s."}
     assert comp.differences == [] and comp.warnings == []
-    assert gate.gate(comp, slower_pct=1, less_accurate_points=0.1) == []
+    assert gate.gate(comp, slower_pct=1, less_accurate_points=0.1).failures == []
 
 
 def test_row_numbers_are_what_the_ratio_is_made_of(out):
@@ -129,11 +129,11 @@ def test_a_slower_activation_is_called_slower_and_gated(out):
     assert rows.loc["identity", "verdict"] in ("same", "undecided")
     assert rows.loc["relu", "ratio"] == pytest.approx(1.2, rel=0.02)
     assert rows.loc["relu", "ratio_low"] > 1.1
-    failures = gate.gate(comp, slower_pct=10, less_accurate_points=None)
+    failures = gate.gate(comp, slower_pct=10, less_accurate_points=None).failures
     assert len(failures) == 2 and re.match(
-        r"relu: (19|20)\.\d% slower in b \[1\d\.\d, 2\d\.\d\] \(limit 10%, Holm", failures[0]
+        r"relu: (19|20)\.\d% slower in b than a \[1\d\.\d, 2\d\.\d\] \(limit 10%, Holm", failures[0]
     )
-    assert gate.gate(comp, slower_pct=30, less_accurate_points=None) == []
+    assert gate.gate(comp, slower_pct=30, less_accurate_points=None).failures == []
 
 
 def test_a_slower_machine_cancels_in_every_basis(out):
@@ -145,7 +145,7 @@ def test_a_slower_machine_cancels_in_every_basis(out):
     assert rows.loc["identity", "us_per_step_b"] / rows.loc["identity", "us_per_step_a"] == (
         pytest.approx(1.4, rel=0.05)
     )
-    assert gate.gate(comp, slower_pct=5, less_accurate_points=None) == []
+    assert gate.gate(comp, slower_pct=5, less_accurate_points=None).failures == []
 
 
 def test_a_whole_step_slowdown_shows_on_the_baseline_row(out):
@@ -178,7 +178,9 @@ def test_other_machines_get_no_reference_correction_and_no_gate(out):
     assert rows.loc["identity", "verdict"] == "slower (raw)"
     assert not rows.loc["identity", "gated"] and rows.loc["relu", "gated"]
     assert set(rows.loc[["relu", "tanh"], "verdict"]) == {"same"}
-    assert gate.gate(comp, slower_pct=5, less_accurate_points=None) == []
+    verdict = gate.gate(comp, slower_pct=5, less_accurate_points=None)
+    assert verdict.failures == [] and verdict.checked == 2  # relu and tanh: over the baseline
+    assert verdict.unchecked == ["identity (a -> b, speed): raw µs across machines"]
 
 
 def test_runs_without_a_shared_baseline_use_the_reference(out):
@@ -197,8 +199,8 @@ def test_less_accurate_is_tested_paired_and_gated(out):
     assert set(rows["score_verdict"]) == {"worse"}
     assert rows.loc["relu", "delta"] == pytest.approx(-1.0, abs=0.2)
     assert rows.loc["relu", "delta_low"] < -1.0 < rows.loc["relu", "delta_high"] < 0
-    assert len(gate.gate(comp, None, less_accurate_points=0.5)) == 3
-    assert gate.gate(comp, None, less_accurate_points=2) == []
+    assert len(gate.gate(comp, None, less_accurate_points=0.5).failures) == 3
+    assert gate.gate(comp, None, less_accurate_points=2).failures == []
 
 
 def test_accuracy_pairs_seeds_and_never_invents_a_p_value(out):
@@ -260,6 +262,29 @@ def test_cli_exit_status_gates_and_writes_files(out, tmp_path, capsys):
     assert set(rows["run_b"]) == {"b", "c"} and "ratio_low" in rows
     doc = json.loads(js.read_text())
     assert [d["b"] for d in doc] == ["b", "c"] and doc[0]["rows"][1]["verdict"] == "slower"
+
+
+def test_one_gate_over_every_run_and_limit_says_what_it_tested(out, capsys):
+    """compare A B C with both limits: 3 activations x 2 runs x 2 limits = 12 rows in one
+    Holm family, and a line that says so whether the gate passes or not."""
+    make_run(out, "a"), make_run(out, "b"), make_run(out, "c")
+    argv = ["compare", "a", "b", "c", "--out", str(out), "--format", "github"]
+    code, _, err = run_cli(
+        [*argv, "--fail-if-slower", "50", "--fail-if-less-accurate", "5"], capsys
+    )
+    assert code == 0
+    assert "actbench: gate: pass; 12 row(s) tested as one Holm family at 2.5% (one-sided)" in err
+
+
+def test_a_gate_that_cannot_test_a_row_says_so_and_exits_3(out, capsys):
+    """One seed a side: the speed intervals are within each run, which a rerun ignores, so
+    the gate tests nothing and must not pass in silence."""
+    make_run(out, "a", seeds=(0,)), make_run(out, "b", seeds=(0,))
+    argv = ["compare", "a", "b", "--out", str(out), "--fail-if-slower", "5"]
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == cli.EXIT_UNCHECKED == 3
+    assert "gate: pass; 0 row(s) tested" in err and "3 row(s) could not be tested" in err
+    assert "relu (a -> b, speed): fewer than 2 seeds a side" in err
 
 
 def test_cli_refuses_a_missing_run(out, capsys):
@@ -344,7 +369,7 @@ def test_a_verdict_on_disturbed_timings_says_so(out):
     assert rows.loc["tanh", "verdict"] == "slower" and rows.loc["tanh", "timing"] == ""
     assert rows.loc["relu", "timing"].startswith("B: 3 of 3 trials")
     assert "mean up to 3.00× median" in rows.loc["relu", "timing"]
-    failures = gate.gate(comp, slower_pct=10, less_accurate_points=None)
+    failures = gate.gate(comp, slower_pct=10, less_accurate_points=None).failures
     assert len(failures) == 2 and "timing disturbed" in failures[0]
     assert "slower (disturbed)" in comparison_view.render(comp, "github")
 

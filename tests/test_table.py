@@ -52,13 +52,14 @@ def paired_rounds(times: dict[str, list[float]], seeds=(0, 1)) -> pd.DataFrame:
 
 def test_cost_and_gain_against_the_baseline():
     # the machine drifts by 2x between rounds; relu costs 10% more than sigmoid in every round
-    rounds = paired_rounds({"sigmoid": [700, 1400, 700, 1400], "relu": [770, 1540, 770, 1540]})
+    base = [700, 1400, 700, 1400, 700, 1400]
+    rounds = paired_rounds({"sigmoid": base, "relu": [1.1 * t for t in base]})
     s = table.summarize(trials(), rounds, baseline="sigmoid").set_index("activation")
-    assert s.loc["relu", "cost_pct"] == pytest.approx(10.0)
-    assert s.loc["relu", "cost_pct_low"] == pytest.approx(10.0)  # drift cancels exactly
-    assert s.loc["relu", "cost_rounds"] == 8 and s.loc["sigmoid", "baseline"]
+    assert s.loc["relu", "cost_pct"] == pytest.approx(10.0)  # drift cancels exactly
+    assert pd.isna(s.loc["relu", "cost_pct_low"])  # no spread at all: no interval, not [10, 10]
+    assert s.loc["relu", "cost_rounds"] == 12 and s.loc["sigmoid", "baseline"]
     assert s.loc["relu", "gain_points"] == pytest.approx(2.0)  # paired: +2 in both seeds
-    assert s.loc["relu", "gain_low"] == pytest.approx(2.0) == s.loc["relu", "gain_high"]
+    assert pd.isna(s.loc["relu", "gain_low"])  # +2 in both seeds: no spread, no interval
     assert pd.isna(s.loc["tanh", "cost_us"])  # no rounds: no cost, never a made-up one
     assert s.loc["tanh", "gain_points"] == pytest.approx(3.5)
     assert s.loc["tanh", "gain_low"] < 3.5 < s.loc["tanh", "gain_high"]
@@ -66,9 +67,36 @@ def test_cost_and_gain_against_the_baseline():
     assert "baseline" in text and "+10.0%" in text and "gain pts [95% CI]" in text
 
 
+def test_cost_interval_is_a_t_interval_over_seeds():
+    """Seed 0 pays 10 % in every round, seed 1 pays 20 %: the interval is Student's t with
+    one degree of freedom on the two seeds' log costs, computed here by hand."""
+    import math
+
+    from scipy import stats as scipy_stats
+
+    rounds = []
+    for seed, extra in ((0, 1.10), (1, 1.20)):
+        for r in range(8):
+            base = 700 + 50 * (r % 3)  # the machine drifts; the ratio does not
+            rounds += [
+                dict(activation="sigmoid", seed=seed, group=0, round=r, us_median=base),
+                dict(activation="relu", seed=seed, group=0, round=r, us_median=base * extra),
+            ]
+    s = table.summarize(trials(), pd.DataFrame(rounds), baseline="sigmoid")
+    relu = s.set_index("activation").loc["relu"]
+    logs = [math.log(1.10), math.log(1.20)]
+    mean, se = sum(logs) / 2, abs(logs[0] - logs[1]) / 2  # sd/sqrt(2) of two values
+    half = scipy_stats.t.ppf(0.975, 1) * se
+    assert relu["cost_pct"] == pytest.approx(100 * (math.exp(mean) - 1))
+    assert relu["cost_pct_low"] == pytest.approx(100 * (math.exp(mean - half) - 1))
+    assert relu["cost_pct_high"] == pytest.approx(100 * (math.exp(mean + half) - 1))
+    assert relu["cost_over"] == "over seeds" and relu["cost_seeds"] == 2
+    assert "t interval over 2 seeds" in table.legend(s)
+
+
 def test_render_shows_units_and_spread():
     text = table.render(table.summarize(trials()), "github")
-    assert "µs/step (median)" in text and "97.50 ± 0.71" in text and "840.0–860.0" in text
+    assert "µs/step (median, raw)" in text and "97.50 ± 0.71" in text and "840.0–860.0" in text
     assert text.splitlines()[2].startswith("| tanh")
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import timing
+from actbench import data, timing, trainer
+from actbench.config import SweepConfig
 
 
 def test_stats_on_known_samples():
@@ -46,11 +47,17 @@ def test_cuda_clock_reads_events_once_per_epoch():
     assert us.shape == (3,) and (us > 0).all()
 
 
-def test_reference_step_is_fixed_and_leaves_the_global_rng_alone():
+@pytest.fixture
+def device_data(tiny_mnist):
+    return data.prepare(data.load(tiny_mnist, download=False), torch.device("cpu"), 0.2)
+
+
+def test_reference_step_is_fixed_and_leaves_the_global_rng_alone(device_data):
+    cfg = SweepConfig(hidden=(16, 8), batch_size=40, dataset="mnist", model="mlp")
     torch.manual_seed(7)
     expected = torch.rand(1)
     torch.manual_seed(7)
-    a, b = timing.Reference(torch.device("cpu")), timing.Reference(torch.device("cpu"))
+    a, b = trainer.reference_step(cfg, device_data), trainer.reference_step(cfg, device_data)
     assert torch.equal(torch.rand(1), expected)
     assert all(
         torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
@@ -58,10 +65,28 @@ def test_reference_step_is_fixed_and_leaves_the_global_rng_alone():
     assert 0 < a.measure_us() < 1e6 and a.clock.collect().size == 0
 
 
-def test_a_shared_reference_is_read_once_per_epoch_and_a_private_one_every_time(monkeypatch):
+def test_the_reference_step_is_work_of_the_runs_own_kind(device_data):
+    """A CNN run's machine-speed reading times a CNN on the run's batch shape, with the
+    baseline's activation: not an MLP that shares none of its kernels."""
+    cfg = SweepConfig(batch_size=32, model="cnn", baseline="identity")
+    reference = trainer.reference_step(cfg, device_data)
+    kinds = {type(m).__name__ for m in reference.model.modules()}
+    assert "Conv2d" in kinds and "ReLU" not in kinds
+    assert reference.x.shape[0] == 32 and reference.y.shape == (32,)
+    cfg = SweepConfig(batch_size=40, model="mlp", hidden=(16,), baseline="tanh")
+    assert "Tanh" in {
+        type(m).__name__ for m in trainer.reference_step(cfg, device_data).model.modules()
+    }
+    assert trainer.reference_description(cfg) == "mlp 16, tanh, batch 40, forward+backward"
+
+
+def test_a_shared_reference_is_read_once_per_epoch_and_a_private_one_every_time(
+    monkeypatch, device_data
+):
     readings = iter(range(1, 100))
     monkeypatch.setattr(timing.Reference, "measure_us", lambda self: float(next(readings)))
-    shared, private = (timing.Reference(torch.device("cpu"), shared=s) for s in (True, False))
+    cfg = SweepConfig(hidden=(8,), batch_size=20, model="mlp")
+    shared, private = (trainer.reference_step(cfg, device_data, shared=s) for s in (True, False))
     assert [shared.at_epoch(e) for e in (1, 1, 1, 2, 2)] == [1, 1, 1, 2, 2]
     assert [private.at_epoch(e) for e in (1, 1, 2)] == [3, 4, 5]
 
