@@ -55,7 +55,7 @@ def header(run: dict) -> str:
 
 def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
     """What `sweep` and `show` print: the table, its legend, the breakdown, the timer."""
-    parts = [header(run), "", render(summary, fmt), legend(summary)]
+    parts = [render(summary, fmt), header(run), legend(summary)]
     breakdown = render_breakdown(summary, fmt)
     if breakdown:
         parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]

@@ -297,9 +297,6 @@ def _train(
                 folder.add_rounds(result)
                 progress.trial_finished(result, pacer=True)
                 continue
-            folder.add_trial(result)
-            trained += 1
-            progress.trial_finished(result)
             timed = result.steps - result.warmup_steps
             if timed < MIN_TIMED_STEPS:
                 warnings.warn(
@@ -312,6 +309,9 @@ def _train(
                     f"{act_name} (seed {seed}) diverged at epoch {result.diverged_epoch}",
                     stacklevel=2,
                 )
+            folder.add_trial(result)
+            trained += 1
+            progress.trial_finished(result)
     except KeyboardInterrupt as stop:
         results.close()  # a Ray executor cancels its unfinished tasks
         progress.close()

@@ -63,13 +63,15 @@ def train_group(
     land in a timed step."""
     data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
     acts = [activations_mod.resolve(name) for name in names]
-    gc.collect()
-    gc.freeze()
+    ours = not gc.get_freeze_count()  # a process that froze objects itself is left alone
+    if ours:
+        gc.freeze()
     try:
         trials = schedule.group(data, acts, seed, cfg, pinning, group_id, on_epoch)
         yield from schedule.run(trials, cfg.schedule, seed)
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def _orphan_watch(parent: int) -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import schedule
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
+from actbench.storage import RunFolder
 
 
 def write_idx(path: Path, array: np.ndarray, magic: int, compress: bool = False) -> Path:
@@ -132,12 +132,12 @@ def fake_trial(
 
 
 def first_result_then_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C right after the first trial of the sweep has finished."""
-    real = schedule.run
+    """Ctrl-C right after the first trial of the sweep has been saved (in the parent: the
+    trials themselves train in worker processes)."""
+    real = RunFolder.add_trial
 
-    def interrupted(*args, **kwargs):
-        results = real(*args, **kwargs)
-        yield next(results)
+    def add_then_interrupt(self, result):
+        real(self, result)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(schedule, "run", interrupted)
+    monkeypatch.setattr(RunFolder, "add_trial", add_then_interrupt)

@@ -8,15 +8,15 @@ import torch
 from matplotlib.figure import Figure
 
 import actbench
-from actbench import executor
 from actbench.config import SweepConfig
+from tests.conftest import first_result_then_interrupt
 
 
 def small(tiny_mnist, tmp_path, **extra):
     options = dict(
         device="cpu", threads=1, hidden=(32, 32), batch_size=50, epochs=2, patience=0,
         warmup_steps=5, data_dir=tiny_mnist, download=False, out=tmp_path / "results",
-        quiet=True,
+        quiet=True, seeds=[0],
     )  # fmt: skip
     return {**options, **extra}
 
@@ -78,14 +78,7 @@ def test_bad_input_is_an_actbench_error_with_one_line(tiny_mnist, tmp_path):
 
 
 def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkeypatch):
-    real = executor.schedule.run
-
-    def first_then_stop(*args, **kwargs):
-        results = real(*args, **kwargs)
-        yield next(results)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(executor.schedule, "run", first_then_stop)
+    first_result_then_interrupt(monkeypatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = actbench.sweep(["relu", "tanh"], name="cut", **small(tiny_mnist, tmp_path))
@@ -93,7 +86,7 @@ def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkey
     rough = [str(w.message) for w in caught if "timed steps" in str(w.message)]
     assert rough and all("--" not in m and "train_limit" in m for m in rough)
     assert any("actbench.resume(" in str(w.message) for w in caught)
-    monkeypatch.setattr(executor.schedule, "run", real)
+    monkeypatch.undo()
     finished = actbench.resume(run)
     assert len(finished.trials) == 3 and finished.info["status"] == "complete"
 

@@ -43,7 +43,8 @@ def assert_refused(code: int, err: str, message: str) -> None:
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(executor.schedule, "group", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(executor, "_start", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(executor.worker, "train_group", lambda *a, **k: pytest.fail("trained"))
 
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a CUDA-less host")

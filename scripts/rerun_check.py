@@ -1,0 +1,102 @@
+"""Do the printed cost intervals hold when the same command is run again?
+
+Runs the same sweep `--runs` times back to back (default 4), each in a fresh process as a
+user runs it (`python -m actbench sweep`, default settings apart from the flags below), then
+checks, for every pair of runs and every activation, whether the two costs (% of the
+baseline's step) differ by no more than their combined interval half-widths:
+|a - b| <= sqrt(ha^2 + hb^2). It prints the share of checks that hold and the median
+half-width of the intervals.
+
+    python scripts/rerun_check.py --json results/rerun_check-cpu.json
+
+Run nothing else on the machine meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from actbench import device
+from actbench.environment import collect
+
+COLUMNS = ["cost_pct", "cost_pct_low", "cost_pct_high", "cost_seeds"]
+
+
+def sweep(args, out: Path, name: str) -> pd.DataFrame:
+    argv = ["sweep", "--device", args.device, "--out", str(out), "--name", name, "--quiet"]
+    argv += ["--activations", args.activations, "--epochs", str(args.epochs), "--patience", "0"]
+    argv += ["--no-download", *args.extra]
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "actbench", *argv], capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        sys.exit(f"sweep {name} failed: {proc.stderr.strip()}")
+    print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    summary = pd.read_csv(out / name / "summary.csv").set_index("activation")
+    return summary[~summary["baseline"]]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--runs", type=int, default=4)
+    p.add_argument("--activations", default="relu,tanh,sigmoid,elu")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("extra", nargs="*", help="more sweep flags, after --")
+    args = p.parse_args()
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            runs[f"run{i + 1}"] = sweep(args, Path(tmp), f"run{i + 1}")
+    rows, checks, widths = [], [], []
+    for summary in runs.values():
+        widths += list((summary["cost_pct_high"] - summary["cost_pct_low"]) / 2)
+    for (na, a), (nb, b) in itertools.combinations(runs.items(), 2):
+        for act in a.index:
+            ha = (a.loc[act, "cost_pct_high"] - a.loc[act, "cost_pct_low"]) / 2
+            hb = (b.loc[act, "cost_pct_high"] - b.loc[act, "cost_pct_low"]) / 2
+            gap, allowed = abs(a.loc[act, "cost_pct"] - b.loc[act, "cost_pct"]), math.hypot(ha, hb)
+            checks.append(bool(gap <= allowed))
+            costs = [f"{x.loc[act, 'cost_pct']:+.2f}" for x in (a, b)]
+            verdict = "yes" if checks[-1] else "NO"
+            rows.append([f"{na} vs {nb}", act, *costs, f"{gap:.2f}", f"{allowed:.2f}", verdict])
+    headers = ["pair", "activation", "cost % A", "cost % B", "|A-B|", "sqrt(hA²+hB²)", "holds"]
+    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    share = sum(checks) / len(checks)
+    median_half = float(pd.Series(widths).median())
+    print(
+        f"\n{sum(checks)} of {len(checks)} checks hold ({100 * share:.0f} %); median interval "
+        f"half-width {median_half:.2f} points of cost %"
+    )
+    if args.json:
+        report = {
+            "config": {k: v for k, v in vars(args).items() if k != "json"},
+            "costs": {name: s[COLUMNS].to_dict("index") for name, s in runs.items()},
+            "checks": len(checks),
+            "hold": sum(checks),
+            "share_holding": share,
+            "median_half_width_pct": median_half,
+            "environment": collect(device.pin(args.device)),
+        }
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
