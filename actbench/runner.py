@@ -319,6 +319,13 @@ def _train(
         folder.write_run(run_info)
         outcome = SweepOutcome(folder, finish(folder, run_info), trained)
         raise SweepInterrupted(outcome, isinstance(stop, Terminated)) from None
+    except ActbenchError:  # a worker failed or died: what finished stays, tabulated
+        results.close()
+        progress.close()
+        run_info.update(status="failed", finished=_now())
+        folder.write_run(run_info)
+        finish(folder, run_info)
+        raise
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()

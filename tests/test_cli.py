@@ -45,7 +45,7 @@ def test_defaults_are_the_seed_article_setup():
         "val_fraction": 0.2,
     }
     assert cfg.optimizer == "adam" and cfg.momentum == 0.0 and cfg.window is None
-    assert cfg.lr == 1e-3 and cfg.seeds == [0] and cfg.dataset == "mnist"
+    assert cfg.lr == 1e-3 and cfg.seeds == [0, 1, 2] and cfg.dataset == "mnist"
 
 
 def test_airline_defaults_are_the_articles_lstm():

@@ -220,8 +220,8 @@ def test_compare_reads_rmse_the_right_way_round(tmp_path):
     assert row["metric"] == "rmse" and row["delta"] == pytest.approx(0.03, abs=0.002)
     assert row["score_verdict"] == "worse"  # higher RMSE
     assert comparison.compare(b, a).rows.loc[0, "score_verdict"] == "better"
-    assert gate.gate(comp, None, 0.1) == []  # within a 0.1 RMSE margin
-    (failure,) = gate.gate(comp, None, 0.01)
+    assert gate.gate(comp, None, 0.1).failures == []  # within a 0.1 RMSE margin
+    (failure,) = gate.gate(comp, None, 0.01).failures
     assert failure.startswith("tanh: 0.03") and "RMSE worse in b" in failure
 
 

@@ -48,6 +48,8 @@ def test_sweep_on_real_mnist(tmp_path):
             "3",
             "--patience",
             "2",
+            "--seeds",
+            "0",
             "--out",
             str(tmp_path),
             "--name",

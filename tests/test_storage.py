@@ -182,7 +182,7 @@ def test_two_sweeps_with_one_name_never_both_write(tiny_mnist, tmp_path):
     argv = [
         sys.executable, "-m", "actbench", "sweep", "--data-dir", str(tiny_mnist),
         "--no-download", "--out", str(tmp_path / "out"), "--name", "same", "--epochs", "2",
-        "--activations", "relu", "--quiet",
+        "--activations", "relu", "--seeds", "0", "--quiet",
     ]  # fmt: skip
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
     procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))

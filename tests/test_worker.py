@@ -1,0 +1,106 @@
+"""Seeds in worker processes of their own: one process per seed, deaths named, cores apart."""
+
+import os
+import signal
+
+import pytest
+
+from actbench import executor, runner
+from actbench.errors import ActbenchError
+from actbench.progress import Progress
+
+
+def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
+    started = []
+    real = executor._start
+
+    def start(job, slot):
+        w = real(job, slot)
+        started.append((job.seed, w.process.pid))
+        return w
+
+    monkeypatch.setattr(executor, "_start", start)
+    tiny_config.seeds = [0, 1, 2]
+    outcome = runner.run(tiny_config, quiet=True)
+    pids = [pid for _, pid in started]
+    assert sorted(s for s, _ in started) == [0, 1, 2]
+    assert len(set(pids)) == 3 and os.getpid() not in pids
+    assert len(outcome.folder.trials()) == 9
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
+    tiny_config, monkeypatch
+):
+    """Seed 0 finishes; seed 1's worker is killed at its first epoch (SIGKILL, as the
+    kernel's OOM killer would): the sweep stops with one line naming seed 1, and seed 0's
+    trials stay saved, the run marked failed."""
+    workers = {}
+    real_start, real_epoch = executor._start, Progress.epoch
+
+    def start(job, slot):
+        workers[job.seed] = real_start(job, slot)
+        return workers[job.seed]
+
+    def epoch(self, record):
+        if record.seed == 1:
+            os.kill(workers[1].process.pid, signal.SIGKILL)
+        real_epoch(self, record)
+
+    monkeypatch.setattr(executor, "_start", start)
+    monkeypatch.setattr(Progress, "epoch", epoch)
+    tiny_config.seeds = [0, 1]
+    with pytest.raises(ActbenchError, match=r"worker process for seed 1 was killed by signal 9"):
+        runner.run(tiny_config, quiet=True)
+    folder = tiny_config.out / "tiny"
+    trials = runner.RunFolder.open(folder).trials()
+    assert set(trials["seed"]) == {0} and len(trials) == 3
+    assert runner.RunFolder.open(folder).run_info()["status"] == "failed"
+
+
+def test_an_error_inside_a_worker_names_its_seed(tiny_config):
+    """A custom activation that raises while training: one line, the seed, where it failed."""
+    tiny_config.activations = ["tests.test_worker:broken"]
+    with pytest.raises(ActbenchError, match=r"^seed 0: RuntimeError: broken on purpose"):
+        runner.run(tiny_config, quiet=True)
+
+
+_calls = {"n": 0}
+
+
+def broken(x):
+    """Passes actbench's probe (its first calls), then fails in training."""
+    _calls["n"] += 1
+    if _calls["n"] > 3:
+        raise RuntimeError("broken on purpose")
+    return x
+
+
+def test_parallel_jobs_get_cores_of_their_own():
+    assert executor.cores_for(2, 1, [0, 1]) == [[0], [1]]
+    assert executor.cores_for(2, 2, [0, 1, 2, 3, 4]) == [[0, 1], [2, 3]]
+    with pytest.raises(ActbenchError, match=r"--jobs 2 with --threads 2 needs 4 CPUs"):
+        executor.cores_for(2, 2, [0, 1])
+
+
+def test_two_jobs_train_two_seeds_at_once_on_separate_cores(tiny_config, monkeypatch):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    jobs = []
+    real = executor._start
+
+    def start(job, slot):
+        jobs.append(job)
+        return real(job, slot)
+
+    monkeypatch.setattr(executor, "_start", start)
+    tiny_config.seeds, tiny_config.jobs = [0, 1], 2
+    outcome = runner.run(tiny_config, quiet=True)
+    assert sorted(tuple(j.cpu_affinity) for j in jobs) == [(0,), (1,)]
+    assert not any(j.own_cores for j in jobs)
+    assert set(outcome.folder.trials()["cpu_affinity"].astype(str)) == {"0", "1"}
+
+
+def test_an_activation_from_main_trains_in_this_process_and_says_so():
+    assert executor.travels("relu") and executor.travels("torch.nn:GELU")
+    assert not executor.travels("__main__:swish")
+    assert not executor.travels("tests.x:<lambda>")
