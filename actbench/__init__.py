@@ -14,7 +14,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
 
-from actbench.api import Comparison, Run, activations, compare, env, load, resume, runs, sweep
 from actbench.errors import ActbenchError
 
 __all__ = [
@@ -30,3 +29,13 @@ __all__ = [
     "runs",
     "sweep",
 ]
+
+
+def __getattr__(name: str):
+    """The API on first use: a worker process or `--help` that imports `actbench.worker` or
+    `actbench.cli` never pays for pandas, matplotlib and scipy.stats it does not need."""
+    if name in __all__ and name not in ("ActbenchError", "__version__"):
+        from actbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'actbench' has no attribute {name!r}")

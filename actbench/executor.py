@@ -6,9 +6,10 @@ and the sweep persists each one at once, so resume, tables, plots and compare ca
 them apart.
 
 - `local`: every group trains in a fresh worker process (`worker.py`, spawned), `jobs` of
-  them at once, each pinned to cores of its own when there are several; the parent
-  schedules, relays progress and hands back results. A worker that dies is an error that
-  names its seed; what finished before it is already saved.
+  them at once, each pinned to cores of its own when there are several; the next one is
+  started while the others train, so its imports cost no wall time, and waits for its
+  turn. The parent schedules, relays progress and hands back results. A worker that dies
+  is an error that names its seed; what finished before it is already saved.
 - `ray`: a task is one group; it asks for one GPU when the run is on CUDA, or for
   `threads` CPUs otherwise, so groups never share a device; it loads its dataset on its own
   node and records the host it ran on. Its trials come back together when the task ends.
@@ -20,6 +21,7 @@ be imported by a fresh process; such a sweep trains its groups in this process i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -59,6 +61,7 @@ def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]
 @dataclass
 class _Worker:
     seed: int
+    names: list[str]
     slot: int
     process: multiprocessing.process.BaseProcess
     conn: Connection
@@ -66,16 +69,23 @@ class _Worker:
 
 
 def _start(job: worker.Job, slot: int) -> _Worker:
+    """Start `job`'s process; it imports, then waits for `worker.Go` (see `_go`)."""
     context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
+    ours, theirs = context.Pipe()
     process = context.Process(
-        target=worker.main, args=(job, send, os.getpid()), name=f"actbench-seed-{job.seed}"
+        target=worker.main, args=(job, theirs, os.getpid()), name=f"actbench-seed-{job.seed}"
     )
     # not daemonic: a compiled step's inductor may start compile workers of its own; the
     # sweep kills its workers itself when it stops early (`local`'s finally)
     process.start()
-    send.close()  # the child holds the only writing end: EOF when it is gone
-    return _Worker(job.seed, slot, process, receive)
+    theirs.close()  # the child holds the only other end: EOF when it is gone
+    return _Worker(job.seed, job.activations, slot, process, ours)
+
+
+def _go(w: _Worker, slot: int, affinity: list[int] | None, alone: bool) -> None:
+    w.slot = slot
+    with contextlib.suppress(OSError):  # it died while waiting: found when its pipe is read
+        w.conn.send(worker.Go(affinity, alone))
 
 
 def _died(w: _Worker) -> ActbenchError:
@@ -108,20 +118,29 @@ def local(
     """Train every group in a worker process of its own, `cfg.jobs` at a time."""
     jobs = max(1, min(cfg.jobs or 1, len(groups)))
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
-    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [None]
-    waiting, free, running = list(groups), list(range(jobs)), {}
+    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [cfg.cpu_affinity]
+    pending = [
+        worker.Job(cfg.to_json(), [a.name for a in acts], seed, group_id, str(pinning.device),
+                   pinning.threads)
+        for seed, acts in groups
+    ]  # fmt: skip
+    waiting: list[_Worker] = []  # started early, importing, not yet told to go
+    free, running = list(range(jobs)), {}
+
+    def top_up() -> None:
+        """The slots' workers and one more, started ahead so that it is ready in time."""
+        while pending and len(waiting) + len(running) < jobs + 1:
+            waiting.append(_start(pending.pop(0), -1))
+
     try:
+        top_up()
         while waiting or running:
             while waiting and free:
-                seed, acts = waiting.pop(0)
-                slot, names = free.pop(0), [a.name for a in acts]
-                affinity = slots[slot] if jobs > 1 else cfg.cpu_affinity
-                job = worker.Job(
-                    cfg.to_json(), names, seed, group_id, str(pinning.device),
-                    pinning.threads, affinity, own_cores=jobs == 1,
-                )  # fmt: skip
-                running[seed] = _start(job, slot)
-                started(seed, names)
+                w, slot = waiting.pop(0), free.pop(0)
+                _go(w, slot, slots[slot], alone=jobs == 1)
+                running[w.seed] = w
+                started(w.seed, w.names)
+            top_up()
             ready = wait([w.conn for w in running.values()])
             for w in [w for w in running.values() if w.conn in ready]:
                 for kind, payload in _messages(w):
@@ -141,7 +160,7 @@ def local(
                         free.append(w.slot)
                         finished(w.seed)
     finally:
-        for w in running.values():  # interrupted or failed: stop what has not finished
+        for w in [*running.values(), *waiting]:  # interrupted or failed: stop the rest
             w.process.kill()
             w.process.join()
             w.conn.close()

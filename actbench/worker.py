@@ -45,6 +45,13 @@ class Job:
     group_id: int
     device: str
     threads: int
+
+
+@dataclass(frozen=True)
+class Go:
+    """The parent's word to start, once the worker has cores: it was started early, while
+    another group trained, so that its imports cost the sweep no wall time."""
+
     cpu_affinity: list[int] | None
     own_cores: bool  # alone on its cores: untimed passes may use all of them
 
@@ -86,14 +93,16 @@ def _orphan_watch(parent: int) -> None:
 
 
 def main(job: Job, conn: Connection, parent: int) -> None:
-    """The worker process's entry point: messages `(kind, payload)` go to the parent:
-    ("epoch", EpochRecord), ("trial", TrialResult), ("error", str), ("done", None)."""
+    """The worker process's entry point. It waits for `Go`, then sends the parent
+    `(kind, payload)` messages: ("epoch", EpochRecord), ("trial", TrialResult),
+    ("error", str), ("done", None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
     _orphan_watch(parent)
     try:
+        go: Go = conn.recv()
         cfg = SweepConfig.from_json(job.config)
         pinning = device_mod.pin(
-            job.device, job.threads, job.cpu_affinity, cfg.deterministic, own_cores=job.own_cores
+            job.device, job.threads, go.cpu_affinity, cfg.deterministic, own_cores=go.own_cores
         )
         results = train_group(
             cfg,
@@ -106,6 +115,8 @@ def main(job: Job, conn: Connection, parent: int) -> None:
         for result in results:
             conn.send(("trial", result))
         conn.send(("done", None))
+    except EOFError:  # the parent stopped before this worker's turn
+        return
     except ActbenchError as error:
         conn.send(("error", str(error)))
     except Exception as error:  # reported by the parent with the seed it belongs to

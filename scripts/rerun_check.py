@@ -8,6 +8,11 @@ baseline's step) differ by no more than their combined interval half-widths:
 half-width of the intervals.
 
     python scripts/rerun_check.py --json results/rerun_check-cpu.json
+    python scripts/rerun_check.py --json results/rerun_check-jobs2-cpu.json \
+        --against results/rerun_check-cpu.json -- --jobs 2
+
+`--against` also checks every run of this set against every run of an earlier set (another
+setting of the same sweep): do the two settings measure the same costs?
 
 Run nothing else on the machine meanwhile.
 """
@@ -48,6 +53,24 @@ def sweep(args, out: Path, name: str) -> pd.DataFrame:
     return summary[~summary["baseline"]]
 
 
+HEADERS = ["pair", "activation", "cost % A", "cost % B", "|A-B|", "sqrt(hA²+hB²)", "holds"]
+
+
+def check(pairs) -> tuple[list[list[str]], list[bool]]:
+    """Per pair of runs and activation: does |a - b| <= sqrt(ha^2 + hb^2) hold?"""
+    rows, checks = [], []
+    for (na, a), (nb, b) in pairs:
+        for act in a.index:
+            ha = (a.loc[act, "cost_pct_high"] - a.loc[act, "cost_pct_low"]) / 2
+            hb = (b.loc[act, "cost_pct_high"] - b.loc[act, "cost_pct_low"]) / 2
+            gap, allowed = abs(a.loc[act, "cost_pct"] - b.loc[act, "cost_pct"]), math.hypot(ha, hb)
+            checks.append(bool(gap <= allowed))
+            costs = [f"{x.loc[act, 'cost_pct']:+.2f}" for x in (a, b)]
+            verdict = "yes" if checks[-1] else "NO"
+            rows.append([f"{na} vs {nb}", act, *costs, f"{gap:.2f}", f"{allowed:.2f}", verdict])
+    return rows, checks
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -57,6 +80,7 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--against", type=Path, default=None, help="an earlier set's --json")
     p.add_argument("extra", nargs="*", help="more sweep flags, after --")
     args = p.parse_args()
 
@@ -64,33 +88,29 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             runs[f"run{i + 1}"] = sweep(args, Path(tmp), f"run{i + 1}")
-    rows, checks, widths = [], [], []
-    for summary in runs.values():
-        widths += list((summary["cost_pct_high"] - summary["cost_pct_low"]) / 2)
-    for (na, a), (nb, b) in itertools.combinations(runs.items(), 2):
-        for act in a.index:
-            ha = (a.loc[act, "cost_pct_high"] - a.loc[act, "cost_pct_low"]) / 2
-            hb = (b.loc[act, "cost_pct_high"] - b.loc[act, "cost_pct_low"]) / 2
-            gap, allowed = abs(a.loc[act, "cost_pct"] - b.loc[act, "cost_pct"]), math.hypot(ha, hb)
-            checks.append(bool(gap <= allowed))
-            costs = [f"{x.loc[act, 'cost_pct']:+.2f}" for x in (a, b)]
-            verdict = "yes" if checks[-1] else "NO"
-            rows.append([f"{na} vs {nb}", act, *costs, f"{gap:.2f}", f"{allowed:.2f}", verdict])
-    headers = ["pair", "activation", "cost % A", "cost % B", "|A-B|", "sqrt(hA²+hB²)", "holds"]
-    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
-    share = sum(checks) / len(checks)
+    widths = [w for x in runs.values() for w in (x["cost_pct_high"] - x["cost_pct_low"]) / 2]
     median_half = float(pd.Series(widths).median())
-    print(
-        f"\n{sum(checks)} of {len(checks)} checks hold ({100 * share:.0f} %); median interval "
-        f"half-width {median_half:.2f} points of cost %"
-    )
+    sets = {"within this set": list(itertools.combinations(runs.items(), 2))}
+    if args.against:
+        saved = json.loads(args.against.read_text())["costs"]
+        earlier = {f"earlier {n}": pd.DataFrame(c).T for n, c in saved.items()}
+        sets["against the earlier set"] = [(e, r) for e in earlier.items() for r in runs.items()]
+    held = {}
+    for label, pairs in sets.items():
+        rows, checks = check(pairs)
+        print(f"\n{label}:")
+        print(tabulate(rows, headers=HEADERS, tablefmt="github", disable_numparse=True))
+        held[label] = {"checks": len(checks), "hold": sum(checks)}
+        print(
+            f"{sum(checks)} of {len(checks)} checks hold ({100 * sum(checks) / len(checks):.0f} %)"
+        )
+    print(f"median interval half-width {median_half:.2f} points of cost %")
     if args.json:
         report = {
             "config": {k: v for k, v in vars(args).items() if k != "json"},
             "costs": {name: s[COLUMNS].to_dict("index") for name, s in runs.items()},
-            "checks": len(checks),
-            "hold": sum(checks),
-            "share_holding": share,
+            "against": str(args.against) if args.against else None,
+            "checks": held,
             "median_half_width_pct": median_half,
             "environment": collect(device.pin(args.device)),
         }
