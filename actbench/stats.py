@@ -31,9 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from scipy import stats as scipy_stats
-from statsmodels.stats.multitest import multipletests
 
 MIN_SEEDS_FOR_ACCURACY_TEST = 3
 MIN_SEEDS_FOR_SPEED_TEST = 2  # below: the interval is within one run, which a rerun ignores
@@ -45,6 +43,8 @@ WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
 
 def block_length(series: np.ndarray) -> float:
     """Expected block length of the stationary bootstrap for `series`, from the data."""
+    from arch.bootstrap import optimal_block_length  # ~1 s to import: only when needed
+
     n = series.size
     if n < 8 or np.ptp(series) == 0:
         return 1.0
@@ -69,6 +69,8 @@ def seed_value(series: np.ndarray, seed: int = 0) -> tuple[float, float]:
         return center, math.nan
     if np.ptp(logs) == 0:
         return center, 0.0
+    from arch.bootstrap import StationaryBootstrap
+
     rng = np.random.default_rng(seed)
     draws = StationaryBootstrap(block_length(logs), logs, seed=rng).apply(np.median, RESAMPLES)
     return center, float(draws[:, 0].std(ddof=1))
@@ -203,6 +205,8 @@ def level_ratio(
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm-adjusted p-values (NaN stays NaN): family-wise error over the rows a gate checks."""
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)

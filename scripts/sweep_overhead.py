@@ -54,10 +54,13 @@ def main() -> int:
     args = p.parse_args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.sweeps):
-            runs.append(one(args.extra, Path(tmp), f"sweep{i + 1}"))
+        names = [f"sweep{i + 1}" for i in range(args.sweeps)]
+        if args.keep:  # the kept run carries its final name from the start
+            names[-1] = args.keep.name
+        for name in names:
+            runs.append(one(args.extra, Path(tmp), name))
         if args.keep:
-            shutil.move(str(Path(tmp) / f"sweep{args.sweeps}"), str(args.keep))
+            shutil.move(str(Path(tmp) / names[-1]), str(args.keep))
     overheads = [r["overhead"] for r in runs]
     print(
         f"overhead over {len(runs)} sweeps: median {100 * statistics.median(overheads):.1f}% "
