@@ -47,6 +47,17 @@ def travels(name: str) -> bool:
     return ":" not in name or not (name.startswith("__main__:") or "<" in name)
 
 
+def default_jobs(pinning: Pinning, groups: int) -> int:
+    """Seed groups at once when `--jobs` is not given: as many as the CPUs hold at
+    `threads` each (on this 2-core machine two one-thread groups measured the same costs
+    as one at a time, 64 of 64 checks; docs/measuring.md), one on an accelerator, whose
+    groups would share the device."""
+    if pinning.device.type != "cpu":
+        return 1
+    cpus = len(pinning.cpu_affinity.split(",")) if pinning.cpu_affinity else 1
+    return max(1, min(groups, cpus // pinning.threads))
+
+
 def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]]:
     """The cores of each of `jobs` slots, `threads` each, from `allowed`; refused when
     they do not fit (two timed steps sharing a core would time each other)."""
@@ -114,9 +125,10 @@ def local(
     started: Started,
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
+    jobs: int = 1,
 ) -> Iterator[TrialResult]:
-    """Train every group in a worker process of its own, `cfg.jobs` at a time."""
-    jobs = max(1, min(cfg.jobs or 1, len(groups)))
+    """Train every group in a worker process of its own, `jobs` at a time."""
+    jobs = max(1, min(jobs, len(groups)))
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
     slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [cfg.cpu_affinity]
     pending = [
@@ -174,6 +186,7 @@ def inline(
     started: Started,
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
+    jobs: int = 1,
 ) -> Iterator[TrialResult]:
     """Every group in this process, one after another (activations a worker can't import)."""
     for seed, acts in groups:

@@ -95,7 +95,9 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(0, color="grey", lw=0.8)
         bars = (
-            f"95% CI, {what} over {seeds} seeds" if seeds > 1 else f"95% CI; {what}: 1 seed, no CI"
+            f"95% CI over {seeds} seeds"
+            if seeds > 1
+            else f"95% CI within this run; {what}: 1 seed, no CI"
         )
         ax.set_xlabel(f"cost: extra µs per step over {base}  (← cheaper; bars = {bars})")
         gain = (

@@ -248,7 +248,7 @@ def _execute(
 
 
 def _results(
-    plan: _Plan, groups: list[executor.Group], group_id: int, progress: Progress
+    plan: _Plan, groups: list[executor.Group], group_id: int, progress: Progress, jobs: int
 ) -> Iterator[TrialResult]:
     """The executor's stream of finished trials: Ray tasks, worker processes, or (for
     activations a fresh process cannot import) this process."""
@@ -267,7 +267,7 @@ def _results(
         run = executor.inline
     else:
         run = executor.local
-    return run(groups, cfg, plan.pinning, group_id, started, progress.epoch, finished)
+    return run(groups, cfg, plan.pinning, group_id, started, progress.epoch, finished, jobs)
 
 
 def _train(
@@ -277,18 +277,20 @@ def _train(
     env = environment.collect(plan.pinning)
     run_info.setdefault("environment", env)
     run_info["timer_overhead_us"] = timing.overhead_us(device)
-    folder.write_run(run_info)
-
     saved = folder.trials()
     done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
     groups = _groups(plan, done)
+    jobs = cfg.jobs or executor.default_jobs(plan.pinning, len(groups))
+    run_info["jobs"] = jobs  # seed groups at once in this (latest) execution
+    folder.write_run(run_info)
+
     group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
     todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
     metric = datasets.get(cfg.dataset).task.metric
     progress = Progress(
         len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done), metric=metric
     )
-    results = _results(plan, groups, group_id, progress)
+    results = _results(plan, groups, group_id, progress, jobs)
     trained = 0
     try:
         for result in results:

@@ -276,7 +276,8 @@ def metric_delta(
         seeds = f"{diffs.size} seed" + ("s" if diffs.size > 1 else "")
         return MetricDelta(mean, nan, nan, None, diffs.size, f"{seeds}: not testable", sign=sign)
     if np.ptp(diffs) == 0:
-        return MetricDelta(mean, mean, mean, None, diffs.size, "no spread: not testable", sign=sign)
+        # every seed moved by the same amount: no interval, never a zero-width one
+        return MetricDelta(mean, nan, nan, None, diffs.size, "no spread: not testable", sign=sign)
     se = float(diffs.std(ddof=1) / math.sqrt(diffs.size))
     half = float(scipy_stats.t(diffs.size - 1).ppf((1 + confidence) / 2)) * se
     p = float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)

@@ -29,7 +29,7 @@ def table_rows(text: str) -> list[str]:
 
 
 def test_the_example_table_is_the_runs_own():
-    folder = RunFolder(RESULTS / "cpu-default")
+    folder = RunFolder(RESULTS / "default")
     rows = table_rows(table.render(table.summarize_folder(folder), "github"))
     assert len(rows) == 7
     for text in (README, doc("measuring.md")):
@@ -89,7 +89,14 @@ def test_the_step_benchmark_table_and_overhead_are_the_files():
     assert f"{100 * high:.1f} %;" in text
 
 
-@pytest.mark.parametrize("name", ["noisy_neighbour-cpu.json", "noisy_neighbour-threads1-cpu.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "noisy_neighbour-cpu.json",
+        "noisy_neighbour-threads1-cpu.json",
+        "noisy_neighbour-default-cpu.json",
+    ],
+)
 def test_the_noisy_neighbour_tables_are_the_scripts(name):
     report = json.loads((RESULTS / name).read_text())
     threads = report["config"]["threads"]
@@ -216,3 +223,30 @@ def test_the_lstm_conclusion_figures_are_the_runs():
         flat = " ".join(text.split())
         assert f"{relu.min():.4f}–{relu.max():.4f}" in flat and f"p = {p:.2f}" in flat
     assert f"against {tanh.min():.4f}–{tanh.max():.4f}" in " ".join(doc("tutorials.md").split())
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_rerun_figures_are_the_scripts():
+    """'N of M checks hold' and the median half-width, for one-job and two-job sweeps."""
+    one = json.loads((RESULTS / "rerun_check-cpu.json").read_text())
+    two = json.loads((RESULTS / "rerun_check-jobs2-cpu.json").read_text())
+    within = one["checks"]["within this set"]
+    quoted = (
+        f"{within['hold']} of {within['checks']} checks hold; median half-width "
+        f"{one['median_half_width_pct']:.2f} points"
+    )
+    assert quoted in flat(README) and quoted in flat(doc("measuring.md"))
+    across = two["checks"]["against the earlier set"]
+    assert f"{across['hold']} of {across['checks']} checks" in flat(doc("measuring.md"))
+
+
+def test_the_overhead_figures_are_the_scripts():
+    report = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
+    low, high = (100 * x for x in report["overhead_range"])
+    walls = [s["wall_seconds"] for s in report["sweeps"]]
+    quoted = f"{100 * report['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
+    assert quoted in flat(doc("measuring.md"))
+    assert f"{min(walls) / 60:.1f}–{max(walls) / 60:.1f} min" in flat(README)

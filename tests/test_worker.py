@@ -4,8 +4,10 @@ import os
 import signal
 
 import pytest
+import torch
 
 from actbench import executor, runner
+from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
 
@@ -48,7 +50,7 @@ def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
 
     monkeypatch.setattr(executor, "_start", start)
     monkeypatch.setattr(Progress, "epoch", epoch)
-    tiny_config.seeds = [0, 1]
+    tiny_config.seeds, tiny_config.jobs = [0, 1], 1
     with pytest.raises(ActbenchError, match=r"worker process for seed 1 was killed by signal 9"):
         runner.run(tiny_config, quiet=True)
     folder = tiny_config.out / "tiny"
@@ -73,6 +75,16 @@ def broken(x):
     if _calls["n"] > 3:
         raise RuntimeError("broken on purpose")
     return x
+
+
+def test_by_default_as_many_groups_run_at_once_as_the_cpus_hold():
+    def pinning(device="cpu", threads=1, cpus="0,1"):
+        return Pinning(torch.device(device), "x", threads, cpus, False)
+
+    assert executor.default_jobs(pinning(), groups=3) == 2
+    assert executor.default_jobs(pinning(threads=2), groups=3) == 1
+    assert executor.default_jobs(pinning(cpus="0,1,2,3,4,5,6,7"), groups=3) == 3  # 3 seeds
+    assert executor.default_jobs(pinning(device="meta"), groups=3) == 1  # not a CPU
 
 
 def test_parallel_jobs_get_cores_of_their_own():
