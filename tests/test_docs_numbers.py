@@ -250,3 +250,20 @@ def test_the_overhead_figures_are_the_scripts():
     quoted = f"{100 * report['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
     assert quoted in flat(doc("measuring.md"))
     assert f"{min(walls) / 60:.1f}–{max(walls) / 60:.1f} min" in flat(README)
+
+
+def test_the_noisy_neighbour_prose_quotes_its_files():
+    default = json.loads((RESULTS / "noisy_neighbour-default-cpu.json").read_text())
+    one_job = json.loads((RESULTS / "noisy_neighbour-jobs1-cpu.json").read_text())
+    d, j = default["variants"][0], one_job["variants"][0]
+    hog, quiet = 100 * d["worst_quiet_vs_hog"], 100 * d["worst_quiet_vs_quiet"]
+    assert f"moved by at most {hog:.1f} % (quiet against quiet: {quiet:.1f} %)" in flat(README)
+    text = flat(doc("measuring.md"))
+    assert f"Every cost agreed within {hog:.1f} % between the quiet and the hogged" in text
+    assert f"within {quiet:.1f} % between the two quiet ones" in text
+    assert f"was ±{d['widest_quiet_half_width_pct']:.1f} % of the baseline's step" in text
+    quoted = (
+        f"gave {100 * j['worst_quiet_vs_hog']:.1f} % and {100 * j['worst_quiet_vs_quiet']:.1f} %,"
+        f" widest interval ±{j['widest_quiet_half_width_pct']:.1f} %"
+    )
+    assert quoted in text
