@@ -42,7 +42,8 @@ def describe(run: dict) -> str:
     env, cfg = run.get("environment", {}), run.get("config", {})
     where = f"{env.get('device', '?')} ({env.get('device_name', '?')})"
     if env.get("device", "cpu").startswith("cpu"):
-        where += f", {env.get('threads', '?')} threads"
+        threads = env.get("threads", "?")
+        where += f", {threads} thread{'' if threads == 1 else 's'}"
     data = cfg.get("dataset", "mnist")
     return f"{where}, {data}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
 

@@ -157,7 +157,7 @@ def show_text(folder: RunFolder, fmt: str) -> str:
     env, cfg = run.get("environment", {}), run.get("config", {})
     lines = [
         f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
-        f"{env.get('threads', '?')} threads, "
+        f"{env.get('threads', '?')} thread{'' if env.get('threads') == 1 else 's'}, "
         f"{cfg.get('dataset', 'mnist')}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}, "
         f"{run.get('status', '?')}, started {run.get('started', '?')}",
         printed(run, summary, fmt),

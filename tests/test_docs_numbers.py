@@ -243,13 +243,27 @@ def test_the_rerun_figures_are_the_scripts():
     assert f"{across['hold']} of {across['checks']} checks" in flat(doc("measuring.md"))
 
 
-def test_the_overhead_figures_are_the_scripts():
-    report = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
-    low, high = (100 * x for x in report["overhead_range"])
-    walls = [s["wall_seconds"] for s in report["sweeps"]]
-    quoted = f"{100 * report['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
+def seconds(walls: list[float]) -> str:
+    low, high = f"{min(walls):.0f}", f"{max(walls):.0f}"
+    return f"{low} s" if low == high else f"{low}–{high} s"
+
+
+def test_the_sweep_times_and_overhead_are_the_scripts():
+    """The default sweep's wall time (two groups at once) and, one group at a time, its
+    wall time and the share of it outside timed steps."""
+    default = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
+    one_job = json.loads((RESULTS / "sweep_overhead-jobs1-cpu.json").read_text())
+    walls = [s["wall_seconds"] for s in default["sweeps"]]
+    one_walls = [s["wall_seconds"] for s in one_job["sweeps"]]
+    assert f"takes {seconds(walls)} on this 2-core machine" in flat(README)
+    assert f"one group at a time, {seconds(one_walls)}" in flat(README)
+    low, high = (100 * x for x in one_job["overhead_range"])
+    quoted = f"{100 * one_job['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
     assert quoted in flat(doc("measuring.md"))
-    assert f"{min(walls) / 60:.1f}–{max(walls) / 60:.1f} min" in flat(README)
+    timed = sum(s["timed_seconds"] for s in default["sweeps"]) / len(walls)
+    assert f"{seconds(walls)} of wall time for {timed:.0f} s of timed steps" in flat(
+        doc("measuring.md")
+    )
 
 
 def test_the_noisy_neighbour_prose_quotes_its_files():

@@ -42,7 +42,7 @@ def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
 
 def test_describe_names_device_threads_and_mode(finished_run):
     text = plot.describe(RunFolder(finished_run.path).run_info())
-    assert text.startswith("cpu (") and "1 threads" in text and text.endswith("eager")
+    assert text.startswith("cpu (") and "1 thread," in text and text.endswith("eager")
 
 
 def test_every_builtin_has_its_own_colour_in_every_picture():
