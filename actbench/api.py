@@ -247,13 +247,13 @@ def env(
     cpu_affinity: Sequence[int] | None = DEFAULTS.cpu_affinity,
 ) -> dict:
     """What a run would record about this machine, with these pins applied (`actbench env`)."""
-    try:
-        pinning = device_mod.pin(
-            device, threads, None if cpu_affinity is None else list(cpu_affinity)
-        )
-    except ActbenchError as error:
-        raise _in_python_terms(error) from None
-    info = environment_mod.collect(pinning)
+    affinity = None if cpu_affinity is None else list(cpu_affinity)
+    with device_mod.state_kept():  # the caller's threads and affinity stay as they were
+        try:
+            pinning = device_mod.pin(device, threads, affinity)
+        except ActbenchError as error:
+            raise _in_python_terms(error) from None
+        info = environment_mod.collect(pinning)
     info.pop("argv", None)
     return info
 

@@ -278,8 +278,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    pinning = device_mod.pin(args.device, args.threads, args.cpu_affinity)
-    env = environment.collect(pinning)
+    with device_mod.state_kept():
+        env = environment.collect(device_mod.pin(args.device, args.threads, args.cpu_affinity))
     env.pop("argv", None)
     rows = [(k, "" if v is None else v) for k, v in env.items()]
     print(

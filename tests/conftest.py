@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import sys
 from pathlib import Path
 
@@ -84,10 +85,15 @@ def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
 
 
 @pytest.fixture(autouse=True)
-def _restore_threads():
+def _torch_settings_restored():
+    """Tests of `device.pin` change the process's threads and affinity on purpose; the
+    next test gets them back (a later test may need both CPUs)."""
     threads = torch.get_num_threads()
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     yield
     torch.set_num_threads(threads)
+    if affinity is not None and os.sched_getaffinity(0) != affinity:
+        os.sched_setaffinity(0, affinity)
 
 
 def fake_trial(

@@ -99,3 +99,19 @@ def test_every_command_has_its_python_twin(tiny_mnist, tmp_path):
     assert info["device"] == "cpu" and info["threads"] == 1 and "machine_key" in info
     with pytest.raises(actbench.ActbenchError, match="'tpu9' is not a device"):
         actbench.env(device="tpu9")
+
+
+def test_env_previews_the_pins_and_leaves_the_process_as_it_was(capsys):
+    """`env` applies the pins to say what a run would record, then hands the caller's
+    threads and affinity back: a notebook's next cell, or the next test, keeps both CPUs."""
+    import os
+
+    from actbench import cli
+
+    torch.set_num_threads(2)
+    before = os.sched_getaffinity(0)
+    info = actbench.env(device="cpu", threads=1, cpu_affinity=[0])
+    assert info["threads"] == 1 and info["cpu_affinity"] == "0"
+    assert cli.main(["env", "--device", "cpu", "--cpu-affinity", "0", "--format", "github"]) == 0
+    assert "| cpu_affinity" in capsys.readouterr().out
+    assert os.sched_getaffinity(0) == before and torch.get_num_threads() == 2
