@@ -77,7 +77,10 @@ def paired_rounds(rounds: pd.DataFrame, activation: str, baseline: str) -> pd.Da
 
 def over_baseline(rounds: pd.DataFrame, activation: str, baseline: str) -> dict[int, np.ndarray]:
     """Per seed, `activation`'s per-round step time over its baseline's, in time order."""
-    paired = paired_rounds(rounds, activation, baseline)
+    return _ratios(paired_rounds(rounds, activation, baseline))
+
+
+def _ratios(paired: pd.DataFrame) -> dict[int, np.ndarray]:
     ratio = paired["us_median"] / paired["us_median_base"]
     return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
 
@@ -86,12 +89,12 @@ def cost(
     rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
 ) -> dict[str, float]:
     """Cost columns of `activation` against `baseline` from their paired rounds."""
-    series = over_baseline(rounds, activation, baseline)
+    paired = paired_rounds(rounds, activation, baseline)
+    series = _ratios(paired)
     if not series:
         return {}
     level = stats.level(series)
     ratio, low, high = level.interval(confidence)
-    paired = paired_rounds(rounds, activation, baseline)
     base_us = float(paired.groupby("seed")["us_median_base"].median().median())
     return {
         "cost_pct": 100 * (ratio - 1),

@@ -186,7 +186,6 @@ def inline(
     started: Started,
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
-    jobs: int = 1,
 ) -> Iterator[TrialResult]:
     """Every group in this process, one after another (activations a worker can't import)."""
     for seed, acts in groups:

@@ -253,6 +253,7 @@ def _results(
     """The executor's stream of finished trials: Ray tasks, worker processes, or (for
     activations a fresh process cannot import) this process."""
     cfg, started, finished = plan.cfg, progress.group_started, progress.group_finished
+    on_epoch = progress.epoch
     if cfg.executor == "ray":
         return executor.ray_trials(groups, cfg, plan.pinning, group_id, started, finished)
     stay = [a.name for a in plan.acts if not executor.travels(a.name)]
@@ -264,10 +265,8 @@ def _results(
             "(define it in a module to get worker processes)",
             stacklevel=4,
         )
-        run = executor.inline
-    else:
-        run = executor.local
-    return run(groups, cfg, plan.pinning, group_id, started, progress.epoch, finished, jobs)
+        return executor.inline(groups, cfg, plan.pinning, group_id, started, on_epoch, finished)
+    return executor.local(groups, cfg, plan.pinning, group_id, started, on_epoch, finished, jobs)
 
 
 def _train(
