@@ -1,0 +1,77 @@
+"""Every committed run folder loads, shows, plots its numbers and compares exactly as it
+did before the run description was redesigned (issue 22).
+
+The expected texts in tests/golden/ were written by the code of commit 5e95563, before the
+redesign, by `python tests/test_committed_runs.py --write`; a refactor that changes what a
+saved run reads as changes one of them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from actbench import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+GOLDEN = Path(__file__).parent / "golden"
+RUNS = sorted(p.name for p in RESULTS.iterdir() if (p / "run.json").is_file())
+# each run against the one made with the same command on the same day, or the default run
+PAIRS = [
+    ("cpu-default", "cpu-default-repeat"),
+    ("cpu-3seeds-a", "cpu-3seeds-b"),
+    ("cpu-default", "cpu-threads1"),
+    ("default", "mlp-3seeds"),
+    ("airline-lstm", "airline-lstm-6x6"),
+    ("cpu-cnn", "cnn-3seeds"),
+]
+
+
+def _output(argv: list[str], capsys) -> str:
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    return f"exit {code}\n--- stdout\n{captured.out}--- stderr\n{captured.err}"
+
+
+def _cases() -> dict[str, list[str]]:
+    out = ["--out", str(RESULTS), "--format", "github"]
+    cases = {f"show-{run}": ["show", run, *out] for run in RUNS}
+    cases.update({f"compare-{a}-{b}": ["compare", a, b, *out] for a, b in PAIRS})
+    cases["list"] = ["list", *out]
+    return cases
+
+
+@pytest.mark.parametrize("case", sorted(_cases()))
+def test_a_committed_run_reads_as_before(case: str, capsys) -> None:
+    expected = (GOLDEN / f"{case}.txt").read_text(encoding="utf-8")
+    assert _output(_cases()[case], capsys) == expected
+
+
+def test_every_committed_run_has_its_golden_text() -> None:
+    assert {f"show-{run}" for run in RUNS} <= {p.stem for p in GOLDEN.glob("*.txt")}
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
+    import contextlib
+    import io
+
+    class _Capsys:
+        def __init__(self) -> None:
+            self.out, self.err = io.StringIO(), io.StringIO()
+
+        def readouterr(self):
+            captured = type("C", (), {"out": self.out.getvalue(), "err": self.err.getvalue()})
+            self.out, self.err = io.StringIO(), io.StringIO()
+            return captured
+
+    GOLDEN.mkdir(exist_ok=True)
+    for name, argv in _cases().items():
+        cap = _Capsys()
+        with contextlib.redirect_stdout(cap.out), contextlib.redirect_stderr(cap.err):
+            code = cli.main(argv)
+        text = f"exit {code}\n--- stdout\n{cap.out.getvalue()}--- stderr\n{cap.err.getvalue()}"
+        (GOLDEN / f"{name}.txt").write_text(text, encoding="utf-8")
+        print(name)
