@@ -37,8 +37,6 @@ BUILTINS: dict[str, Callable[[], nn.Module]] = {
     "hardtanh": nn.Hardtanh,
 }
 
-DEFAULT = ("relu", "tanh", "sigmoid", "elu")
-
 
 class Lambda(nn.Module):
     """Wraps a plain callable (e.g. `torch.sin`) so it can sit in an `nn.Sequential`."""
@@ -62,6 +60,11 @@ class Activation:
 
     def make(self) -> nn.Module:
         return self.factory()
+
+    def __reduce__(self):
+        """Sent to a worker process by name (a factory may be a closure, which pickle
+        cannot carry); the worker finds it again the way the parent did."""
+        return resolve, (self.name,)
 
 
 def _custom(spec: str) -> Activation:
@@ -175,17 +178,3 @@ def resolve(spec: str) -> Activation:
             "or package.module:attr"
         )
     return Activation(name, BUILTINS[name])
-
-
-def parse_list(text: str) -> list[Activation]:
-    """The `--activations` value: a comma list, or `all` for every built-in."""
-    names = [part.strip() for part in text.split(",")]
-    if not any(names):
-        raise ActbenchError("--activations is empty")
-    if not all(names):
-        raise ActbenchError(f"--activations has an empty item: {text!r}")
-    if [n.lower() for n in names] == ["all"]:
-        names = list(BUILTINS)
-    if len(set(names)) != len(names):
-        raise ActbenchError(f"--activations names an activation twice: {text!r}")
-    return [resolve(name) for name in names]

@@ -9,8 +9,8 @@
 
 `sweep` takes the CLI's options under their Python names (`--batch-size` is `batch_size`)
 with the same defaults. Activations may be names, `nn.Module` classes or callables. Bad
-input raises `ActbenchError` with the CLI's one-line message, its flags named as
-parameters (`train_limit`, not `--train-limit`); an interrupted sweep
+input raises `ActbenchError` with the CLI's one-line message, naming the parameter as
+Python does (`train_limit`, not `--train-limit`); an interrupted sweep
 (Ctrl-C, the notebook's stop button, SIGTERM) keeps what finished and returns it as a
 `Run`, with a warning that says how to finish it (`actbench.resume`).
 """
@@ -18,7 +18,6 @@ parameters (`train_limit`, not `--train-limit`); an interrupted sweep
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,9 +32,12 @@ from actbench import comparison_view, plot, report, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import gate as gate_mod
+from actbench import plan as plan_mod
 from actbench import runner as sweep_mod
+from actbench import summary as summary_mod
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
+from actbench.interrupts import SweepInterrupted
 from actbench.storage import RunFolder
 
 ActivationLike = str | type[nn.Module] | Callable
@@ -64,7 +66,7 @@ class Run:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per activation: the table's numbers (cost, gain, intervals, timing)."""
-        return table.summarize_folder(self.folder)
+        return summary_mod.summarize_folder(self.folder)
 
     @property
     def trials(self) -> pd.DataFrame:
@@ -78,8 +80,13 @@ class Run:
     def rounds(self) -> pd.DataFrame:
         return self.folder.rounds()
 
-    def table(self, fmt: str = "github") -> str:
-        """The table `actbench show` prints, in any tabulate format."""
+    @property
+    def table(self) -> pd.DataFrame:
+        """The table `actbench show` prints, as a DataFrame (its cells as shown)."""
+        return table.display(self.summary)
+
+    def text(self, fmt: str = "github") -> str:
+        """What `actbench show` prints under its first line, in any tabulate format."""
         return report.printed(self.info, self.summary, fmt)
 
     def plot(self) -> dict[str, Figure]:
@@ -90,7 +97,7 @@ class Run:
         return f"Run({str(self.path)!r}, {len(self.trials)} trials, {self.info.get('status')})"
 
     def _repr_markdown_(self) -> str:
-        return f"**{self.name}**: {plot.describe(self.info)}\n\n{self.table('github')}"
+        return f"**{self.name}**: {plot.describe(self.info)}\n\n{self.text('github')}"
 
     def _repr_html_(self) -> str:
         head = f"<p><b>{self.name}</b>: {plot.describe(self.info)}</p>"
@@ -109,7 +116,12 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
+        """What `compare` prints, as a DataFrame (its cells as shown)."""
         return comparison_view.display(self.result)
+
+    def text(self, fmt: str = "github") -> str:
+        """What `compare` prints for this pair, in any tabulate format."""
+        return comparison_view.render(self.result, fmt)
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -129,10 +141,10 @@ class Comparison:
         return plot.overlay([run.folder for run in self.runs])
 
     def __repr__(self) -> str:
-        return comparison_view.render(self.result, "simple")
+        return self.text("simple")
 
     def _repr_markdown_(self) -> str:
-        return comparison_view.render(self.result, "github")
+        return self.text("github")
 
 
 def activations() -> list[str]:
@@ -141,6 +153,9 @@ def activations() -> list[str]:
 
 
 def _name(activation: ActivationLike) -> str:
+    """A name as given (the plan resolves it); an object, by the name it is registered as."""
+    if isinstance(activation, str):
+        return activation
     return activations_mod.from_object(activation).name
 
 
@@ -163,26 +178,24 @@ def sweep(
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"sweep() got unknown option(s) {', '.join(unknown)}")
-    try:
-        if isinstance(activations, str):  # "relu,tanh", as on the command line
-            activations = [a.name for a in activations_mod.parse_list(activations)]
-        config = SweepConfig(
-            activations=[_name(a) for a in activations],
-            baseline=None if baseline is None else _name(baseline),
-            **{k: _plain(k, v) for k, v in options.items()},
-        )
-    except ActbenchError as error:
-        raise _in_python_terms(error) from None
+    if isinstance(activations, str):  # "relu,tanh", as on the command line
+        activations = activations.split(",")
+    config = SweepConfig(
+        activations=tuple(_name(a) for a in activations),
+        baseline=None if baseline is None else _name(baseline),
+        **{k: _plain(k, v) for k, v in options.items()},
+    )
     return _finished(lambda: sweep_mod.run(config, quiet=quiet))
 
 
 def _plain(name: str, value):
-    """Python values as the config keeps them (tuples, lists, paths)."""
-    if name == "hidden" and value is not None:
+    """Python values as the config keeps them: a sequence as a tuple (one seed may be an
+    int), a path as a Path; anything else as given, for `plan.build` to check."""
+    if name in ("seeds", "cpu_affinity", "hidden") and isinstance(value, list | range):
         return tuple(value)
-    if name in ("seeds", "cpu_affinity") and value is not None:
-        return list(value) if not isinstance(value, int) else [value]
-    if name in ("out", "data_dir") and value is not None:
+    if name == "seeds" and isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if name in ("out", "data_dir") and isinstance(value, str):
         return Path(value)
     return value
 
@@ -194,39 +207,22 @@ def resume(run: Run | str | Path, out: str | Path = "results", quiet: bool = Fal
     return _finished(lambda: sweep_mod.resume(path, given, explicit=set(), quiet=quiet))
 
 
-_FIELDS = {f.name for f in dataclasses.fields(SweepConfig)}
-
-
-def _in_python_terms(error: ActbenchError) -> ActbenchError:
-    """The CLI's message with its flags as `sweep()`'s parameters (`--train-limit` ->
-    `train_limit`, `--no-download` -> `download=False`): same words for both audiences."""
-
-    def name(match: re.Match) -> str:
-        flag = match.group(1)
-        if flag == "no-download":
-            return "download=False"
-        python = flag.replace("-", "_")
-        return python if python in _FIELDS else match.group(0)
-
-    return ActbenchError(re.sub(r"--([a-z][a-z-]*)", name, str(error)))
-
-
 def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
-    """Run `start`; its warnings and refusals with the flags named as parameters."""
+    """Run `start`; its warnings once each, at the caller's line (`sweep(...)` or
+    `resume(...)`), and its refusals as they are (named in Python's terms)."""
     refusal, interrupted = None, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             folder = start().folder
         except ActbenchError as error:
-            refusal = _in_python_terms(error)
-        except sweep_mod.SweepInterrupted as stop:
+            refusal = error
+        except SweepInterrupted as stop:
             folder, interrupted = stop.outcome.folder, stop
-    for warning in caught:
-        text = str(_in_python_terms(ActbenchError(str(warning.message))))
-        warnings.warn_explicit(text, warning.category, warning.filename, warning.lineno)
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        warnings.warn(text, UserWarning, stacklevel=3)
     if refusal is not None:
-        raise refusal
+        raise refusal.with_traceback(None)
     if interrupted is not None:
         warnings.warn(
             f"interrupted: the finished trials are saved in {folder.path}; "
@@ -248,12 +244,9 @@ def env(
 ) -> dict:
     """What a run would record about this machine, with these pins applied (`actbench env`)."""
     affinity = None if cpu_affinity is None else list(cpu_affinity)
+    plan_mod.check_pins(threads, affinity)
     with device_mod.state_kept():  # the caller's threads and affinity stay as they were
-        try:
-            pinning = device_mod.pin(device, threads, affinity)
-        except ActbenchError as error:
-            raise _in_python_terms(error) from None
-        info = environment_mod.collect(pinning)
+        info = environment_mod.collect(device_mod.pin(device, threads, affinity))
     info.pop("argv", None)
     return info
 

@@ -30,15 +30,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 
 from actbench.activation import Activation
-from actbench.model import build
+from actbench.model import Architecture
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
-from actbench.step import EagerStep, Loss
+from actbench.step import EagerStep, StepSettings
 
 WARMUP, STEPS = 3, PROFILE_STEPS
 BACKWARD = "autograd::engine::evaluate_function: "
@@ -148,30 +147,19 @@ def attribute(events, on_cuda: bool = False) -> dict[str, float]:
 
 
 def measure(
-    cfg_model: str,
-    hidden: tuple[int, ...],
+    architecture: Architecture,
     activation: Activation,
-    optimizer: str,
-    lr: float,
+    settings: StepSettings,
     x: torch.Tensor,
     y: torch.Tensor,
-    batch_size: int,
-    loss: Loss = F.cross_entropy,
-    momentum: float = 0.0,
 ) -> dict[str, float]:
     """µs per step in each part of an eager step of `activation`'s model (median of STEPS)."""
-    model = build(cfg_model, hidden, activation, seed=0).to(x.device)
+    model = architecture.build(activation, seed=0).to(x.device)
+    s, batch_size = settings, settings.batch_size
     step = LabelledStep(
-        model,
-        optimizer,
-        lr,
-        x,
-        y,
-        batch_size,
-        loss,
-        momentum,
+        model, s.optimizer, s.lr, x, y, batch_size, s.loss, s.momentum,
         activation_type=type(activation.make()),
-    )
+    )  # fmt: skip
     step.fetch(x[:batch_size], y[:batch_size])
     for _ in range(WARMUP):
         step()

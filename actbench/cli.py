@@ -16,18 +16,20 @@ from actbench import (
     comparison_view,
     environment,
     flags,
+    formats,
     gate,
     report,
     runner,
     stats,
     sweep_flags,
-    table,
 )
 from actbench import comparison as compare_mod
 from actbench import device as device_mod
+from actbench import plan as plan_mod
 from actbench import plot as plot_mod
-from actbench.errors import ActbenchError
-from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, fraction, number
+from actbench.errors import ActbenchError, ActbenchWarning
+from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, number
+from actbench.interrupts import SweepInterrupted, Terminated
 from actbench.storage import RunFolder
 
 EXIT_FAILED, EXIT_UNCHECKED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 3, 130, 143
@@ -116,7 +118,8 @@ def build_parser() -> Parser:
     )
     c.add_argument(
         "--fail-if-slower",
-        type=number(float, 0.0, "--fail-if-slower"),
+        dest="slower_pct",
+        type=number(float, "--fail-if-slower"),
         metavar="PCT",
         default=None,
         help="exit 1 if any activation is slower by more than PCT%% with confidence "
@@ -125,7 +128,8 @@ def build_parser() -> Parser:
     )
     c.add_argument(
         "--fail-if-less-accurate",
-        type=number(float, 0.0, "--fail-if-less-accurate"),
+        dest="less_accurate_points",
+        type=number(float, "--fail-if-less-accurate"),
         metavar="POINTS",
         default=None,
         help="exit 1 if any activation is less accurate by more than POINTS percentage points "
@@ -134,7 +138,7 @@ def build_parser() -> Parser:
     )
     c.add_argument(
         "--tolerance",
-        type=number(float, 0.0, "--tolerance"),
+        type=number(float, "--tolerance"),
         default=100 * stats.DEFAULT_TOLERANCE,
         metavar="PCT",
         help="speed verdicts: faster/slower when the whole confidence interval lies beyond "
@@ -142,7 +146,7 @@ def build_parser() -> Parser:
     )
     c.add_argument(
         "--confidence",
-        type=fraction("--confidence"),
+        type=number(float, "--confidence"),
         default=0.95,
         help="confidence level of the ratio interval",
     )
@@ -187,11 +191,24 @@ def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[
     return {a.dest for a in parser._actions if typed.intersection(a.option_strings)}
 
 
+def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each parameter's flag, from every command's options (`slower_pct` is
+    `--fail-if-slower`): how the command line names what an error is about."""
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                names.update(option_names(sub))
+        elif action.option_strings:
+            names.setdefault(action.dest, action.option_strings[-1])
+    return names
+
+
 def _print_table(outcome: runner.SweepOutcome, fmt: str | None) -> None:
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
-    fmt = fmt or table.default_format()
+    fmt = fmt or formats.default_format()
     print(report.printed(outcome.folder.run_info(), outcome.summary, fmt))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
@@ -204,7 +221,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             )
         else:
             outcome = runner.run(sweep_flags.config_from(args), quiet=args.quiet)
-    except runner.SweepInterrupted as stop:
+    except SweepInterrupted as stop:
         what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
         print(f"\n{what}: finished trials are saved; partial table:", file=sys.stderr)
         _print_table(stop.outcome, args.format)
@@ -238,14 +255,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.runs) < 2:
         raise ActbenchError("compare needs at least two runs: A B [C ...]")
     folders = [RunFolder.open(ref, args.out) for ref in args.runs]
-    fmt = args.format or table.default_format()
+    fmt = args.format or formats.default_format()
     comparisons = []
     for other in folders[1:]:
         comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
         comparisons.append(comp)
         print(comparison_view.render(comp, fmt), end="\n\n")
     comparison_view.write(comparisons, csv=args.csv, json_path=args.json)
-    verdict = gate.gate(comparisons, args.fail_if_slower, args.fail_if_less_accurate)
+    verdict = gate.gate(comparisons, args.slower_pct, args.less_accurate_points)
     for line in verdict.failures:
         print(f"actbench: FAIL: {line}", file=sys.stderr)
     if verdict.asked:
@@ -257,7 +274,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     folder = RunFolder.open(args.run, args.out)
-    print(report.show_text(folder, args.format or table.default_format()))
+    print(report.show_text(folder, args.format or formats.default_format()))
     return 0
 
 
@@ -270,7 +287,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         tabulate(
             rows,
             headers="keys",
-            tablefmt=args.format or table.default_format(),
+            tablefmt=args.format or formats.default_format(),
             disable_numparse=True,
         )
     )
@@ -278,6 +295,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    plan_mod.check_pins(args.threads, args.cpu_affinity)
     with device_mod.state_kept():
         env = environment.collect(device_mod.pin(args.device, args.threads, args.cpu_affinity))
     env.pop("argv", None)
@@ -286,15 +304,20 @@ def cmd_env(args: argparse.Namespace) -> int:
         tabulate(
             rows,
             headers=["field", "value"],
-            tablefmt=args.format or table.default_format(),
+            tablefmt=args.format or formats.default_format(),
             disable_numparse=True,
         )
     )
     return 0
 
 
-def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> str:
-    return f"actbench: warning: {message}\n"
+def _one_line_warnings(names: dict[str, str]):
+    def formatted(message, category, filename, lineno, file=None, line=None) -> str:
+        if isinstance(message, ActbenchWarning):
+            message = message.phrased(lambda p: names.get(p, p))
+        return f"actbench: warning: {message}\n"
+
+    return formatted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -304,16 +327,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = args.debug or args.debug_all
     if args.command == "sweep":
         args.explicit = explicit_flags(args.sweep_parser, argv)
+    names = option_names(parser)
     if not args.debug:
-        warnings.formatwarning = _one_line_warnings
+        warnings.formatwarning = _one_line_warnings(names)
     try:
         return args.handler(args)
     except ActbenchError as exc:
         if args.debug:
             raise
-        print(f"actbench: error: {exc}", file=sys.stderr)
+        print(f"actbench: error: {exc.phrased(lambda p: names.get(p, p))}", file=sys.stderr)
         return EXIT_ERROR
-    except runner.Terminated:
+    except Terminated:
         print("\nactbench: terminated (SIGTERM)", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:

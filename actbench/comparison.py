@@ -9,7 +9,7 @@ both runs allow:
   time over its own run's baseline in the same rounds (the cost ratio of `costs.py`).
   Measured in the same seconds, it cancels the machine's speed, however it changed;
 - `reference`: on the same machine (same boot, device, threads), each epoch's median
-  step time over the reference step (`timing.Reference`) timed at that epoch's start:
+  step time over the reference step (`reference.Reference`) timed at that epoch's start:
   the correction for whole-run speed, paired in time with the steps it corrects;
 - `µs`: the per-round median step time itself, when neither applies; across different
   machines, devices or thread counts it compares those as much as code, so such rows say
@@ -28,8 +28,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from actbench import costs, stats, table
-from actbench.config import BEFORE_DATASETS, BEFORE_SCHEDULES, OLD_SGD_MOMENTUM
+from actbench import costs, disturbance, stats
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
@@ -68,17 +67,10 @@ ENV_KEYS = (
     "git_commit",
     "git_dirty",
 )
-DEFAULTS = {
-    "model": "mlp",
-    "mode": "eager",
-    "deterministic": False,
-    **BEFORE_SCHEDULES,
-    **BEFORE_DATASETS,
-}
 
 
 @dataclass
-class Comparison:
+class ComparisonResult:
     a: str
     b: str
     rows: pd.DataFrame
@@ -92,15 +84,14 @@ class Comparison:
 
 
 def _get(section: dict, key: str):
-    if key == "momentum" and key not in section and "optimizer" in section:
-        return OLD_SGD_MOMENTUM if section["optimizer"] == "sgd" else 0.0
-    value = section.get(key, DEFAULTS.get(key))
+    """A value of run.json's config or environment (upgraded: see `schema.upgrade`)."""
+    value = section.get(key)
     return tuple(value) if isinstance(value, list) else value
 
 
 def differences(run_a: dict, run_b: dict) -> tuple[list[str], list[str]]:
     """(informational differences, model/data warnings) between two run.json documents."""
-    ca, cb = run_a.get("config", {}), run_b.get("config", {})
+    ca, cb = run_a["config"], run_b["config"]
     ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
     info = [
         f"{k}: {_get(s, k)} -> {_get(t, k)}"
@@ -119,14 +110,10 @@ CONTROL_KEYS = ("machine_key", "device", "device_name", "threads", "cpu_affinity
 BASIS = {"baseline": "× {baseline}, same rounds", "reference": "× reference step", "µs": "µs/step"}
 
 
-# Runs saved before the reference step took the run's own model timed this one.
-OLD_REFERENCE = "mlp 100-100-100, relu, batch 100, forward+backward"
-
-
 def same_machine(run_a: dict, run_b: dict) -> bool:
     """Same boot, device, threads and reference workload: reference readings compare."""
     ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
-    same_reference = run_a.get("reference", OLD_REFERENCE) == run_b.get("reference", OLD_REFERENCE)
+    same_reference = run_a["reference"] == run_b["reference"]
     return (
         ea.get("machine_key") is not None
         and same_reference
@@ -136,7 +123,7 @@ def same_machine(run_a: dict, run_b: dict) -> bool:
 
 def shared_baseline(run_a: dict, run_b: dict) -> str | None:
     """The baseline both runs measured every activation against in the same rounds."""
-    ca, cb = run_a.get("config", {}), run_b.get("config", {})
+    ca, cb = run_a["config"], run_b["config"]
     if _get(ca, "schedule") != "interleaved" or _get(cb, "schedule") != "interleaved":
         return None
     return _get(ca, "baseline") if _get(ca, "baseline") == _get(cb, "baseline") else None
@@ -210,10 +197,18 @@ def compare(
     b: RunFolder,
     tolerance: float = stats.DEFAULT_TOLERANCE,
     confidence: float = 0.95,
-) -> Comparison:
+) -> ComparisonResult:
+    if not tolerance >= 0:
+        raise ActbenchError(
+            f"{{tolerance}} must be at least 0, got {100 * tolerance:g}%", ["tolerance"]
+        )
+    if not 0 < confidence < 1:
+        raise ActbenchError(
+            f"{{confidence}} must be between 0 and 1 (exclusive), got {confidence}", ["confidence"]
+        )
     side_a, side_b = _Side.of(a), _Side.of(b)
     run_a, run_b = a.run_info(), b.run_info()
-    metric, metric_b = metric_named(run_a.get("metric")), metric_named(run_b.get("metric"))
+    metric, metric_b = metric_named(run_a["metric"]), metric_named(run_b["metric"])
     if metric != metric_b:
         raise ActbenchError(
             f"cannot compare {a.name} (scored by {metric.name}) with {b.name} (scored by "
@@ -281,7 +276,7 @@ def compare(
         )
         rows.append(row)
     info, warn = differences(run_a, run_b)
-    return Comparison(
+    return ComparisonResult(
         a.name,
         b.name,
         pd.DataFrame(rows),
@@ -299,7 +294,7 @@ def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
     """Which side's trials have disturbed step times, and why ('' when neither)."""
     parts = []
     for side, trials in (("A", ta), ("B", tb)):
-        reasons = table.trial_disturbance(trials)
+        reasons = disturbance.of_trials(trials)
         flagged = trials[reasons != ""]
         if flagged.empty:
             continue

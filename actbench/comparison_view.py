@@ -10,32 +10,16 @@ import pandas as pd
 from tabulate import tabulate
 
 from actbench import stats
-from actbench.comparison import BASIS, Comparison
+from actbench.comparison import BASIS, ComparisonResult
 from actbench.errors import ActbenchError
-from actbench.task import Metric
-
-
-def _score(metric: Metric, mean: float, std: float) -> str:
-    if pd.isna(mean):
-        return "—"
-    return metric.format(mean) + ("" if pd.isna(std) else f" ± {metric.format(std)}")
-
-
-def _num(value: float, spec: str) -> str:
-    return "—" if pd.isna(value) else format(value, spec)
+from actbench.formats import interval, number, score
 
 
 def _level(value: float, basis: str) -> str:
-    return _num(value, ".1f" if basis == "µs" else ".3f")
+    return number(value, ".1f" if basis == "µs" else ".3f")
 
 
-def _interval(x: float, lo: float, hi: float, spec: str) -> str:
-    if pd.isna(x):
-        return "—"
-    return format(x, spec) + ("" if pd.isna(lo) else f" [{lo:{spec}}, {hi:{spec}}]")
-
-
-def display(comp: Comparison) -> pd.DataFrame:
+def display(comp: ComparisonResult) -> pd.DataFrame:
     r, metric = comp.rows, comp.metric
     level = round(100 * comp.confidence)
     get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
@@ -44,15 +28,15 @@ def display(comp: Comparison) -> pd.DataFrame:
         {
             "activation": r["activation"],
             metric.side_label.format(side="A"): [
-                _score(metric, m, s)
+                score(metric, m, s)
                 for m, s in zip(r["score_a_mean"], r["score_a_std"], strict=True)
             ],
             metric.side_label.format(side="B"): [
-                _score(metric, m, s)
+                score(metric, m, s)
                 for m, s in zip(r["score_b_mean"], r["score_b_std"], strict=True)
             ],
             f"{metric.delta_label} [{level}% CI]": [
-                _interval(x, lo, hi, f"+.{metric.digits}f")
+                interval(x, lo, hi, f"+.{metric.digits}f")
                 for x, lo, hi in zip(get("delta"), get("delta_low"), get("delta_high"), strict=True)
             ],
             metric.what: r["score_verdict"],
@@ -63,7 +47,7 @@ def display(comp: Comparison) -> pd.DataFrame:
                 for b, of in zip(bases, get("basis_of"), strict=True)
             ],
             f"B/A [{level}% CI]": [
-                _interval(x, lo, hi, ".3f")
+                interval(x, lo, hi, ".3f")
                 for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
             ],
             "speed": r["verdict"],
@@ -72,7 +56,7 @@ def display(comp: Comparison) -> pd.DataFrame:
     )
 
 
-def render(comp: Comparison, fmt: str) -> str:
+def render(comp: ComparisonResult, fmt: str) -> str:
     lines = [f"A = {comp.a}   B = {comp.b}"]
     if comp.warnings:
         lines.append(
@@ -109,7 +93,7 @@ def render(comp: Comparison, fmt: str) -> str:
     return "\n".join(lines)
 
 
-def to_json(comparisons: list[Comparison]) -> str:
+def to_json(comparisons: list[ComparisonResult]) -> str:
     return (
         json.dumps(
             [
@@ -131,12 +115,12 @@ def to_json(comparisons: list[Comparison]) -> str:
     )
 
 
-def to_csv(comparisons: list[Comparison], path: Path) -> None:
+def to_csv(comparisons: list[ComparisonResult], path: Path) -> None:
     frames = [c.rows.assign(run_a=c.a, run_b=c.b) for c in comparisons]
     pd.concat(frames, ignore_index=True).to_csv(path, index=False)
 
 
-def write(comparisons: list[Comparison], csv: Path | None, json_path: Path | None) -> None:
+def write(comparisons: list[ComparisonResult], csv: Path | None, json_path: Path | None) -> None:
     """`--csv` / `--json`: the comparison itself, for other tools."""
     for path, writer in ((csv, to_csv), (json_path, None)):
         if path is None:

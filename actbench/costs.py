@@ -40,7 +40,7 @@ COLUMNS = (
     "cost_pct_high",
     "cost_rounds",
     "cost_seeds",
-    "gain_points",
+    "gain",
     "gain_low",
     "gain_high",
     "gain_seeds",
@@ -129,13 +129,13 @@ def gain(
     if diffs.size >= 2 and np.ptp(diffs) > 0:  # no spread: no interval, never a zero-width one
         half = scipy_stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * diffs.std(ddof=1)
         low, high = mean - half / math.sqrt(diffs.size), mean + half / math.sqrt(diffs.size)
-    return {"gain_points": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}
+    return {"gain": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}
 
 
-def pareto(cost_us: pd.Series, gain_points: pd.Series) -> pd.Series:
+def pareto(cost_us: pd.Series, gain: pd.Series) -> pd.Series:
     """True where no other activation is at least as cheap and as good, and better in one."""
-    ok = cost_us.notna() & gain_points.notna()
-    c, g = cost_us[ok], gain_points[ok]
+    ok = cost_us.notna() & gain.notna()
+    c, g = cost_us[ok], gain[ok]
     front = pd.Series(False, index=cost_us.index)
     for name in c.index:
         beaten = (c <= c[name]) & (g >= g[name]) & ((c < c[name]) | (g > g[name]))
@@ -165,5 +165,5 @@ def table(
             values.update(gain(trials, name, baseline, confidence, metric))
         for column, value in values.items():
             frame.loc[name, column] = value
-    frame["pareto"] = pareto(frame["cost_us"], frame["gain_points"])
+    frame["pareto"] = pareto(frame["cost_us"], frame["gain"])
     return frame

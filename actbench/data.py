@@ -29,9 +29,10 @@ FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+PROVIDE = ("data_dir", "download")  # the parameters HOW_TO_PROVIDE names
 HOW_TO_PROVIDE = (
-    "put the four {name} IDX files in {raw} (torchvision's layout), point --data-dir or "
-    "$ACTBENCH_DATA at the folder that holds {folder}/, or drop --no-download"
+    "put the four {name} IDX files in {raw} (torchvision's layout), point {{data_dir}} or "
+    "$ACTBENCH_DATA at the folder that holds {folder}/, or drop {{download}}"
 )
 
 
@@ -118,7 +119,8 @@ def _read_idx_split(
         path = _find(raw, name)
         if path is None:
             raise ActbenchError(
-                f"{source.name} file {name} not found in {raw}; " + source.how_to_provide(raw)
+                f"{source.name} file {name} not found in {raw}; " + source.how_to_provide(raw),
+                PROVIDE,
             )
         paths.append(path)
     return read_idx(paths[0], IMAGE_MAGIC), read_idx(paths[1], LABEL_MAGIC).long()
@@ -136,11 +138,13 @@ def _torchvision_split(
     except Exception as exc:  # network failures, bad checksums, corrupt archives
         if "not found" in str(exc).lower():
             raise ActbenchError(
-                f"{source.name} not found in {raw}; " + source.how_to_provide(raw)
+                f"{source.name} not found in {raw}; " + source.how_to_provide(raw),
+                PROVIDE,
             ) from None
         raise ActbenchError(
             f"cannot download {source.name} into {raw} ({_one_line(exc)}); without a network, "
-            + source.how_to_provide(raw).removesuffix(", or drop --no-download")
+            + source.how_to_provide(raw).removesuffix(", or drop {download}"),
+            PROVIDE,
         ) from None
     return dataset.data, dataset.targets.long()
 
@@ -187,17 +191,21 @@ def load(root: Path, download: bool = True, source: ImageSource = MNIST_SOURCE) 
     present = all(_find(raw, n) for pair in FILES.values() for n in pair)
     if not present and not download:
         if not raw.is_dir():
-            raise ActbenchError(f"no {source.name} data in {raw}; " + source.how_to_provide(raw))
+            raise ActbenchError(
+                f"no {source.name} data in {raw}; " + source.how_to_provide(raw), PROVIDE
+            )
         missing = [n for pair in FILES.values() for n in pair if not _find(raw, n)]
         raise ActbenchError(
-            f"{source.name} file {missing[0]} not found in {raw}; " + source.how_to_provide(raw)
+            f"{source.name} file {missing[0]} not found in {raw}; " + source.how_to_provide(raw),
+            PROVIDE,
         )
     problem = None if present else _torchvision_problem()
     if problem is not None:
         raise ActbenchError(
             f"{source.name} not found in {raw} and torchvision (which downloads it) cannot be "
             f"imported ({problem}); install a torchvision that matches your torch, or "
-            + source.how_to_provide(raw)
+            + source.how_to_provide(raw),
+            PROVIDE,
         )
     splits = []
     for train in (True, False):
@@ -241,10 +249,6 @@ def normalise(
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded train/validation split of `n` examples; the same on every device and run."""
-    if not 0.0 < val_fraction < 1.0:
-        raise ActbenchError(
-            f"--val-fraction must be between 0 and 1 (exclusive), got {val_fraction}"
-        )
     n_val = round(n * val_fraction)
     if n_val < 1 or n - n_val < 1:
         raise ActbenchError(
@@ -267,7 +271,8 @@ def prepare(
     if train_limit is not None:
         if train_limit < 1 or train_limit > n:
             raise ActbenchError(
-                f"--train-limit must be between 1 and {n} (the training set), got {train_limit}"
+                f"{{train_limit}} must be between 1 and {n} (the training set), got {train_limit}",
+                ["train_limit"],
             )
         n = train_limit
     train_idx, val_idx = split_indices(n, val_fraction, split_seed)

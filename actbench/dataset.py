@@ -21,9 +21,6 @@ from actbench.errors import ActbenchError
 from actbench.model import image_shape
 from actbench.task import Classification, Regression, Task
 
-# SweepConfig fields whose default depends on the dataset (None there means "its default")
-DEPENDENT = ("model", "hidden", "batch_size", "epochs", "patience", "val_fraction", "window")
-
 IMAGE_DEFAULTS: dict[str, object] = {
     "model": "mlp",
     "hidden": (100, 100, 100),
@@ -55,11 +52,26 @@ class Dataset:
         """What this dataset refuses in a resolved configuration."""
         if cfg.model not in self.models:
             raise ActbenchError(
-                f"--model {cfg.model} does not fit --dataset {self.name}; "
-                f"use {' or '.join(self.models)}"
+                f"{{model}} {cfg.model} does not fit {{dataset}} {self.name}; "
+                f"use {' or '.join(self.models)}",
+                ["model", "dataset"],
             )
 
     def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+        """The data on `device`, checked against the configuration, and what run.json says
+        of it."""
+        data, info = self._load(cfg, device)
+        if data.x_train.shape[0] < cfg.batch_size:
+            raise ActbenchError(
+                f"the training split has {data.x_train.shape[0]} examples, fewer than one batch "
+                f"of {cfg.batch_size}; lower {{batch_size}}"
+                + ("" if cfg.train_limit is None else " or raise {train_limit}"),
+                ["batch_size", "train_limit"],
+            )
+        sizes = {"train": data.x_train, "val": data.x_val, "test": data.x_test}
+        return data, {**info, **{k: int(v.shape[0]) for k, v in sizes.items()}}
+
+    def _load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
         raise NotImplementedError
 
 
@@ -70,9 +82,12 @@ class ImageDataset(Dataset):
     def check(self, cfg) -> None:
         super().check(cfg)
         if cfg.window is not None:
-            raise ActbenchError(f"--window applies to series (--dataset airline), not {self.name}")
+            raise ActbenchError(
+                f"{{window}} applies to series ({{dataset}} airline), not {self.name}",
+                ["window", "dataset"],
+            )
 
-    def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+    def _load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
         data_dir = Path(cfg.data_dir or data_mod.default_data_dir())
         images = data_mod.load(data_dir, download=cfg.download, source=self.source)
         resident = data_mod.prepare(
@@ -93,9 +108,11 @@ class SeriesDataset(Dataset):
     def check(self, cfg) -> None:
         super().check(cfg)
         if cfg.train_limit is not None:
-            raise ActbenchError(f"--train-limit applies to image datasets, not {self.name}")
+            raise ActbenchError(
+                f"{{train_limit}} applies to image datasets, not {self.name}", ["train_limit"]
+            )
 
-    def load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
+    def _load(self, cfg, device: torch.device) -> tuple[data_mod.DeviceData, dict]:
         values = series.read(self.source)
         resident = series.prepare(values, device, cfg.window, cfg.val_fraction)
         return resident, {
@@ -125,14 +142,6 @@ DATASETS: dict[str, Dataset] = {
     )
 }
 NAMES = tuple(DATASETS)
-
-
-def get(name: str | None) -> Dataset:
-    """The dataset `name` (runs saved before datasets existed trained on MNIST)."""
-    try:
-        return DATASETS[name or "mnist"]
-    except KeyError:
-        raise ActbenchError(f"--dataset must be one of {', '.join(NAMES)}, got {name!r}") from None
 
 
 def default_text(field_name: str, show=str) -> str:

@@ -41,60 +41,61 @@ def resolve(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except (RuntimeError, ValueError):
-        raise ActbenchError(f"{spec!r} is not a device; use {CHOICES}") from None
+        raise ActbenchError(
+            f"{{device}} {spec!r} is not a device; use {CHOICES}", ["device"]
+        ) from None
     if device.type == "cpu":
         return torch.device("cpu")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ActbenchError(
-                f"--device {spec} asked for, but CUDA is not available on this machine"
+                f"{{device}} {spec} asked for, but CUDA is not available on this machine",
+                ["device"],
             )
         count = torch.cuda.device_count()
         index = 0 if device.index is None else device.index
         if index >= count:
             raise ActbenchError(
-                f"--device {spec} asked for, but this machine has {count} CUDA device(s) "
-                f"(cuda:0..cuda:{count - 1})"
+                f"{{device}} {spec} asked for, but this machine has {count} CUDA device(s) "
+                f"(cuda:0..cuda:{count - 1})",
+                ["device"],
             )
         return torch.device("cuda", index)
     if device.type == "mps":
         if not _mps_available():
             raise ActbenchError(
-                f"--device {spec} asked for, but MPS is not available on this machine"
+                f"{{device}} {spec} asked for, but MPS is not available on this machine",
+                ["device"],
             )
         return torch.device("mps")
-    raise ActbenchError(f"device type {device.type!r} is not supported; use {CHOICES}")
+    raise ActbenchError(
+        f"{{device}}: device type {device.type!r} is not supported; use {CHOICES}", ["device"]
+    )
 
 
 def pin_threads(threads: int | None) -> int:
     """Set torch's intra-op thread count when asked; return the count that is in force."""
     if threads is not None:
-        if threads < 1:
-            raise ActbenchError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     return torch.get_num_threads()
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def pin_affinity(cpus: list[int] | None) -> list[int] | None:
     """Pin this process to `cpus` (Linux); return the affinity in force, None where unknown."""
     if not hasattr(os, "sched_setaffinity"):
         if cpus is not None:
-            raise ActbenchError(f"--cpu-affinity needs Linux; this is {sys.platform}")
+            raise ActbenchError(
+                f"{{cpu_affinity}} needs Linux; this is {sys.platform}", ["cpu_affinity"]
+            )
         return None
     if cpus is not None:
         allowed = os.sched_getaffinity(0)
         missing = sorted(set(cpus) - allowed)
         if missing:
             raise ActbenchError(
-                f"--cpu-affinity names CPU(s) {missing} that this process cannot use "
-                f"(available: {','.join(map(str, sorted(allowed)))})"
+                f"{{cpu_affinity}} names CPU(s) {missing} that this process cannot use "
+                f"(available: {','.join(map(str, sorted(allowed)))})",
+                ["cpu_affinity"],
             )
         os.sched_setaffinity(0, cpus)
     return sorted(os.sched_getaffinity(0))

@@ -14,14 +14,21 @@ from pathlib import Path
 
 import torch
 
-import actbench
 from actbench import device as device_mod
+
+
+def _version() -> str:
+    """The installed actbench's version (the package's `__version__`, read the same way)."""
+    try:
+        return metadata.version("actbench")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+source"
 
 
 def git_commit() -> tuple[str | None, bool | None]:
     """(commit, whether tracked files had uncommitted changes) of the actbench checkout
     that ran; (None, None) when it is not a git checkout."""
-    here = Path(actbench.__file__).resolve().parent
+    here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],
@@ -73,7 +80,7 @@ def collect(pinning: device_mod.Pinning) -> dict:
     """Versions, hardware and host: what someone needs to judge or repeat a timing."""
     device, threads = pinning.device, pinning.threads
     env = {
-        "actbench_version": actbench.__version__,
+        "actbench_version": _version(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "platform": platform.platform(),

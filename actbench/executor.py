@@ -31,13 +31,12 @@ from multiprocessing.connection import Connection, wait
 
 from actbench import worker
 from actbench.activation import Activation
-from actbench.config import SweepConfig
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
+from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
 
-EXECUTORS = ("local", "ray")
-Group = tuple[int, list[Activation]]  # (seed, the activations still to train for it)
+Group = tuple[int, tuple[Activation, ...]]  # (seed, the activations still to train for it)
 Started = Callable[[int, list[str]], None]
 Finished = Callable[[int], None]
 
@@ -63,8 +62,9 @@ def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]
     they do not fit (two timed steps sharing a core would time each other)."""
     if jobs * threads > len(allowed):
         raise ActbenchError(
-            f"--jobs {jobs} with --threads {threads} needs {jobs * threads} CPUs; this process "
-            f"may use {len(allowed)} ({','.join(map(str, allowed))})"
+            f"{{jobs}} {jobs} with {{threads}} {threads} needs {jobs * threads} CPUs; this "
+            f"process may use {len(allowed)} ({','.join(map(str, allowed))})",
+            ["jobs", "threads"],
         )
     return [list(allowed[j * threads : (j + 1) * threads]) for j in range(jobs)]
 
@@ -90,7 +90,7 @@ def _start(job: worker.Job, slot: int) -> _Worker:
     # sweep kills its workers itself when it stops early (`local`'s finally)
     process.start()
     theirs.close()  # the child holds the only other end: EOF when it is gone
-    return _Worker(job.seed, job.activations, slot, process, ours)
+    return _Worker(job.seed, [a.name for a in job.activations], slot, process, ours)
 
 
 def _go(w: _Worker, slot: int, affinity: list[int] | None, alone: bool) -> None:
@@ -104,7 +104,8 @@ def _died(w: _Worker) -> ActbenchError:
     how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
     return ActbenchError(
         f"the worker process for seed {w.seed} {how} before its trials finished; the trials "
-        "that finished are saved, --resume trains the rest"
+        "that finished are saved, {resume} trains the rest",
+        ["resume"],
     )
 
 
@@ -119,7 +120,7 @@ def _messages(w: _Worker) -> Iterator[tuple[str, object]]:
 
 def local(
     groups: Sequence[Group],
-    cfg: SweepConfig,
+    plan: Plan,
     pinning: Pinning,
     group_id: int,
     started: Started,
@@ -130,12 +131,9 @@ def local(
     """Train every group in a worker process of its own, `jobs` at a time."""
     jobs = max(1, min(jobs, len(groups)))
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
-    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [cfg.cpu_affinity]
-    pending = [
-        worker.Job(cfg.to_json(), [a.name for a in acts], seed, group_id, str(pinning.device),
-                   pinning.threads)
-        for seed, acts in groups
-    ]  # fmt: skip
+    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [plan.config.cpu_affinity]
+    device, threads = str(pinning.device), pinning.threads
+    pending = [worker.Job(plan, acts, seed, group_id, device, threads) for seed, acts in groups]
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
 
@@ -180,7 +178,7 @@ def local(
 
 def inline(
     groups: Sequence[Group],
-    cfg: SweepConfig,
+    plan: Plan,
     pinning: Pinning,
     group_id: int,
     started: Started,
@@ -189,22 +187,19 @@ def inline(
 ) -> Iterator[TrialResult]:
     """Every group in this process, one after another (activations a worker can't import)."""
     for seed, acts in groups:
-        names = [a.name for a in acts]
-        started(seed, names)
-        yield from worker.train_group(cfg, names, seed, group_id, pinning, on_epoch)
+        started(seed, [a.name for a in acts])
+        yield from worker.train_group(plan, acts, seed, group_id, pinning, on_epoch)
         finished(seed)
 
 
-def remote_group(
-    cfg_json: dict, names: list[str], seed: int, group_id: int, device_type: str, threads: int
-) -> list[TrialResult]:
+def remote_group(job: worker.Job) -> list[TrialResult]:
     """One seed's group inside a Ray worker: its own pins, its own copy of the data."""
     from actbench import device as device_mod
 
-    cfg = SweepConfig.from_json(cfg_json)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
-    pinning = device_mod.pin(device_type, threads, None, cfg.deterministic, own_cores=False)
-    return list(worker.train_group(cfg, names, seed, group_id, pinning))
+    deterministic = job.plan.config.deterministic
+    pinning = device_mod.pin(job.device, job.threads, None, deterministic, own_cores=False)
+    return list(worker.train_group(job.plan, job.activations, job.seed, job.group_id, pinning))
 
 
 def _import_ray():
@@ -212,14 +207,15 @@ def _import_ray():
         import ray
     except ImportError:
         raise ActbenchError(
-            "--executor ray needs Ray: pip install 'actbench[ray]' (or pip install ray)"
+            "{executor} ray needs Ray: pip install 'actbench[ray]' (or pip install ray)",
+            ["executor"],
         ) from None
     return ray
 
 
 def ray_trials(
     groups: Sequence[Group],
-    cfg: SweepConfig,
+    plan: Plan,
     pinning: Pinning,
     group_id: int,
     started: Started,
@@ -231,26 +227,26 @@ def ray_trials(
     if we_started:
         try:
             ray.init(
-                address=cfg.ray_address,
+                address=plan.config.ray_address,
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.WARNING,
             )
         except Exception as exc:  # no cluster at that address, port in use, ...
             raise ActbenchError(
-                f"cannot start or join Ray at {cfg.ray_address or 'local'}: {exc}"
+                f"cannot start or join Ray at {plan.config.ray_address or 'local'}: {exc}"
             ) from None
     on_gpu = pinning.device.type == "cuda"
     task = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else pinning.threads)(
         remote_group
     )
-    cfg_json, pending, seeds = cfg.to_json(), [], {}
+    pending, seeds = [], {}
     for seed, acts in groups:
-        names = [a.name for a in acts]
-        ref = task.remote(cfg_json, names, seed, group_id, pinning.device.type, pinning.threads)
+        job = worker.Job(plan, acts, seed, group_id, pinning.device.type, pinning.threads)
+        ref = task.remote(job)
         pending.append(ref)
         seeds[ref] = seed
-        started(seed, names)
+        started(seed, [a.name for a in acts])
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)

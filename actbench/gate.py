@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actbench import stats
-from actbench.comparison import Comparison
+from actbench.comparison import ComparisonResult
+from actbench.errors import ActbenchError
 
 
 @dataclass(frozen=True)
 class _Test:
-    comp: Comparison
+    comp: ComparisonResult
     name: str
     kind: str  # "speed" | "accuracy"
     p: float  # one-sided: small when the row is worse than the limit
@@ -59,7 +60,7 @@ class GateResult:
         return line
 
 
-def _speed_tests(comp: Comparison, limit: float, result: GateResult) -> list[_Test]:
+def _speed_tests(comp: ComparisonResult, limit: float, result: GateResult) -> list[_Test]:
     tests, rows = [], comp.rows.set_index("activation")
     for name, estimate in comp.estimates.items():
         where = f"{name} ({comp.a} -> {comp.b}, speed)"
@@ -78,7 +79,7 @@ def _why_not(estimate: stats.RatioEstimate) -> str:
     return f"too few rounds (< {stats.MIN_POINTS} a seed) for an interval"
 
 
-def _accuracy_tests(comp: Comparison, margin: float, result: GateResult) -> list[_Test]:
+def _accuracy_tests(comp: ComparisonResult, margin: float, result: GateResult) -> list[_Test]:
     tests = []
     for name, delta in comp.scores.items():
         if delta.testable:
@@ -107,7 +108,7 @@ def _failure(test: _Test, p: float, slower_pct: float | None, margin: float | No
 
 
 def gate(
-    comparisons: Comparison | Sequence[Comparison],
+    comparisons: ComparisonResult | Sequence[ComparisonResult],
     slower_pct: float | None,
     less_accurate_points: float | None,
 ) -> GateResult:
@@ -116,7 +117,13 @@ def gate(
     `less_accurate_points` is in the metric's units: accuracy points, or RMSE (worse =
     higher) for a series. A row fails when the evidence that it is worse than the limit
     survives Holm's correction over every row tested, one-sided at the interval's level."""
-    comps = [comparisons] if isinstance(comparisons, Comparison) else list(comparisons)
+    for param, value in (
+        ("slower_pct", slower_pct),
+        ("less_accurate_points", less_accurate_points),
+    ):
+        if value is not None and not value >= 0:
+            raise ActbenchError(f"{{{param}}} must be at least 0, got {value}", [param])
+    comps = [comparisons] if isinstance(comparisons, ComparisonResult) else list(comparisons)
     confidence = comps[0].confidence if comps else 0.95
     result = GateResult(alpha=(1 - confidence) / 2)
     result.asked = slower_pct is not None or less_accurate_points is not None

@@ -9,6 +9,7 @@ parameters of its own, like PReLU). The global RNG is left as it was.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -121,3 +122,22 @@ def build(name: str, hidden: tuple[int, ...], activation: Activation, seed: int)
 def image_shape(name: str) -> tuple[int, ...]:
     """How one image is laid out for `name`: flat for the MLP, 1x28x28 for the CNN."""
     return (1, 28, 28) if name == "cnn" else (IN_FEATURES,)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The network a run trains (`--model` and `--hidden`), apart from its activation."""
+
+    name: str
+    hidden: tuple[int, ...]
+
+    def build(self, activation: Activation, seed: int) -> nn.Sequential:
+        return build(self.name, self.hidden, activation, seed)
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return image_shape(self.name)
+
+    def describe(self) -> str:
+        """'mlp 100-100-100', 'cnn', 'lstm 6': run.json's words for it."""
+        return self.name if self.name == "cnn" else f"{self.name} {'-'.join(map(str, self.hidden))}"

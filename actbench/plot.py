@@ -16,6 +16,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from actbench import summary as summary_mod
 from actbench import table
 from actbench.activation import BUILTINS
 from actbench.errors import ActbenchError
@@ -39,13 +40,12 @@ def colour(activation: str):
 
 def describe(run: dict) -> str:
     """'cpu (AMD EPYC), 2 threads, mlp, eager': which machine, model and mode this was."""
-    env, cfg = run.get("environment", {}), run.get("config", {})
+    env, cfg = run.get("environment", {}), run["config"]
     where = f"{env.get('device', '?')} ({env.get('device_name', '?')})"
     if env.get("device", "cpu").startswith("cpu"):
         threads = env.get("threads", "?")
         where += f", {threads} thread{'' if threads == 1 else 's'}"
-    data = cfg.get("dataset", "mnist")
-    return f"{where}, {data}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}"
+    return f"{where}, {cfg['dataset']}, {cfg['model']}, {cfg['mode']}"
 
 
 def _bar(value: pd.Series, low: pd.Series, high: pd.Series):
@@ -56,11 +56,11 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
     for row in summary.to_dict("records"):
         one = pd.DataFrame([row])
         if relative:
-            x, y = one["cost_us"], one["gain_points"]
+            x, y = one["cost_us"], one["gain"]
             xerr = _bar(x, one["cost_us_low"], one["cost_us_high"])
             yerr = _bar(y, one["gain_low"], one["gain_high"])
         else:
-            metric = table.metric_of(summary)
+            metric = summary_mod.metric_of(summary)
             x, y = one["us_per_step_median"], metric.shown(one[f"{metric.column}_mean"])
             xerr = _bar(x, one["us_per_step_p25"], one["us_per_step_p75"])
             yerr = metric.shown(one[f"{metric.column}_std"]).fillna(0.0)
@@ -82,7 +82,7 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
     Without one (old runs, `--baseline none`): the metric against median µs/step (IQR bars).
     """
     relative = all(table.has_costs(summary) for _, _, summary in runs)
-    metric = table.metric_of(runs[0][2])
+    metric = summary_mod.metric_of(runs[0][2])
     what = metric.what
     fig = Figure(figsize=(9, 6), layout="constrained")
     ax = fig.subplots()
@@ -131,10 +131,8 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
 
 
 def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> None:
-    metric = table.metric_of(runs[0][2])
-    x, y = (
-        ("cost_us", "gain_points") if relative else ("us_per_step_median", f"{metric.column}_mean")
-    )
+    metric = summary_mod.metric_of(runs[0][2])
+    x, y = ("cost_us", "gain") if relative else ("us_per_step_median", f"{metric.column}_mean")
     scale = 1 if relative else metric.scale
     first = runs[0][2].set_index("activation")
     for _, _, summary in runs[1:]:
@@ -153,7 +151,7 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
     activation. Lines are the mean over seeds, the band their range; a dot marks the
     restored epoch.
     """
-    metric = metric_named(run.get("metric"))
+    metric = metric_named(run["metric"])
     score, k = metric.val_column, metric.scale
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -201,7 +199,7 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
     for activation, rows in rounds.groupby("activation", sort=False):
         ax.plot(rows["start_seconds"] - start, rows["us_median"], ".", ms=3,
                 color=colour(activation), label=activation)  # fmt: skip
-    schedule = run.get("config", {}).get("schedule", "sequential")
+    schedule = run["config"]["schedule"]
     ax.set(xlabel="wall-clock time since the first round (s)",
            ylabel="median step time in the round (µs, ↓ faster)",
            title=f"actbench {label}: step time through the run ({schedule} schedule), "
@@ -242,7 +240,7 @@ def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str,
     if folder.trials().empty:
         return {}
     if summary is None:
-        summary = table.summarize_folder(folder)
+        summary = summary_mod.summarize_folder(folder)
     run, rounds = folder.run_info(), folder.rounds()
     out = {
         SCATTER: scatter([(folder.name, run, summary)]),
@@ -267,8 +265,8 @@ def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Pat
 
 def overlay(folders: list[RunFolder]) -> Figure:
     """Several runs in one scatter (e.g. CPU vs GPU, before vs after), scored alike."""
-    runs = [(f.name, f.run_info(), table.summarize_folder(f)) for f in folders]
-    metrics = {table.metric_of(summary).name for _, _, summary in runs}
+    runs = [(f.name, f.run_info(), summary_mod.summarize_folder(f)) for f in folders]
+    metrics = {summary_mod.metric_of(summary).name for _, _, summary in runs}
     if len(metrics) > 1:
         raise ActbenchError(
             f"cannot draw {', '.join(f.name for f in folders)} in one picture: they are scored "

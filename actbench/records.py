@@ -22,7 +22,7 @@ class EpochRecord:
     val_accuracy: float  # NaN where the dataset's metric is another (task.Metric.val_column)
     epoch_seconds: float
     us_per_step_median: float
-    reference_us: float  # the machine's own speed at the start of this epoch (timing.Reference)
+    reference_us: float  # the machine's own speed at the start of this epoch (reference.Reference)
     # where the epoch's wall time went: what is not a timed step is the sweep's overhead
     steps_seconds: float = float("nan")  # sum of this epoch's timed steps
     fetch_seconds: float = float("nan")  # gathering batches into the step's buffers
@@ -84,7 +84,7 @@ class TrialResult:
     diverged: bool
     diverged_epoch: int | None
     group: int = 0
-    slow_steps: int = 0  # timed steps over timing.SLOW_FACTOR x the median: the tail
+    slow_steps: int = 0  # timed steps over disturbance.SLOW_FACTOR x the median: the tail
     # where an eager step's time goes (torch.profiler, a separate short block of steps)
     profile_activation_us: float = float("nan")
     profile_matmul_us: float = float("nan")

@@ -7,35 +7,38 @@ gain, and the timer's own overhead.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
+from actbench import plot
 from actbench.errors import ActbenchError
 from actbench.records import PROFILE_STEPS as PROFILED_STEPS
 from actbench.storage import RunFolder
-from actbench.table import legend, metric_of, render, render_breakdown, summarize_folder
+from actbench.summary import metric_of, summarize_folder
+from actbench.table import legend, render, render_breakdown
 
 
 def model_name(cfg: dict) -> str:
     """'MLP 784-100-100-100-10', 'CNN (Keras example)' or 'LSTM 6-6 -> 1', from a saved
     configuration."""
-    model = cfg.get("model", "mlp")
+    model = cfg["model"]
     if model == "cnn":
         return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
     if model == "lstm":
-        return f"LSTM {'-'.join(map(str, cfg['hidden']))} -> Dense 1, window {cfg.get('window')}"
+        return f"LSTM {'-'.join(map(str, cfg['hidden']))} -> Dense 1, window {cfg['window']}"
     return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10"
 
 
 def _optimizer(cfg: dict) -> str:
-    momentum = cfg.get("momentum")
-    extra = f" momentum {momentum}" if cfg["optimizer"] == "sgd" and momentum is not None else ""
+    extra = f" momentum {cfg['momentum']}" if cfg["optimizer"] == "sgd" else ""
     return f"{cfg['optimizer']} lr {cfg['lr']}{extra}"
 
 
 def header(run: dict) -> str:
     """How the steps were timed and what the intervals are over, in one line above the
     table: the two facts a reader needs before trusting a cost."""
-    env, cfg = run.get("environment") or {}, run.get("config") or {}
+    env, cfg = run.get("environment") or {}, run["config"]
     threads = env.get("threads")
     if env.get("device") == "cpu" and threads == 1:
         where = "timed step on 1 CPU thread (steady under a busy neighbour; --threads N to change)"
@@ -43,7 +46,7 @@ def header(run: dict) -> str:
         where = f"timed step on {threads} CPU threads (a busy neighbour moves the costs)"
     else:
         where = f"timed on {env.get('device')} ({env.get('device_name')})"
-    seeds = len(cfg.get("seeds") or [])
+    seeds = len(cfg["seeds"])
     if seeds >= 2:
         over = f"intervals over {seeds} seeds, each trained in a worker process of its own"
         if seeds == 2:
@@ -109,20 +112,16 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         f"- device: `{env['device']}` ({env['device_name']}), threads: {env['threads']}, "
         f"torch {env['torch_version']}"
         + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
-        f"- dataset: {cfg.get('dataset', 'mnist')}; model: {model_name(cfg)}, "
-        f"batch {cfg['batch_size']}, mode {cfg.get('mode', 'eager')}, {_optimizer(cfg)}, "
+        f"- dataset: {cfg['dataset']}; model: {model_name(cfg)}, "
+        f"batch {cfg['batch_size']}, mode {cfg['mode']}, {_optimizer(cfg)}, "
         f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
         f"val fraction {cfg['val_fraction']}"
         + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
         f"- seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
         f"{cfg['warmup_steps']}; timing: {run['timing_method']}",
-        f"- schedule: {cfg.get('schedule', 'sequential')}"
-        + (
-            f" (rounds of {cfg['round_steps']} steps)"
-            if cfg.get("schedule") == "interleaved"
-            else ""
-        )
-        + f"; baseline: {cfg.get('baseline') or 'none'}",
+        f"- schedule: {cfg['schedule']}"
+        + (f" (rounds of {cfg['round_steps']} steps)" if cfg["schedule"] == "interleaved" else "")
+        + f"; baseline: {cfg['baseline'] or 'none'}",
         f"- host: {env['hostname']}, {env['cpu_model']}, {env['platform']}",
         f"- started {run['started']}, finished {run.get('finished') or '(not finished)'}",
         "",
@@ -151,14 +150,27 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def write(folder: RunFolder, run: dict) -> pd.DataFrame:
+    """summary.md, summary.csv and the pictures, from what the folder holds; the summary."""
+    if folder.trials().empty:
+        return pd.DataFrame()
+    summary = summarize_folder(folder)
+    folder.write_summary(markdown_report(run, summary), summary)
+    try:
+        plot.draw_run(folder, summary)
+    except Exception as exc:  # a picture must never cost the numbers
+        warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
+    return summary
+
+
 def show_text(folder: RunFolder, fmt: str) -> str:
     """What `actbench show` prints: the run in one line, its table, and where its plots are."""
     run, summary = folder.run_info(), summarize_folder(folder)
-    env, cfg = run.get("environment", {}), run.get("config", {})
+    env, cfg = run.get("environment", {}), run["config"]
     lines = [
         f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
         f"{env.get('threads', '?')} thread{'' if env.get('threads') == 1 else 's'}, "
-        f"{cfg.get('dataset', 'mnist')}, {cfg.get('model', 'mlp')}, {cfg.get('mode', 'eager')}, "
+        f"{cfg['dataset']}, {cfg['model']}, {cfg['mode']}, "
         f"{run.get('status', '?')}, started {run.get('started', '?')}",
         printed(run, summary, fmt),
     ]
@@ -176,7 +188,7 @@ def listing(folders: list[RunFolder]) -> list[dict]:
         except ActbenchError as exc:
             rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
             continue
-        cfg, env = run.get("config", {}), run.get("environment", {})
+        cfg, env = run["config"], run.get("environment", {})
         rows.append(
             {
                 "run": folder.name,
@@ -184,11 +196,11 @@ def listing(folders: list[RunFolder]) -> list[dict]:
                 "status": run.get("status", ""),
                 "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
                 "threads": env.get("threads", ""),
-                "dataset": cfg.get("dataset", "mnist"),
-                "model": cfg.get("model", "mlp"),
-                "mode": cfg.get("mode", "eager"),
-                "activations": ",".join(cfg.get("activations", [])),
-                "seeds": ",".join(map(str, cfg.get("seeds", []))),
+                "dataset": cfg["dataset"],
+                "model": cfg["model"],
+                "mode": cfg["mode"],
+                "activations": ",".join(cfg["activations"]),
+                "seeds": ",".join(map(str, cfg["seeds"])),
                 "trials": trials,
             }
         )

@@ -1,37 +1,36 @@
-"""A sweep: every (seed, activation) trial on one device, each saved as soon as it ends.
+"""A sweep: every (seed, activation) trial of a `Plan`, each saved as soon as it ends.
 
-Everything that can be refused (activations, device, threads, output folder, data) is
-checked before the first step is trained. `resume` continues a saved run with the trials
-it is missing, under the configuration it was started with.
+Everything that can be refused (values, activations, device, threads, output folder, data)
+is refused before the first step is trained. `resume` continues a saved run with the
+trials it is missing, under the plan it was started with.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from actbench import activation as activations_mod
-from actbench import data as data_mod
-from actbench import dataset as datasets
+from actbench import clock, environment, executor, reference, report
 from actbench import device as device_mod
-from actbench import environment, executor, plot, report, table, timing, trainer
-from actbench import step as step_mod
-from actbench.config import SweepConfig
-from actbench.errors import ActbenchError
+from actbench import plan as plan_mod
+from actbench.config import LOCATION_FIELDS, SweepConfig
+from actbench.device import Pinning
+from actbench.errors import ActbenchError, ActbenchWarning
+from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interrupt
+from actbench.plan import Plan
 from actbench.progress import Progress
 from actbench.records import TrialResult
+from actbench.step import check_mode
 from actbench.storage import RunFolder
 
 MIN_TIMED_STEPS = 100
+Done = set[tuple[str, int]]
 
 
 def _now() -> str:
@@ -45,119 +44,65 @@ class SweepOutcome:
     trained: int = 0  # trials trained by this call (0: a resume found nothing to do)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, a scheduler, a container stopping), handled like Ctrl-C."""
+def _pin(plan: Plan) -> Pinning:
+    c = plan.config
+    pinning = device_mod.pin(c.device, c.threads, c.cpu_affinity, c.deterministic)
+    check_mode(c.mode, pinning.device)
+    return pinning
 
 
-class SweepInterrupted(Exception):
-    """Ctrl-C or SIGTERM during a sweep, after what had finished was saved."""
-
-    def __init__(self, outcome: SweepOutcome, terminated: bool = False) -> None:
-        super().__init__("terminated" if terminated else "interrupted")
-        self.outcome, self.terminated = outcome, terminated
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While a sweep runs, SIGTERM raises `Terminated` (main thread only: elsewhere, e.g.
-    a notebook's worker thread, Python allows no signal handler)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def finish(folder: RunFolder, run: dict) -> pd.DataFrame:
-    """Write summary.md, summary.csv and the plots from what is saved; return the summary."""
-    if folder.trials().empty:
-        return pd.DataFrame()
-    summary = table.summarize_folder(folder)
-    folder.write_summary(report.markdown_report(run, summary), summary)
-    try:
-        plot.draw_run(folder, summary)
-    except Exception as exc:  # a picture must never cost the numbers
-        warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
-    return summary
-
-
-@dataclass
-class _Plan:
-    cfg: SweepConfig
-    acts: list[activations_mod.Activation]
-    pinning: device_mod.Pinning
-    filled: dict  # the values the dataset's defaults supplied
-
-
-def _plan(cfg: SweepConfig) -> _Plan:
-    filled = cfg.resolve()
-    cfg.validate()
-    acts = activations_mod.parse_list(",".join(cfg.activations))
-    if cfg.baseline is not None:  # the row every other is measured against runs too
-        baseline = activations_mod.resolve(cfg.baseline)
-        cfg.baseline = baseline.name
-        if baseline.name not in [a.name for a in acts]:
-            acts.insert(0, baseline)
-    cfg.activations = [a.name for a in acts]
-    pinning = device_mod.pin(cfg.device, cfg.threads, cfg.cpu_affinity, cfg.deterministic)
-    step_mod.check_mode(cfg.mode, pinning.device)
-    return _Plan(cfg, acts, pinning, filled)
-
-
-def _groups(plan: _Plan, done: set[tuple[str, int]]) -> list[executor.Group]:
+def _groups(plan: Plan, done: Done) -> list[executor.Group]:
     """Per seed, the activations still to train.
 
     When a resumed seed's baseline has finished but others have not, the baseline trains
     again beside them, so that their costs are still measured in the same rounds as a
     baseline; the sweep keeps only that pacer's rounds, never its row.
     """
-    cfg, groups = plan.cfg, []
-    for seed in cfg.seeds:
-        missing = [a for a in plan.acts if (a.name, seed) not in done]
+    groups, baseline = [], plan.baseline
+    for seed in plan.config.seeds:
+        missing = [a for a in plan.activations if (a.name, seed) not in done]
         if not missing:
             continue
-        interleaved = cfg.schedule == "interleaved"
-        if interleaved and cfg.baseline is not None and (cfg.baseline, seed) in done:
-            missing.insert(0, next(a for a in plan.acts if a.name == cfg.baseline))
-        groups.append((seed, missing))
+        interleaved = plan.config.schedule == "interleaved"
+        if interleaved and baseline is not None and (baseline.name, seed) in done:
+            missing.insert(0, baseline)
+        groups.append((seed, tuple(missing)))
     return groups
 
 
-def run(cfg: SweepConfig, quiet: bool = False) -> SweepOutcome:
-    """Start a new run folder and train every trial of `cfg`; torch's settings in this
-    process are as they were afterwards."""
+def _done(folder: RunFolder) -> Done:
+    trials = folder.trials()
+    return set() if trials.empty else set(zip(trials["activation"], trials["seed"], strict=True))
+
+
+def run(request: SweepConfig, quiet: bool = False) -> SweepOutcome:
+    """Start a new run folder and train every trial `request` asks for; torch's settings
+    in this process are as they were afterwards."""
     with device_mod.state_kept():
-        return _run(cfg, quiet)
+        return _run(plan_mod.build(request), quiet)
 
 
-def _run(cfg: SweepConfig, quiet: bool) -> SweepOutcome:
-    plan = _plan(cfg)
-    data, data_info = _load(plan)  # every refusal comes before a run folder exists
-    name = cfg.name or f"{datetime.now():%Y%m%d-%H%M%S}-{plan.pinning.device.type}"
-    folder = RunFolder.create(cfg.out, name)
+def _run(plan: Plan, quiet: bool) -> SweepOutcome:
+    pinning = _pin(plan)
+    data_info = _data_info(plan, pinning)  # refused before a run folder exists
+    name = plan.config.name or f"{datetime.now():%Y%m%d-%H%M%S}-{pinning.device.type}"
+    folder = RunFolder.create(plan.config.out, name)
     run_info = {
         "name": name,
         "status": "running",
-        "config": cfg.to_json(),
+        "config": plan.config.to_json(),
         "dataset_defaults": {
             k: list(v) if isinstance(v, tuple) else v for k, v in plan.filled.items()
         },
-        "metric": datasets.get(cfg.dataset).task.metric.name,
-        "timing_method": timing.method(plan.pinning.device),
-        "reference": trainer.reference_description(cfg),
+        "metric": plan.metric.name,
+        "timing_method": clock.method(pinning.device),
+        "reference": reference.describe(plan),
         "started": _now(),
         "finished": None,
         "data": data_info,
     }
     try:
-        return _execute(plan, folder, run_info, data, quiet)
+        return _execute(plan, pinning, folder, run_info, quiet)
     except BaseException:
         folder.remove_if_empty()  # stopped before its first trial: leave nothing behind
         raise
@@ -166,171 +111,185 @@ def _run(cfg: SweepConfig, quiet: bool) -> SweepOutcome:
 def resume(
     ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool = False
 ) -> SweepOutcome:
-    """Finish a saved run: same configuration (flags given now must agree), missing trials only."""
+    """Finish a saved run: its plan (the values in `explicit` must agree with it), missing
+    trials only."""
     with device_mod.state_kept():
         return _resume(ref, given, explicit, quiet)
 
 
-def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool) -> SweepOutcome:
-    folder = RunFolder.open(ref, given.out)
-    run_info = folder.run_info()
-    try:
-        saved = SweepConfig.from_json(run_info["config"])
-        recorded_env = run_info["environment"]
-    except (KeyError, TypeError) as exc:
-        raise ActbenchError(f"{folder.path / 'run.json'} is not an actbench run ({exc})") from None
-    differ = saved.differences(given, only=explicit)
+def _saved_plan(folder: RunFolder, given: SweepConfig, explicit: set[str]) -> Plan:
+    """The saved run's plan, checked against what was given now: each value in `explicit`
+    is resolved as the saved run's was (the baseline joins the activations, the dataset
+    fills its defaults), then compared. Where data and workers are may change."""
+    info = folder.run_info()
+    saved = plan_mod.saved(info)
+    typed = {n: getattr(given, n) for n in explicit if hasattr(given, n)}
+    asked = plan_mod.build(replace(SweepConfig.from_json(info["config"]), **typed))
+    differ = saved.config.differences(asked.config, only=set(typed))
     if differ:
         raise ActbenchError(
             f"cannot resume {folder.path}: configuration differs from the saved run "
             f"(saved vs given: {'; '.join(differ)})"
         )
-    for name in ("data_dir", "download", "executor", "ray_address", "jobs"):
-        if name in explicit:  # where data and workers are may change between sessions
-            setattr(saved, name, getattr(given, name))
-    if saved.threads is None:  # keep the thread count the finished trials were timed with
-        saved.threads = recorded_env.get("threads")
-    plan = _plan(saved)
-    if str(plan.pinning.device) != recorded_env.get("device"):
+    moved = {n: v for n, v in typed.items() if n in LOCATION_FIELDS - {"out", "name"}}
+    if saved.config.threads is None:  # keep the thread count the finished trials were timed with
+        moved["threads"] = info["environment"].get("threads")
+    return saved.replaced(**moved)
+
+
+def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool) -> SweepOutcome:
+    folder = RunFolder.open(ref, given.out)
+    run_info = folder.run_info()
+    if "environment" not in run_info:
+        raise ActbenchError(f"{folder.path / 'run.json'} is not an actbench run (no environment)")
+    plan = _saved_plan(folder, given, explicit)
+    pinning = _pin(plan)
+    recorded = run_info["environment"].get("device")
+    if str(pinning.device) != recorded:
         raise ActbenchError(
-            f"cannot resume {folder.path}: it ran on {recorded_env.get('device')}, "
-            f"this would run on {plan.pinning.device}"
+            f"cannot resume {folder.path}: it ran on {recorded}, this would run on {pinning.device}"
         )
     folder.lock()  # held from here to the end of the resume (`_execute` releases it)
     try:
-        trials = folder.trials()
-        done = set(zip(trials["activation"], trials["seed"], strict=True)) if len(trials) else set()
-        if not _groups(plan, done):  # every trial saved: nothing to train
-            if run_info.get("status") != "complete":  # e.g. stopped while drawing
-                run_info.update(status="complete", finished=run_info.get("finished") or _now())
-                folder.write_run(run_info)
-                outcome = SweepOutcome(folder, finish(folder, run_info))
-            else:
-                outcome = SweepOutcome(folder, table.summarize_folder(folder))
+        folder.drop_unfinished()  # rows an interrupted trial appended before its row
+        if not _groups(plan, _done(folder)):  # every trial saved: nothing to train
+            outcome = _complete(folder, run_info)
             folder.unlock()
             return outcome
-        data, run_info["data"] = _load(plan)
+        run_info["data"] = _data_info(plan, pinning)
     except BaseException:
         folder.unlock()
         raise
     run_info.setdefault("resumed", []).append(_now())
     run_info.update(status="running", finished=None)
-    return _execute(plan, folder, run_info, data, quiet)
+    return _execute(plan, pinning, folder, run_info, quiet)
 
 
-def _load(plan: _Plan) -> tuple[data_mod.DeviceData, dict]:
-    """The data on the device, checked against the configuration, and what run.json says
-    of it."""
-    cfg, device = plan.cfg, plan.pinning.device
-    data, info = datasets.get(cfg.dataset).load(cfg, device)
-    if data.x_train.shape[0] < cfg.batch_size:
-        raise ActbenchError(
-            f"the training split has {data.x_train.shape[0]} examples, fewer than one batch of "
-            f"{cfg.batch_size}; raise --train-limit or lower --batch-size"
-        )
-    return data, {
-        **info,
-        "train": int(data.x_train.shape[0]),
-        "val": int(data.x_val.shape[0]),
-        "test": int(data.x_test.shape[0]),
-    }
+def _data_info(plan: Plan, pinning: Pinning) -> dict:
+    """Load the data once, as each worker will, so that what cannot load is refused
+    here; what run.json says of it."""
+    _, info = plan.dataset.load(plan.config, pinning.device)
+    return info
+
+
+def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
+    """A run whose every trial is saved: marked complete, its outputs written if missing."""
+    if run_info.get("status") != "complete":  # e.g. stopped while drawing
+        run_info.update(status="complete", finished=run_info.get("finished") or _now())
+        folder.write_run(run_info)
+        return SweepOutcome(folder, report.write(folder, run_info))
+    return SweepOutcome(folder, report.summarize_folder(folder))
 
 
 def _execute(
-    plan: _Plan, folder: RunFolder, run_info: dict, data: data_mod.DeviceData, quiet: bool
+    plan: Plan,
+    pinning: Pinning,
+    folder: RunFolder,
+    run_info: dict,
+    quiet: bool,
 ) -> SweepOutcome:
     """Train what `folder` is missing; the folder is locked by the caller, unlocked here."""
     try:
-        with _sigterm_as_interrupt():
-            return _train(plan, folder, run_info, data, quiet)
+        with sigterm_as_interrupt():
+            return _train(plan, pinning, folder, run_info, quiet)
     finally:
         folder.unlock()
 
 
 def _results(
-    plan: _Plan, groups: list[executor.Group], group_id: int, progress: Progress, jobs: int
+    plan: Plan,
+    pinning: Pinning,
+    groups: list[executor.Group],
+    group_id: int,
+    progress: Progress,
+    jobs: int,
 ) -> Iterator[TrialResult]:
     """The executor's stream of finished trials: Ray tasks, worker processes, or (for
     activations a fresh process cannot import) this process."""
-    cfg, started, finished = plan.cfg, progress.group_started, progress.group_finished
-    on_epoch = progress.epoch
-    if cfg.executor == "ray":
-        return executor.ray_trials(groups, cfg, plan.pinning, group_id, started, finished)
-    stay = [a.name for a in plan.acts if not executor.travels(a.name)]
+    started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
+    if plan.config.executor == "ray":
+        return executor.ray_trials(groups, plan, pinning, group_id, started, finished)
+    stay = [a.name for a in plan.activations if not executor.travels(a.name)]
     if stay:
         warnings.warn(
-            f"{', '.join(stay)} is defined in __main__ (a notebook or a lambda), which a "
-            "worker process cannot import: the seeds train one after another in this "
-            "process, so the spread over seeds leaves out what differs between processes "
-            "(define it in a module to get worker processes)",
+            ActbenchWarning(
+                f"{', '.join(stay)} is defined in __main__ (a notebook or a lambda), which a "
+                "worker process cannot import: the seeds train one after another in this "
+                "process, so the spread over seeds leaves out what differs between processes "
+                "(define it in a module to get worker processes)"
+            ),
             stacklevel=4,
         )
-        return executor.inline(groups, cfg, plan.pinning, group_id, started, on_epoch, finished)
-    return executor.local(groups, cfg, plan.pinning, group_id, started, on_epoch, finished, jobs)
+        return executor.inline(groups, plan, pinning, group_id, started, on_epoch, finished)
+    return executor.local(groups, plan, pinning, group_id, started, on_epoch, finished, jobs)
+
+
+def _warn_about(result: TrialResult) -> None:
+    """What a reader of this trial's row should know (warned before the row is saved)."""
+    name, seed = result.activation, result.seed
+    timed = result.steps - result.warmup_steps
+    if timed < MIN_TIMED_STEPS:
+        warnings.warn(
+            ActbenchWarning(
+                f"{name} (seed {seed}) has only {timed} timed steps; its step-time statistics "
+                "are rough (more {epochs} or a larger {train_limit} help)",
+                ["epochs", "train_limit"],
+            ),
+            stacklevel=3,
+        )
+    if result.diverged:
+        warnings.warn(
+            ActbenchWarning(f"{name} (seed {seed}) diverged at epoch {result.diverged_epoch}"),
+            stacklevel=3,
+        )
 
 
 def _train(
-    plan: _Plan, folder: RunFolder, run_info: dict, data: data_mod.DeviceData, quiet: bool
+    plan: Plan, pinning: Pinning, folder: RunFolder, run_info: dict, quiet: bool
 ) -> SweepOutcome:
-    cfg, device = plan.cfg, plan.pinning.device
-    env = environment.collect(plan.pinning)
-    run_info.setdefault("environment", env)
-    run_info["timer_overhead_us"] = timing.overhead_us(device)
-    saved = folder.trials()
-    done = set() if saved.empty else set(zip(saved["activation"], saved["seed"], strict=True))
+    run_info.setdefault("environment", environment.collect(pinning))
+    run_info["timer_overhead_us"] = clock.overhead_us(pinning.device)
+    done = _done(folder)
     groups = _groups(plan, done)
-    jobs = cfg.jobs or executor.default_jobs(plan.pinning, len(groups))
+    jobs = plan.config.jobs or executor.default_jobs(pinning, len(groups))
     run_info["jobs"] = jobs  # seed groups at once in this (latest) execution
     folder.write_run(run_info)
 
     group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
     todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
-    metric = datasets.get(cfg.dataset).task.metric
-    progress = Progress(
-        len(done) + todo, cfg.epochs, cfg.schedule, quiet, done=len(done), metric=metric
-    )
-    results = _results(plan, groups, group_id, progress, jobs)
+    c = plan.config
+    progress = Progress(len(done) + todo, c.epochs, c.schedule, quiet, len(done), plan.metric)
+    results = _results(plan, pinning, groups, group_id, progress, jobs)
     trained = 0
     try:
         for result in results:
-            act_name, seed = result.activation, result.seed
-            if (act_name, seed) in done:  # the baseline, trained again as a pacer
+            if (result.activation, result.seed) in done:  # the baseline, trained as a pacer
                 folder.add_rounds(result)
                 progress.trial_finished(result, pacer=True)
                 continue
-            timed = result.steps - result.warmup_steps
-            if timed < MIN_TIMED_STEPS:
-                warnings.warn(
-                    f"{act_name} (seed {seed}) has only {timed} timed steps; its step-time "
-                    "statistics are rough (more --epochs or a larger --train-limit help)",
-                    stacklevel=2,
-                )
-            if result.diverged:
-                warnings.warn(
-                    f"{act_name} (seed {seed}) diverged at epoch {result.diverged_epoch}",
-                    stacklevel=2,
-                )
+            _warn_about(result)
             folder.add_trial(result)
             trained += 1
             progress.trial_finished(result)
     except KeyboardInterrupt as stop:
         results.close()  # a Ray executor cancels its unfinished tasks
-        progress.close()
-        run_info.update(status="interrupted", finished=_now())
-        folder.write_run(run_info)
-        outcome = SweepOutcome(folder, finish(folder, run_info), trained)
+        outcome = _stopped(folder, run_info, progress, "interrupted", trained)
         raise SweepInterrupted(outcome, isinstance(stop, Terminated)) from None
     except ActbenchError:  # a worker failed or died: what finished stays, tabulated
         results.close()
-        progress.close()
-        run_info.update(status="failed", finished=_now())
-        folder.write_run(run_info)
-        finish(folder, run_info)
+        _stopped(folder, run_info, progress, "failed", trained)
         raise
     finally:
-        if device.type == "cuda":
+        if pinning.device.type == "cuda":
             torch.cuda.empty_cache()
+    return _stopped(folder, run_info, progress, "complete", trained)
+
+
+def _stopped(
+    folder: RunFolder, run_info: dict, progress: Progress, status: str, trained: int
+) -> SweepOutcome:
+    """Record how the sweep ended and write its summary and pictures from what is saved."""
     progress.close()
-    run_info.update(status="complete", finished=_now())
+    run_info.update(status=status, finished=_now())
     folder.write_run(run_info)
-    return SweepOutcome(folder, finish(folder, run_info), trained)
+    return SweepOutcome(folder, report.write(folder, run_info), trained)

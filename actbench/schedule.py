@@ -22,21 +22,21 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
+from actbench import reference
 from actbench.activation import Activation
-from actbench.config import SCHEDULES, SweepConfig
+from actbench.config import SCHEDULES
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
+from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
-from actbench.trainer import Trial, reference_step
-
-__all__ = ["SCHEDULES", "group", "run"]
+from actbench.trainer import Trial
 
 
 def group(
+    plan: Plan,
     data: DeviceData,
     acts: Sequence[Activation],
     seed: int,
-    cfg: SweepConfig,
     pinning: Pinning,
     group_id: int = 0,
     on_epoch: Callable[[EpochRecord], None] | None = None,
@@ -44,11 +44,9 @@ def group(
     """The trials of one seed, sharing that seed's shuffled batches and, when interleaved
     (they then start every epoch in the same round), the machine's per-epoch speed reading."""
     batches = Batches(data.x_train, data.y_train, seed)
-    lockstep = cfg.schedule == "interleaved"
-    reference = reference_step(cfg, data, shared=True) if lockstep else None
-    return [
-        Trial(data, a, seed, cfg, pinning, batches, group_id, on_epoch, reference) for a in acts
-    ]
+    lockstep = plan.config.schedule == "interleaved"
+    speed = reference.for_plan(plan, data, shared=True) if lockstep else None
+    return [Trial(plan, data, a, seed, pinning, batches, group_id, on_epoch, speed) for a in acts]
 
 
 def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[TrialResult]:

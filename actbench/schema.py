@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 
 INT, FLOAT, TEXT = "integer", "number", "text"
+COUNT = "count"  # a whole number >= 0 where present (a column older rows may lack)
 COLUMNS: dict[str, dict[str, str]] = {
     "trials.csv": {
         "activation": TEXT,
@@ -54,7 +56,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 OPTIONAL: dict[str, dict[str, str]] = {  # checked when present (added in later versions)
     "trials.csv": {
         "group": INT,
-        "slow_steps": FLOAT,
+        "slow_steps": COUNT,
         "train_seconds": FLOAT,
         "test_rmse": FLOAT,
         "test_rmse_raw": FLOAT,
@@ -80,6 +82,38 @@ def run_info(info: object, path: Path) -> dict:
     if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds)):
         raise ActbenchError(f"{path}: config.seeds is not a list of integers")
     return info
+
+
+# What older versions left out of run.json, and what it meant then: runs saved before
+# schedules and baselines trained one trial after another, alone; before datasets, on MNIST
+# (scored by accuracy); before --momentum, SGD had momentum 0.9; before the reference step
+# took the run's own model, it timed this one.
+BEFORE = {
+    "schedule": "sequential",
+    "baseline": None,
+    "dataset": "mnist",
+    "window": None,
+    "model": "mlp",
+    "mode": "eager",
+}
+OLD_SGD_MOMENTUM = 0.9
+OLD_REFERENCE = "mlp 100-100-100, relu, batch 100, forward+backward"
+
+
+def upgrade(info: dict) -> dict:
+    """run.json in today's format, whatever version wrote it: the one place that knows the
+    older formats. Config keys it never had take what they meant then (`BEFORE`), else
+    today's defaults."""
+    saved = info["config"]
+    config = {**SweepConfig().to_json(), **BEFORE, **saved}
+    if "momentum" not in saved:
+        config["momentum"] = OLD_SGD_MOMENTUM if saved.get("optimizer") == "sgd" else 0.0
+    return {
+        **info,
+        "config": config,
+        "metric": info.get("metric") or "accuracy",
+        "reference": info.get("reference", OLD_REFERENCE),
+    }
 
 
 def expected(info: dict) -> tuple[set[str], set[int]]:
@@ -141,6 +175,8 @@ def _convert(values: pd.Series, want: str, column: str, path: Path) -> pd.Series
         if want == INT:
             bad |= converted.isna() | (converted % 1 != 0)
             converted = converted.fillna(0).astype(np.int64) if not bad.any() else converted
+        elif want == COUNT:
+            bad |= converted.notna() & ((converted % 1 != 0) | (converted < 0))
     if bad.any():
         raise ActbenchError(
             f"{path} is damaged: row {_row(values[bad].to_frame())}: {column} "

@@ -91,8 +91,9 @@ def windows(scaled: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Inputs (N, window, 1) of `window` consecutive values, and each one's next value (N, 1)."""
     if window < 1 or window >= scaled.size - 1:
         raise ActbenchError(
-            f"--window must be between 1 and {scaled.size - 2} for a series of {scaled.size} "
-            f"values, got {window}"
+            f"{{window}} must be between 1 and {scaled.size - 2} for a series of {scaled.size} "
+            f"values, got {window}",
+            ["window"],
         )
     x = np.lib.stride_tricks.sliding_window_view(scaled[:-1], window)
     y = scaled[window:]
@@ -107,7 +108,8 @@ def split_sizes(n: int, val_fraction: float) -> tuple[int, int, int]:
     if min(n_test, n_val, n_train) < 1:
         raise ActbenchError(
             f"{n} windows leave an empty split (train {n_train}, validation {n_val}, "
-            f"test {n_test}); lower --window or change --val-fraction"
+            f"test {n_test}); lower {{window}} or change {{val_fraction}}",
+            ["window", "val_fraction"],
         )
     return n_train, n_val, n_test
 

@@ -1,4 +1,4 @@
-"""The training step in its three execution modes - the code that `timing` brackets.
+"""The training step in its three execution modes - the code that `clock` brackets.
 
 `fetch(x, y)` hands a step its next batch, a contiguous slice of the epoch's shuffled data
 (not timed): eager and compiled steps read the slice in place, a CUDA graph copies it into
@@ -18,6 +18,7 @@ backward + optimizer step on that batch (timed) and returns the loss as a device
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,6 @@ from torch.optim.adam import adam
 
 from actbench.errors import ActbenchError
 
-MODES = ("eager", "compile", "cuda-graph")
 GRAPH_WARMUP_STEPS = 3
 COMPILE_CACHE_ENTRIES = 64  # trials that may hold a compiled step at once
 
@@ -320,26 +320,30 @@ class CudaGraphStep(Step):
         return loss.detach().clone()  # every replay writes the same loss tensor
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """What a step is, apart from its model and data: a run's `--mode`, optimizer and batch."""
+
+    mode: str = "eager"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    batch_size: int = 100
+    loss: Loss = F.cross_entropy
+
+
 def check_mode(mode: str, device: torch.device) -> None:
-    if mode not in MODES:
-        raise ActbenchError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    """A mode this device can run (the mode's name itself is checked by `plan.build`)."""
     if mode == "cuda-graph" and device.type != "cuda":
-        raise ActbenchError(f"--mode cuda-graph needs a CUDA device; this run is on {device}")
+        raise ActbenchError(
+            f"{{mode}} cuda-graph needs a CUDA device; this run is on {device}", ["mode"]
+        )
 
 
-def make_step(
-    mode: str,
-    model: nn.Module,
-    optimizer: str,
-    lr: float,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch_size: int,
-    loss: Loss = F.cross_entropy,
-    momentum: float = 0.0,
-) -> Step:
-    """The step for `mode`; it builds its own optimizer (`adam` or `sgd`) for `model` and
-    trains on `loss` (the task's)."""
-    check_mode(mode, x.device)
-    cls = {"eager": EagerStep, "compile": CompiledStep, "cuda-graph": CudaGraphStep}[mode]
-    return cls(model, optimizer, lr, x, y, batch_size, loss, momentum)
+def make_step(settings: StepSettings, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Step:
+    """The step for `settings.mode`; it builds its own optimizer (`adam` or `sgd`) for
+    `model` and trains on `settings.loss` (the task's)."""
+    check_mode(settings.mode, x.device)
+    cls = {"eager": EagerStep, "compile": CompiledStep, "cuda-graph": CudaGraphStep}[settings.mode]
+    s = settings
+    return cls(model, s.optimizer, s.lr, x, y, s.batch_size, s.loss, s.momentum)

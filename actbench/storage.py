@@ -4,18 +4,27 @@
                  trials.csv    one row per (activation, seed)
                  history.csv   one row per epoch of every trial
                  rounds.csv    one row per round of every trial: its block's median step
-                 steps.npz     every timed step (µs, float32) of every trial, after warm-up
+                 steps/        every timed step (µs, float32) after warm-up, one .npz per
+                               trial (runs saved before 0.9: one steps.npz for all)
                  summary.md    the results tables
                  summary.csv   one row per activation: the table's numbers, cost and gain
 
-Every file is replaced atomically (write a temporary file, then rename) after each
-finished trial, so an interrupted sweep keeps everything that finished, and a reader never
-sees half a file. One writer at a time (`lock.RunLock`); every read is checked
-(`schema.py`). Files get the mode any file the user creates gets (the umask applies).
+A finished trial appends its rows to the CSVs (trials.csv last, so a trial listed there has
+its history, rounds and steps saved) and writes its own steps file; nothing rewrites the
+folder, so saving stays as cheap for the hundredth trial as for the first. A write killed
+half-way (kill -9) leaves at most a torn last line, which readers ignore and the next
+writer cuts, and rows of a trial that has no trials.csv row, which `--resume` drops
+(`drop_unfinished`) before it trains that trial again. Whole files (run.json, the steps of
+a trial, the summaries) are replaced atomically (a temporary file, then a rename). One
+writer at a time (`lock.RunLock`); every read is checked (`schema.py`). Files get the mode
+any file the user creates gets (the umask applies).
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
 import os
 import secrets
@@ -36,10 +45,11 @@ RUN_JSON, TRIALS, HISTORY, ROUNDS, STEPS, SUMMARY, SUMMARY_CSV = (
     "trials.csv",
     "history.csv",
     "rounds.csv",
-    "steps.npz",
+    "steps",
     "summary.md",
     "summary.csv",
 )
+OLD_STEPS = "steps.npz"  # every trial's steps in one file, rewritten per trial (before 0.9)
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -54,18 +64,42 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def _append(table: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
-    new = pd.DataFrame(rows)
-    return new if table.empty else pd.concat([table, new], ignore_index=True)
+def _complete_lines(path: Path) -> bytes:
+    """The file's bytes up to its last newline: a line cut by a killed writer is not data."""
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1]
 
 
-def _without(table: pd.DataFrame, trial: TrialResult, by_group: bool = False) -> pd.DataFrame:
-    if table.empty:
-        return table
-    same = (table["activation"] == trial.activation) & (table["seed"] == trial.seed)
-    if by_group:
-        same &= table["group"] == trial.group
-    return table[~same]
+def _csv_bytes(rows: list[dict], columns: list[str], header: bool) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n", extrasaction="raise")
+    if header:
+        writer.writeheader()
+    writer.writerows(pd.DataFrame(rows, columns=columns).to_dict("records"))
+    return buffer.getvalue().encode("utf-8")
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append `rows` to the CSV at `path` in one write; a new file gets its header (and
+    appears whole, by rename). A file written by an older version with other columns is
+    rewritten once with the union of both."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if not path.is_file():
+        _atomic(path, lambda p: p.write_bytes(_csv_bytes(rows, columns, header=True)))
+        return
+    kept = _complete_lines(path)
+    header = next(csv.reader([kept.split(b"\n", 1)[0].decode("utf-8")]), [])
+    if header != columns:
+        old = pd.read_csv(io.BytesIO(kept)) if kept else pd.DataFrame()
+        merged = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
+        _atomic(path, lambda p: merged.to_csv(p, index=False))
+        return
+    with open(path, "r+b") as f:
+        f.truncate(len(kept))  # a torn last line from a killed writer goes first
+        f.seek(0, os.SEEK_END)
+        f.write(_csv_bytes(rows, columns, header=False))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -144,42 +178,53 @@ class RunFolder:
         write_text(self.path / RUN_JSON, json.dumps(info, indent=2, default=str) + "\n")
 
     def add_trial(self, trial: TrialResult) -> None:
-        """Append one finished trial to every table, atomically."""
-        trials = _append(_without(self.trials(), trial), [trial.row()])
-        # a trial interrupted after its history was written leaves rows a resume replaces
-        history = _append(_without(self.history(), trial), trial.history_rows())
-        steps = self.steps()
-        steps[(trial.activation, trial.seed)] = trial.step_us
-        _atomic(self.path / HISTORY, lambda p: history.to_csv(p, index=False))
+        """Save one finished trial: its steps, then its history and rounds, then its row."""
+        self._write_steps(trial)
+        append_rows(self.path / HISTORY, trial.history_rows())
         self.add_rounds(trial)
-        self._write_steps(steps)
-        # trials.csv last: a trial listed there has its history and steps saved too
-        _atomic(self.path / TRIALS, lambda p: trials.to_csv(p, index=False))
+        append_rows(self.path / TRIALS, [trial.row()])  # last: the trial is saved
 
     def add_rounds(self, trial: TrialResult) -> None:
         """Save a trial's rounds (all a pacer leaves behind: see `runner._groups`)."""
-        rounds = _append(_without(self.rounds(), trial, by_group=True), trial.round_rows())
-        if rounds.empty:  # a trial too short to have timed rounds
-            return
-        _atomic(self.path / ROUNDS, lambda p: rounds.to_csv(p, index=False))
+        append_rows(self.path / ROUNDS, trial.round_rows())
 
-    def _write_steps(self, steps: dict[tuple[str, int], np.ndarray]) -> None:
-        keys = list(steps)
-        lengths = np.array([len(steps[k]) for k in keys], dtype=np.int64)
+    def _write_steps(self, trial: TrialResult) -> None:
         arrays = {
-            "activation": np.array([k[0] for k in keys], dtype=str),
-            "seed": np.array([k[1] for k in keys], dtype=np.int64),
-            "offset": np.concatenate([[0], np.cumsum(lengths)]),
-            "us": np.concatenate([steps[k] for k in keys]).astype(np.float32)
-            if keys
-            else np.empty(0, np.float32),
+            "activation": np.array([trial.activation], dtype=str),
+            "seed": np.array([trial.seed], dtype=np.int64),
+            "offset": np.array([0, len(trial.step_us)], dtype=np.int64),
+            "us": np.asarray(trial.step_us, dtype=np.float32),
         }
 
         def write(p: Path) -> None:
             with open(p, "wb") as f:
                 np.savez_compressed(f, **arrays)
 
-        _atomic(self.path / STEPS, write)
+        folder = self.path / STEPS
+        folder.mkdir(exist_ok=True)
+        key = hashlib.sha1(trial.activation.encode()).hexdigest()[:12]
+        _atomic(folder / f"seed{trial.seed}-{key}.npz", write)
+
+    def drop_unfinished(self) -> None:
+        """Drop the rows of trials that have no trials.csv row (a writer stopped between
+        them) and any torn last line, before a resume trains those trials again. A pacer's
+        rounds belong to a saved baseline and stay."""
+        trials = self.trials()
+        keys = () if trials.empty else zip(trials["activation"], trials["seed"], strict=True)
+        saved = set(keys)
+        for name in (TRIALS, HISTORY, ROUNDS):
+            path = self.path / name
+            if not path.is_file():
+                continue
+            kept = _complete_lines(path)
+            frame = pd.read_csv(io.BytesIO(kept)) if kept.count(b"\n") > 1 else pd.DataFrame()
+            if not frame.empty and name != TRIALS:
+                keys = zip(frame["activation"], frame["seed"].astype(int), strict=True)
+                frame = frame[[key in saved for key in keys]]
+            if frame.empty:
+                path.unlink()
+            elif len(kept) != path.stat().st_size or len(frame) != kept.count(b"\n") - 1:
+                _atomic(path, lambda p, f=frame: f.to_csv(p, index=False))
 
     def write_summary(self, text: str, summary: pd.DataFrame) -> None:
         write_text(self.path / SUMMARY, text)
@@ -187,19 +232,26 @@ class RunFolder:
 
     # -- reading ---------------------------------------------------------------------------
     def run_info(self) -> dict:
+        """run.json in today's format (`schema.upgrade`), read again only when it changed."""
         path = self.path / RUN_JSON
         try:
-            info = json.loads(path.read_text(encoding="utf-8"))
+            stat = path.stat()
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            cached = getattr(self, "_info", None)
+            if cached is None or cached[0] != key:
+                info = json.loads(path.read_text(encoding="utf-8"))
+                self._info = key, schema.upgrade(schema.run_info(info, path))
         except (OSError, ValueError) as exc:
             raise ActbenchError(f"cannot read {path}: {exc}") from None
-        return schema.run_info(info, path)
+        return json.loads(json.dumps(self._info[1]))  # the caller's own copy
 
     def _csv(self, name: str) -> pd.DataFrame:
         path = self.path / name
         if not path.is_file():
             return pd.DataFrame()
         try:
-            frame = pd.read_csv(path)
+            kept = _complete_lines(path)
+            frame = pd.read_csv(io.BytesIO(kept)) if kept else pd.DataFrame()
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ActbenchError(f"cannot read {path}: {first}") from None
@@ -219,9 +271,14 @@ class RunFolder:
 
     def steps(self) -> dict[tuple[str, int], np.ndarray]:
         """Per-trial step times (µs) after warm-up, keyed by (activation, seed)."""
-        path = self.path / STEPS
-        if not path.is_file():
-            return {}
+        files = sorted((self.path / STEPS).glob("*.npz")) if (self.path / STEPS).is_dir() else []
+        old = self.path / OLD_STEPS
+        steps: dict[tuple[str, int], np.ndarray] = {}
+        for path in ([old] if old.is_file() else []) + files:
+            steps.update(self._steps_file(path))
+        return steps
+
+    def _steps_file(self, path: Path) -> dict[tuple[str, int], np.ndarray]:
         try:
             with np.load(path) as z:
                 arrays = {k: z[k] for k in z.files}

@@ -1,21 +1,21 @@
 """The `sweep` command's options, and the configuration they describe.
 
 Options whose default depends on the dataset default to None here and say so in --help
-(`by dataset: ...`); `SweepConfig.resolve` fills them from the dataset.
+(`by dataset: ...`); `plan.build` fills them from the dataset. The types here only parse;
+every value is checked once, by `plan.build`.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from actbench import dataset as datasets
 from actbench.activation import BUILTINS
-from actbench.config import OPTIMIZERS, SCHEDULES, SweepConfig
-from actbench.executor import EXECUTORS
-from actbench.flags import fraction, int_list, number
+from actbench.config import EXECUTORS, MODES, OPTIMIZERS, SCHEDULES, SweepConfig
+from actbench.flags import int_list, number
 from actbench.model import MODELS
-from actbench.step import MODES
 
 
 def widths(value: tuple[int, ...]) -> str:
@@ -62,7 +62,7 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--jobs",
-        type=number(int, 1, "--jobs"),
+        type=number(int, "--jobs"),
         default=None,
         metavar="N",
         help="seed groups trained at once, each in its own worker process pinned to cores of "
@@ -86,7 +86,7 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--round-steps",
-        type=number(int, 1, "--round-steps"),
+        type=number(int, "--round-steps"),
         default=d.round_steps,
         help="steps per round: how many steps a trial trains before the next trial's turn",
     )
@@ -112,14 +112,14 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--hidden",
-        type=int_list("--hidden", 1),
+        type=int_list("--hidden"),
         default=None,
         help="comma list of hidden layer widths (MLP) or LSTM layer widths. Default by "
         f"dataset: {by_dataset('hidden', widths)}",
     )
     s.add_argument(
         "--batch-size",
-        type=number(int, 1, "--batch-size"),
+        type=number(int, "--batch-size"),
         default=None,
         help="training batch size; each timed step is one batch. Default by dataset: "
         + by_dataset("batch_size"),
@@ -132,22 +132,20 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--momentum",
-        type=number(float, 0.0, "--momentum"),
+        type=number(float, "--momentum"),
         default=d.momentum,
         help="SGD momentum (default: 0, as in torch and Keras; sgd only)",
     )
-    s.add_argument(
-        "--lr", type=number(float, 0.0, "--lr", strict=True), default=d.lr, help="learning rate"
-    )
+    s.add_argument("--lr", type=number(float, "--lr"), default=d.lr, help="learning rate")
     s.add_argument(
         "--epochs",
-        type=number(int, 1, "--epochs"),
+        type=number(int, "--epochs"),
         default=None,
         help=f"maximum epochs per trial. Default by dataset: {by_dataset('epochs')}",
     )
     s.add_argument(
         "--patience",
-        type=number(int, 0, "--patience"),
+        type=number(int, "--patience"),
         default=None,
         help="early-stopping patience in epochs on validation loss; 0 = no early "
         "stopping (the best-validation weights are tested either way). Default by dataset: "
@@ -155,27 +153,27 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--val-fraction",
-        type=fraction("--val-fraction"),
+        type=number(float, "--val-fraction"),
         default=None,
         help="share of the training examples held out for validation (images: a seeded "
         "split; a series: its last windows). Default by dataset: " + by_dataset("val_fraction"),
     )
     s.add_argument(
         "--window",
-        type=number(int, 1, "--window"),
+        type=number(int, "--window"),
         default=None,
         help="past values per input of a series model (series only). Default by dataset: "
         + by_dataset("window"),
     )
     s.add_argument(
         "--train-limit",
-        type=number(int, 1, "--train-limit"),
+        type=number(int, "--train-limit"),
         default=None,
         help="use only the first N training images, before the split (image datasets)",
     )
     s.add_argument(
         "--seeds",
-        type=int_list("--seeds", 0),
+        type=int_list("--seeds"),
         default=",".join(map(str, d.seeds)),
         help="comma list of seeds (ranges like 0-4 too); each seed gives every "
         "activation the same initial weights and batch order and trains in a worker process "
@@ -184,7 +182,7 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--warmup-steps",
-        type=number(int, 0, "--warmup-steps"),
+        type=number(int, "--warmup-steps"),
         default=d.warmup_steps,
         help="first steps of each trial left out of the timing statistics",
     )
@@ -216,35 +214,13 @@ def add(s: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace) -> SweepConfig:
-    return SweepConfig(
-        activations=[a.strip() for a in args.activations.split(",")],
-        device=args.device,
-        threads=args.threads,
-        cpu_affinity=args.cpu_affinity,
-        deterministic=args.deterministic,
-        mode=args.mode,
-        dataset=args.dataset,
-        model=args.model,
-        executor=args.executor,
-        jobs=args.jobs,
-        ray_address=args.ray_address,
-        schedule=args.schedule,
-        round_steps=args.round_steps,
-        baseline=None if args.baseline.strip().lower() == "none" else args.baseline.strip(),
-        hidden=None if args.hidden is None else tuple(args.hidden),
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        window=args.window,
-        epochs=args.epochs,
-        patience=args.patience,
-        val_fraction=args.val_fraction,
-        train_limit=args.train_limit,
-        seeds=list(args.seeds),
-        warmup_steps=args.warmup_steps,
-        data_dir=args.data_dir,
-        download=args.download,
-        out=args.out,
-        name=args.name,
-    )
+    """The request the flags make: each config field from its flag (same names; a field
+    with no flag keeps its default)."""
+    values = {name: getattr(args, name) for name in FIELDS if hasattr(args, name)}
+    values["activations"] = tuple(a.strip() for a in args.activations.split(","))
+    baseline = args.baseline.strip()
+    values["baseline"] = None if baseline.lower() == "none" else baseline
+    return SweepConfig(**values)
+
+
+FIELDS = [f.name for f in fields(SweepConfig)]

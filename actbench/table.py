@@ -1,148 +1,17 @@
-"""The results table: trial records in, one row per activation out.
-
-The dataset's metric (`task.Metric`: accuracy, or RMSE for a series) is mean ± std over
-seeds, best first; µs/step is the median over seeds of each trial's median
-step time, with the IQR likewise (one seed: exactly that trial's median and IQR). Cost and
-gain are measured against the run's baseline (`costs.py`); `timing` says when a trial's
-step times are disturbed (`timing.disturbance`). A second table says where an eager
-step's time goes (`breakdown.py`).
-"""
+"""The results table as people read it: `summary.py`'s numbers as cells with units and
+intervals, its legend, and the second table of where an eager step's time goes."""
 
 from __future__ import annotations
 
-import sys
-
 import pandas as pd
-from tabulate import tabulate
 
-from actbench import costs, timing
-from actbench.errors import ActbenchError
+from actbench.formats import interval, score, tabulated
 from actbench.records import PROFILE_PARTS
-from actbench.storage import RunFolder
-from actbench.task import ACCURACY, Metric, metric_named
-
-PROFILE_COLUMNS = [f"profile_{part}_us" for part in PROFILE_PARTS]
-
-
-def trial_disturbance(trials: pd.DataFrame) -> pd.Series:
-    """Per trial: why its step times should not be read at face value ('' if clean)."""
-    slow = trials["slow_steps"] if "slow_steps" in trials else pd.Series(0, index=trials.index)
-    return pd.Series(
-        [
-            timing.disturbance(m, lo, hi, mean, n)
-            for m, lo, hi, mean, n in zip(
-                trials["us_per_step_median"],
-                trials["us_per_step_p25"],
-                trials["us_per_step_p75"],
-                trials["us_per_step_mean"],
-                slow,
-                strict=True,
-            )
-        ],
-        index=trials.index,
-        dtype=object,
-    )
-
-
-def _timing_flags(trials: pd.DataFrame) -> pd.Series:
-    """Per activation: the disturbed trials' reasons, by seed when there are several."""
-    reasons = trials.assign(reason=trial_disturbance(trials))
-    several = trials["seed"].nunique() > 1
-    out = {}
-    for name, rows in reasons.groupby("activation", sort=False):
-        flagged = rows[rows["reason"] != ""]
-        out[name] = "; ".join(
-            f"seed {s}: {r}" if several else r
-            for s, r in zip(flagged["seed"], flagged["reason"], strict=True)
-        )
-    return pd.Series(out, dtype=object)
-
-
-def metric_of(summary: pd.DataFrame) -> Metric:
-    """The metric a summary was made for (its `metric` column; accuracy before datasets)."""
-    if "metric" in summary and len(summary):
-        return metric_named(summary["metric"].iloc[0])
-    return ACCURACY
-
-
-def summarize(
-    trials: pd.DataFrame,
-    rounds: pd.DataFrame | None = None,
-    baseline: str | None = None,
-    metric: Metric = ACCURACY,
-) -> pd.DataFrame:
-    """One row per activation, best `metric` first; cost and gain over `baseline`."""
-    trials = trials.assign(mode=trials.get("mode", "eager"), model=trials.get("model", "mlp"))
-    for column in PROFILE_COLUMNS:
-        if column not in trials:
-            trials[column] = float("nan")
-    grouped = trials.groupby("activation", sort=False)
-    scores = {}
-    for column in filter(None, (metric.column, metric.raw_column)):
-        scores[f"{column}_mean"] = grouped[column].mean()
-        scores[f"{column}_std"] = grouped[column].std(ddof=1)
-    summary = pd.DataFrame(
-        {
-            "model": grouped["model"].first(),
-            "mode": grouped["mode"].first(),
-            "seeds": grouped["seed"].nunique(),
-            "metric": metric.name,
-            **scores,
-            "us_per_step_median": grouped["us_per_step_median"].median(),
-            "us_per_step_p25": grouped["us_per_step_p25"].median(),
-            "us_per_step_p75": grouped["us_per_step_p75"].median(),
-            "epochs_mean": grouped["epochs"].mean(),
-            "diverged": grouped["diverged"].sum().astype(int),
-            "diverged_epochs": grouped["diverged_epoch"].agg(_epochs),
-            "timing": _timing_flags(trials),
-            **{column: grouped[column].median() for column in PROFILE_COLUMNS},
-        }
-    )
-    summary.index.name = "activation"
-    rounds = pd.DataFrame() if rounds is None else rounds
-    summary = summary.join(costs.table(trials, rounds, baseline, metric))
-    summary["baseline"] = summary.index == baseline
-    return (
-        summary.reset_index()
-        .sort_values(
-            [f"{metric.column}_mean", "us_per_step_median"],
-            ascending=[not metric.higher_is_better, True],
-            na_position="last",
-        )
-        .reset_index(drop=True)
-    )
-
-
-def summarize_folder(folder: RunFolder) -> pd.DataFrame:
-    """`summarize` of a saved run, against the baseline its configuration names."""
-    trials = folder.trials()
-    if trials.empty:
-        raise ActbenchError(f"run {folder.path} has no finished trials")
-    run = folder.run_info()
-    baseline = run.get("config", {}).get("baseline")
-    try:
-        summary = summarize(trials, folder.rounds(), baseline, metric_named(run.get("metric")))
-    except KeyError as exc:
-        raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
-    unit = (run.get("data") or {}).get("unit")
-    if unit:  # what a raw metric (RMSE in the data's own unit) is measured in
-        summary["raw_unit"] = unit
-    return summary
-
-
-def _epochs(values: pd.Series) -> str:
-    return ",".join(str(int(v)) for v in values.dropna())
+from actbench.summary import PROFILE_COLUMNS, metric_of
 
 
 def _diverged(count: int, epochs: str) -> str:
     return f"{count} (epoch {epochs})" if count else "0"
-
-
-def _score(metric: Metric, mean: float, std: float) -> str:
-    if pd.isna(mean):
-        return "—"
-    text = metric.format(mean)
-    return text if pd.isna(std) else f"{text} ± {metric.format(std)}"
 
 
 def _raw(mean: float, std: float) -> str:
@@ -152,34 +21,26 @@ def _raw(mean: float, std: float) -> str:
     return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
 
 
-def _interval(value: float, low: float, high: float, spec: str, unit: str = "") -> str:
-    if pd.isna(value):
-        return "—"
-    if pd.isna(low):
-        return f"{value:{spec}}{unit}"
-    return f"{value:{spec}}{unit} [{low:{spec}}, {high:{spec}}]"
-
-
 def _cost(row) -> str:
     if row["baseline"]:
         return "baseline"
-    return _interval(row["cost_us"], row["cost_us_low"], row["cost_us_high"], "+.1f")
+    return interval(row["cost_us"], row["cost_us_low"], row["cost_us_high"], "+.1f")
 
 
 def _cost_pct(row) -> str:
     if row["baseline"]:
         return "baseline"
-    return _interval(row["cost_pct"], row["cost_pct_low"], row["cost_pct_high"], "+.1f", "%")
+    return interval(row["cost_pct"], row["cost_pct_low"], row["cost_pct_high"], "+.1f", "%")
 
 
 def _gain(row, digits: int) -> str:
     if row["baseline"]:
         return "baseline"
-    if pd.isna(row["gain_points"]):
+    if pd.isna(row["gain"]):
         return "—"
     if pd.isna(row["gain_low"]):
-        return f"{row['gain_points']:+.{digits}f} (1 seed, no CI)"
-    return _interval(row["gain_points"], row["gain_low"], row["gain_high"], f"+.{digits}f")
+        return f"{row['gain']:+.{digits}f} (1 seed, no CI)"
+    return interval(row["gain"], row["gain_low"], row["gain_high"], f"+.{digits}f")
 
 
 def has_costs(summary: pd.DataFrame) -> bool:
@@ -193,7 +54,7 @@ def display(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     columns = {
         "activation": [r["activation"] + (" *" if r.get("pareto") else "") for r in rows],
         f"{metric.label} (mean ± std)": [
-            _score(metric, r[f"{metric.column}_mean"], r[f"{metric.column}_std"]) for r in rows
+            score(metric, r[f"{metric.column}_mean"], r[f"{metric.column}_std"]) for r in rows
         ],
     }
     if metric.raw_column and f"{metric.raw_column}_mean" in summary:
@@ -231,23 +92,14 @@ def breakdown_display(summary: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def default_format() -> str:
-    """A grid on a terminal; GitHub markdown on a pipe, so output pastes into an issue."""
-    return "rounded_grid" if sys.stdout.isatty() else "github"
-
-
-def _tabulate(frame: pd.DataFrame, fmt: str) -> str:
-    return tabulate(frame, headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True)
-
-
 def render(summary: pd.DataFrame, fmt: str = "github") -> str:
-    return _tabulate(display(summary), fmt)
+    return tabulated(display(summary), fmt)
 
 
 def render_breakdown(summary: pd.DataFrame, fmt: str = "github") -> str:
     """The second table, or '' for runs saved before steps were profiled."""
     frame = breakdown_display(summary)
-    return "" if frame.empty else _tabulate(frame, fmt)
+    return "" if frame.empty else tabulated(frame, fmt)
 
 
 def _cost_basis(summary: pd.DataFrame) -> str:

@@ -174,6 +174,6 @@ class Regression(Task):
         return math.sqrt(score_sum / n)
 
 
-def metric_named(name: str | None) -> Metric:
-    """The metric a run folder recorded (runs from before datasets: accuracy)."""
-    return METRICS.get(name or "accuracy", ACCURACY)
+def metric_named(name: str) -> Metric:
+    """The metric a run folder recorded (`schema.upgrade` names it for older runs)."""
+    return METRICS[name]

@@ -15,95 +15,88 @@ import socket
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
-from actbench import breakdown, dataset, timing
-from actbench.activation import Activation, resolve
-from actbench.config import SweepConfig
+from actbench import breakdown, reference
+from actbench.activation import Activation
+from actbench.clock import clock_for
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
-from actbench.model import build
+from actbench.disturbance import StepStats
+from actbench.plan import Plan
 from actbench.records import EpochRecord, RoundRecord, TrialResult
 from actbench.step import Step, make_step
 
 EpochCallback = Callable[[EpochRecord], None]
 
 
-def reference_step(cfg: SweepConfig, data: DeviceData, shared: bool = False) -> timing.Reference:
-    """The machine-speed reading for a run: its own model with the baseline's activation
-    (identity without one), fixed weights, on a fixed batch of the run's shape."""
-    model = build(cfg.model, cfg.hidden, resolve(cfg.baseline or "identity"), seed=0)
-    size = min(cfg.batch_size, data.x_train.shape[0])
-    x, y = data.x_train[:size].clone(), data.y_train[:size].clone()
-    loss = dataset.get(cfg.dataset).task.loss
-    return timing.Reference(model.to(x.device), x, y, loss, shared)
+@dataclass
+class _Block:
+    """One round's block of steps: where it starts in the trial's step times."""
+
+    epoch: int
+    start_seconds: float  # wall clock, for the timeline
+    first: int
+    steps: int
 
 
-def reference_description(cfg: SweepConfig) -> str:
-    """What `reference_step` times, in words, for run.json: two runs' reference readings
-    compare only when this matches."""
-    widths = "" if cfg.model == "cnn" else "-".join(map(str, cfg.hidden))
-    model = f"{cfg.model} {widths}".strip()
-    return f"{model}, {cfg.baseline or 'identity'}, batch {cfg.batch_size}, forward+backward"
+@dataclass
+class _Log:
+    """What a trial has learnt about itself so far."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    step_chunks: list[np.ndarray] = field(default_factory=list)
+    blocks: list[_Block] = field(default_factory=list)
+    best_val: float = math.inf
+    best_epoch: int = 0
+    best_state: dict | None = None
+    diverged_epoch: int | None = None
+    busy_seconds: float = 0.0  # this trial's own time, not its neighbours'
+
+    def step_us(self) -> np.ndarray:
+        return np.concatenate(self.step_chunks) if self.step_chunks else np.empty(0)
 
 
 class Trial:
     """One (activation, seed) trial that trains round by round.
 
-    `advance()` trains one round: the next block of `cfg.round_steps` steps (never past the
-    end of an epoch), plus the epoch's validation and early-stopping check when the block
-    ends an epoch. A scheduler (`schedule.py`) decides which trial advances next; a trial
-    trained alone gives exactly the same weights, losses and accuracy, because it owns its
-    model, optimizer and early stopping, and its batches come from its seed.
+    `advance()` trains one round: the next block of `round_steps` steps (never past the end
+    of an epoch), plus the epoch's validation and early-stopping check when the block ends
+    an epoch. A scheduler (`schedule.py`) decides which trial advances next; a trial trained
+    alone gives exactly the same weights, losses and accuracy, because it owns its model,
+    optimizer and early stopping, and its batches come from its seed.
     """
 
     def __init__(
         self,
+        plan: Plan,
         data: DeviceData,
         activation: Activation,
         seed: int,
-        cfg: SweepConfig,
         pinning: Pinning,
         batches: Batches | None = None,
         group: int = 0,
         on_epoch: EpochCallback | None = None,
-        reference: timing.Reference | None = None,
+        speed: reference.Reference | None = None,
     ) -> None:
-        self.activation, self.seed, self.group = activation, seed, group
-        self.cfg, self.pinning, self.data, self.on_epoch = cfg, pinning, data, on_epoch
+        self.plan, self.data, self.activation, self.seed = plan, data, activation, seed
+        self.pinning, self.group, self.on_epoch = pinning, group, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
-        self.reference = reference or reference_step(cfg, data)
-        self.task = dataset.get(cfg.dataset).task  # its loss to train on, its metric to test
-        if data.x_train.shape[0] < cfg.batch_size:
-            raise ValueError(
-                f"training split of {data.x_train.shape[0]} is smaller than one batch "
-                f"of {cfg.batch_size}"
-            )
+        self.reference = speed or reference.for_plan(plan, data)
         # built now, not in the first round: every trial of a group is set up (a compiled
         # step resets dynamo's caches) before any of them compiles or trains
-        model = build(cfg.model, cfg.hidden, activation, seed).to(pinning.device)
+        self.model = plan.architecture.build(activation, seed).to(pinning.device)
         setup_start = time.perf_counter()
-        step = make_step(
-            cfg.mode,
-            model,
-            cfg.optimizer,
-            cfg.lr,
-            data.x_train,
-            data.y_train,
-            cfg.batch_size,
-            self.task.loss,
-            cfg.momentum,
-        )
-        setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
-        self._rounds = self._train(model, step, setup_seconds)
+        self.step: Step = make_step(plan.step, self.model, data.x_train, data.y_train)
+        self.setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
+        self.log = _Log()
+        self._waited = 0.0  # seconds spent yielded to other trials
+        self._last_epoch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._rounds = self._train()
         self._result: TrialResult | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._result is not None
 
     def advance(self) -> bool:
         """Train one round; True once the trial has finished (then `result()` is ready)."""
@@ -119,133 +112,153 @@ class Trial:
             raise RuntimeError("the trial has not finished")
         return self._result
 
-    def _train(self, model: nn.Module, step: Step, setup_seconds: float) -> Iterator[None]:
-        """The training loop, top to bottom; it yields after every round of steps."""
-        cfg, data, device, task = self.cfg, self.data, self.pinning.device, self.task
-        metric = task.metric
-        bs = cfg.batch_size
-        n_batches = data.x_train.shape[0] // bs  # full batches only: every step does the same work
-        clock = timing.clock_for(device)
-
-        best_val, best_epoch, best_state = math.inf, 0, None
-        history: list[EpochRecord] = []
-        step_chunks: list[np.ndarray] = []
-        blocks: list[tuple[int, float, int, int]] = []  # (epoch, start, first step, steps)
-        diverged_epoch = None
-        busy, resumed = 0.0, time.perf_counter()  # this trial's own time, not its neighbours'
-
-        for epoch in range(1, cfg.epochs + 1):
+    # -- the loop, as a sequence of named steps ---------------------------------------------
+    def _train(self) -> Iterator[None]:
+        """Epoch after epoch: its rounds, its validation, the stopping rule; then the test
+        pass, the profile and the result. Yields after every round."""
+        started = time.perf_counter()
+        for epoch in range(1, self.plan.config.epochs + 1):
             reference_us = self.reference.at_epoch(epoch)
             epoch_start = time.perf_counter()
-            fetch_start = time.perf_counter_ns()
-            xs, ys = self.batches.for_epoch(epoch)
-            x_batches, y_batches = xs.split(bs), ys.split(bs)  # views, made in one call each
-            fetch_ns = time.perf_counter_ns() - fetch_start
-            losses: list[torch.Tensor] = []  # summed on the device once the epoch ends
-            for b in range(n_batches):
-                if b % cfg.round_steps == 0:
-                    if b:
-                        busy += time.perf_counter() - resumed
-                        yield  # the round ends: another trial may run its block now
-                        resumed = time.perf_counter()
-                    first = (epoch - 1) * n_batches + b
-                    blocks.append((epoch, time.time(), first, min(cfg.round_steps, n_batches - b)))
-                fetch_start = time.perf_counter_ns()
-                step.fetch(x_batches[b], y_batches[b])
-                fetch_ns += time.perf_counter_ns() - fetch_start
-                clock.start()
-                loss = step()
-                clock.stop()
-                losses.append(step.keep(loss))
-            epoch_us = clock.collect()
-            step_chunks.append(epoch_us)
-            train_loss = torch.stack(losses).sum().item() / n_batches
-            eval_start = time.perf_counter()
-            with self.pinning.untimed():
-                val_loss, val_score = task.evaluate(model, data.x_val, data.y_val)
-            eval_seconds = time.perf_counter() - eval_start
-            record = EpochRecord(
-                activation=self.activation.name,
-                seed=self.seed,
-                epoch=epoch,
-                train_loss=train_loss,
-                val_loss=val_loss,
-                **{"val_accuracy": math.nan, metric.val_column: val_score},
-                epoch_seconds=time.perf_counter() - epoch_start,  # neighbours' rounds included
-                us_per_step_median=float(np.median(epoch_us)),
-                reference_us=reference_us,
-                steps_seconds=float(epoch_us.sum()) / 1e6,
-                fetch_seconds=fetch_ns / 1e9,
-                eval_seconds=eval_seconds,
-            )
-            history.append(record)
-            if self.on_epoch is not None:
-                self.on_epoch(record)
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                diverged_epoch = epoch
+            train_loss, fetch_ns = yield from self._epoch(epoch)
+            record = self._validate(epoch, train_loss, reference_us, epoch_start, fetch_ns)
+            if self._stops(epoch, record):
                 break
-            if val_loss < best_val:
-                best_val, best_epoch = val_loss, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            elif cfg.patience and epoch - best_epoch >= cfg.patience:
-                break
-            if epoch < cfg.epochs:
-                busy += time.perf_counter() - resumed
-                yield  # the last round of this epoch ends
-                resumed = time.perf_counter()
-        train_seconds = busy + time.perf_counter() - resumed
+            if epoch < self.plan.config.epochs:
+                yield from self._pause()  # the last round of this epoch ends
+        self.log.busy_seconds = time.perf_counter() - started - self._waited
+        scores = self._test()
+        profile_start = time.perf_counter()
+        parts = self._profile()
+        return self._finish(scores, parts, time.perf_counter() - profile_start)
 
-        if best_state is not None:  # early stopping: test the best-validation weights
-            model.load_state_dict(best_state)
-        if diverged_epoch is not None and best_state is None:
+    def _pause(self) -> Iterator[None]:
+        """End a round: another trial may run its block now (its time is not ours)."""
+        paused = time.perf_counter()
+        yield
+        self._waited += time.perf_counter() - paused
+
+    def _epoch(self, epoch: int) -> Iterator[None]:
+        """Train one epoch in rounds of `round_steps` steps, timing each step; return the
+        mean training loss and the nanoseconds spent fetching batches."""
+        bs, round_steps = self.plan.config.batch_size, self.plan.config.round_steps
+        n_batches = self.data.x_train.shape[0] // bs  # full batches: every step does equal work
+        clock = clock_for(self.pinning.device)
+        fetch_start = time.perf_counter_ns()
+        xs, ys = self.batches.for_epoch(epoch)
+        self._last_epoch = xs, ys  # the profile's batches
+        x_batches, y_batches = xs.split(bs), ys.split(bs)  # views, made in one call each
+        fetch_ns = time.perf_counter_ns() - fetch_start
+        losses: list[torch.Tensor] = []  # summed on the device once the epoch ends
+        for b in range(n_batches):
+            if b % round_steps == 0:
+                if b:
+                    yield from self._pause()
+                first = (epoch - 1) * n_batches + b
+                steps = min(round_steps, n_batches - b)
+                self.log.blocks.append(_Block(epoch, time.time(), first, steps))
+            fetch_start = time.perf_counter_ns()
+            self.step.fetch(x_batches[b], y_batches[b])
+            fetch_ns += time.perf_counter_ns() - fetch_start
+            clock.start()
+            loss = self.step()
+            clock.stop()
+            losses.append(self.step.keep(loss))
+        self.log.step_chunks.append(clock.collect())
+        return torch.stack(losses).sum().item() / n_batches, fetch_ns
+
+    def _validate(
+        self, epoch: int, train_loss: float, reference_us: float, start: float, fetch_ns: int
+    ) -> EpochRecord:
+        """The epoch's validation pass (untimed) and its record, handed to `on_epoch`."""
+        metric, epoch_us = self.plan.metric, self.log.step_chunks[-1]
+        eval_start = time.perf_counter()
+        with self.pinning.untimed():
+            val_loss, val_score = self.plan.task.evaluate(
+                self.model, self.data.x_val, self.data.y_val
+            )
+        record = EpochRecord(
+            activation=self.activation.name,
+            seed=self.seed,
+            epoch=epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            **{"val_accuracy": math.nan, metric.val_column: val_score},
+            epoch_seconds=time.perf_counter() - start,  # neighbours' rounds included
+            us_per_step_median=float(np.median(epoch_us)),
+            reference_us=reference_us,
+            steps_seconds=float(epoch_us.sum()) / 1e6,
+            fetch_seconds=fetch_ns / 1e9,
+            eval_seconds=time.perf_counter() - eval_start,
+        )
+        self.log.history.append(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
+        return record
+
+    def _stops(self, epoch: int, record: EpochRecord) -> bool:
+        """Divergence ends a trial; so does `patience` epochs without a better validation
+        loss. The best-validation weights are kept for the test pass."""
+        log = self.log
+        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
+            log.diverged_epoch = epoch
+            return True
+        if record.val_loss < log.best_val:
+            log.best_val, log.best_epoch = record.val_loss, epoch
+            log.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            return False
+        patience = self.plan.config.patience
+        return bool(patience) and epoch - log.best_epoch >= patience
+
+    def _test(self) -> dict[str, float]:
+        """The test pass on the best-validation weights (untimed): loss and scores."""
+        log, metric = self.log, self.plan.metric
+        if log.best_state is not None:  # early stopping: test the best-validation weights
+            self.model.load_state_dict(log.best_state)
+        if log.diverged_epoch is not None and log.best_state is None:
             test_loss, test_score = math.nan, math.nan
         else:
             with self.pinning.untimed():
-                test_loss, test_score = task.evaluate(model, data.x_test, data.y_test)
-        scores = {"test_accuracy": math.nan, metric.column: test_score}
+                test_loss, test_score = self.plan.task.evaluate(
+                    self.model, self.data.x_test, self.data.y_test
+                )
+        scores = {"test_loss": test_loss, "test_accuracy": math.nan, metric.column: test_score}
         if metric.raw_column:  # e.g. RMSE in thousands of passengers, not on the 0-1 scale
-            scores[metric.raw_column] = test_score * data.target_scale
-        profile_start = time.perf_counter()
-        parts = breakdown.measure(
-            cfg.model,
-            cfg.hidden,
-            self.activation,
-            cfg.optimizer,
-            cfg.lr,
-            xs,
-            ys,
-            bs,
-            task.loss,
-            cfg.momentum,
-        )
-        profile_seconds = time.perf_counter() - profile_start
+            scores[metric.raw_column] = test_score * self.data.target_scale
+        return scores
 
-        all_us = np.concatenate(step_chunks) if step_chunks else np.empty(0)
-        # a compiled step's first call is compilation: never part of the statistics
-        # and a short trial (a quick run, a divergence) keeps at least half its steps timed
-        warmup_wanted = max(cfg.warmup_steps, 1 if cfg.mode == "compile" else 0)
-        warmup = min(warmup_wanted, max(all_us.size // 2, 1 if cfg.mode == "compile" else 0))
+    def _profile(self) -> dict[str, float]:
+        """Where an eager step's time goes, profiled on the last epoch's batches."""
+        xs, ys = self._last_epoch or self.batches.for_epoch(1)
+        return breakdown.measure(self.plan.architecture, self.activation, self.plan.step, xs, ys)
+
+    def _finish(
+        self, scores: dict[str, float], parts: dict[str, float], profile_seconds: float
+    ) -> TrialResult:
+        """The trial's record: its scores, its step-time statistics after warm-up, its
+        rounds and history."""
+        config, log, pinning = self.plan.config, self.log, self.pinning
+        all_us = log.step_us()
+        warmup = self._warmup(all_us.size)
         timed = all_us[warmup:]
-        stats = timing.StepStats.of(timed)
-        compile_seconds = (
-            max(float(all_us[0]) - stats.median, 0.0) / 1e6 if cfg.mode == "compile" else 0.0
-        )
+        stats = StepStats.of(timed)
+        compiling = config.mode == "compile"
+        compile_seconds = max(float(all_us[0]) - stats.median, 0.0) / 1e6 if compiling else 0.0
         return TrialResult(
             activation=self.activation.name,
             seed=self.seed,
-            device=str(device),
-            device_name=self.pinning.device_name,
-            threads=self.pinning.threads,
-            cpu_affinity=self.pinning.cpu_affinity,
-            deterministic=self.pinning.deterministic,
-            mode=cfg.mode,
-            model=cfg.model,
+            device=str(pinning.device),
+            device_name=pinning.device_name,
+            threads=pinning.threads,
+            cpu_affinity=pinning.cpu_affinity,
+            deterministic=pinning.deterministic,
+            mode=config.mode,
+            model=config.model,
             host=socket.gethostname(),
             **scores,
-            test_loss=test_loss,
-            best_val_loss=best_val,
-            best_epoch=best_epoch,
-            epochs=len(history),
+            best_val_loss=log.best_val,
+            best_epoch=log.best_epoch,
+            epochs=len(log.history),
             steps=int(all_us.size),
             warmup_steps=warmup,
             us_per_step_median=stats.median,
@@ -254,52 +267,42 @@ class Trial:
             us_per_step_mean=stats.mean,
             us_per_step_std=stats.std,
             timed_seconds=float(all_us.sum()) / 1e6,
-            compile_seconds=compile_seconds + setup_seconds,
-            train_seconds=train_seconds,
-            diverged=diverged_epoch is not None,
-            diverged_epoch=diverged_epoch,
+            compile_seconds=compile_seconds + self.setup_seconds,
+            train_seconds=log.busy_seconds,
+            diverged=log.diverged_epoch is not None,
+            diverged_epoch=log.diverged_epoch,
             group=self.group,
             slow_steps=stats.slow_steps,
             **{f"profile_{part}_us": us for part, us in parts.items()},
             profile_seconds=profile_seconds,
-            rounds=self._round_records(blocks, all_us, warmup),
-            history=history,
+            rounds=self._round_records(all_us, warmup),
+            history=log.history,
             step_us=timed.astype(np.float32),
         )
 
-    def _round_records(
-        self, blocks: list[tuple[int, float, int, int]], all_us: np.ndarray, warmup: int
-    ) -> list[RoundRecord]:
+    def _warmup(self, steps: int) -> int:
+        """Steps left out of the statistics: a compiled step's first call is compilation,
+        and a short trial (a quick run, a divergence) keeps at least half its steps."""
+        compiling = int(self.plan.config.mode == "compile")
+        wanted = max(self.plan.config.warmup_steps, compiling)
+        return min(wanted, max(steps // 2, compiling))
+
+    def _round_records(self, all_us: np.ndarray, warmup: int) -> list[RoundRecord]:
         """One record per round that holds timed steps: its block's median step time."""
         records, steps = [], all_us.tolist()  # thousands of 10-step medians: plain floats
-        for index, (epoch, start, first, size) in enumerate(blocks):
-            block = steps[max(first, warmup) : first + size]
-            if block:
+        for index, block in enumerate(self.log.blocks):
+            timed = steps[max(block.first, warmup) : block.first + block.steps]
+            if timed:
                 records.append(
                     RoundRecord(
                         activation=self.activation.name,
                         seed=self.seed,
                         group=self.group,
                         round=index,
-                        epoch=epoch,
-                        start_seconds=start,
-                        steps=len(block),
-                        us_median=statistics.median(block),
+                        epoch=block.epoch,
+                        start_seconds=block.start_seconds,
+                        steps=len(timed),
+                        us_median=statistics.median(timed),
                     )
                 )
         return records
-
-
-def train_trial(
-    data: DeviceData,
-    activation: Activation,
-    seed: int,
-    cfg: SweepConfig,
-    pinning: Pinning,
-    on_epoch: EpochCallback | None = None,
-) -> TrialResult:
-    """Train one trial alone, start to finish."""
-    trial = Trial(data, activation, seed, cfg, pinning, on_epoch=on_epoch)
-    while not trial.advance():
-        pass
-    return trial.result()

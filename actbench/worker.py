@@ -25,22 +25,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from actbench import activation as activations_mod
-from actbench import dataset as datasets
 from actbench import device as device_mod
 from actbench import schedule
-from actbench.config import SweepConfig
+from actbench.activation import Activation
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
+from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
 
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs, as plain data: it crosses a process boundary."""
+    """What a worker needs; it crosses a process boundary (activations travel by name)."""
 
-    config: dict  # the resolved SweepConfig, as run.json holds it
-    activations: list[str]
+    plan: Plan
+    activations: tuple[Activation, ...]
     seed: int
     group_id: int
     device: str
@@ -57,8 +56,8 @@ class Go:
 
 
 def train_group(
-    cfg: SweepConfig,
-    names: list[str],
+    plan: Plan,
+    acts: tuple[Activation, ...],
     seed: int,
     group_id: int,
     pinning: Pinning,
@@ -68,14 +67,13 @@ def train_group(
     it finishes. Old objects stay out of Python's full collections meanwhile: each one
     walks every object the process holds (≈ 0.2 s with torch and pandas loaded) and would
     land in a timed step."""
-    data, _ = datasets.get(cfg.dataset).load(cfg, pinning.device)
-    acts = [activations_mod.resolve(name) for name in names]
+    data, _ = plan.dataset.load(plan.config, pinning.device)
     ours = not gc.get_freeze_count()  # a process that froze objects itself is left alone
     if ours:
         gc.freeze()
     try:
-        trials = schedule.group(data, acts, seed, cfg, pinning, group_id, on_epoch)
-        yield from schedule.run(trials, cfg.schedule, seed)
+        trials = schedule.group(plan, data, acts, seed, pinning, group_id, on_epoch)
+        yield from schedule.run(trials, plan.config.schedule, seed)
     finally:
         if ours:
             gc.unfreeze()
@@ -100,12 +98,12 @@ def main(job: Job, conn: Connection, parent: int) -> None:
     _orphan_watch(parent)
     try:
         go: Go = conn.recv()
-        cfg = SweepConfig.from_json(job.config)
         pinning = device_mod.pin(
-            job.device, job.threads, go.cpu_affinity, cfg.deterministic, own_cores=go.own_cores
-        )
+            job.device, job.threads, go.cpu_affinity, job.plan.config.deterministic,
+            own_cores=go.own_cores,
+        )  # fmt: skip
         results = train_group(
-            cfg,
+            job.plan,
             job.activations,
             job.seed,
             job.group_id,

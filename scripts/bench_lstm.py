@@ -32,11 +32,11 @@ import torch.nn.functional as F
 from tabulate import tabulate
 from torch import nn
 
-from actbench import activation, device, series, timing
+from actbench import activation, clock, device, series
 from actbench.data import Batches
 from actbench.environment import collect
 from actbench.model import build_lstm
-from actbench.step import make_step
+from actbench.step import StepSettings, make_step
 
 WINDOW, LR = 10, 1e-3
 
@@ -91,7 +91,7 @@ class Method:
     def __init__(self, x: torch.Tensor, y: torch.Tensor, dev: torch.device) -> None:
         self.batches = Batches(x, y, seed=0)
         self.n, self.epoch, self.pos = x.shape[0], 0, 0
-        self.clock = timing.clock_for(dev)
+        self.clock = clock.clock_for(dev)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.epoch == 0 or self.pos == self.n:
@@ -128,7 +128,8 @@ class ActbenchLoop(Method):
     def __init__(self, x, y, dev, hidden, name, mode) -> None:
         super().__init__(x, y, dev)
         model = build_lstm(hidden, activation.resolve(name), seed=0).to(dev)
-        self._step = make_step(mode, model, "adam", LR, x, y, 1, F.mse_loss)
+        settings = StepSettings(mode, "adam", LR, batch_size=1, loss=F.mse_loss)
+        self._step = make_step(settings, model, x, y)
 
     def step(self, xb, yb) -> None:
         self._step.fetch(xb, yb)

@@ -31,13 +31,21 @@ import torch
 import torch.nn.functional as F
 from tabulate import tabulate
 
-from actbench import activation, data, device, runner, timing
+from actbench import activation, clock, data, device, runner
 from actbench.config import SweepConfig
 from actbench.environment import collect
 from actbench.model import build_mlp
-from actbench.step import make_step
+from actbench.step import StepSettings, make_step
 
 HIDDEN, BATCH = (100, 100, 100), 100
+
+
+def synchronize(dev: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on a CPU)."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
 
 
 def step_flops(hidden=HIDDEN, batch=BATCH) -> int:
@@ -53,12 +61,12 @@ def matmul_flops_per_s(dev: torch.device, n: int = 2048, reps: int = 10) -> floa
     a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
     for _ in range(3):
         a @ b
-    clock = timing.clock_for(dev)
+    timer = clock.clock_for(dev)
     for _ in range(reps):
-        clock.start()
+        timer.start()
         a @ b
-        clock.stop()
-    return 2 * n**3 / (float(np.median(clock.collect())) / 1e6)
+        timer.stop()
+    return 2 * n**3 / (float(np.median(timer.collect())) / 1e6)
 
 
 class TypicalLoop:
@@ -74,10 +82,10 @@ class TypicalLoop:
         self.model = build_mlp(HIDDEN, activation.resolve("relu"), seed=0).to(dev)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.batches = iter(self.loader)
-        self.clock = timing.clock_for(dev)  # the same clock as actbench's, for a fair step time
+        self.clock = clock.clock_for(dev)  # the same clock as actbench's, for a fair step time
 
     def run(self, steps: int) -> tuple[np.ndarray, float]:
-        device.synchronize(self.dev)
+        synchronize(self.dev)
         start = time.perf_counter()
         for _ in range(steps):
             try:
@@ -109,8 +117,8 @@ class ActbenchLoop:
     ) -> None:
         self.threads = threads
         model = build_mlp(HIDDEN, activation.resolve("relu"), seed=0).to(dev)
-        self.step = make_step(mode, model, "adam", 1e-3, x, y, BATCH)
-        self.clock = timing.clock_for(dev)
+        self.step = make_step(StepSettings(mode, batch_size=BATCH), model, x, y)
+        self.clock = clock.clock_for(dev)
         self.batches = data.Batches(x, y, seed=0)  # what a sweep's trials slice batches from
         self.x, self.dev, self.epoch, self.pos = x, dev, 0, 0
         self.loss_sum = torch.zeros((), device=dev)
@@ -126,7 +134,7 @@ class ActbenchLoop:
 
     def _run(self, steps: int) -> tuple[np.ndarray, float]:
         n_batches = self.x.shape[0] // BATCH
-        device.synchronize(self.dev)
+        synchronize(self.dev)
         start = time.perf_counter()
         for _ in range(steps):
             if self.epoch == 0 or self.pos == n_batches:

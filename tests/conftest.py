@@ -147,3 +147,13 @@ def first_result_then_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RunFolder, "add_trial", add_then_interrupt)
+
+
+def train_alone(cfg: SweepConfig, data, name: str, seed: int, pinning, **kw) -> TrialResult:
+    """One trial of `cfg`'s plan trained start to finish on its own."""
+    from actbench import activation, plan, trainer
+
+    trial = trainer.Trial(plan.build(cfg), data, activation.resolve(name), seed, pinning, **kw)
+    while not trial.advance():
+        pass
+    return trial.result()

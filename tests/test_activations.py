@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from actbench import activation
+from actbench import activation, plan
+from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 
 
@@ -31,23 +32,31 @@ def test_required_builtins_are_present():
     assert required <= set(activation.BUILTINS)
 
 
+def listed(text: str) -> list[str]:
+    """The activations a sweep asked for `text` trains (no baseline)."""
+    request = SweepConfig(activations=text.split(","), baseline=None)
+    return [a.name for a in plan.build(request).activations]
+
+
 def test_all_expands_to_every_builtin_and_names_are_case_insensitive():
-    assert [a.name for a in activation.parse_list("all")] == list(activation.BUILTINS)
-    assert [a.name for a in activation.parse_list("ReLU, tanh")] == ["relu", "tanh"]
+    assert listed("all") == list(activation.BUILTINS)
+    assert listed("ReLU, tanh") == ["relu", "tanh"]
 
 
 def test_unknown_activation_lists_the_valid_names():
     with pytest.raises(
         ActbenchError, match=r"unknown activation 'relux'; valid: identity, relu, tanh"
     ):
-        activation.parse_list("relu,relux")
+        listed("relu,relux")
 
 
 def test_duplicates_and_empty_lists_are_refused():
     with pytest.raises(ActbenchError, match="twice"):
-        activation.parse_list("relu,relu")
+        listed("relu,relu")
+    with pytest.raises(ActbenchError, match="twice: relu"):
+        listed("relu,ReLU")  # the same activation, however it is spelt
     with pytest.raises(ActbenchError, match="empty"):
-        activation.parse_list(" , ")
+        listed(" , ")
 
 
 def test_custom_module_class_and_callable():
@@ -84,7 +93,7 @@ SHARED = torch.nn.PReLU()  # one instance: every layer would share its parameter
 
 
 def test_empty_list_items_are_refused():
-    with pytest.raises(ActbenchError, match="--activations has an empty item"):
-        activation.parse_list("relu,,tanh")
+    with pytest.raises(ActbenchError, match=r"^activations has an empty item"):
+        listed("relu,,tanh")
     with pytest.raises(ActbenchError, match="empty item"):
-        activation.parse_list("relu,")
+        listed("relu,")

@@ -1,5 +1,6 @@
 """The Python API: what a notebook user does, end to end on tiny data."""
 
+import re
 import warnings
 
 import pandas as pd
@@ -8,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 import actbench
-from actbench.config import SweepConfig
+from actbench import cli, runner, sweep_flags
 from tests.conftest import first_result_then_interrupt
 
 
@@ -50,7 +51,9 @@ def test_compare_returns_a_table_gate_and_picture(tiny_mnist, tmp_path):
     comparison = actbench.compare(a, "b", out=tmp_path / "results")
     assert set(comparison.table["activation"]) == {"relu", "identity"}
     assert "B/A [95% CI]" in comparison.table.columns
-    assert comparison.failures(slower_pct=50) == []
+    verdict = comparison.gate(slower_pct=50)  # one seed a side: nothing a gate may test
+    assert verdict.checked == 0 and verdict.failures == []
+    assert {line.split(" ")[0] for line in verdict.unchecked} == {"relu", "identity"}
     assert isinstance(comparison.plot(), Figure)
     assert "A = a   B = b" in repr(comparison)
 
@@ -59,10 +62,58 @@ def test_options_are_the_clis_with_the_same_defaults():
     assert actbench.activations()[:5] == ["identity", "relu", "tanh", "sigmoid", "elu"]
     with pytest.raises(TypeError, match=r"unknown option.*epoch\b"):
         actbench.sweep(epoch=3)
-    defaults = SweepConfig()
-    signature = actbench.sweep.__kwdefaults__
-    assert signature["baseline"] == defaults.baseline
-    assert list(actbench.sweep.__defaults__[0]) == defaults.activations
+
+
+def test_the_api_sweeps_with_the_clis_defaults(monkeypatch):
+    """`actbench.sweep()` with no arguments asks for what `actbench sweep` with no flags
+    asks for: the parser's defaults are the expectation."""
+    asked = []
+
+    def capture(config, quiet=False):
+        asked.append(config)
+        raise KeyboardInterrupt  # nothing trains
+
+    monkeypatch.setattr(runner, "run", capture)
+    with pytest.raises(KeyboardInterrupt):
+        actbench.sweep()
+    parser = cli.build_parser()
+    from_cli = sweep_flags.config_from(parser.parse_args(["sweep"]))
+    assert asked == [from_cli]
+
+
+REFUSALS = [
+    (["--batch-size", "0"], {"batch_size": 0}),
+    (["--val-fraction", "1.5"], {"val_fraction": 1.5}),
+    (["--momentum", "0.9"], {"momentum": 0.9}),
+    (["--dataset", "airline", "--window", "200"], {"dataset": "airline", "window": 200}),
+    (["--model", "lstm"], {"model": "lstm"}),
+    (["--threads", "0"], {"threads": 0}),
+    (["--seeds", "0,0"], {"seeds": [0, 0]}),
+    (["--train-limit", "999999"], {"train_limit": 999_999}),
+]
+
+
+@pytest.mark.parametrize(("argv", "options"), REFUSALS)
+def test_the_cli_and_the_api_refuse_in_the_same_words(argv, options, tiny_mnist, tmp_path, capsys):
+    """The same refusal, each naming the parameter in its own terms: the CLI's line with
+    every flag the parser knows spelled as its Python parameter is the API's message."""
+    where = ["--data-dir", str(tiny_mnist), "--out", str(tmp_path), "--no-download"]
+    assert cli.main(["sweep", *argv, *where]) == 2
+    line = capsys.readouterr().err.strip().removeprefix("actbench: error: ")
+    flags = {
+        option: action.dest
+        for action in cli.build_parser()._subparsers._group_actions[0].choices["sweep"]._actions
+        for option in action.option_strings
+    }
+    python = re.sub(
+        r"--[a-z-]+",
+        lambda m: "download=False" if m[0] == "--no-download" else flags.get(m[0], m[0]),
+        line,
+    )
+    assert "--" in line and "--" not in python
+    with pytest.raises(actbench.ActbenchError) as caught:
+        actbench.sweep(data_dir=tiny_mnist, out=tmp_path, download=False, **options)
+    assert str(caught.value) == python
 
 
 def test_bad_input_is_an_actbench_error_with_one_line(tiny_mnist, tmp_path):

@@ -4,14 +4,19 @@ import pytest
 import torch
 
 from actbench import activation, breakdown
+from actbench.model import Architecture
 from actbench.records import PROFILE_PARTS
+from actbench.step import StepSettings
 
 
 def measure(name: str, model: str = "mlp") -> dict[str, float]:
     shape = (1, 28, 28) if model == "cnn" else (784,)
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(200, *shape, generator=g), torch.randint(0, 10, (200,), generator=g)
-    return breakdown.measure(model, (64, 64), activation.resolve(name), "adam", 1e-3, x, y, 50)
+    architecture = Architecture(model, (64, 64))
+    return breakdown.measure(
+        architecture, activation.resolve(name), StepSettings(batch_size=50), x, y
+    )
 
 
 def test_identity_has_no_activation_time_and_the_rest_is_attributed():

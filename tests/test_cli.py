@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from actbench import cli, sweep_flags
+from actbench import cli, plan, sweep_flags
 from actbench.config import SweepConfig
 
 SWEEP_FLAGS = [
@@ -36,7 +36,7 @@ def parse(*argv):
 def test_defaults_are_the_seed_article_setup():
     cfg = parse()
     assert cfg == SweepConfig(activations=["relu", "tanh", "sigmoid", "elu"])
-    assert cfg.resolve() == {
+    assert plan.build(cfg).filled == {
         "model": "mlp",
         "hidden": (100, 100, 100),
         "batch_size": 100,
@@ -45,12 +45,12 @@ def test_defaults_are_the_seed_article_setup():
         "val_fraction": 0.2,
     }
     assert cfg.optimizer == "adam" and cfg.momentum == 0.0 and cfg.window is None
-    assert cfg.lr == 1e-3 and cfg.seeds == [0, 1, 2] and cfg.dataset == "mnist"
+    assert cfg.lr == 1e-3 and cfg.seeds == (0, 1, 2) and cfg.dataset == "mnist"
 
 
 def test_airline_defaults_are_the_articles_lstm():
     cfg = parse("--dataset", "airline", "--epochs", "20")
-    assert cfg.resolve() == {
+    assert plan.build(cfg).filled == {
         "model": "lstm",
         "hidden": (6,),
         "batch_size": 1,
@@ -75,8 +75,8 @@ def test_lists_and_ranges():
         "--train-limit",
         "1000",
     )
-    assert cfg.hidden == (64, 32) and cfg.seeds == [0, 1, 2, 7]
-    assert cfg.activations == ["relu", "gelu"] and cfg.threads == 1
+    assert cfg.hidden == (64, 32) and cfg.seeds == (0, 1, 2, 7)
+    assert cfg.activations == ("relu", "gelu") and cfg.threads == 1
     assert cfg.download is False and cfg.train_limit == 1000
 
 
@@ -108,13 +108,19 @@ def test_help_lists_every_flag_with_its_default(capsys):
         (["--seeds", "0,"], "--seeds has an empty item"),
         (["--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
         (["--optimizer", "rmsprop"], "invalid choice"),
+        (["--seeds", "5-2"], "--seeds has a reversed range '5-2'; write 2-5"),
     ],
 )
-def test_bad_flags_are_one_line_errors(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        cli.build_parser().parse_args(["sweep", *argv])
+def test_bad_flags_are_one_line_errors(argv, message, capsys, tmp_path):
+    """Unparsable values stop argparse; values out of range stop the plan: one line either
+    way, exit 2, and nothing is created."""
+    try:
+        code = cli.main(["sweep", *argv, "--out", str(tmp_path / "out")])
+    except SystemExit as exit_:
+        code = exit_.code
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
 
 
 def run_cli(*argv, env=None):

@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
-from actbench import device
+from actbench import device, plan
 from actbench.errors import ActbenchError
 
 
@@ -34,8 +38,8 @@ def test_unavailable_mps_is_an_error():
 def test_pin_threads():
     assert device.pin_threads(1) == 1 == torch.get_num_threads()
     assert device.pin_threads(None) == 1
-    with pytest.raises(ActbenchError, match="at least 1"):
-        device.pin_threads(0)
+    with pytest.raises(ActbenchError, match=r"^threads must be at least 1, got 0"):
+        plan.check_pins(0, None)
 
 
 def test_untimed_passes_use_the_wider_count_and_hand_the_steps_back():
@@ -54,9 +58,13 @@ def test_untimed_passes_use_the_wider_count_and_hand_the_steps_back():
 
 def test_untimed_threads_are_the_cores_unless_a_task_shares_them():
     own = device.pin("cpu", threads=1)
-    cores = min(device.TORCH_DEFAULT_THREADS, len(own.cpu_affinity.split(",")))
+    fresh = subprocess.run(  # torch's own thread count, in a process nobody has pinned
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    cores = min(int(fresh.stdout), len(os.sched_getaffinity(0)))
     assert own.threads == 1 and own.untimed_threads == max(1, cores)
     assert device.pin("cpu", threads=1, own_cores=False).untimed_threads == 1  # a Ray task
-    wide = device.pin("cpu", threads=device.TORCH_DEFAULT_THREADS + 1)
+    wide = device.pin("cpu", threads=int(fresh.stdout) + 1)
     assert wide.untimed_threads == wide.threads  # never fewer than the step's own
     device.pin_threads(1)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from actbench import comparison, comparison_view, table
+from actbench import summary as summary_mod
 from actbench.storage import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ def table_rows(text: str) -> list[str]:
 
 def test_the_example_table_is_the_runs_own():
     folder = RunFolder(RESULTS / "default")
-    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
     assert len(rows) == 7
     for text in (README, doc("measuring.md")):
         for row in rows:
@@ -132,7 +133,7 @@ def test_the_timer_overhead_range_is_the_runs():
 
 def test_the_cnn_table_is_the_runs_own():
     folder = RunFolder(RESULTS / "cpu-cnn")
-    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
     text = doc("ray-and-cnn.md")
     for row in rows:
         assert row in text, row
@@ -165,7 +166,7 @@ TUTORIAL_RUNS = ["mlp-3seeds", "cnn-3seeds", "sgd-table", "airline-lstm", "airli
 @pytest.mark.parametrize("name", TUTORIAL_RUNS)
 def test_the_tutorial_tables_are_the_runs_own(name):
     folder = RunFolder(RESULTS / name)
-    rows = table_rows(table.render(table.summarize_folder(folder), "github"))
+    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
     text = doc("tutorials.md")
     for row in rows:
         assert row in text, row
@@ -174,8 +175,8 @@ def test_the_tutorial_tables_are_the_runs_own(name):
 def mean_std(name: str, activation: str) -> str:
     """'97.61 ± 0.05' (accuracy, %) or '0.0924 ± 0.0105' (RMSE) over a run's seeds."""
     folder = RunFolder(RESULTS / name)
-    summary = table.summarize_folder(folder).set_index("activation")
-    metric = table.metric_of(summary)
+    summary = summary_mod.summarize_folder(folder).set_index("activation")
+    metric = summary_mod.metric_of(summary)
     mean = summary.loc[activation, f"{metric.column}_mean"]
     std = summary.loc[activation, f"{metric.column}_std"]
     return f"{metric.format(mean)} ± {metric.format(std)}"

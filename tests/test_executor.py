@@ -7,6 +7,7 @@ skip, except under CI=true, where Ray is part of the install and missing it is a
 import os
 import socket
 import sys
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -48,9 +49,9 @@ def without_timing(trials: pd.DataFrame) -> pd.DataFrame:
 
 @needs_ray
 def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
-    tiny_config.seeds, tiny_config.name = [0, 1], "local"
+    tiny_config = replace(tiny_config, seeds=[0, 1], name="local")
     local = runner.run(tiny_config, quiet=True).folder
-    tiny_config.executor, tiny_config.name = "ray", "ray"
+    tiny_config = replace(tiny_config, executor="ray", name="ray")
     remote = runner.run(tiny_config, quiet=True).folder
     assert sorted(p.name for p in remote.path.iterdir()) == sorted(
         p.name for p in local.path.iterdir()
@@ -68,7 +69,7 @@ def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
     with pytest.raises(runner.SweepInterrupted):
         runner.run(tiny_config, quiet=True)
     monkeypatch.undo()
-    tiny_config.executor = "ray"
+    tiny_config = replace(tiny_config, executor="ray")
     outcome = runner.resume("tiny", tiny_config, explicit={"executor"}, quiet=True)
     assert sorted(outcome.folder.trials()["activation"]) == ["identity", "relu", "tanh"]
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import matplotlib.colors
 import pytest
 from PIL import Image
@@ -8,7 +10,7 @@ from actbench.storage import RunFolder
 
 @pytest.fixture
 def finished_run(tiny_config):
-    tiny_config.seeds = [0, 1]
+    tiny_config = replace(tiny_config, seeds=[0, 1])
     return runner.run(tiny_config, quiet=True).folder
 
 
@@ -30,7 +32,7 @@ def test_plot_redraws_a_run(finished_run, capsys):
 
 
 def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
-    tiny_config.name, tiny_config.seeds = "second", [0]
+    tiny_config = replace(tiny_config, name="second", seeds=[0])
     runner.run(tiny_config, quiet=True)
     out = tmp_path / "both.png"
     assert (
@@ -104,7 +106,7 @@ def test_learning_curves_shade_the_seeds_and_use_whole_epochs(finished_run):
 
 
 def test_the_overlay_links_each_activation_across_runs(finished_run, tiny_config):
-    tiny_config.name, tiny_config.seeds = "second", [0]
+    tiny_config = replace(tiny_config, name="second", seeds=[0])
     second = runner.run(tiny_config, quiet=True).folder
     ax = plot.overlay([finished_run, second]).axes[0]
     arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]

@@ -142,7 +142,7 @@ def test_plot_of_missing_or_malformed_run(broken, tmp_path, capsys):
         run.mkdir()
         (run / "run.json").write_text("{oops" if broken == "bad-json" else "{}")
         (run / "trials.csv").write_bytes(
-            b'activation,seed\n"unterminated'
+            b'activation,seed\n"unterminated\n'
             if broken == "bad-csv"
             else b"activation,seed\nrelu,0\n"
         )

@@ -1,10 +1,17 @@
 import pandas as pd
 
-from actbench import report, table
+from actbench import report, schema
+from actbench import summary as summary_mod
 
 
 def run_info(device="cpu", threads=2) -> dict:
-    return {"environment": {"device": device, "threads": threads}, "timer_overhead_us": 0.1}
+    return schema.upgrade(
+        {
+            "config": {"activations": ["relu"], "seeds": [0]},
+            "environment": {"device": device, "threads": threads},
+            "timer_overhead_us": 0.1,
+        }
+    )
 
 
 def summary(timing: list[str]) -> pd.DataFrame:
@@ -46,5 +53,5 @@ def test_the_advice_is_printed_under_the_footer():
             "diverged_epoch": [None, None],
         }
     )
-    lines = report.printed(run_info(), table.summarize(trials), "github").splitlines()
+    lines = report.printed(run_info(), summary_mod.summarize(trials), "github").splitlines()
     assert lines[-2].startswith("timer overhead:") and lines[-1].startswith("note: 1 of 2")

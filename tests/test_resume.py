@@ -6,7 +6,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -23,7 +23,7 @@ def counting_groups(monkeypatch) -> list[tuple[str, int]]:
     first_session = [True]
 
     def start(job, slot):
-        trained.extend((name, job.seed) for name in job.activations)
+        trained.extend((a.name, job.seed) for a in job.activations)
         return real_start(job, slot)
 
     def add(folder, result):
@@ -38,10 +38,11 @@ def counting_groups(monkeypatch) -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize("schedule", ["interleaved", "sequential"])
 def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule):
-    tiny_config.schedule = schedule
-    tiny_config.patience = 0  # nobody stops early: every trial ends in the last round
+    tiny_config = replace(tiny_config, schedule=schedule)
+    # nobody stops early: every trial ends in the last round
+    tiny_config = replace(tiny_config, patience=0)
     trained = counting_groups(monkeypatch)
-    tiny_config.activations = ["identity", "relu", "tanh"]
+    tiny_config = replace(tiny_config, activations=["identity", "relu", "tanh"])
     with pytest.raises(runner.SweepInterrupted):
         runner.run(tiny_config, quiet=True)
     first = pd.read_csv(tiny_config.out / "tiny" / "trials.csv")
@@ -67,9 +68,39 @@ def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule)
     assert outcome.summary.set_index("activation").loc["tanh", "cost_rounds"] > 0
 
 
+@pytest.mark.parametrize("listed", [None, "relu,tanh,sigmoid"])
+def test_the_same_command_with_resume_added_finishes_the_run(
+    listed, tiny_mnist, tmp_path, monkeypatch, capsys
+):
+    """Interrupted after its first trial, the exact command line with `--resume NAME`
+    added finishes the run: what was typed is compared as the saved run resolved it (the
+    baseline joins the activations, the dataset fills its defaults)."""
+    argv = [
+        "sweep", "--name", "again", "--out", str(tmp_path), "--data-dir", str(tiny_mnist),
+        "--no-download", "--seeds", "0", "--epochs", "2", "--batch-size", "50", "--quiet",
+        "--hidden", "16", "--threads", "1",
+        *(["--activations", listed] if listed else []),
+    ]  # fmt: skip
+    real = RunFolder.add_trial
+
+    def add_then_interrupt(self, result):
+        real(self, result)
+        monkeypatch.setattr(RunFolder, "add_trial", real)  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "add_trial", add_then_interrupt)
+    assert cli.main(argv) == cli.EXIT_INTERRUPTED
+    capsys.readouterr()
+    assert cli.main([*argv, "--resume", "again"]) == 0, capsys.readouterr().err
+    run = RunFolder(tmp_path / "again")
+    names = ["identity", *(listed or "relu,tanh,sigmoid,elu").split(",")]
+    assert sorted(run.trials()["activation"]) == sorted(names)
+    assert run.run_info()["status"] == "complete" and len(run.run_info()["resumed"]) == 1
+
+
 def test_resume_refuses_a_different_configuration(tiny_config):
     runner.run(tiny_config, quiet=True)
-    tiny_config.epochs = 9
+    tiny_config = replace(tiny_config, epochs=9)
     with pytest.raises(ActbenchError, match=r"configuration differs .*epochs 4 vs 9"):
         runner.resume("tiny", tiny_config, explicit={"epochs"}, quiet=True)
 
@@ -78,14 +109,6 @@ def test_resume_of_a_missing_run_is_an_error(tmp_path, capsys):
     assert cli.main(["sweep", "--resume", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "no actbench run at" in err and "Traceback" not in err
-
-
-def wait_for(predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
 
 
 def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsys):
@@ -156,9 +179,13 @@ def test_a_signal_keeps_the_finished_trials_and_resume_finishes(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     trials = out / "killed" / "trials.csv"
-    wait_for(lambda: trials.is_file(), timeout=120)
+    seen = []
+    while not seen or not seen[-1].startswith("[1/"):  # the event: the first trial is saved
+        seen.append(proc.stderr.readline())
+        assert seen[-1], "".join(seen)  # the sweep ended before any trial was saved?
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
+    stderr = "".join(seen) + stderr
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and f"{said}: finished trials are saved" in stderr
     assert json.loads((out / "killed" / "run.json").read_text())["status"] == "interrupted"
@@ -192,11 +219,12 @@ def test_a_signal_keeps_the_finished_trials_and_resume_finishes(
 
 
 def test_kill_9_at_random_moments_never_corrupts_a_run(tiny_mnist, tmp_path):
-    """Fault injection: SIGKILL (no handler runs) at 10 random moments of one sweep; after
-    each, every saved file must read back cleanly, and the last resume finishes the run
-    with every trial present once."""
+    """Fault injection: SIGKILL (no handler runs) at 10 random moments of one sweep, each
+    the k-th line of its progress (a group starting, an epoch, a trial saved: k drawn at
+    random); after each, every saved file must read back cleanly, and the last resume
+    finishes the run with every trial present once."""
     out, rng = tmp_path / "results", random.Random(0)
-    base = ["--out", str(out), "--data-dir", str(tiny_mnist), "--quiet"]
+    base = ["--out", str(out), "--data-dir", str(tiny_mnist)]
     config = [
         "--no-download", "--batch-size", "10", "--epochs", "2", "--patience", "0",
         "--train-limit", "300", "--activations", "relu,tanh", "--seeds", "0-5",
@@ -212,7 +240,10 @@ def test_kill_9_at_random_moments_never_corrupts_a_run(tiny_mnist, tmp_path):
             text=True,
             env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
-        time.sleep(rng.uniform(1.5, 6.0))  # imports take ~1.5 s; a trial here ~0.3 s
+        lines = rng.randint(1, 12)
+        for _ in range(lines):  # the event: the k-th progress line
+            if not proc.stderr.readline():
+                break  # the sweep finished first
         proc.kill()
         _, stderr = proc.communicate(timeout=60)
         if proc.returncode == 0:
@@ -225,7 +256,7 @@ def test_kill_9_at_random_moments_never_corrupts_a_run(tiny_mnist, tmp_path):
     if not (out / "chaos" / "run.json").is_file():
         raise AssertionError("no kill came late enough to leave a run folder")
     final = subprocess.run(
-        [sys.executable, "-m", "actbench", "sweep", "--resume", "chaos", *base],
+        [sys.executable, "-m", "actbench", "sweep", "--resume", "chaos", *base, "--quiet"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import activation, data, schedule, trainer
+from actbench import activation, data, plan, schedule
 from actbench.config import SweepConfig
 from actbench.device import Pinning
 from actbench.task import Classification
+from tests.conftest import train_alone
 
 PINNING = Pinning(torch.device("cpu"), "test cpu", 1, "0", False)
 
@@ -37,8 +38,8 @@ def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mod
     cfg = config(mode=mode)
     names = ["identity", "relu", "tanh", "sigmoid"]
     acts = [activation.resolve(n) for n in names]
-    alone = {a.name: learned(trainer.train_trial(device_data, a, 3, cfg, PINNING)) for a in acts}
-    trials = schedule.group(device_data, acts, 3, cfg, PINNING)
+    alone = {a.name: learned(train_alone(cfg, device_data, a.name, 3, PINNING)) for a in acts}
+    trials = schedule.group(plan.build(cfg), device_data, acts, 3, PINNING)
     together = {r.activation: learned(r) for r in schedule.run(trials, "interleaved", seed=3)}
     assert together == alone
 
@@ -46,7 +47,7 @@ def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mod
 def test_interleaved_rounds_alternate_between_trials(device_data, monkeypatch):
     cfg = config(epochs=2, patience=0)
     acts = [activation.resolve(n) for n in ("relu", "tanh")]
-    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
+    trials = schedule.group(plan.build(cfg), device_data, acts, 0, PINNING)
     order = []
     for trial in trials:
         real = trial.advance
@@ -72,16 +73,21 @@ def test_interleaved_rounds_alternate_between_trials(device_data, monkeypatch):
 def test_sequential_runs_each_trial_to_the_end_first(device_data):
     cfg = config(epochs=2, patience=0)
     acts = [activation.resolve(n) for n in ("relu", "tanh")]
-    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
-    results = schedule.run(trials, "sequential")
-    first = next(results)
-    assert first.activation == "relu" and trials[0].done and not trials[1].done
+    trials = schedule.group(plan.build(cfg), device_data, acts, 0, PINNING)
+    advanced = []
+    for trial in trials:
+        real = trial.advance
+        trial.advance = lambda real=real, name=trial.activation.name: (
+            advanced.append(name) or real()
+        )
+    first = next(schedule.run(trials, "sequential"))
+    assert first.activation == "relu" and set(advanced) == {"relu"}  # tanh never started
 
 
 def test_a_trial_that_stops_early_is_handed_back_at_once(device_data, monkeypatch):
     cfg = config(epochs=30, patience=1)
     acts = [activation.resolve(n) for n in ("relu", "tanh")]
-    trials = schedule.group(device_data, acts, 0, cfg, PINNING)
+    trials = schedule.group(plan.build(cfg), device_data, acts, 0, PINNING)
     losses = {"relu": iter([0.5] * 40), "tanh": iter([1.0 - 0.01 * i for i in range(40)])}
 
     def scripted(model, x, y):
@@ -89,9 +95,10 @@ def test_a_trial_that_stops_early_is_handed_back_at_once(device_data, monkeypatc
         return (next(losses[name]), 0.5) if x is device_data.x_val else (0.1, 0.9)
 
     monkeypatch.setattr(Classification, "evaluate", lambda self, *args: scripted(*args))
-    results = schedule.run(trials, "interleaved")
-    first = next(results)
-    assert first.activation == "relu" and first.epochs == 2 and not trials[1].done
+    first = next(schedule.run(trials, "interleaved"))
+    assert first.activation == "relu" and first.epochs == 2
+    with pytest.raises(RuntimeError, match="has not finished"):
+        trials[1].result()
 
 
 def test_batches_replay_the_seeds_orders_for_a_trial_that_starts_over(device_data):
@@ -108,7 +115,8 @@ def test_interleaved_compiled_trials_compile_once_each(device_data):
 
     cfg = config(mode="compile", epochs=2, patience=0)
     acts = [activation.resolve(n) for n in ("relu", "tanh", "sigmoid")]
-    trials = schedule.group(device_data, acts, 0, cfg, PINNING)  # every reset happens here
+    # every reset happens here
+    trials = schedule.group(plan.build(cfg), device_data, acts, 0, PINNING)
     counters.clear()
     list(schedule.run(trials, "interleaved"))
     assert counters["stats"]["unique_graphs"] == 3  # no trial recompiles after another's setup

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from actbench import storage
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 from tests.conftest import fake_trial
@@ -54,7 +55,8 @@ def test_trials_history_and_steps_round_trip(tmp_path):
     steps = folder.steps()
     assert steps[("relu", 0)].tolist() == [800, 801, 802, 803, 804]
     assert steps[("tanh:custom", 1)].dtype == np.float32
-    assert RunFolder.open("run", out=tmp_path).run_info() == RUN
+    info = RunFolder.open("run", out=tmp_path).run_info()
+    assert info["name"] == "run" and {k: info["config"][k] for k in RUN["config"]} == RUN["config"]
     assert not list(tmp_path.glob("run/.*.tmp"))
 
 
@@ -118,10 +120,10 @@ def test_files_respect_the_umask(tmp_path):
         folder = saved_run(tmp_path)
     finally:
         os.umask(old)
-    for name in ("run.json", "trials.csv", "history.csv", "steps.npz", "rounds.csv"):
+    steps = [p.relative_to(folder.path) for p in (folder.path / "steps").iterdir()]
+    for name in ("run.json", "trials.csv", "history.csv", *steps):  # (a fake trial has no rounds)
         path = folder.path / name
-        if path.exists():
-            assert stat.S_IMODE(path.stat().st_mode) == 0o644, name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, name
 
 
 def test_a_garbage_row_is_damage_not_an_activation(tmp_path):
@@ -152,9 +154,9 @@ def test_damaged_tables_are_one_line_errors(tmp_path, edit, message):
 
 def test_damaged_steps_are_named(tmp_path):
     folder = saved_run(tmp_path)
-    path = folder.path / "steps.npz"
+    path = next((folder.path / "steps").glob("seed0-*.npz"))
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(ActbenchError, match=r"cannot read .*steps.npz.*run the sweep again"):
+    with pytest.raises(ActbenchError, match=r"cannot read .*seed0-.*npz.*run the sweep again"):
         folder.steps()
     assert len(folder.trials()) == 2  # the rest of the run still reads
 
@@ -194,3 +196,74 @@ def test_two_sweeps_with_one_name_never_both_write(tiny_mnist, tmp_path):
     assert "being written by pid" in refused or "already exists" in refused
     trials = RunFolder(tmp_path / "out" / "same").trials()
     assert sorted(trials["activation"]) == ["identity", "relu"]
+
+
+def test_a_finished_trial_appends_and_rewrites_nothing(tmp_path):
+    """Saving the second trial leaves the first one's bytes where they were: the tables
+    grow at their ends (the file is the same file), and each trial's steps have a file."""
+    folder = RunFolder.create(tmp_path, "run")
+    folder.write_run(RUN)
+    folder.add_trial(fake_trial("relu", 0, n=5))
+    before = {n: (folder.path / n).read_bytes() for n in ("trials.csv", "history.csv")}
+    inodes = {n: (folder.path / n).stat().st_ino for n in before}
+    steps_file = next((folder.path / "steps").iterdir())
+    first_steps = steps_file.stat().st_mtime_ns
+    folder.add_trial(fake_trial("tanh:custom", 1, n=3))
+    for name, old in before.items():
+        new = (folder.path / name).read_bytes()
+        assert new.startswith(old) and len(new) > len(old), name
+        assert (folder.path / name).stat().st_ino == inodes[name], name
+    assert steps_file.stat().st_mtime_ns == first_steps
+    assert len(list((folder.path / "steps").iterdir())) == 2
+    assert len(folder.trials()) == 2 and len(folder.history()) == 20
+
+
+def test_a_torn_last_line_is_not_data_and_the_next_writer_cuts_it(tmp_path):
+    """kill -9 during an append can leave half a line: readers ignore it, the next append
+    starts where the last whole line ended."""
+    folder = saved_run(tmp_path)
+    with open(folder.path / "trials.csv", "ab") as f:
+        f.write(b"sigmoid,0,cpu,1,0.9")  # a row cut off mid-way, no newline
+    assert list(folder.trials()["activation"]) == ["relu", "tanh:custom"]
+    folder.add_trial(fake_trial("relu", 1, n=4))
+    trials = folder.trials()
+    assert list(zip(trials["activation"], trials["seed"], strict=True)) == [
+        ("relu", 0),
+        ("tanh:custom", 1),
+        ("relu", 1),
+    ]
+    assert b"sigmoid" not in (folder.path / "trials.csv").read_bytes()
+
+
+def test_resume_drops_the_rows_of_a_trial_that_never_got_its_row(tmp_path):
+    """A writer killed after a trial's history but before its trials.csv row leaves rows
+    of an unsaved trial; `drop_unfinished` removes them (and only them) before a resume
+    trains that trial again, so it is never in the history twice."""
+    folder = saved_run(tmp_path)
+    orphan = fake_trial("relu", 1, n=4)
+    storage.append_rows(folder.path / "history.csv", orphan.history_rows())
+    assert len(folder.history()) == 30  # 10 epochs each (fake_trial), the orphan's too
+    folder.drop_unfinished()
+    history = folder.history()
+    assert (
+        len(history) == 20
+        and not ((history["activation"] == "relu") & (history["seed"] == 1)).any()
+    )
+    folder.add_trial(orphan)
+    assert len(folder.history()) == 30 and len(folder.trials()) == 3
+
+
+def test_a_run_saved_before_appends_reads_and_grows(tmp_path):
+    """An older run keeps its one steps.npz and its CSV columns; a resume appends to it."""
+    folder = saved_run(tmp_path)
+    old = fake_trial("relu", 1, n=4)
+    np.savez_compressed(
+        folder.path / "steps.npz",
+        activation=np.array(["relu"]), seed=np.array([1]), offset=np.array([0, 4]),
+        us=old.step_us.astype(np.float32),
+    )  # fmt: skip
+    trials = pd.read_csv(folder.path / "trials.csv").drop(columns=["test_rmse"])
+    trials.to_csv(folder.path / "trials.csv", index=False)  # a column added later
+    assert set(folder.steps()) == {("relu", 0), ("tanh:custom", 1), ("relu", 1)}
+    folder.add_trial(fake_trial("tanh:custom", 0, n=2))
+    assert len(folder.trials()) == 3 and "test_rmse" in folder.trials()

@@ -1,27 +1,29 @@
 import gc
 import json
 import os
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 import torch
 
-from actbench import device, executor, runner, worker
+from actbench import device, executor, plan, runner, worker
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 from tests.conftest import first_result_then_interrupt
 
 
 def test_sweep_writes_a_complete_run_folder(tiny_config):
-    tiny_config.seeds = [0, 1]
-    tiny_config.round_steps = 3  # 3 rounds an epoch: enough for an interval within each seed
+    tiny_config = replace(tiny_config, seeds=[0, 1])
+    # 3 rounds an epoch: enough for an interval within each seed
+    tiny_config = replace(tiny_config, round_steps=3)
     outcome = runner.run(tiny_config, quiet=True)
     folder = outcome.folder.path
     assert {p.name for p in folder.iterdir()} == {
         "run.json",
         "trials.csv",
         "history.csv",
-        "steps.npz",
+        "steps",
         "rounds.csv",
         "summary.md",
         "summary.csv",
@@ -66,7 +68,7 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
             row["cost_rounds"] > 0 and row["cost_us_low"] <= row["cost_us"] <= row["cost_us_high"]
         )
         assert row["gain_seeds"] == 2  # an interval unless both seeds gained exactly the same
-        assert pd.isna(row["gain_low"]) or row["gain_low"] <= row["gain_points"] <= row["gain_high"]
+        assert pd.isna(row["gain_low"]) or row["gain_low"] <= row["gain"] <= row["gain_high"]
         assert row["profile_activation_us"] > 0 and row["profile_matmul_us"] > 0
     assert summary.loc["identity", "profile_activation_us"] == 0  # no activation kernels
     saved = pd.read_csv(folder / "summary.csv").set_index("activation")
@@ -79,14 +81,14 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
 def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypatch, tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
-    tiny_config.out = blocker
+    tiny_config = replace(tiny_config, out=blocker)
     monkeypatch.setattr(executor, "_start", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
         runner.run(tiny_config, quiet=True)
 
 
 def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
-    tiny_config.schedule = "sequential"
+    tiny_config = replace(tiny_config, schedule="sequential")
     first_result_then_interrupt(monkeypatch)
     with pytest.raises(runner.SweepInterrupted) as stop:
         runner.run(tiny_config, quiet=True)
@@ -97,13 +99,14 @@ def test_interrupt_keeps_finished_trials(tiny_config, monkeypatch):
 
 
 def test_train_split_smaller_than_a_batch_is_refused(tiny_config):
-    tiny_config.batch_size = 500
+    tiny_config = replace(tiny_config, batch_size=500)
     with pytest.raises(ActbenchError, match="fewer than one batch"):
         runner.run(tiny_config, quiet=True)
 
 
 def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(tiny_config):
-    tiny_config.activations = ["torch:log", "relu"]  # log of negative inputs: NaN at once
+    # log of negative inputs: NaN at once
+    tiny_config = replace(tiny_config, activations=["torch:log", "relu"])
     with pytest.warns(UserWarning, match=r"torch:log \(seed 0\) diverged at epoch 1"):
         outcome = runner.run(tiny_config, quiet=True)
     trials = outcome.folder.trials().set_index("activation")
@@ -120,8 +123,8 @@ def test_pins_are_applied_recorded_and_then_undone(tiny_config):
     torch.set_num_threads(2)
     torch.backends.cudnn.benchmark = True
     try:
-        tiny_config.cpu_affinity, tiny_config.deterministic = [0], True
-        tiny_config.threads = 1
+        tiny_config = replace(tiny_config, cpu_affinity=[0], deterministic=True)
+        tiny_config = replace(tiny_config, threads=1)
         outcome = runner.run(tiny_config, quiet=True)
         assert os.sched_getaffinity(0) == before and torch.get_num_threads() == 2
         assert not torch.are_deterministic_algorithms_enabled()
@@ -138,8 +141,8 @@ def test_pins_are_applied_recorded_and_then_undone(tiny_config):
 
 
 def test_compile_mode_sweep_records_mode_and_compile_time(tiny_config):
-    tiny_config.activations, tiny_config.mode, tiny_config.warmup_steps = ["relu"], "compile", 0
-    tiny_config.baseline = None
+    tiny_config = replace(tiny_config, activations=["relu"], mode="compile", warmup_steps=0)
+    tiny_config = replace(tiny_config, baseline=None)
     outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["mode"] == "compile" and trial["warmup_steps"] == 1  # compile step excluded
@@ -156,7 +159,7 @@ def test_timer_overhead_is_measured_and_reported(tiny_config):
 
 
 def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
-    tiny_config.activations, tiny_config.warmup_steps, tiny_config.epochs = ["relu"], 500, 2
+    tiny_config = replace(tiny_config, activations=["relu"], warmup_steps=500, epochs=2)
     with pytest.warns(UserWarning, match=r"relu \(seed 0\) has only 9 timed steps"):
         outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
@@ -164,8 +167,8 @@ def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
 
 
 def test_cnn_sweep_keeps_images_as_images(tiny_config):
-    tiny_config.model, tiny_config.activations, tiny_config.epochs = "cnn", ["relu"], 3
-    tiny_config.baseline = None
+    tiny_config = replace(tiny_config, model="cnn", activations=["relu"], epochs=3)
+    tiny_config = replace(tiny_config, baseline=None)
     outcome = runner.run(tiny_config, quiet=True)
     trial = outcome.folder.trials().iloc[0]
     assert trial["model"] == "cnn" and trial["test_accuracy"] > 0.5
@@ -174,11 +177,12 @@ def test_cnn_sweep_keeps_images_as_images(tiny_config):
 
 
 def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
-    tiny_config.seeds = [0, 1]
-    tiny_config.round_steps = 3  # 3 rounds an epoch: enough for an interval within each seed
+    tiny_config = replace(tiny_config, seeds=[0, 1])
+    # 3 rounds an epoch: enough for an interval within each seed
+    tiny_config = replace(tiny_config, round_steps=3)
     learned = {}
     for schedule in ("interleaved", "sequential"):
-        tiny_config.schedule, tiny_config.name = schedule, schedule
+        tiny_config = replace(tiny_config, schedule=schedule, name=schedule)
         trials = runner.run(tiny_config, quiet=True).folder.trials()
         keep = ["activation", "seed", "test_accuracy", "test_loss", "best_epoch", "epochs"]
         learned[schedule] = trials[keep].sort_values(["seed", "activation"]).reset_index(drop=True)
@@ -193,14 +197,13 @@ def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
 
 def test_a_group_keeps_old_objects_out_of_full_collections_and_hands_them_back(tiny_config):
     pinning = device.pin("cpu", 1)
-    tiny_config.resolve()
-    frozen_during = [
-        gc.get_freeze_count() for _ in worker.train_group(tiny_config, ["relu"], 0, 0, pinning)
-    ]
+    run = plan.build(tiny_config)
+    relu = run.named(["relu"])
+    frozen_during = [gc.get_freeze_count() for _ in worker.train_group(run, relu, 0, 0, pinning)]
     assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
     gc.freeze()  # a process that froze objects itself keeps them frozen
     try:
-        list(worker.train_group(tiny_config, ["relu"], 0, 0, pinning))
+        list(worker.train_group(run, relu, 0, 0, pinning))
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

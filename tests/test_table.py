@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from actbench import summary as summary_mod
 from actbench import table
 
 
@@ -30,7 +31,7 @@ def trials() -> pd.DataFrame:
 
 
 def test_summary_statistics_and_order():
-    s = table.summarize(trials())
+    s = summary_mod.summarize(trials())
     assert list(s["activation"]) == ["tanh", "relu", "sigmoid"]
     relu = s.set_index("activation").loc["relu"]
     assert relu["test_accuracy_mean"] == pytest.approx(0.975)
@@ -54,14 +55,14 @@ def test_cost_and_gain_against_the_baseline():
     # the machine drifts by 2x between rounds; relu costs 10% more than sigmoid in every round
     base = [700, 1400, 700, 1400, 700, 1400]
     rounds = paired_rounds({"sigmoid": base, "relu": [1.1 * t for t in base]})
-    s = table.summarize(trials(), rounds, baseline="sigmoid").set_index("activation")
+    s = summary_mod.summarize(trials(), rounds, baseline="sigmoid").set_index("activation")
     assert s.loc["relu", "cost_pct"] == pytest.approx(10.0)  # drift cancels exactly
     assert pd.isna(s.loc["relu", "cost_pct_low"])  # no spread at all: no interval, not [10, 10]
     assert s.loc["relu", "cost_rounds"] == 12 and s.loc["sigmoid", "baseline"]
-    assert s.loc["relu", "gain_points"] == pytest.approx(2.0)  # paired: +2 in both seeds
+    assert s.loc["relu", "gain"] == pytest.approx(2.0)  # paired: +2 in both seeds
     assert pd.isna(s.loc["relu", "gain_low"])  # +2 in both seeds: no spread, no interval
     assert pd.isna(s.loc["tanh", "cost_us"])  # no rounds: no cost, never a made-up one
-    assert s.loc["tanh", "gain_points"] == pytest.approx(3.5)
+    assert s.loc["tanh", "gain"] == pytest.approx(3.5)
     assert s.loc["tanh", "gain_low"] < 3.5 < s.loc["tanh", "gain_high"]
     text = table.render(s.reset_index())
     assert "baseline" in text and "+10.0%" in text and "gain pts [95% CI]" in text
@@ -82,7 +83,7 @@ def test_cost_interval_is_a_t_interval_over_seeds():
                 dict(activation="sigmoid", seed=seed, group=0, round=r, us_median=base),
                 dict(activation="relu", seed=seed, group=0, round=r, us_median=base * extra),
             ]
-    s = table.summarize(trials(), pd.DataFrame(rounds), baseline="sigmoid")
+    s = summary_mod.summarize(trials(), pd.DataFrame(rounds), baseline="sigmoid")
     relu = s.set_index("activation").loc["relu"]
     logs = [math.log(1.10), math.log(1.20)]
     mean, se = sum(logs) / 2, abs(logs[0] - logs[1]) / 2  # sd/sqrt(2) of two values
@@ -95,19 +96,19 @@ def test_cost_interval_is_a_t_interval_over_seeds():
 
 
 def test_render_shows_units_and_spread():
-    text = table.render(table.summarize(trials()), "github")
+    text = table.render(summary_mod.summarize(trials()), "github")
     assert "µs/step (median, raw)" in text and "97.50 ± 0.71" in text and "840.0–860.0" in text
     assert text.splitlines()[2].startswith("| tanh")
 
 
 def test_single_seed_has_no_std():
     one = trials().query("seed == 0")
-    body = table.render(table.summarize(one)).splitlines()[2:]
+    body = table.render(summary_mod.summarize(one)).splitlines()[2:]
     assert body and not any("± " in line for line in body)
 
 
 def test_diverged_trials_show_their_epoch():
     t = trials()
     t.loc[t.index[-1], ["diverged", "diverged_epoch"]] = [True, 3]
-    text = table.render(table.summarize(t))
+    text = table.render(summary_mod.summarize(t))
     assert "1 (epoch 3)" in text

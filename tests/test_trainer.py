@@ -3,11 +3,12 @@ import math
 import pytest
 import torch
 
-from actbench import activation, data, trainer
+from actbench import data
 from actbench.config import SweepConfig
 from actbench.device import Pinning
 from actbench.step import make_optimizer
 from actbench.task import Classification
+from tests.conftest import train_alone
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def device_data(tiny_mnist):
 
 def run(device_data, cfg, name="relu", seed=0, **kw):
     pinning = Pinning(torch.device("cpu"), "test cpu", 1, "0", False)
-    return trainer.train_trial(device_data, activation.resolve(name), seed, cfg, pinning, **kw)
+    return train_alone(cfg, device_data, name, seed, pinning, **kw)
 
 
 def recorded_orders(monkeypatch):
@@ -130,7 +131,7 @@ def test_validation_and_test_passes_use_the_untimed_threads(device_data, monkeyp
     torch.set_num_threads(1)
     pinning = Pinning(torch.device("cpu"), "test cpu", 1, "0", False, untimed_threads=2)
     cfg = SweepConfig(hidden=(16,), batch_size=40, epochs=2, patience=0)
-    result = trainer.train_trial(device_data, activation.resolve("relu"), 0, cfg, pinning)
+    result = train_alone(cfg, device_data, "relu", 0, pinning)
     assert during_eval == [2, 2, 2]  # two validation passes, one test pass
     assert during_steps == {1} and torch.get_num_threads() == 1
     assert result.threads == 1

@@ -2,6 +2,7 @@
 
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 import torch
@@ -22,7 +23,7 @@ def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
         return w
 
     monkeypatch.setattr(executor, "_start", start)
-    tiny_config.seeds = [0, 1, 2]
+    tiny_config = replace(tiny_config, seeds=[0, 1, 2])
     outcome = runner.run(tiny_config, quiet=True)
     pids = [pid for _, pid in started]
     assert sorted(s for s, _ in started) == [0, 1, 2]
@@ -50,7 +51,7 @@ def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
 
     monkeypatch.setattr(executor, "_start", start)
     monkeypatch.setattr(Progress, "epoch", epoch)
-    tiny_config.seeds, tiny_config.jobs = [0, 1], 1
+    tiny_config = replace(tiny_config, seeds=[0, 1], jobs=1)
     with pytest.raises(ActbenchError, match=r"worker process for seed 1 was killed by signal 9"):
         runner.run(tiny_config, quiet=True)
     folder = tiny_config.out / "tiny"
@@ -61,7 +62,7 @@ def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
 
 def test_an_error_inside_a_worker_names_its_seed(tiny_config):
     """A custom activation that raises while training: one line, the seed, where it failed."""
-    tiny_config.activations = ["tests.test_worker:broken"]
+    tiny_config = replace(tiny_config, activations=["tests.test_worker:broken"])
     with pytest.raises(ActbenchError, match=r"^seed 0: RuntimeError: broken on purpose"):
         runner.run(tiny_config, quiet=True)
 
@@ -90,7 +91,7 @@ def test_by_default_as_many_groups_run_at_once_as_the_cpus_hold():
 def test_parallel_jobs_get_cores_of_their_own():
     assert executor.cores_for(2, 1, [0, 1]) == [[0], [1]]
     assert executor.cores_for(2, 2, [0, 1, 2, 3, 4]) == [[0, 1], [2, 3]]
-    with pytest.raises(ActbenchError, match=r"--jobs 2 with --threads 2 needs 4 CPUs"):
+    with pytest.raises(ActbenchError, match=r"^jobs 2 with threads 2 needs 4 CPUs"):
         executor.cores_for(2, 2, [0, 1])
 
 
@@ -105,7 +106,7 @@ def test_two_jobs_train_two_seeds_at_once_on_separate_cores(tiny_config, monkeyp
         real(w, slot, affinity, alone)
 
     monkeypatch.setattr(executor, "_go", go)
-    tiny_config.seeds, tiny_config.jobs = [0, 1], 2
+    tiny_config = replace(tiny_config, seeds=[0, 1], jobs=2)
     outcome = runner.run(tiny_config, quiet=True)
     assert sorted(told) == [([0], False), ([1], False)]  # untimed passes keep to their core
     trials = outcome.folder.trials()

@@ -11,14 +11,14 @@ import torch
 
 from actbench import activation
 from actbench.model import build_mlp
-from actbench.step import make_step
+from actbench.step import StepSettings, make_step
 
 
 @pytest.mark.parametrize("mode", ["eager", "compile"])
 def test_training_step(benchmark, mode):
     x, y = torch.randn(1000, 784), torch.randint(0, 10, (1000,))
     model = build_mlp((100, 100, 100), activation.resolve("relu"), seed=0)
-    step = make_step(mode, model, "adam", 1e-3, x, y, batch_size=100)
+    step = make_step(StepSettings(mode, batch_size=100), model, x, y)
     step.fetch(x[:100], y[:100])
     step()  # compilation (compile mode) happens here, outside the measurement
     before = model[0].weight.detach().clone()

@@ -1,0 +1,230 @@
+"""The resolved, immutable description of a run: what every layer of a sweep reads.
+
+A `Plan` is built once, by `build`, from the user's request (a `SweepConfig` made from
+CLI flags or API arguments) or, by `saved`, from a run folder's run.json (upgraded from
+any older format by `schema.upgrade`). Building it checks every value once, names each
+refusal by the parameter it is about (`errors.ActbenchError.params`), fills what the
+dataset decides, and resolves every name to its object: the `Dataset` with its task and
+metric, the activations with the baseline first, the model's architecture and the step's
+settings. Nothing downstream looks a name up again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from actbench import activation as activations_mod
+from actbench import dataset as datasets
+from actbench.activation import Activation
+from actbench.config import (
+    DEPENDENT,
+    EXECUTORS,
+    MODES,
+    OPTIMIZERS,
+    SCHEDULES,
+    SweepConfig,
+)
+from actbench.errors import ActbenchError
+from actbench.model import MODELS, Architecture
+from actbench.step import StepSettings
+from actbench.task import Metric, Task
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: SweepConfig  # resolved: no dataset-dependent field is None; baseline listed
+    dataset: datasets.Dataset
+    activations: tuple[Activation, ...]  # the baseline first when it was not listed
+    baseline: Activation | None
+    filled: Mapping[str, object]  # the values the dataset's defaults supplied
+
+    @property
+    def task(self) -> Task:
+        return self.dataset.task
+
+    @property
+    def metric(self) -> Metric:
+        return self.dataset.task.metric
+
+    @property
+    def architecture(self) -> Architecture:
+        return Architecture(self.config.model, self.config.hidden)
+
+    @property
+    def step(self) -> StepSettings:
+        c = self.config
+        return StepSettings(c.mode, c.optimizer, c.lr, c.momentum, c.batch_size, self.task.loss)
+
+    def named(self, names: Sequence[str]) -> tuple[Activation, ...]:
+        """This plan's activations called `names`, in that order."""
+        by_name = {a.name: a for a in self.activations}
+        return tuple(by_name[n] for n in names)
+
+    def replaced(self, **values: object) -> Plan:
+        """The same run with its data, workers or pins given anew (`--resume`); the names
+        stay resolved."""
+        return dataclasses.replace(self, config=dataclasses.replace(self.config, **values))
+
+
+def build(request: SweepConfig) -> Plan:
+    """Check `request`, fill what its dataset decides, resolve its names: the run's `Plan`."""
+    _types(request)
+    dataset = _dataset(request.dataset)
+    filled = {
+        name: dataset.defaults[name]
+        for name in DEPENDENT
+        if getattr(request, name) is None and dataset.defaults[name] is not None
+    }
+    config = dataclasses.replace(request, **filled)
+    _check(config, dataset)
+    listed = _activations(config.activations)
+    baseline = None if config.baseline is None else _baseline(config.baseline)
+    acts = list(listed)
+    if baseline is not None and baseline.name not in [a.name for a in acts]:
+        acts.insert(0, baseline)  # the row every other is measured against runs too
+    config = dataclasses.replace(
+        config,
+        activations=tuple(a.name for a in acts),
+        baseline=None if baseline is None else baseline.name,
+    )
+    return Plan(config, dataset, tuple(acts), baseline, filled)
+
+
+def saved(info: Mapping) -> Plan:
+    """The plan a saved run trained under (its run.json, as `RunFolder.run_info` reads it)."""
+    return build(SweepConfig.from_json(info["config"]))
+
+
+def _dataset(name: str) -> datasets.Dataset:
+    try:
+        return datasets.DATASETS[name]
+    except KeyError:
+        raise ActbenchError(
+            f"{{dataset}} must be one of {', '.join(datasets.NAMES)}, got {name!r}", ["dataset"]
+        ) from None
+
+
+def _activations(names: Sequence[str]) -> list[Activation]:
+    """The requested activations: names, `package.module:attr`, or `all` for the built-ins."""
+    names = [n.strip() for n in names]
+    if not any(names):
+        raise ActbenchError("{activations} is empty", ["activations"])
+    if not all(names):
+        raise ActbenchError(f"{{activations}} has an empty item: {names}", ["activations"])
+    if [n.lower() for n in names] == ["all"]:
+        names = list(activations_mod.BUILTINS)
+    acts = [activations_mod.resolve(n) for n in names]
+    resolved = [a.name for a in acts]
+    twice = sorted({n for n in resolved if resolved.count(n) > 1})
+    if twice:
+        raise ActbenchError(
+            f"{{activations}} names an activation twice: {', '.join(twice)}", ["activations"]
+        )
+    return acts
+
+
+def _baseline(name: str) -> Activation:
+    try:
+        return activations_mod.resolve(name.strip())
+    except ActbenchError as error:
+        raise ActbenchError(f"{{baseline}}: {error}", ["baseline"]) from None
+
+
+def _at_least(param: str, value: float | None, low: float) -> None:
+    if value is not None and not isinstance(value, bool) and value < low:
+        raise ActbenchError(f"{{{param}}} must be at least {low}, got {value}", [param])
+
+
+def _one_of(param: str, value: object, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ActbenchError(
+            f"{{{param}}} must be one of {', '.join(allowed)}, got {value!r}", [param]
+        )
+
+
+def check_pins(threads: int | None, cpu_affinity: Sequence[int] | None) -> None:
+    """The pins' values (whether this machine can honour them is `device.pin`'s to say)."""
+    _at_least("threads", threads, 1)
+    if cpu_affinity is not None and (not cpu_affinity or min(cpu_affinity) < 0):
+        raise ActbenchError(
+            f"{{cpu_affinity}} needs CPU numbers >= 0, got {list(cpu_affinity)}", ["cpu_affinity"]
+        )
+
+
+_INT = ("batch_size", "epochs", "patience", "jobs", "train_limit", "warmup_steps",
+        "round_steps", "window", "threads", "split_seed")  # fmt: skip
+_INTS = ("seeds", "hidden", "cpu_affinity")
+_NUMBER = ("lr", "momentum", "val_fraction")
+_TEXT = ("device", "mode", "dataset", "model", "executor", "schedule", "optimizer", "name",
+         "ray_address", "baseline")  # fmt: skip
+
+
+def _types(c: SweepConfig) -> None:
+    """A value of the wrong type (`batch_size="100"`, `hidden=50`) in one line, not a
+    TypeError from deep inside."""
+
+    def refuse(param: str, want: str, value: object) -> None:
+        raise ActbenchError(
+            f"{{{param}}} wants {want}, got {value!r} ({type(value).__name__})", [param]
+        )
+
+    def integer(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    for param in _INT:
+        v = getattr(c, param)
+        if v is not None and not integer(v):
+            refuse(param, "an integer", v)
+    for param in _INTS:
+        v = getattr(c, param)
+        if v is not None and not (isinstance(v, tuple) and all(integer(i) for i in v)):
+            refuse(param, "a list of integers", v)
+    for param in _NUMBER:
+        v = getattr(c, param)
+        if v is not None and not (isinstance(v, int | float) and not isinstance(v, bool)):
+            refuse(param, "a number", v)
+    for param in _TEXT:
+        v = getattr(c, param)
+        if v is not None and not isinstance(v, str):
+            refuse(param, "a name", v)
+    if not (isinstance(c.activations, tuple) and all(isinstance(a, str) for a in c.activations)):
+        refuse("activations", "a list of names", c.activations)
+
+
+def _check(c: SweepConfig, dataset: datasets.Dataset) -> None:
+    """Every value of a resolved config that no run could honour, refused before anything
+    is loaded or trained; each refusal names its parameter."""
+    for param, low in (
+        ("batch_size", 1), ("epochs", 1), ("patience", 0), ("jobs", 1), ("train_limit", 1),
+        ("warmup_steps", 0), ("round_steps", 1), ("window", 1), ("momentum", 0.0),
+    ):  # fmt: skip
+        _at_least(param, getattr(c, param), low)
+    check_pins(c.threads, c.cpu_affinity)
+    _one_of("schedule", c.schedule, SCHEDULES)
+    _one_of("optimizer", c.optimizer, OPTIMIZERS)
+    _one_of("executor", c.executor, EXECUTORS)
+    _one_of("mode", c.mode, MODES)
+    _one_of("model", c.model, MODELS)  # one that fits the dataset: `dataset.check`
+    if c.momentum and c.optimizer != "sgd":
+        raise ActbenchError(
+            f"{{momentum}} applies to {{optimizer}} sgd, not {c.optimizer}",
+            ["momentum", "optimizer"],
+        )
+    if not c.lr > 0:
+        raise ActbenchError(f"{{lr}} must be greater than 0, got {c.lr}", ["lr"])
+    if not 0.0 < c.val_fraction < 1.0:
+        raise ActbenchError(
+            f"{{val_fraction}} must be between 0 and 1 (exclusive), got {c.val_fraction}",
+            ["val_fraction"],
+        )
+    if not c.hidden or min(c.hidden) < 1:
+        raise ActbenchError(f"{{hidden}} wants integers >= 1, got {list(c.hidden)}", ["hidden"])
+    dataset.check(c)
+    if not c.seeds or min(c.seeds) < 0:
+        raise ActbenchError(f"{{seeds}} wants integers >= 0, got {list(c.seeds)}", ["seeds"])
+    if len(set(c.seeds)) != len(c.seeds):
+        raise ActbenchError(f"{{seeds}} names a seed twice: {list(c.seeds)}", ["seeds"])
+    if c.name is not None and (not c.name or "/" in c.name or c.name in {".", ".."}):
+        raise ActbenchError(f"{{name}} must be a plain folder name, got {c.name!r}", ["name"])
