@@ -192,12 +192,18 @@ def _speed(
     return "µs", stats.level_ratio({}, {}, confidence)
 
 
-def compare(
-    a: RunFolder,
-    b: RunFolder,
-    tolerance: float = stats.DEFAULT_TOLERANCE,
-    confidence: float = 0.95,
-) -> ComparisonResult:
+@dataclass(frozen=True)
+class _Basis:
+    """What every row of one comparison shares."""
+
+    metric: Metric
+    baseline: str | None  # the interleaved baseline both runs share
+    machine: bool  # same machine: reference readings compare
+    tolerance: float
+    confidence: float
+
+
+def _checked(tolerance: float, confidence: float) -> None:
     if not tolerance >= 0:
         raise ActbenchError(
             f"{{tolerance}} must be at least 0, got {100 * tolerance:g}%", ["tolerance"]
@@ -206,6 +212,16 @@ def compare(
         raise ActbenchError(
             f"{{confidence}} must be between 0 and 1 (exclusive), got {confidence}", ["confidence"]
         )
+
+
+def compare(
+    a: RunFolder,
+    b: RunFolder,
+    tolerance: float = stats.DEFAULT_TOLERANCE,
+    confidence: float = 0.95,
+) -> ComparisonResult:
+    """B against A, activation by activation (see the module's docstring)."""
+    _checked(tolerance, confidence)
     side_a, side_b = _Side.of(a), _Side.of(b)
     run_a, run_b = a.run_info(), b.run_info()
     metric, metric_b = metric_named(run_a["metric"]), metric_named(run_b["metric"])
@@ -214,80 +230,83 @@ def compare(
             f"cannot compare {a.name} (scored by {metric.name}) with {b.name} (scored by "
             f"{metric_b.name}): they trained on different kinds of data"
         )
-    machine, baseline = same_machine(run_a, run_b), shared_baseline(run_a, run_b)
+    basis = _Basis(
+        metric, shared_baseline(run_a, run_b), same_machine(run_a, run_b), tolerance, confidence
+    )
     names = list(dict.fromkeys([*side_a.trials["activation"], *side_b.trials["activation"]]))
     rows, estimates, scores = [], {}, {}
     for name in names:
-        ta = side_a.trials[side_a.trials["activation"] == name]
-        tb = side_b.trials[side_b.trials["activation"] == name]
-        row: dict = {
-            "activation": name,
-            "metric": metric.name,
-            "seeds_a": len(ta),
-            "seeds_b": len(tb),
-        }
-        for side, t in (("a", ta), ("b", tb)):
-            score = t[metric.column].dropna() if metric.column in t else pd.Series(dtype=float)
-            row[f"score_{side}_mean"] = score.mean() if len(score) else math.nan
-            row[f"score_{side}_std"] = score.std(ddof=1) if len(score) > 1 else math.nan
-        if ta.empty or tb.empty:
-            row["verdict"] = "only in A" if tb.empty else "only in B"
-            row["score_verdict"] = row["verdict"]
-            rows.append(row)
-            continue
-        delta = stats.metric_delta(
-            dict(zip(ta["seed"].astype(int), ta[metric.column], strict=True)),
-            dict(zip(tb["seed"].astype(int), tb[metric.column], strict=True)),
-            confidence,
-            metric.scale,
-            metric.sign,
-        )
-        basis, speed = _speed(name, side_a, side_b, baseline, machine, confidence)
-        verdict = speed.verdict(tolerance)
-        gated = basis != "µs" or machine  # comparable like for like: a gate may act on it
-        disturbed = _disturbed(ta, tb)
-        if disturbed and verdict in ("faster", "slower"):
-            verdict += " (disturbed)"
-        if not gated and verdict != "undecided":
-            verdict += " (raw)"
-        elif speed.over == stats.WITHIN_RUN and verdict != "undecided":
-            verdict += " (within run)"
-        estimates[name], scores[name] = speed, delta
-        row.update(
-            timing=disturbed,
-            delta=delta.delta,
-            delta_low=delta.low,
-            delta_high=delta.high,
-            score_seeds=delta.seeds,
-            score_p_value=delta.p_value,
-            score_verdict=delta.verdict(1 - confidence),
-            basis=basis,
-            basis_of=baseline if basis == "baseline" else None,
-            level_a=speed.a,
-            level_b=speed.b,
-            ratio=speed.ratio,
-            ratio_low=speed.low,
-            ratio_high=speed.high,
-            ratio_over=speed.over,
-            verdict=verdict,
-            gated=gated,
-            us_per_step_a=ta["us_per_step_median"].median(),
-            us_per_step_b=tb["us_per_step_median"].median(),
-        )
+        row, speed, delta = _row(name, side_a, side_b, basis)
         rows.append(row)
+        if speed is not None:
+            estimates[name], scores[name] = speed, delta
     info, warn = differences(run_a, run_b)
     return ComparisonResult(
-        a.name,
-        b.name,
-        pd.DataFrame(rows),
-        info,
-        warn,
-        tolerance,
+        a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates,
+        scores, metric,
+    )  # fmt: skip
+
+
+def _row(
+    name: str, side_a: _Side, side_b: _Side, basis: _Basis
+) -> tuple[dict, stats.RatioEstimate | None, stats.MetricDelta | None]:
+    """One activation's row: its scores, its speed on the best basis both runs allow, and
+    the verdicts; the estimates a gate tests (None when one run lacks it)."""
+    metric, confidence = basis.metric, basis.confidence
+    ta = side_a.trials[side_a.trials["activation"] == name]
+    tb = side_b.trials[side_b.trials["activation"] == name]
+    row: dict = {"activation": name, "metric": metric.name, "seeds_a": len(ta), "seeds_b": len(tb)}
+    for side, t in (("a", ta), ("b", tb)):
+        score = t[metric.column].dropna() if metric.column in t else pd.Series(dtype=float)
+        row[f"score_{side}_mean"] = score.mean() if len(score) else math.nan
+        row[f"score_{side}_std"] = score.std(ddof=1) if len(score) > 1 else math.nan
+    if ta.empty or tb.empty:
+        row["verdict"] = row["score_verdict"] = "only in A" if tb.empty else "only in B"
+        return row, None, None
+    delta = stats.metric_delta(
+        dict(zip(ta["seed"].astype(int), ta[metric.column], strict=True)),
+        dict(zip(tb["seed"].astype(int), tb[metric.column], strict=True)),
         confidence,
-        estimates,
-        scores,
-        metric,
+        metric.scale,
+        metric.sign,
     )
+    kind, speed = _speed(name, side_a, side_b, basis.baseline, basis.machine, confidence)
+    gated = kind != "µs" or basis.machine  # comparable like for like: a gate may act on it
+    disturbed = _disturbed(ta, tb)
+    row.update(
+        timing=disturbed,
+        delta=delta.delta,
+        delta_low=delta.low,
+        delta_high=delta.high,
+        score_seeds=delta.seeds,
+        score_p_value=delta.p_value,
+        score_verdict=delta.verdict(1 - confidence),
+        basis=kind,
+        basis_of=basis.baseline if kind == "baseline" else None,
+        level_a=speed.a,
+        level_b=speed.b,
+        ratio=speed.ratio,
+        ratio_low=speed.low,
+        ratio_high=speed.high,
+        ratio_over=speed.over,
+        verdict=_verdict(speed, basis.tolerance, gated, disturbed),
+        gated=gated,
+        us_per_step_a=ta["us_per_step_median"].median(),
+        us_per_step_b=tb["us_per_step_median"].median(),
+    )
+    return row, speed, delta
+
+
+def _verdict(speed: stats.RatioEstimate, tolerance: float, gated: bool, disturbed: str) -> str:
+    """faster/slower/same/undecided, with what qualifies it."""
+    verdict = speed.verdict(tolerance)
+    if disturbed and verdict in ("faster", "slower"):
+        verdict += " (disturbed)"
+    if not gated and verdict != "undecided":
+        verdict += " (raw)"
+    elif speed.over == stats.WITHIN_RUN and verdict != "undecided":
+        verdict += " (within run)"
+    return verdict
 
 
 def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
