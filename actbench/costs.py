@@ -46,6 +46,7 @@ COLUMNS = (
     "gain_seeds",
 )
 KEYS = ["seed", "group", "round"]
+CONFIDENCE = 0.95  # the level of every interval in a run's table
 
 
 def _empty(names: list[str]) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def _ratios(paired: pd.DataFrame) -> dict[int, np.ndarray]:
 
 
 def cost(
-    rounds: pd.DataFrame, activation: str, baseline: str, confidence: float = 0.95
+    rounds: pd.DataFrame, activation: str, baseline: str
 ) -> dict[str, float]:
     """Cost columns of `activation` against `baseline` from their paired rounds."""
     paired = paired_rounds(rounds, activation, baseline)
@@ -94,7 +95,7 @@ def cost(
     if not series:
         return {}
     level = stats.level(series)
-    ratio, low, high = level.interval(confidence)
+    ratio, low, high = level.interval(CONFIDENCE)
     base_us = float(paired.groupby("seed")["us_median_base"].median().median())
     return {
         "cost_pct": 100 * (ratio - 1),
@@ -113,7 +114,6 @@ def gain(
     trials: pd.DataFrame,
     activation: str,
     baseline: str,
-    confidence: float = 0.95,
     metric: Metric = ACCURACY,
 ) -> dict[str, float]:
     """Gain columns: the metric's improvement over the baseline (shown units), by seed."""
@@ -127,7 +127,7 @@ def gain(
     mean = float(diffs.mean())
     low = high = math.nan
     if diffs.size >= 2 and np.ptp(diffs) > 0:  # no spread: no interval, never a zero-width one
-        half = scipy_stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * diffs.std(ddof=1)
+        half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, diffs.size - 1) * diffs.std(ddof=1)
         low, high = mean - half / math.sqrt(diffs.size), mean + half / math.sqrt(diffs.size)
     return {"gain": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}
 
@@ -148,7 +148,6 @@ def table(
     rounds: pd.DataFrame,
     baseline: str | None,
     metric: Metric = ACCURACY,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Cost and gain of every activation in `trials` (NaN without a baseline or rounds)."""
     names = list(dict.fromkeys(trials["activation"]))
@@ -161,8 +160,8 @@ def table(
             values = {c: 0.0 for c in COLUMNS if not c.endswith(("rounds", "seeds"))}
             values["cost_over"] = "baseline"
         else:
-            values.update(cost(rounds, name, baseline, confidence))
-            values.update(gain(trials, name, baseline, confidence, metric))
+            values.update(cost(rounds, name, baseline))
+            values.update(gain(trials, name, baseline, metric))
         for column, value in values.items():
             frame.loc[name, column] = value
     frame["pareto"] = pareto(frame["cost_us"], frame["gain"])

@@ -29,8 +29,11 @@ def python_name(param: str) -> str:
 
 
 class _Phrased:
-    text: str
-    params: tuple[str, ...]
+    """One line of text whose `{param}` placeholders each front end names its own way."""
+
+    def __init__(self, text: str, params: Sequence[str] = ()) -> None:
+        self.text, self.params = text, tuple(params)
+        super().__init__(text)
 
     def phrased(self, name: Namer) -> str:
         return phrase(self.text, self.params, name)
@@ -42,20 +45,6 @@ class _Phrased:
 class ActbenchError(_Phrased, Exception):
     """Bad input or an unusable environment, explained in one line."""
 
-    def __init__(self, text: str, params: Sequence[str] = ()) -> None:
-        self.text, self.params = text, tuple(params)
-        super().__init__(text)
-
-    def __str__(self) -> str:
-        return _Phrased.__str__(self)
-
 
 class ActbenchWarning(_Phrased, UserWarning):
     """Something a reader of the results should know (rough timing, a divergence)."""
-
-    def __init__(self, text: str, params: Sequence[str] = ()) -> None:
-        self.text, self.params = text, tuple(params)
-        super().__init__(text)
-
-    def __str__(self) -> str:
-        return _Phrased.__str__(self)

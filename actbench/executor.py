@@ -122,7 +122,6 @@ def local(
     groups: Sequence[Group],
     plan: Plan,
     pinning: Pinning,
-    group_id: int,
     started: Started,
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
@@ -133,7 +132,7 @@ def local(
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
     slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [plan.config.cpu_affinity]
     device, threads = str(pinning.device), pinning.threads
-    pending = [worker.Job(plan, acts, seed, group_id, device, threads) for seed, acts in groups]
+    pending = [worker.Job(plan, acts, seed, device, threads) for seed, acts in groups]
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
 
@@ -180,7 +179,6 @@ def inline(
     groups: Sequence[Group],
     plan: Plan,
     pinning: Pinning,
-    group_id: int,
     started: Started,
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
@@ -188,7 +186,7 @@ def inline(
     """Every group in this process, one after another (activations a worker can't import)."""
     for seed, acts in groups:
         started(seed, [a.name for a in acts])
-        yield from worker.train_group(plan, acts, seed, group_id, pinning, on_epoch)
+        yield from worker.train_group(plan, acts, seed, pinning, on_epoch)
         finished(seed)
 
 
@@ -199,7 +197,7 @@ def remote_group(job: worker.Job) -> list[TrialResult]:
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     deterministic = job.plan.config.deterministic
     pinning = device_mod.pin(job.device, job.threads, None, deterministic, own_cores=False)
-    return list(worker.train_group(job.plan, job.activations, job.seed, job.group_id, pinning))
+    return list(worker.train_group(job.plan, job.activations, job.seed, pinning))
 
 
 def _import_ray():
@@ -217,7 +215,6 @@ def ray_trials(
     groups: Sequence[Group],
     plan: Plan,
     pinning: Pinning,
-    group_id: int,
     started: Started,
     finished: Finished,
 ) -> Iterator[TrialResult]:
@@ -242,7 +239,7 @@ def ray_trials(
     )
     pending, seeds = [], {}
     for seed, acts in groups:
-        job = worker.Job(plan, acts, seed, group_id, pinning.device.type, pinning.threads)
+        job = worker.Job(plan, acts, seed, pinning.device.type, pinning.threads)
         ref = task.remote(job)
         pending.append(ref)
         seeds[ref] = seed

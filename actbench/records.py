@@ -5,7 +5,7 @@ Plain dataclasses that become CSV rows; nothing downstream imports the trainer.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -97,6 +97,12 @@ class TrialResult:
     rounds: list[RoundRecord] = field(default_factory=list, repr=False)
     history: list[EpochRecord] = field(default_factory=list, repr=False)
     step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)
+
+    def in_group(self, group: int) -> TrialResult:
+        """This result stamped with the execution that trained it (0: the run, k: its k-th
+        resume): the parent knows which, the trial need not."""
+        rounds = [replace(r, group=group) for r in self.rounds]
+        return replace(self, group=group, rounds=rounds)
 
     def row(self) -> dict:
         """The trials.csv row: every scalar field, none of the bulky ones."""

@@ -200,7 +200,6 @@ def _results(
     plan: Plan,
     pinning: Pinning,
     groups: list[executor.Group],
-    group_id: int,
     progress: Progress,
     jobs: int,
 ) -> Iterator[TrialResult]:
@@ -208,7 +207,7 @@ def _results(
     activations a fresh process cannot import) this process."""
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
-        return executor.ray_trials(groups, plan, pinning, group_id, started, finished)
+        return executor.ray_trials(groups, plan, pinning, started, finished)
     stay = [a.name for a in plan.activations if not executor.travels(a.name)]
     if stay:
         warnings.warn(
@@ -220,8 +219,8 @@ def _results(
             ),
             stacklevel=4,
         )
-        return executor.inline(groups, plan, pinning, group_id, started, on_epoch, finished)
-    return executor.local(groups, plan, pinning, group_id, started, on_epoch, finished, jobs)
+        return executor.inline(groups, plan, pinning, started, on_epoch, finished)
+    return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs)
 
 
 def _warn_about(result: TrialResult) -> None:
@@ -259,10 +258,10 @@ def _train(
     todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
     c = plan.config
     progress = Progress(len(done) + todo, c.epochs, c.schedule, quiet, len(done), plan.metric)
-    results = _results(plan, pinning, groups, group_id, progress, jobs)
+    results = _results(plan, pinning, groups, progress, jobs)
     trained = 0
     try:
-        for result in results:
+        for result in (r.in_group(group_id) for r in results):
             if (result.activation, result.seed) in done:  # the baseline, trained as a pacer
                 folder.add_rounds(result)
                 progress.trial_finished(result, pacer=True)

@@ -38,7 +38,6 @@ def group(
     acts: Sequence[Activation],
     seed: int,
     pinning: Pinning,
-    group_id: int = 0,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> list[Trial]:
     """The trials of one seed, sharing that seed's shuffled batches and, when interleaved
@@ -46,7 +45,7 @@ def group(
     batches = Batches(data.x_train, data.y_train, seed)
     lockstep = plan.config.schedule == "interleaved"
     speed = reference.for_plan(plan, data, shared=True) if lockstep else None
-    return [Trial(plan, data, a, seed, pinning, batches, group_id, on_epoch, speed) for a in acts]
+    return [Trial(plan, data, a, seed, pinning, batches, on_epoch, speed) for a in acts]
 
 
 def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[TrialResult]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from actbench.costs import CONFIDENCE
 from actbench.formats import interval, score, tabulated
 from actbench.records import PROFILE_PARTS
 from actbench.summary import PROFILE_COLUMNS, metric_of
@@ -47,10 +48,10 @@ def has_costs(summary: pd.DataFrame) -> bool:
     return bool(summary["baseline"].any()) if "baseline" in summary else False
 
 
-def display(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def display(summary: pd.DataFrame) -> pd.DataFrame:
     """Human-readable columns (strings with units) for tabulate."""
     rows, metric = summary.to_dict("records"), metric_of(summary)
-    level = f"{round(100 * confidence)}% CI"
+    level = f"{round(100 * CONFIDENCE)}% CI"
     columns = {
         "activation": [r["activation"] + (" *" if r.get("pareto") else "") for r in rows],
         f"{metric.label} (mean ± std)": [

@@ -78,12 +78,11 @@ class Trial:
         seed: int,
         pinning: Pinning,
         batches: Batches | None = None,
-        group: int = 0,
         on_epoch: EpochCallback | None = None,
         speed: reference.Reference | None = None,
     ) -> None:
         self.plan, self.data, self.activation, self.seed = plan, data, activation, seed
-        self.pinning, self.group, self.on_epoch = pinning, group, on_epoch
+        self.pinning, self.on_epoch = pinning, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
         self.reference = speed or reference.for_plan(plan, data)
         # built now, not in the first round: every trial of a group is set up (a compiled
@@ -271,7 +270,6 @@ class Trial:
             train_seconds=log.busy_seconds,
             diverged=log.diverged_epoch is not None,
             diverged_epoch=log.diverged_epoch,
-            group=self.group,
             slow_steps=stats.slow_steps,
             **{f"profile_{part}_us": us for part, us in parts.items()},
             profile_seconds=profile_seconds,
@@ -297,7 +295,7 @@ class Trial:
                     RoundRecord(
                         activation=self.activation.name,
                         seed=self.seed,
-                        group=self.group,
+                        group=0,  # the parent stamps the execution (`TrialResult.in_group`)
                         round=index,
                         epoch=block.epoch,
                         start_seconds=block.start_seconds,

@@ -41,7 +41,6 @@ class Job:
     plan: Plan
     activations: tuple[Activation, ...]
     seed: int
-    group_id: int
     device: str
     threads: int
 
@@ -59,7 +58,6 @@ def train_group(
     plan: Plan,
     acts: tuple[Activation, ...],
     seed: int,
-    group_id: int,
     pinning: Pinning,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> Iterator[TrialResult]:
@@ -72,7 +70,7 @@ def train_group(
     if ours:
         gc.freeze()
     try:
-        trials = schedule.group(plan, data, acts, seed, pinning, group_id, on_epoch)
+        trials = schedule.group(plan, data, acts, seed, pinning, on_epoch)
         yield from schedule.run(trials, plan.config.schedule, seed)
     finally:
         if ours:
@@ -106,7 +104,6 @@ def main(job: Job, conn: Connection, parent: int) -> None:
             job.plan,
             job.activations,
             job.seed,
-            job.group_id,
             pinning,
             lambda record: conn.send(("epoch", record)),
         )

@@ -199,11 +199,11 @@ def test_a_group_keeps_old_objects_out_of_full_collections_and_hands_them_back(t
     pinning = device.pin("cpu", 1)
     run = plan.build(tiny_config)
     relu = run.named(["relu"])
-    frozen_during = [gc.get_freeze_count() for _ in worker.train_group(run, relu, 0, 0, pinning)]
+    frozen_during = [gc.get_freeze_count() for _ in worker.train_group(run, relu, 0, pinning)]
     assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
     gc.freeze()  # a process that froze objects itself keeps them frozen
     try:
-        list(worker.train_group(run, relu, 0, 0, pinning))
+        list(worker.train_group(run, relu, 0, pinning))
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
