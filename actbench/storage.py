@@ -79,27 +79,42 @@ def _csv_bytes(rows: list[dict], columns: list[str], header: bool) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _whole_lines_end(f) -> int:
+    """Where the last whole line of the open file ends (its size, unless a killed writer
+    left half a line): read backwards from the end, not the whole file."""
+    end = f.seek(0, os.SEEK_END)
+    position = end
+    while position > 0:
+        start = max(0, position - 65536)
+        f.seek(start)
+        newline = f.read(position - start).rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        position = start
+    return 0
+
+
 def append_rows(path: Path, rows: list[dict]) -> None:
     """Append `rows` to the CSV at `path` in one write; a new file gets its header (and
     appears whole, by rename). A file written by an older version with other columns is
-    rewritten once with the union of both."""
+    rewritten once with the union of both. Only the header line and the tail are read."""
     if not rows:
         return
     columns = list(rows[0])
     if not path.is_file():
         _atomic(path, lambda p: p.write_bytes(_csv_bytes(rows, columns, header=True)))
         return
-    kept = _complete_lines(path)
-    header = next(csv.reader([kept.split(b"\n", 1)[0].decode("utf-8")]), [])
-    if header != columns:
-        old = pd.read_csv(io.BytesIO(kept)) if kept else pd.DataFrame()
-        merged = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
-        _atomic(path, lambda p: merged.to_csv(p, index=False))
-        return
     with open(path, "r+b") as f:
-        f.truncate(len(kept))  # a torn last line from a killed writer goes first
-        f.seek(0, os.SEEK_END)
-        f.write(_csv_bytes(rows, columns, header=False))
+        header = next(csv.reader([f.readline().decode("utf-8").rstrip("\r\n")]), [])
+        if header == columns:
+            f.truncate(_whole_lines_end(f))  # a torn last line from a killed writer goes first
+            f.seek(0, os.SEEK_END)
+            f.write(_csv_bytes(rows, columns, header=False))
+            return
+    kept = _complete_lines(path)
+    old = pd.read_csv(io.BytesIO(kept)) if kept else pd.DataFrame()
+    merged = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
+    _atomic(path, lambda p: merged.to_csv(p, index=False))
 
 
 def write_text(path: Path, text: str) -> None:
