@@ -149,6 +149,10 @@ def _importable_name(obj: object) -> str:
         for name in names:
             if getattr(found, name, None) is obj:
                 return f"{prefix}:{name}"
+    if names[-1].endswith("<lambda>"):  # lambdas share a name: tell them apart by place
+        code = getattr(obj, "__code__", None)
+        line = f" at line {code.co_firstlineno}" if code else ""
+        return f"{module}:<lambda{line}>" if module else f"<lambda{line}>"
     return f"{module}:{names[-1]}" if module else names[-1]
 
 

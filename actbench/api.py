@@ -35,7 +35,7 @@ from actbench import gate as gate_mod
 from actbench import plan as plan_mod
 from actbench import runner as sweep_mod
 from actbench import summary as summary_mod
-from actbench.config import SweepConfig
+from actbench.config import DEFAULT_OUT, DEFAULT_TOLERANCE, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.interrupts import SweepInterrupted
 from actbench.storage import RunFolder
@@ -47,7 +47,7 @@ DEFAULTS = SweepConfig()
 class Run:
     """A saved run folder: its tables as DataFrames, its pictures as Figures."""
 
-    def __init__(self, folder: RunFolder | str | Path, out: str | Path = "results") -> None:
+    def __init__(self, folder: RunFolder | str | Path, out: str | Path = DEFAULT_OUT) -> None:
         self.folder = folder if isinstance(folder, RunFolder) else RunFolder.open(folder, Path(out))
 
     @property
@@ -200,7 +200,7 @@ def _plain(name: str, value):
     return value
 
 
-def resume(run: Run | str | Path, out: str | Path = "results", quiet: bool = False) -> Run:
+def resume(run: Run | str | Path, out: str | Path = DEFAULT_OUT, quiet: bool = False) -> Run:
     """Finish an interrupted run: its missing trials only, with its saved configuration."""
     path = run.path if isinstance(run, Run) else run
     given = SweepConfig(out=Path(out))
@@ -223,6 +223,11 @@ def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
         warnings.warn(text, UserWarning, stacklevel=3)
     if refusal is not None:
         raise refusal.with_traceback(None)
+    if interrupted is not None and not folder.path.is_dir():
+        raise KeyboardInterrupt(
+            f"interrupted before any trial finished: nothing was kept, and {folder.path} "
+            "was removed"
+        )
     if interrupted is not None:
         warnings.warn(
             f"interrupted: the finished trials are saved in {folder.path}; "
@@ -232,7 +237,7 @@ def _finished(start: Callable[[], sweep_mod.SweepOutcome]) -> Run:
     return Run(folder)
 
 
-def runs(out: str | Path = "results") -> list[Run]:
+def runs(out: str | Path = DEFAULT_OUT) -> list[Run]:
     """Every saved run under `out`, by name (what `actbench list` lists)."""
     return [Run(folder) for folder in RunFolder.list(Path(out))]
 
@@ -251,7 +256,7 @@ def env(
     return info
 
 
-def load(run: str | Path, out: str | Path = "results") -> Run:
+def load(run: str | Path, out: str | Path = DEFAULT_OUT) -> Run:
     """A saved run, by folder path or by name under `out`."""
     return Run(run, out)
 
@@ -260,9 +265,9 @@ def compare(
     a: Run | str | Path,
     b: Run | str | Path,
     *,
-    tolerance: float = 100 * compare_mod.stats.DEFAULT_TOLERANCE,
+    tolerance: float = 100 * DEFAULT_TOLERANCE,
     confidence: float = 0.95,
-    out: str | Path = "results",
+    out: str | Path = DEFAULT_OUT,
 ) -> Comparison:
     """B against A: see `actbench compare` (tolerance in %, as on the command line)."""
     run_a, run_b = (r if isinstance(r, Run) else Run(r, out) for r in (a, b))

@@ -1,36 +1,30 @@
-"""Command line: parse, dispatch, and turn refusals into one line and an exit status."""
+"""Command line: parse, dispatch, and turn refusals into one line and an exit status.
+
+Only the light modules are imported up front, so that `--help`, `--version` and a
+mistyped flag answer at once; each command imports what it needs (torch included) when it
+runs."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from actbench import (
-    __version__,
-    comparison_view,
-    environment,
-    flags,
-    formats,
-    gate,
-    report,
-    runner,
-    stats,
-    sweep_flags,
-)
-from actbench import comparison as compare_mod
-from actbench import device as device_mod
-from actbench import plan as plan_mod
-from actbench import plot as plot_mod
+from actbench import __version__, flags, sweep_flags
+from actbench.config import DEFAULT_TOLERANCE
 from actbench.errors import ActbenchError, ActbenchWarning
-from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, number
+from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format, number
 from actbench.interrupts import SweepInterrupted, Terminated
-from actbench.storage import RunFolder
+
+if TYPE_CHECKING:
+    from actbench.runner import SweepOutcome
 
 EXIT_FAILED, EXIT_UNCHECKED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 3, 130, 143
 
@@ -68,6 +62,7 @@ def build_parser() -> Parser:
         flags.add_pinning,
         flags.add_out,
         flags.add_format,
+        flags.add_wide,
         description="Train the model once per (activation, seed), time every step, and write "
         "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots. "
         "Defaults marked 'by dataset' follow --dataset (its article's settings).",
@@ -79,7 +74,7 @@ def build_parser() -> Parser:
         "plot",
         "(re)draw a run's plots, or overlay several runs in one scatter",
         flags.add_out,
-        description=f"With one RUN: redraw {plot_mod.SCATTER} and {plot_mod.CURVES} in its "
+        description="With one RUN: redraw its pictures in its "
         "folder. With several: one scatter of all of them (e.g. CPU vs GPU).",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folder, or run name under --out")
@@ -97,6 +92,7 @@ def build_parser() -> Parser:
         "compare runs: accuracy (or RMSE) and µs/step side by side, with significance",
         flags.add_out,
         flags.add_format,
+        flags.add_wide,
         description="Compare run B (and C, ...) against run A, joined by activation: "
         "the dataset's metric A and B (mean ± std over seeds; accuracy, or RMSE for a series), "
         "Δ = B - A paired by seed (paired "
@@ -139,7 +135,7 @@ def build_parser() -> Parser:
     c.add_argument(
         "--tolerance",
         type=number(float, "--tolerance"),
-        default=100 * stats.DEFAULT_TOLERANCE,
+        default=100 * DEFAULT_TOLERANCE,
         metavar="PCT",
         help="speed verdicts: faster/slower when the whole confidence interval lies beyond "
         "1 ± PCT%%, same when it lies inside (default: %(default)g)",
@@ -166,11 +162,15 @@ def build_parser() -> Parser:
     )
     c.set_defaults(handler=cmd_compare)
 
-    sh = command("show", "re-render a saved run's table", flags.add_out, flags.add_format)
+    sh = command(
+        "show", "re-render a saved run's table", flags.add_out, flags.add_format, flags.add_wide
+    )
     sh.add_argument("run", metavar="RUN", help="run folder, or run name under --out")
     sh.set_defaults(handler=cmd_show)
 
-    ls = command("list", "list the runs under --out", flags.add_out, flags.add_format)
+    ls = command(
+        "list", "list the runs under --out", flags.add_out, flags.add_format, flags.add_wide
+    )
     ls.set_defaults(handler=cmd_list)
 
     e = command(
@@ -204,16 +204,48 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     return names
 
 
-def _print_table(outcome: runner.SweepOutcome, fmt: str | None) -> None:
+def _print_table(outcome: SweepOutcome, fmt: str | None, wide: bool) -> None:
+    from actbench import report
+
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
-    fmt = fmt or formats.default_format()
-    print(report.printed(outcome.folder.run_info(), outcome.summary, fmt))
+    fmt = fmt or default_format()
+    print(report.printed(outcome.folder.run_info(), outcome.summary, fmt, wide))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 
+def resume_command(argv: Sequence[str], name: str) -> str:
+    """The command line that finishes run `name`: the one typed, with `--resume NAME`."""
+    prog = "actbench" if Path(sys.argv[0]).name == "actbench" else "python -m actbench"
+    kept, skip = [], False
+    for arg in argv:  # an earlier --resume is replaced, not repeated
+        if skip or arg == "--resume" or arg.startswith("--resume="):
+            skip = arg == "--resume"
+            continue
+        kept.append(arg)
+    return shlex.join([*prog.split(), *kept, "--resume", name])
+
+
+def _stopped_early(stop: SweepInterrupted, args: argparse.Namespace) -> None:
+    """Say what a stopped sweep kept and the exact command that finishes it."""
+    what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
+    folder = stop.outcome.folder
+    if not folder.path.is_dir():
+        print(
+            f"\n{what} before any trial finished: nothing was kept, and the run folder "
+            f"{folder.path} was removed",
+            file=sys.stderr,
+        )
+        return
+    print(f"\n{what}: finished trials are saved in {folder.path}; partial table:", file=sys.stderr)
+    _print_table(stop.outcome, args.format, args.wide)
+    print(f"finish the run with: {resume_command(args.argv, folder.name)}", file=sys.stderr)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from actbench import runner
+
     try:
         if args.resume:
             outcome = runner.resume(
@@ -222,17 +254,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         else:
             outcome = runner.run(sweep_flags.config_from(args), quiet=args.quiet)
     except SweepInterrupted as stop:
-        what = "terminated (SIGTERM)" if stop.terminated else "interrupted"
-        print(f"\n{what}: finished trials are saved; partial table:", file=sys.stderr)
-        _print_table(stop.outcome, args.format)
+        _stopped_early(stop, args)
         return EXIT_TERMINATED if stop.terminated else EXIT_INTERRUPTED
     if args.resume and outcome.trained == 0:
-        print(f"nothing to resume: every trial of {outcome.folder.path} is saved", file=sys.stderr)
-    _print_table(outcome, args.format)
+        drawn = f"; wrote what was missing: {', '.join(outcome.redrawn)}" if outcome.redrawn else ""
+        print(
+            f"nothing to resume: every trial of {outcome.folder.path} is saved{drawn}",
+            file=sys.stderr,
+        )
+    _print_table(outcome, args.format, args.wide)
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from actbench import plot as plot_mod
+    from actbench.storage import RunFolder
+
     folders = [RunFolder.open(ref, args.out) for ref in args.runs]
     for folder in folders:
         if folder.trials().empty:
@@ -252,15 +289,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from actbench import comparison as compare_mod
+    from actbench import comparison_view, gate
+    from actbench.storage import RunFolder
+
     if len(args.runs) < 2:
         raise ActbenchError("compare needs at least two runs: A B [C ...]")
     folders = [RunFolder.open(ref, args.out) for ref in args.runs]
-    fmt = args.format or formats.default_format()
+    fmt = args.format or default_format()
     comparisons = []
     for other in folders[1:]:
         comp = compare_mod.compare(folders[0], other, args.tolerance / 100, args.confidence)
         comparisons.append(comp)
-        print(comparison_view.render(comp, fmt), end="\n\n")
+        print(comparison_view.render(comp, fmt, args.wide), end="\n\n")
     comparison_view.write(comparisons, csv=args.csv, json_path=args.json)
     verdict = gate.gate(comparisons, args.slower_pct, args.less_accurate_points)
     for line in verdict.failures:
@@ -273,13 +314,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from actbench import report
+    from actbench.storage import RunFolder
+
     folder = RunFolder.open(args.run, args.out)
-    print(report.show_text(folder, args.format or formats.default_format()))
+    print(report.show_text(folder, args.format or default_format(), args.wide))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = report.listing(RunFolder.list(args.out))
+    from actbench import report
+    from actbench.storage import RunFolder
+
+    rows = report.listing(RunFolder.list(args.out), args.wide)
     if not rows:
         print(f"no runs under {args.out}", file=sys.stderr)
         return 0
@@ -287,7 +334,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         tabulate(
             rows,
             headers="keys",
-            tablefmt=args.format or formats.default_format(),
+            tablefmt=args.format or default_format(),
             disable_numparse=True,
         )
     )
@@ -295,6 +342,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    from actbench import device as device_mod
+    from actbench import environment
+    from actbench import plan as plan_mod
+
     plan_mod.check_pins(args.threads, args.cpu_affinity)
     with device_mod.state_kept():
         env = environment.collect(device_mod.pin(args.device, args.threads, args.cpu_affinity))
@@ -304,7 +355,7 @@ def cmd_env(args: argparse.Namespace) -> int:
         tabulate(
             rows,
             headers=["field", "value"],
-            tablefmt=args.format or formats.default_format(),
+            tablefmt=args.format or default_format(),
             disable_numparse=True,
         )
     )
@@ -327,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = args.debug or args.debug_all
     if args.command == "sweep":
         args.explicit = explicit_flags(args.sweep_parser, argv)
+        args.argv = argv
     names = option_names(parser)
     if not args.debug:
         warnings.formatwarning = _one_line_warnings(names)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from actbench import costs, disturbance, stats
+from actbench.config import DEFAULT_TOLERANCE
 from actbench.errors import ActbenchError
 from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
@@ -76,7 +77,7 @@ class ComparisonResult:
     rows: pd.DataFrame
     differences: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    tolerance: float = stats.DEFAULT_TOLERANCE
+    tolerance: float = DEFAULT_TOLERANCE
     confidence: float = 0.95
     estimates: dict[str, stats.RatioEstimate] = field(default_factory=dict, repr=False)
     scores: dict[str, stats.MetricDelta] = field(default_factory=dict, repr=False)
@@ -217,7 +218,7 @@ def _checked(tolerance: float, confidence: float) -> None:
 def compare(
     a: RunFolder,
     b: RunFolder,
-    tolerance: float = stats.DEFAULT_TOLERANCE,
+    tolerance: float = DEFAULT_TOLERANCE,
     confidence: float = 0.95,
 ) -> ComparisonResult:
     """B against A, activation by activation (see the module's docstring)."""
@@ -312,19 +313,13 @@ def _verdict(speed: stats.RatioEstimate, tolerance: float, gated: bool, disturbe
 def _disturbed(ta: pd.DataFrame, tb: pd.DataFrame) -> str:
     """Which side's trials have disturbed step times, and why ('' when neither)."""
     parts = []
-    for side, trials in (("A", ta), ("B", tb)):
+    for name, trials in (("A", ta), ("B", tb)):
         reasons = disturbance.of_trials(trials)
-        flagged = trials[reasons != ""]
+        flagged = reasons[reasons != ""]
         if flagged.empty:
             continue
         if len(trials) == 1:
-            parts.append(f"{side}: {reasons.iloc[0]}")
+            parts.append(f"{name}: {flagged.iloc[0]}")
             continue
-        median = flagged["us_per_step_median"]
-        iqr = ((flagged["us_per_step_p75"] - flagged["us_per_step_p25"]) / median).max()
-        mean = (flagged["us_per_step_mean"] / median).max()
-        parts.append(
-            f"{side}: {len(flagged)} of {len(trials)} trials "
-            f"(IQR up to {100 * iqr:.0f}% of median, mean up to {mean:.2f}× median)"
-        )
+        parts.append(f"{name}: {len(flagged)} of {len(trials)} trials ({flagged.iloc[0]}, ...)")
     return " | ".join(parts)

@@ -7,12 +7,11 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from tabulate import tabulate
 
 from actbench import stats
 from actbench.comparison import BASIS, ComparisonResult
 from actbench.errors import ActbenchError
-from actbench.formats import interval, number, score
+from actbench.formats import interval, number, score, tabulated, wrapped
 
 
 def _level(value: float, basis: str) -> str:
@@ -56,39 +55,62 @@ def display(comp: ComparisonResult) -> pd.DataFrame:
     )
 
 
-def render(comp: ComparisonResult, fmt: str) -> str:
+def compact(comp: ComparisonResult) -> pd.DataFrame:
+    """What a reader decides by, in a 100-column terminal: Δ of the metric and its verdict,
+    B/A and its verdict (which says '(disturbed)' when a side's timing is); `display` has
+    every column."""
+    full, level = display(comp), round(100 * comp.confidence)
+    delta = f"{comp.metric.delta_label} [{level}% CI]"
+    return pd.DataFrame(
+        {
+            "activation": full["activation"],
+            delta: full[delta],
+            comp.metric.what: full[comp.metric.what],
+            f"B/A [{level}% CI]": full[f"B/A [{level}% CI]"],
+            "speed": full["speed"],
+        }
+    )
+
+
+def render(comp: ComparisonResult, fmt: str, wide: bool = True) -> str:
     lines = [f"A = {comp.a}   B = {comp.b}"]
     if comp.warnings:
         lines.append(
-            f"WARNING: the runs trained different things; {comp.metric.what} and speed are not "
-            "comparable like for like: " + "; ".join(comp.warnings)
+            wrapped(
+                f"WARNING: the runs trained different things; {comp.metric.what} and speed are "
+                "not comparable like for like: " + "; ".join(comp.warnings)
+            )
         )
     if comp.differences:
-        lines.append("differs: " + "; ".join(comp.differences))
+        lines.append(wrapped("differs: " + "; ".join(comp.differences)))
     elif not comp.warnings:
         lines.append("same configuration and environment")
     lines.append("")
-    lines.append(
-        tabulate(
-            display(comp), headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True
-        )
-    )
+    lines.append(tabulated(display(comp) if wide else compact(comp), fmt))
     level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
     lines.append(
-        "speed A/B: each side's level (per seed the median, then the geometric mean over "
-        "seeds) of what 'measured as' names: step time over its own run's baseline in the "
-        "same rounds (cancels the machine's speed), over the reference step timed at each "
-        "epoch's start (same machine), or raw µs/step. B/A: their ratio, with a "
-        f"{level}% t interval over seeds (paired when both runs hold the same seeds), never "
-        "narrower than the seeds' own stationary-bootstrap errors allow; '(within run)': one "
-        "seed a side, so the interval is within each run, which a rerun need not respect, and "
-        "a gate cannot test it. speed: slower/faster when the whole interval is beyond "
-        f"1 ± {tol}, same when it lies inside, undecided otherwise; '(disturbed)': a side's "
-        "step times are disturbed (timing column); '(raw)': raw µs across machines, devices "
-        "or thread counts, not gated. "
-        f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
-        f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
-        "worse in the metric's direction; n.s. = not significant."
+        wrapped(
+            "speed A/B: each side's level (per seed the median, then the geometric mean over "
+            "seeds) of what 'measured as' names: step time over its own run's baseline in the "
+            "same rounds (cancels the machine's speed), over the reference step timed at each "
+            "epoch's start (same machine), or raw µs/step. B/A: their ratio, with a "
+            f"{level}% t interval over seeds (paired when both runs hold the same seeds), never "
+            "narrower than the seeds' own stationary-bootstrap errors allow; '(within run)': one "
+            "seed a side, so the interval is within each run, which a rerun need not respect, and "
+            "a gate cannot test it. speed: slower/faster when the whole interval is beyond "
+            f"1 ± {tol}, same when it lies inside, undecided otherwise; '(disturbed)': a side's "
+            "step times are disturbed (timing column); '(raw)': raw µs across machines, devices "
+            "or thread counts, not gated. "
+            f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
+            f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
+            "worse in the metric's direction; n.s. = not significant."
+            + (
+                ""
+                if wide
+                else " --wide adds each side's score, speed and 'measured as', and why a "
+                "timing is disturbed."
+            )
+        )
     )
     return "\n".join(lines)
 

@@ -22,6 +22,52 @@ LOCATION_FIELDS = frozenset(
     {"data_dir", "download", "out", "name", "executor", "ray_address", "jobs"}
 )
 _TUPLES = ("activations", "seeds", "cpu_affinity", "hidden")
+# The vocabularies, as plain names: `--help` and argument errors answer from these without
+# importing torch (activation.BUILTINS, model.MODELS and dataset.DATASETS hold the objects;
+# a test keeps the names equal).
+DEVICE_CHOICES = "auto|cpu|cuda|cuda:N|mps"
+DEFAULT_TOLERANCE = 0.03  # compare: "same" speed within ± 3 %
+# A user's runs, beside their work (as MLflow's mlruns/ and pytest-benchmark's .benchmarks/);
+# this repository's examples live in results/, apart from them.
+DEFAULT_OUT = Path("actbench-runs")
+MODELS = ("mlp", "cnn", "lstm")
+ACTIVATIONS = (
+    "identity", "relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "selu",
+    "softplus", "mish", "hardswish", "celu", "relu6", "prelu", "softsign", "hardtanh",
+)  # fmt: skip
+IMAGE_DEFAULTS: dict[str, object] = {
+    "model": "mlp",
+    "hidden": (100, 100, 100),
+    "batch_size": 100,
+    "epochs": 100,
+    "patience": 10,
+    "val_fraction": 0.2,
+    "window": None,
+}
+SERIES_DEFAULTS: dict[str, object] = {  # the airline article's LSTM
+    "model": "lstm",
+    "hidden": (6,),
+    "batch_size": 1,
+    "epochs": 150,
+    "patience": 0,
+    "val_fraction": 0.1,
+    "window": 10,
+}
+DATASETS = {  # name: (models that fit it, its defaults)
+    "mnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
+    "fashion-mnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
+    "kmnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
+    "airline": (("lstm",), SERIES_DEFAULTS),
+}
+
+
+def default_text(field_name: str, show=str) -> str:
+    """'mnist, fashion-mnist, kmnist: 100; airline: 150': a dependent default, for --help."""
+    by_value: dict[str, list[str]] = {}
+    for name, (_, defaults) in DATASETS.items():
+        value = defaults[field_name]
+        by_value.setdefault("none" if value is None else show(value), []).append(name)
+    return "; ".join(f"{', '.join(names)}: {value}" for value, names in by_value.items())
 
 
 @dataclass(frozen=True)
@@ -55,7 +101,7 @@ class SweepConfig:
     split_seed: int = 0
     data_dir: Path | None = None
     download: bool = True
-    out: Path = Path("results")
+    out: Path = DEFAULT_OUT
     name: str | None = None
 
     def __post_init__(self) -> None:

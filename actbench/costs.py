@@ -52,7 +52,6 @@ CONFIDENCE = 0.95  # the level of every interval in a run's table
 def _empty(names: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({c: math.nan for c in COLUMNS}, index=pd.Index(names, name="activation"))
     frame["cost_over"] = ""
-    frame["pareto"] = False
     return frame
 
 
@@ -86,9 +85,7 @@ def _ratios(paired: pd.DataFrame) -> dict[int, np.ndarray]:
     return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
 
 
-def cost(
-    rounds: pd.DataFrame, activation: str, baseline: str
-) -> dict[str, float]:
+def cost(rounds: pd.DataFrame, activation: str, baseline: str) -> dict[str, float]:
     """Cost columns of `activation` against `baseline` from their paired rounds."""
     paired = paired_rounds(rounds, activation, baseline)
     series = _ratios(paired)
@@ -164,5 +161,4 @@ def table(
             values.update(gain(trials, name, baseline, metric))
         for column, value in values.items():
             frame.loc[name, column] = value
-    frame["pareto"] = pareto(frame["cost_us"], frame["gain"])
     return frame

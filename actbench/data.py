@@ -208,13 +208,20 @@ def load(root: Path, download: bool = True, source: ImageSource = MNIST_SOURCE) 
             PROVIDE,
         )
     splits = []
-    for train in (True, False):
-        if present:
-            images, labels = _read_idx_split(root, train, source)
-        else:
-            images, labels = _torchvision_split(root, train, True, source)
-        verify(images, labels, raw, source.name)
-        splits.append((images, labels))
+    made = [d for d in (raw, raw.parent, root) if not d.exists()]  # a failed download's
+    try:
+        for train in (True, False):
+            if present:
+                images, labels = _read_idx_split(root, train, source)
+            else:
+                images, labels = _torchvision_split(root, train, True, source)
+            verify(images, labels, raw, source.name)
+            splits.append((images, labels))
+    except BaseException:
+        for folder in made:  # empty folders a failed download left behind go again
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     (train_x, train_y), (test_x, test_y) = splits
     reader = "idx" if present else "torchvision"
     return Images(train_x, train_y, test_x, test_y, reader, source)

@@ -15,30 +15,11 @@ from pathlib import Path
 
 import torch
 
+from actbench import config, series
 from actbench import data as data_mod
-from actbench import series
 from actbench.errors import ActbenchError
 from actbench.model import image_shape
 from actbench.task import Classification, Regression, Task
-
-IMAGE_DEFAULTS: dict[str, object] = {
-    "model": "mlp",
-    "hidden": (100, 100, 100),
-    "batch_size": 100,
-    "epochs": 100,
-    "patience": 10,
-    "val_fraction": 0.2,
-    "window": None,
-}
-SERIES_DEFAULTS: dict[str, object] = {  # the airline article's LSTM
-    "model": "lstm",
-    "hidden": (6,),
-    "batch_size": 1,
-    "epochs": 150,
-    "patience": 0,
-    "val_fraction": 0.1,
-    "window": 10,
-}
 
 
 @dataclass(frozen=True)
@@ -124,30 +105,18 @@ class SeriesDataset(Dataset):
         }
 
 
+def _dataset(name: str, task: Task, kind: type[Dataset] | None = None, **source) -> Dataset:
+    models, defaults = config.DATASETS[name]
+    return (kind or ImageDataset)(name, task, models, defaults, **source)
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        ImageDataset("mnist", Classification(), ("mlp", "cnn"), IMAGE_DEFAULTS),
-        ImageDataset(
-            "fashion-mnist",
-            Classification(),
-            ("mlp", "cnn"),
-            IMAGE_DEFAULTS,
-            data_mod.FASHION_SOURCE,
-        ),
-        ImageDataset(
-            "kmnist", Classification(), ("mlp", "cnn"), IMAGE_DEFAULTS, data_mod.KMNIST_SOURCE
-        ),
-        SeriesDataset("airline", Regression(), ("lstm",), SERIES_DEFAULTS),
+        _dataset("mnist", Classification()),
+        _dataset("fashion-mnist", Classification(), source=data_mod.FASHION_SOURCE),
+        _dataset("kmnist", Classification(), source=data_mod.KMNIST_SOURCE),
+        _dataset("airline", Regression(), SeriesDataset),
     )
 }
 NAMES = tuple(DATASETS)
-
-
-def default_text(field_name: str, show=str) -> str:
-    """'mnist, fashion-mnist, kmnist: 100; airline: 150': a dependent default, for --help."""
-    by_value: dict[str, list[str]] = {}
-    for d in DATASETS.values():
-        value = d.defaults[field_name]
-        by_value.setdefault("none" if value is None else show(value), []).append(d.name)
-    return "; ".join(f"{', '.join(names)}: {value}" for value, names in by_value.items())

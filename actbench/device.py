@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
+from actbench.config import DEVICE_CHOICES as CHOICES
 from actbench.errors import ActbenchError
 
-CHOICES = "auto|cpu|cuda|cuda:N|mps"
 # The timed step's threads on a CPU unless --threads says otherwise. Every parallel operator
 # waits for its slowest thread, so at two threads a neighbour holding one core stalls the
 # matmuls and not the single-threaded activation kernels, and costs moved 3.6-7.5 % under

@@ -4,12 +4,13 @@ the option groups that several commands share. No command logic lives here."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tabulate import tabulate_formats
 
-from actbench.device import CHOICES as DEVICE_CHOICES
+from actbench.config import DEFAULT_OUT, DEVICE_CHOICES
 
 EXIT_ERROR = 2
 
@@ -71,6 +72,11 @@ def int_list(flag: str) -> Callable[[str], list[int]]:
     return parse
 
 
+def default_format() -> str:
+    """A grid on a terminal; GitHub markdown on a pipe, so output pastes into an issue."""
+    return "rounded_grid" if sys.stdout.isatty() else "github"
+
+
 FORMAT_HELP = (
     "any tabulate format for the printed table "
     "(default: a grid on a terminal, github markdown on a pipe)"
@@ -99,12 +105,24 @@ def add_debug(p: argparse.ArgumentParser) -> None:
 
 def add_out(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--out", type=Path, default=Path("results"), help="folder that holds run folders"
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="folder that holds run folders (a run may also be named by its folder's path)",
     )
 
 
 def add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", type=table_format, default=None, help=FORMAT_HELP)
+
+
+def add_wide(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column (default: the columns a reader decides by, fitting 100 columns; "
+        "summary.md, summary.csv and --csv/--json always hold them all)",
+    )
 
 
 def add_pinning(p: argparse.ArgumentParser) -> None:

@@ -3,14 +3,19 @@ how a table is laid out (one set of formatters for the sweep's table and `compar
 
 from __future__ import annotations
 
-import sys
+import re
+import textwrap
+from typing import TYPE_CHECKING
 
 import pandas as pd
+import tabulate as tabulate_mod
 from tabulate import tabulate
 
-from actbench.task import Metric
+if TYPE_CHECKING:
+    from actbench.task import Metric
 
 MISSING = "—"
+COLUMNS = 100  # what a terminal shows without wrapping: the compact tables fit in it
 
 
 def number(value: float, spec: str) -> str:
@@ -33,10 +38,25 @@ def interval(value: float, low: float, high: float, spec: str, unit: str = "") -
     return f"{value:{spec}}{unit} [{low:{spec}}, {high:{spec}}]"
 
 
-def default_format() -> str:
-    """A grid on a terminal; GitHub markdown on a pipe, so output pastes into an issue."""
-    return "rounded_grid" if sys.stdout.isatty() else "github"
+def wrapped(text: str) -> str:
+    """A paragraph broken into lines of at most `COLUMNS` characters."""
+    return textwrap.fill(text, COLUMNS, break_on_hyphens=False) if text else text
+
+
+def disturbed(reasons: str) -> str:
+    """A timing cell in a word or two: 'ok', 'disturbed', or 'disturbed ×2' (seeds); the
+    reasons themselves are in the wide table and summary.md."""
+    if not isinstance(reasons, str) or not reasons:
+        return "ok"
+    seeds = len(re.findall(r"seed \d+:", reasons))
+    return f"disturbed ×{seeds}" if seeds > 1 else "disturbed"
 
 
 def tabulated(frame: pd.DataFrame, fmt: str) -> str:
-    return tabulate(frame, headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True)
+    """`frame` as a table in tabulate's `fmt`, each column as wide as its widest cell or
+    header (tabulate's default pads every header by two more, 12 columns of a table's 100)."""
+    padding, tabulate_mod.MIN_PADDING = tabulate_mod.MIN_PADDING, 0
+    try:
+        return tabulate(frame, headers="keys", tablefmt=fmt, showindex=False, disable_numparse=True)
+    finally:
+        tabulate_mod.MIN_PADDING = padding

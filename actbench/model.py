@@ -15,6 +15,9 @@ import torch
 from torch import nn
 
 from actbench.activation import Activation
+from actbench.config import MODELS
+
+__all__ = ["MODELS", "Architecture", "build", "image_shape"]
 
 IN_FEATURES, NUM_CLASSES = 28 * 28, 10
 
@@ -105,9 +108,6 @@ def build_lstm(
         for i, (project, recurrent) in enumerate(pairs)
     ]
     return nn.Sequential(*layers, out)
-
-
-MODELS = ("mlp", "cnn", "lstm")
 
 
 def build(name: str, hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Sequential:

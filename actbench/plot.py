@@ -9,6 +9,7 @@ colour in every picture.
 
 from __future__ import annotations
 
+import textwrap
 import zlib
 from pathlib import Path
 
@@ -27,6 +28,12 @@ from actbench.task import metric_named
 SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
 TIMELINE, BREAKDOWN = "timeline.png", "step_breakdown.png"
 MARKERS = "osD^vP"
+
+
+def _title(text: str, figure_inches: float) -> str:
+    """A title broken into lines that fit the figure (about 9 characters an inch at the
+    title's size), never cut at its ends by a long CPU name."""
+    return textwrap.fill(text, max(40, int(9 * figure_inches)), break_on_hyphens=False)
 
 
 def colour(activation: str):
@@ -64,10 +71,12 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
             x, y = one["us_per_step_median"], metric.shown(one[f"{metric.column}_mean"])
             xerr = _bar(x, one["us_per_step_p25"], one["us_per_step_p75"])
             yerr = metric.shown(one[f"{metric.column}_std"]).fillna(0.0)
-        name = row["activation"]
+        name, disturbed = row["activation"], bool(row.get("timing"))
+        shown = name if label is None else f"{name} ({label})"
         ax.errorbar(
             x, y, xerr=xerr, yerr=yerr, fmt=marker, capsize=3, color=colour(name),
-            label=name if label is None else f"{name} ({label})",
+            label=shown, markerfacecolor="white" if disturbed else None,
+            linestyle="none",
         )  # fmt: skip
         if relative and row.get("pareto"):
             ax.scatter(x, y, s=220, facecolors="none", edgecolors="black", linewidths=1.2)
@@ -116,14 +125,19 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
         ax.set_ylabel(f"{metric.label} ({metric.direction}; {spread})")
     if relative:
         better = "more accurate" if metric.higher_is_better else f"lower in {what}"
-        ax.text(0.99, 0.01, f"ringed: no other activation is both cheaper and {better}",
+        ax.text(0.99, 0.01, f"ringed: no other activation is both cheaper and {better}; "
+                "hollow: timing disturbed, cost not to be trusted",
                 transform=ax.transAxes, ha="right", va="bottom", fontsize=8)  # fmt: skip
     if len(runs) == 1:
         label, run, _ = runs[0]
-        ax.set_title(f"actbench {label}: what each activation buys and costs\n{describe(run)}")
+        ax.set_title(
+            _title(f"actbench {label}: what each activation buys and costs, {describe(run)}", 7)
+        )
     else:
         ax.set_title(
-            "actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs))
+            _title(
+                "actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs)), 7
+            )
         )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
@@ -136,13 +150,17 @@ def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> Non
     scale = 1 if relative else metric.scale
     first = runs[0][2].set_index("activation")
     for _, _, summary in runs[1:]:
-        for row in summary.to_dict("records"):
+        for i, row in enumerate(summary.to_dict("records")):
             name = row["activation"]
             if name in first.index:
+                # each activation's arrow bends its own way, so arrows along one line
+                # (every activation moved alike) stay apart instead of hiding each other
+                bend = 0.12 * (i + 1) * (-1) ** i
                 ax.annotate(
                     "", xy=(row[x], scale * row[y]),
                     xytext=(first.loc[name, x], scale * first.loc[name, y]),
-                    arrowprops={"arrowstyle": "->", "color": colour(name), "alpha": 0.6},
+                    arrowprops={"arrowstyle": "->", "color": colour(name), "alpha": 0.7,
+                                "connectionstyle": f"arc3,rad={bend:.2f}"},
                 )  # fmt: skip
 
 
@@ -186,7 +204,7 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     acc_ax.legend(loc="lower right" if metric.higher_is_better else "upper right", fontsize=8)
-    fig.suptitle(f"actbench {label}: learning curves, {describe(run)}")
+    fig.suptitle(_title(f"actbench {label}: learning curves, {describe(run)}", 12))
     return fig
 
 
@@ -202,8 +220,8 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
     schedule = run["config"]["schedule"]
     ax.set(xlabel="wall-clock time since the first round (s)",
            ylabel="median step time in the round (µs, ↓ faster)",
-           title=f"actbench {label}: step time through the run ({schedule} schedule), "
-                 f"{describe(run)}")  # fmt: skip
+           title=_title(f"actbench {label}: step time through the run ({schedule} "
+                        f"schedule), {describe(run)}", 9))  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=3)
     return fig
@@ -227,11 +245,23 @@ def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
         ax.barh(parts["activation"], parts[column], left=left, color=colours,
                 hatch=hatches[part], edgecolor="white", label=part)  # fmt: skip
         left += parts[column]
+    title = f"actbench {label}: where the step's time goes, {describe(run)}"
     ax.set(xlabel="µs per step, operator self time under torch.profiler (eager step)",
-           title=f"actbench {label}: where the step's time goes, {describe(run)}")  # fmt: skip
-    ax.legend(loc="lower right", fontsize=8)
+           title=_title(title, 8))  # fmt: skip
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)  # beside the bars
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def missing(folder: RunFolder) -> list[str]:
+    """The pictures a run folder with finished trials should hold and does not."""
+    if folder.trials().empty:
+        return []
+    wanted = [SCATTER, CURVES] + ([TIMELINE] if not folder.rounds().empty else [])
+    trials = folder.trials()
+    if trials.filter(like="profile_").notna().any().any():
+        wanted.append(BREAKDOWN)
+    return [name for name in wanted if not (folder.path / name).is_file()]
 
 
 def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str, Figure]:

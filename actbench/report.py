@@ -13,6 +13,7 @@ import pandas as pd
 
 from actbench import plot
 from actbench.errors import ActbenchError
+from actbench.formats import wrapped
 from actbench.records import PROFILE_STEPS as PROFILED_STEPS
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
@@ -56,16 +57,17 @@ def header(run: dict) -> str:
     return f"{where}; {over}"
 
 
-def printed(run: dict, summary: pd.DataFrame, fmt: str) -> str:
-    """What `sweep` and `show` print: the table, its legend, the breakdown, the timer."""
-    parts = [render(summary, fmt), header(run), legend(summary)]
+def printed(run: dict, summary: pd.DataFrame, fmt: str, wide: bool = True) -> str:
+    """What `sweep` and `show` print: the table (compact unless `wide`), its legend, the
+    breakdown, the timer; prose wrapped to a terminal's width."""
+    parts = [render(summary, fmt, wide), wrapped(header(run)), wrapped(legend(summary))]
     breakdown = render_breakdown(summary, fmt)
     if breakdown:
         parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]
-    parts.append(footer(run, summary))
+    parts.append(wrapped(footer(run, summary)))
     note = advice(run, summary)
     if note:
-        parts.append(note)
+        parts.append(wrapped(note))
     return "\n".join(p for p in parts if p is not None)
 
 
@@ -150,6 +152,12 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def missing(folder: RunFolder) -> list[str]:
+    """What a run folder should hold and does not: its summary files and pictures."""
+    files = [n for n in ("summary.md", "summary.csv") if not (folder.path / n).is_file()]
+    return files + plot.missing(folder) if not folder.trials().empty else []
+
+
 def write(folder: RunFolder, run: dict) -> pd.DataFrame:
     """summary.md, summary.csv and the pictures, from what the folder holds; the summary."""
     if folder.trials().empty:
@@ -163,23 +171,26 @@ def write(folder: RunFolder, run: dict) -> pd.DataFrame:
     return summary
 
 
-def show_text(folder: RunFolder, fmt: str) -> str:
+def show_text(folder: RunFolder, fmt: str, wide: bool = True) -> str:
     """What `actbench show` prints: the run in one line, its table, and where its plots are."""
     run, summary = folder.run_info(), summarize_folder(folder)
     env, cfg = run.get("environment", {}), run["config"]
     lines = [
-        f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
-        f"{env.get('threads', '?')} thread{'' if env.get('threads') == 1 else 's'}, "
-        f"{cfg['dataset']}, {cfg['model']}, {cfg['mode']}, "
-        f"{run.get('status', '?')}, started {run.get('started', '?')}",
-        printed(run, summary, fmt),
+        wrapped(
+            f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
+            f"{env.get('threads', '?')} thread{'' if env.get('threads') == 1 else 's'}, "
+            f"{cfg['dataset']}, {cfg['model']}, {cfg['mode']}, "
+            f"{run.get('status', '?')}, started {run.get('started', '?')}"
+        ),
+        printed(run, summary, fmt, wide),
     ]
     lines += [f"plot: {p}" for p in sorted(folder.path.glob("*.png"))]
     return "\n".join(lines)
 
 
-def listing(folders: list[RunFolder]) -> list[dict]:
-    """One row per run folder for `actbench list`: when, where, what, how far."""
+def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
+    """One row per run folder for `actbench list`: when, where, what, how far (the
+    device's name, the activations and seeds only when `wide`)."""
     rows = []
     for folder in folders:
         try:
@@ -189,8 +200,8 @@ def listing(folders: list[RunFolder]) -> list[dict]:
             rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
             continue
         cfg, env = run["config"], run.get("environment", {})
-        rows.append(
-            {
+        if wide:
+            row = {
                 "run": folder.name,
                 "started": run.get("started", ""),
                 "status": run.get("status", ""),
@@ -203,5 +214,14 @@ def listing(folders: list[RunFolder]) -> list[dict]:
                 "seeds": ",".join(map(str, cfg["seeds"])),
                 "trials": trials,
             }
-        )
+        else:
+            row = {
+                "run": folder.name,
+                "started": run.get("started", "")[:16].replace("T", " "),
+                "status": run.get("status", ""),
+                "device": f"{env.get('device', '?')} ×{env.get('threads', '?')}",
+                "trained": f"{cfg['dataset']} {cfg['model']} {cfg['mode']}",
+                "trials": trials,
+            }
+        rows.append(row)
     return rows

@@ -42,6 +42,7 @@ class SweepOutcome:
     folder: RunFolder
     summary: pd.DataFrame
     trained: int = 0  # trials trained by this call (0: a resume found nothing to do)
+    redrawn: tuple[str, ...] = ()  # outputs a resume of a saved run wrote again
 
 
 def _pin(plan: Plan) -> Pinning:
@@ -173,11 +174,14 @@ def _data_info(plan: Plan, pinning: Pinning) -> dict:
 
 
 def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
-    """A run whose every trial is saved: marked complete, its outputs written if missing."""
-    if run_info.get("status") != "complete":  # e.g. stopped while drawing
+    """A run whose every trial is saved: its outputs written if any is missing (a sweep
+    stopped while drawing), then marked complete."""
+    missing = tuple(report.missing(folder))
+    if run_info.get("status") != "complete" or missing:
+        summary = report.write(folder, run_info)
         run_info.update(status="complete", finished=run_info.get("finished") or _now())
         folder.write_run(run_info)
-        return SweepOutcome(folder, report.write(folder, run_info))
+        return SweepOutcome(folder, summary, redrawn=missing)
     return SweepOutcome(folder, report.summarize_folder(folder))
 
 
@@ -223,24 +227,39 @@ def _results(
     return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs)
 
 
-def _warn_about(result: TrialResult) -> None:
-    """What a reader of this trial's row should know (warned before the row is saved)."""
-    name, seed = result.activation, result.seed
-    timed = result.steps - result.warmup_steps
-    if timed < MIN_TIMED_STEPS:
-        warnings.warn(
-            ActbenchWarning(
-                f"{name} (seed {seed}) has only {timed} timed steps; its step-time statistics "
-                "are rough (more {epochs} or a larger {train_limit} help)",
-                ["epochs", "train_limit"],
-            ),
-            stacklevel=3,
-        )
-    if result.diverged:
-        warnings.warn(
-            ActbenchWarning(f"{name} (seed {seed}) diverged at epoch {result.diverged_epoch}"),
-            stacklevel=3,
-        )
+class _Notes:
+    """What a reader of the rows should know, said once per sweep when it ends (one
+    warning per kind, however many trials it concerns, and never over a progress bar)."""
+
+    def __init__(self) -> None:
+        self.rough: list[tuple[str, int, int]] = []  # (activation, seed, timed steps)
+        self.diverged: list[str] = []
+
+    def add(self, result: TrialResult) -> None:
+        timed = result.steps - result.warmup_steps
+        if timed < MIN_TIMED_STEPS:
+            self.rough.append((result.activation, result.seed, timed))
+        if result.diverged:
+            self.diverged.append(
+                f"{result.activation} (seed {result.seed}) at epoch {result.diverged_epoch}"
+            )
+
+    def say(self) -> None:
+        if self.rough:
+            steps = sorted(t for _, _, t in self.rough)
+            which = ", ".join(f"{a} (seed {s})" for a, s, _ in self.rough)
+            counts = f"{steps[0]}" if steps[0] == steps[-1] else f"{steps[0]}-{steps[-1]}"
+            warnings.warn(
+                ActbenchWarning(
+                    f"{len(self.rough)} trial(s) have only {counts} timed steps, so their "
+                    f"step-time statistics are rough (more {{epochs}} or a larger "
+                    f"{{train_limit}} help): {which}",
+                    ["epochs", "train_limit"],
+                ),
+                stacklevel=4,
+            )
+        if self.diverged:
+            warnings.warn(ActbenchWarning(f"diverged: {'; '.join(self.diverged)}"), stacklevel=4)
 
 
 def _train(
@@ -259,36 +278,43 @@ def _train(
     c = plan.config
     progress = Progress(len(done) + todo, c.epochs, c.schedule, quiet, len(done), plan.metric)
     results = _results(plan, pinning, groups, progress, jobs)
-    trained = 0
+    trained, notes = 0, _Notes()
     try:
         for result in (r.in_group(group_id) for r in results):
             if (result.activation, result.seed) in done:  # the baseline, trained as a pacer
                 folder.add_rounds(result)
                 progress.trial_finished(result, pacer=True)
                 continue
-            _warn_about(result)
+            notes.add(result)
             folder.add_trial(result)
             trained += 1
             progress.trial_finished(result)
     except KeyboardInterrupt as stop:
         results.close()  # a Ray executor cancels its unfinished tasks
         outcome = _stopped(folder, run_info, progress, "interrupted", trained)
+        notes.say()
         raise SweepInterrupted(outcome, isinstance(stop, Terminated)) from None
     except ActbenchError:  # a worker failed or died: what finished stays, tabulated
         results.close()
         _stopped(folder, run_info, progress, "failed", trained)
+        notes.say()
         raise
     finally:
         if pinning.device.type == "cuda":
             torch.cuda.empty_cache()
-    return _stopped(folder, run_info, progress, "complete", trained)
+    outcome = _stopped(folder, run_info, progress, "complete", trained)
+    notes.say()
+    return outcome
 
 
 def _stopped(
     folder: RunFolder, run_info: dict, progress: Progress, status: str, trained: int
 ) -> SweepOutcome:
-    """Record how the sweep ended and write its summary and pictures from what is saved."""
+    """Write the summary and pictures from what is saved, then record how the sweep ended:
+    a run stopped while drawing is not `complete`, and `--resume` draws what is missing."""
     progress.close()
-    run_info.update(status=status, finished=_now())
+    run_info.update(finished=_now())
+    summary = report.write(folder, run_info)
+    run_info.update(status=status)
     folder.write_run(run_info)
-    return SweepOutcome(folder, report.write(folder, run_info), trained)
+    return SweepOutcome(folder, summary, trained)

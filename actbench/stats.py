@@ -33,11 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
+from actbench.config import DEFAULT_TOLERANCE
+
 MIN_SEEDS_FOR_ACCURACY_TEST = 3
 MIN_SEEDS_FOR_SPEED_TEST = 2  # below: the interval is within one run, which a rerun ignores
 MIN_POINTS = 5  # fewer values in a seed's series: no within-seed error (a median of 4 says little)
 RESAMPLES = 500  # bootstrap draws per seed: the standard error to about 3 %
-DEFAULT_TOLERANCE = 0.03
 WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
 
 

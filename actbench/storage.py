@@ -178,7 +178,12 @@ class RunFolder:
         for path in candidates:
             if (path / RUN_JSON).is_file():
                 return cls(path)
-        raise ActbenchError(f"no actbench run at {ref} (looked for {RUN_JSON})")
+        looked = " and ".join(str(path / RUN_JSON) for path in candidates)
+        raise ActbenchError(
+            f"no actbench run at {ref}: looked for {looked}; a run is named by its folder's "
+            "path, or by its name under {out}",
+            ["out"],
+        )
 
     @classmethod
     def list(cls, out: Path) -> list[RunFolder]:

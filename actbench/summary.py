@@ -64,6 +64,9 @@ def summarize(
     summary.index.name = "activation"
     rounds = pd.DataFrame() if rounds is None else rounds
     summary = summary.join(costs.table(trials, rounds, baseline, metric))
+    # a disturbed row's cost is not to be trusted: it is never a best trade-off
+    trusted = summary["cost_us"].where(summary["timing"] == "")
+    summary["pareto"] = costs.pareto(trusted, summary["gain"])
     summary["baseline"] = summary.index == baseline
     return (
         summary.reset_index()

@@ -11,11 +11,10 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from actbench import dataset as datasets
-from actbench.activation import BUILTINS
-from actbench.config import EXECUTORS, MODES, OPTIMIZERS, SCHEDULES, SweepConfig
+from actbench import config
+from actbench.config import ACTIVATIONS as BUILTINS
+from actbench.config import EXECUTORS, MODELS, MODES, OPTIMIZERS, SCHEDULES, SweepConfig
 from actbench.flags import int_list, number
-from actbench.model import MODELS
 
 
 def widths(value: tuple[int, ...]) -> str:
@@ -23,7 +22,7 @@ def widths(value: tuple[int, ...]) -> str:
 
 
 def by_dataset(field: str, show=str) -> str:
-    return datasets.default_text(field, show)
+    return config.default_text(field, show)
 
 
 def add(s: argparse.ArgumentParser) -> None:
@@ -38,7 +37,7 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--dataset",
-        choices=datasets.NAMES,
+        choices=tuple(config.DATASETS),
         default=d.dataset,
         help="mnist, fashion-mnist, kmnist: 28x28 images in 10 classes, read from "
         "<data-dir>/{MNIST,FashionMNIST,KMNIST}/raw (scored by accuracy); airline: the "

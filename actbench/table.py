@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from actbench.costs import CONFIDENCE
-from actbench.formats import interval, score, tabulated
+from actbench.formats import disturbed, interval, score, tabulated
 from actbench.records import PROFILE_PARTS
 from actbench.summary import PROFILE_COLUMNS, metric_of
 
@@ -84,17 +84,44 @@ def display(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def breakdown_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """Where an eager step's time goes, per activation (µs per step, profiled)."""
+    """Where an eager step's time goes, per activation (µs per step, profiled; the
+    caption above the table says so, the headers name the parts)."""
     parts = summary[["activation", *PROFILE_COLUMNS]].dropna()
     frame = pd.DataFrame({"activation": parts["activation"]})
     for part, column in zip(PROFILE_PARTS, PROFILE_COLUMNS, strict=True):
-        frame[f"{part} µs"] = parts[column].map("{:.1f}".format)
-    frame["profiled total µs"] = parts[PROFILE_COLUMNS].sum(axis=1).map("{:.1f}".format)
+        frame["its kernels" if part == "activation" else part] = parts[column].map("{:.1f}".format)
+    frame["total"] = parts[PROFILE_COLUMNS].sum(axis=1).map("{:.1f}".format)
     return frame
 
 
-def render(summary: pd.DataFrame, fmt: str = "github") -> str:
-    return tabulated(display(summary), fmt)
+def compact(summary: pd.DataFrame) -> pd.DataFrame:
+    """The columns a reader decides by, fitting a 100-column terminal: the metric, the raw
+    step time, cost % and gain with their intervals, and whether the timing is to be trusted
+    (`display` has them all)."""
+    full, metric = display(summary), metric_of(summary)
+    level = f"{round(100 * CONFIDENCE)}% CI"
+    columns = {
+        "activation": full["activation"],
+        metric.label: full[f"{metric.label} (mean ± std)"],
+        "µs/step": full["µs/step (median, raw)"],
+    }
+    if has_costs(summary):
+        columns[f"cost % [{level}]"] = [
+            "baseline"
+            if r["baseline"]
+            else interval(r["cost_pct"], r["cost_pct_low"], r["cost_pct_high"], "+.1f")
+            for r in summary.to_dict("records")
+        ]
+        gain = next(c for c in full if c.startswith("gain "))
+        columns[gain.replace(" reduction", "")] = full[gain]  # "gain RMSE": the legend says
+    if summary["diverged"].sum():
+        columns["diverged"] = full["diverged"]
+    columns["timing"] = [disturbed(t) for t in summary["timing"]]
+    return pd.DataFrame(columns)
+
+
+def render(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
+    return tabulated(display(summary) if wide else compact(summary), fmt)
 
 
 def render_breakdown(summary: pd.DataFrame, fmt: str = "github") -> str:
@@ -135,5 +162,6 @@ def legend(summary: pd.DataFrame) -> str:
         f"gain: {metric.gain_title}, paired by seed, with a t interval over seeds; "
         f"{metric.title} is mean ± std over seeds. "
         f"* = no other activation is both cheaper and {better}. "
-        "timing: ok, or why a trial's step times are disturbed (spread or a slow tail)."
+        "timing: ok, or disturbed (a wide spread or a slow tail of step times; ×N: in N "
+        "seeds; the wide table and summary.md say why)."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -157,3 +158,15 @@ def train_alone(cfg: SweepConfig, data, name: str, seed: int, pinning, **kw) -> 
     while not trial.advance():
         pass
     return trial.result()
+
+
+def example_runs(results: Path) -> list[Path]:
+    """The example run folders this repository tracks under `results` (a run a user made
+    there with `--out results` is theirs, not an example the docs describe)."""
+    listed = subprocess.run(
+        ["git", "-C", str(results), "ls-files", "--", "*/run.json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:  # not a git checkout (an sdist): every folder is an example
+        return sorted(p.parent for p in results.glob("*/run.json"))
+    return sorted((results / line).parent for line in listed.stdout.splitlines())

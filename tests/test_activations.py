@@ -97,3 +97,10 @@ def test_empty_list_items_are_refused():
         listed("relu,,tanh")
     with pytest.raises(ActbenchError, match="empty item"):
         listed("relu,")
+
+
+def test_lambdas_are_told_apart_by_where_they_are_defined():
+    first = lambda x: x * 2  # noqa: E731
+    second = lambda x: x * 3  # noqa: E731
+    a, b = activation.from_object(first), activation.from_object(second)
+    assert a.name != b.name and "<lambda at line" in a.name and ".<locals>" not in a.name

@@ -134,8 +134,10 @@ def test_an_interrupted_sweep_returns_what_finished(tiny_mnist, tmp_path, monkey
         warnings.simplefilter("always")
         run = actbench.sweep(["relu", "tanh"], name="cut", **small(tiny_mnist, tmp_path))
     assert len(run.trials) == 1 and run.info["status"] == "interrupted"
-    rough = [str(w.message) for w in caught if "timed steps" in str(w.message)]
-    assert rough and all("--" not in m and "train_limit" in m for m in rough)
+    rough = [w for w in caught if "timed steps" in str(w.message)]
+    assert len(rough) == 1 and "--" not in str(rough[0].message)  # once, worded for Python
+    assert "train_limit" in str(rough[0].message)
+    assert rough[0].filename == __file__  # it points at the user's call, not into actbench
     assert any("actbench.resume(" in str(w.message) for w in caught)
     monkeypatch.undo()
     finished = actbench.resume(run)

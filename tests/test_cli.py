@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -186,8 +187,9 @@ def test_a_refused_sweep_leaves_no_run_folder(argv, tiny_mnist, tmp_path):
 def test_a_failed_download_is_one_line_with_the_fix(tmp_path, monkeypatch, capsys):
     import torchvision.datasets
 
-    class Offline:
-        def __init__(self, *args, **kwargs):
+    class Offline:  # torchvision makes its folders, then fails to fetch
+        def __init__(self, root, *args, **kwargs):
+            (Path(root) / "MNIST" / "raw").mkdir(parents=True)
             raise RuntimeError(
                 "Error downloading train-images-idx3-ubyte.gz:\nTried https://x/, got:\n"
                 "<urlopen error [Errno -2] Name or service not known>"
@@ -199,6 +201,7 @@ def test_a_failed_download_is_one_line_with_the_fix(tmp_path, monkeypatch, capsy
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "Name or service not known" in err and "$ACTBENCH_DATA" in err
     assert not (tmp_path / "o").exists()
+    assert not (tmp_path / "d").exists()  # no empty MNIST/raw left behind
 
 
 def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):
@@ -248,3 +251,78 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
     cmd = f"{sys.executable} -m actbench list --out {tmp_path} --format plain | true"
     done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr and "Error" not in done.stderr
+
+
+ANSWERED_AT_ONCE = [["--help"], ["--version"], ["sweep", "--help"], ["sweep", "--bogus"],
+                    ["sweep", "--seeds", "5-2"], ["compare"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", ANSWERED_AT_ONCE)
+def test_help_version_and_argument_errors_never_import_torch(argv):
+    """What argparse answers, it answers before torch is imported (the ~3 s that every
+    command but these needs): the modules loaded are the evidence, not a stopwatch."""
+    probe = (
+        "import sys\n"
+        "from actbench import cli\n"
+        f"try:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules, 'pandas' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "False False", done.stderr
+
+
+def test_the_flags_vocabulary_names_the_objects():
+    """`--help` answers from plain names; they are the names of the real objects."""
+    from actbench import activation, config, dataset, model
+
+    assert tuple(activation.BUILTINS) == config.ACTIVATIONS
+    assert model.MODELS == config.MODELS
+    assert {n: (d.models, d.defaults) for n, d in dataset.DATASETS.items()} == config.DATASETS
+
+
+def test_resume_command_is_the_typed_line_with_resume_added():
+    line = cli.resume_command(["sweep", "--epochs", "3", "--name", "r one"], "r one")
+    assert line.endswith("sweep --epochs 3 --name 'r one' --resume 'r one'")
+    again = cli.resume_command(["sweep", "--resume", "old", "--quiet"], "old")
+    assert again.endswith("sweep --quiet --resume old")
+
+
+def sweep_argv(tiny_mnist, out, *more):
+    return [
+        "sweep", "--data-dir", str(tiny_mnist), "--no-download", "--hidden", "16",
+        "--epochs", "2", "--batch-size", "50", "--seeds", "0", "--quiet",
+        "--activations", "relu,tanh", "--out", str(out), "--name", "int1", *more,
+    ]  # fmt: skip
+
+
+def test_an_interrupt_names_the_run_and_the_command_that_finishes_it(
+    tiny_mnist, tmp_path, capsys, monkeypatch
+):
+    from tests.conftest import first_result_then_interrupt
+
+    first_result_then_interrupt(monkeypatch)
+    argv = sweep_argv(tiny_mnist, tmp_path)
+    assert cli.main(argv) == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert f"finished trials are saved in {tmp_path / 'int1'}" in err
+    said = err.strip().splitlines()[-1]
+    assert said.startswith("finish the run with: ") and said.endswith("--resume int1")
+    monkeypatch.undo()
+    typed = said.removeprefix("finish the run with: ").split()
+    assert cli.main(typed[typed.index("sweep") :]) == 0  # the command it gave finishes it
+
+
+def test_an_interrupt_before_any_trial_says_nothing_was_kept(
+    tiny_mnist, tmp_path, capsys, monkeypatch
+):
+    from actbench import executor
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+        yield  # a generator, like the executor's
+
+    monkeypatch.setattr(executor, "local", interrupted)
+    assert cli.main(sweep_argv(tiny_mnist, tmp_path)) == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert "before any trial finished: nothing was kept" in err and "was removed" in err
+    assert not (tmp_path / "int1").exists() and "--resume" not in err

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from actbench import cli
+from tests.conftest import example_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 GOLDEN = Path(__file__).parent / "golden"
-RUNS = sorted(p.name for p in RESULTS.iterdir() if (p / "run.json").is_file())
+RUNS = [p.name for p in example_runs(RESULTS)]
 # each run against the one made with the same command on the same day, or the default run
 PAIRS = [
     ("cpu-default", "cpu-default-repeat"),

@@ -15,6 +15,7 @@ import pytest
 from actbench import comparison, comparison_view, table
 from actbench import summary as summary_mod
 from actbench.storage import RunFolder
+from tests.conftest import example_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -125,8 +126,8 @@ def test_the_noisy_neighbour_tables_are_the_scripts(name):
 
 def test_the_timer_overhead_range_is_the_runs():
     values = [
-        json.loads(path.read_text())["timer_overhead_us"]
-        for path in sorted(RESULTS.glob("*/run.json"))
+        json.loads((folder / "run.json").read_text())["timer_overhead_us"]
+        for folder in example_runs(RESULTS)
     ]
     assert f"{min(values):.2f}–{max(values):.2f} µs in the committed runs" in doc("performance.md")
 

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from actbench import cli, plot, runner
+from actbench import summary as summary_mod
 from actbench.storage import RunFolder
 
 
@@ -113,3 +114,26 @@ def test_the_overlay_links_each_activation_across_runs(finished_run, tiny_config
     assert len(arrows) == 3  # identity, relu and tanh: first run -> second run
     labels = {label for label in ax.get_legend_handles_labels()[1]}
     assert "relu (tiny)" in labels and "relu (second)" in labels
+
+
+def test_a_disturbed_row_is_drawn_hollow_and_the_picture_says_so(finished_run):
+    summary = summary_mod.summarize_folder(finished_run)
+    summary["timing"] = ["seed 0: 50% of rounds ≥ 1.25× its fastest" if a == "relu" else ""
+                         for a in summary["activation"]]  # fmt: skip
+    ax = plot.scatter([(finished_run.name, finished_run.run_info(), summary)]).axes[0]
+    faces = {
+        c.get_label(): matplotlib.colors.to_rgba(c.lines[0].get_markerfacecolor())
+        for c in ax.containers
+        if hasattr(c, "has_xerr")
+    }
+    assert faces["relu"] == matplotlib.colors.to_rgba("white")
+    assert faces["tanh"] == matplotlib.colors.to_rgba(plot.colour("tanh"))
+    assert any("hollow: timing disturbed" in t.get_text() for t in ax.texts)
+
+
+def test_a_long_title_wraps_instead_of_being_cut(finished_run):
+    run = finished_run.run_info()
+    run["environment"]["device_name"] = "AMD EPYC 9654 96-Core Processor with a very long name"
+    fig = plot.timeline(finished_run.name, run, finished_run.rounds())
+    title = fig.axes[0].get_title()
+    assert "\n" in title and max(len(line) for line in title.splitlines()) <= 81

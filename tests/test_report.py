@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pandas as pd
 
 from actbench import report, schema
 from actbench import summary as summary_mod
+from actbench.storage import RunFolder
 
 
 def run_info(device="cpu", threads=2) -> dict:
@@ -54,4 +57,15 @@ def test_the_advice_is_printed_under_the_footer():
         }
     )
     lines = report.printed(run_info(), summary_mod.summarize(trials), "github").splitlines()
-    assert lines[-2].startswith("timer overhead:") and lines[-1].startswith("note: 1 of 2")
+    timer = next(i for i, line in enumerate(lines) if line.startswith("timer overhead:"))
+    assert lines[timer + 1].startswith("note: 1 of 2") and "--threads 1" in " ".join(lines)
+
+
+def test_show_of_a_default_run_fits_a_100_column_terminal():
+    """The committed Quick start run, as `show` prints it by default: every line fits."""
+    folder = RunFolder(Path(__file__).resolve().parents[1] / "results" / "default")
+    for fmt in ("github", "rounded_grid"):
+        text = report.show_text(folder, fmt, wide=False)
+        assert max(len(line) for line in text.splitlines()) <= 100, fmt
+    wide = report.show_text(folder, "github", wide=True)
+    assert max(len(line) for line in wide.splitlines()) > 100  # --wide: every column

@@ -123,6 +123,19 @@ def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsy
     assert not (tiny_config.out / "tiny" / ".lock").exists()  # released on the way out
 
 
+def test_resume_of_a_run_stopped_while_drawing_draws_what_is_missing(tiny_config, capsys):
+    """Ctrl-C while the pictures were drawn: the run is not complete, and `--resume` draws
+    the missing picture instead of answering that there is nothing to do."""
+    runner.run(tiny_config, quiet=True)
+    folder = tiny_config.out / "tiny"
+    (folder / "step_breakdown.png").unlink()
+    argv = ["sweep", "--resume", str(folder), "--quiet", "--data-dir", str(tiny_config.data_dir)]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "wrote what was missing: step_breakdown.png" in err
+    assert (folder / "step_breakdown.png").is_file()
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "said"),
     [

@@ -267,3 +267,11 @@ def test_a_run_saved_before_appends_reads_and_grows(tmp_path):
     assert set(folder.steps()) == {("relu", 0), ("tanh:custom", 1), ("relu", 1)}
     folder.add_trial(fake_trial("tanh:custom", 0, n=2))
     assert len(folder.trials()) == 3 and "test_rmse" in folder.trials()
+
+
+def test_a_run_not_found_says_where_it_looked(tmp_path):
+    with pytest.raises(ActbenchError) as caught:
+        RunFolder.open("rel1", tmp_path / "myruns")
+    said = str(caught.value)
+    assert f"rel1/run.json and {tmp_path / 'myruns' / 'rel1' / 'run.json'}" in said
+    assert caught.value.phrased(lambda p: "--" + p).endswith("by its name under --out")

@@ -1,6 +1,7 @@
 import gc
 import json
 import os
+import warnings
 from dataclasses import replace
 
 import pandas as pd
@@ -107,7 +108,7 @@ def test_train_split_smaller_than_a_batch_is_refused(tiny_config):
 def test_a_diverging_trial_is_recorded_and_the_sweep_goes_on(tiny_config):
     # log of negative inputs: NaN at once
     tiny_config = replace(tiny_config, activations=["torch:log", "relu"])
-    with pytest.warns(UserWarning, match=r"torch:log \(seed 0\) diverged at epoch 1"):
+    with pytest.warns(UserWarning, match=r"diverged: torch:log \(seed 0\) at epoch 1"):
         outcome = runner.run(tiny_config, quiet=True)
     trials = outcome.folder.trials().set_index("activation")
     assert trials.loc["torch:log", "diverged"] and trials.loc["torch:log", "diverged_epoch"] == 1
@@ -160,8 +161,13 @@ def test_timer_overhead_is_measured_and_reported(tiny_config):
 
 def test_short_trials_keep_half_their_steps_timed_and_say_so(tiny_config):
     tiny_config = replace(tiny_config, activations=["relu"], warmup_steps=500, epochs=2)
-    with pytest.warns(UserWarning, match=r"relu \(seed 0\) has only 9 timed steps"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         outcome = runner.run(tiny_config, quiet=True)
+    rough = [str(w.message) for w in caught if "timed steps" in str(w.message)]
+    # one warning for the sweep, naming both trials (relu and the baseline)
+    assert len(rough) == 1 and "2 trial(s) have only 9 timed steps" in rough[0]
+    assert "relu (seed 0)" in rough[0] and "identity (seed 0)" in rough[0]
     trial = outcome.folder.trials().iloc[0]
     assert trial["steps"] == 18 and trial["warmup_steps"] == 9
 

@@ -112,3 +112,31 @@ def test_diverged_trials_show_their_epoch():
     t.loc[t.index[-1], ["diverged", "diverged_epoch"]] = [True, 3]
     text = table.render(summary_mod.summarize(t))
     assert "1 (epoch 3)" in text
+
+
+def test_a_disturbed_row_is_never_a_best_trade_off():
+    """tanh buys the most and costs least here, so it would be starred; a neighbour
+    interrupted 3 % of its steps in both seeds, so its cost is not to be trusted."""
+    base = [700.0] * 12
+    rounds = paired_rounds({"sigmoid": base, "relu": [1.2 * t for t in base],
+                            "tanh": [1.1 * t for t in base]})  # fmt: skip
+    t = trials().assign(steps=1050, warmup_steps=50, slow_steps=0)
+    t.loc[t["activation"] == "tanh", "slow_steps"] = 30
+    s = summary_mod.summarize(t, rounds, baseline="sigmoid").set_index("activation")
+    assert s.loc["tanh", "timing"].startswith("seed 0: 3.0% of steps > 5× median")
+    assert not s.loc["tanh", "pareto"]
+    assert s.loc["relu", "pareto"]  # with tanh untrusted, nothing beats relu on both
+    compact = table.compact(s.reset_index()).set_index("activation")
+    assert compact.loc["tanh", "timing"] == "disturbed ×2" and "tanh *" not in compact.index
+
+
+def test_the_compact_table_keeps_what_a_reader_decides_by():
+    s = summary_mod.summarize(
+        trials(), paired_rounds({"sigmoid": [700.0] * 12, "relu": [770.0] * 12}), baseline="sigmoid"
+    )
+    compact = table.compact(s)
+    assert list(compact.columns) == [
+        "activation", "test acc %", "µs/step", "cost % [95% CI]", "gain pts [95% CI]", "timing",
+    ]  # fmt: skip
+    wide = table.display(s)
+    assert set(compact.columns) - {"test acc %", "µs/step", "cost % [95% CI]"} <= set(wide.columns)
