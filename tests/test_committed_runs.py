@@ -1,9 +1,11 @@
-"""Every committed run folder loads, shows, plots its numbers and compares exactly as it
-did before the run description was redesigned (issue 22).
+"""Every committed run folder loads, shows and compares exactly as the texts in
+tests/golden/ say: a refactor that changes what a saved run reads as changes one of them.
 
-The expected texts in tests/golden/ were written by the code of commit 5e95563, before the
-redesign, by `python tests/test_committed_runs.py --write`; a refactor that changes what a
-saved run reads as changes one of them.
+They were written by `python tests/test_committed_runs.py --write` with the code of
+5e95563 and held unchanged through the run-description redesign (issue 22, up to
+8736d69); they were written again when `show` and `compare` learned to fit a terminal
+(issue 26: compact tables, wrapped prose, the preemption-based timing flag). Write them
+again only for a change of output you mean, and say so in the commit.
 """
 
 from __future__ import annotations

@@ -31,12 +31,13 @@ def table_rows(text: str) -> list[str]:
 
 
 def test_the_example_table_is_the_runs_own():
-    folder = RunFolder(RESULTS / "default")
-    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
-    assert len(rows) == 7
-    for text in (README, doc("measuring.md")):
+    """README shows what the sweep prints (the compact table), measuring.md every column."""
+    summary = summary_mod.summarize_folder(RunFolder(RESULTS / "default"))
+    for text, wide in ((README, False), (doc("measuring.md"), True)):
+        rows = table_rows(table.render(summary, "github", wide=wide))
+        assert len(rows) == 7
         for row in rows:
-            assert row in text
+            assert row in text, row
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_the_example_table_is_the_runs_own():
 )
 def test_the_compare_examples_are_what_compare_prints(runs):
     a, b = (RunFolder(RESULTS / name) for name in runs)
-    printed = comparison_view.render(comparison.compare(a, b), "github")
+    printed = comparison_view.render(comparison.compare(a, b), "github", wide=False)
     text = doc("compare.md")
     assert f"A = {runs[0]}   B = {runs[1]}" in text
     for row in table_rows(printed):
@@ -134,7 +135,7 @@ def test_the_timer_overhead_range_is_the_runs():
 
 def test_the_cnn_table_is_the_runs_own():
     folder = RunFolder(RESULTS / "cpu-cnn")
-    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
+    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github", wide=False))
     text = doc("ray-and-cnn.md")
     for row in rows:
         assert row in text, row
@@ -167,7 +168,7 @@ TUTORIAL_RUNS = ["mlp-3seeds", "cnn-3seeds", "sgd-table", "airline-lstm", "airli
 @pytest.mark.parametrize("name", TUTORIAL_RUNS)
 def test_the_tutorial_tables_are_the_runs_own(name):
     folder = RunFolder(RESULTS / name)
-    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github"))
+    rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github", wide=False))
     text = doc("tutorials.md")
     for row in rows:
         assert row in text, row
@@ -258,8 +259,8 @@ def test_the_sweep_times_and_overhead_are_the_scripts():
     one_job = json.loads((RESULTS / "sweep_overhead-jobs1-cpu.json").read_text())
     walls = [s["wall_seconds"] for s in default["sweeps"]]
     one_walls = [s["wall_seconds"] for s in one_job["sweeps"]]
-    assert f"takes {seconds(walls)} on this 2-core machine" in flat(README)
-    assert f"one group at a time, {seconds(one_walls)}" in flat(README)
+    assert f"seeds 0, 1 and 2 in {seconds(walls)} on this 2-core machine" in flat(README)
+    assert f"one group at a time, {seconds(one_walls)}" in flat(doc("measuring.md"))
     low, high = (100 * x for x in one_job["overhead_range"])
     quoted = f"{100 * one_job['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
     assert quoted in flat(doc("measuring.md"))
@@ -284,3 +285,29 @@ def test_the_noisy_neighbour_prose_quotes_its_files():
         f" widest interval ±{j['widest_quiet_half_width_pct']:.1f} %"
     )
     assert quoted in text
+
+
+def test_the_disturbance_calibration_is_the_files():
+    """The table of docs/measuring.md that calibrates the disturbed-timing flag."""
+    rows = json.loads((RESULTS / "calibrate_disturbance-cpu.json").read_text())["per_trial"]
+
+    def span(trials, column, spec, unit=""):
+        values = [t[column] for t in trials]
+        return f"{min(values):{spec}}–{max(values):{spec}}{unit}"
+
+    quiet = rows["quiet"]
+    shared = [t for t in rows["hog"] if t["seed"] in (0, 1)]
+    alone = [t for t in rows["hog"] if t["seed"] == 2]
+    text = doc("measuring.md")
+    for label, trials, iqr in (
+        ("quiet", quiet, True),
+        ("on/off hog, seeds 0 and 1", shared, False),
+        ("on/off hog, seed 2", alone, False),
+    ):
+        flagged = f"{sum(t['flag'] for t in trials)} of {len(trials)}"
+        row = (
+            f"| {label} | {flagged} | {span(trials, 'preempted_pct', '.2f', ' %')} | "
+            f"{span(trials, 'mean_over_median', '.3f')} | "
+            + (f"{span(trials, 'iqr_pct', '.1f', ' %')} |" if iqr else "|")
+        )
+        assert row in text, row
