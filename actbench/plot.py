@@ -123,11 +123,6 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
         ax.set_xlabel("median training step time (µs/step, ← faster; bars = IQR)")
         spread = f"bars = std over {seeds} seeds" if seeds > 1 else "1 seed, no bars"
         ax.set_ylabel(f"{metric.label} ({metric.direction}; {spread})")
-    if relative:
-        better = "more accurate" if metric.higher_is_better else f"lower in {what}"
-        ax.text(0.99, 0.01, f"ringed: no other activation is both cheaper and {better}; "
-                "hollow: timing disturbed, cost not to be trusted",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=8)  # fmt: skip
     if len(runs) == 1:
         label, run, _ = runs[0]
         ax.set_title(
@@ -139,7 +134,15 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
                 "actbench: " + " vs ".join(f"{r[0]} ({MARKERS[i]})" for i, r in enumerate(runs)), 7
             )
         )
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    key = None  # beside the points, never over them: what the rings and hollows mean
+    if relative:
+        better = "more accurate" if metric.higher_is_better else f"lower in {what}"
+        key = (
+            f"ringed: no other is both\ncheaper and {better}\n"
+            "hollow: timing disturbed,\ncost not to be trusted"
+        )
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title=key,
+              title_fontsize=8)  # fmt: skip
     ax.grid(alpha=0.3)
     return fig
 

@@ -1,7 +1,7 @@
 """Every committed run folder loads, shows and compares exactly as the texts in
 tests/golden/ say: a refactor that changes what a saved run reads as changes one of them.
 
-They were written by `python tests/test_committed_runs.py --write` with the code of
+They were written by `python -m tests.test_committed_runs --write` with the code of
 5e95563 and held unchanged through the run-description redesign (issue 22, up to
 8736d69); they were written again when `show` and `compare` learned to fit a terminal
 (issue 26: compact tables, wrapped prose, the preemption-based timing flag). Write them
@@ -40,7 +40,7 @@ def _output(argv: list[str], capsys) -> str:
 
 
 def _cases() -> dict[str, list[str]]:
-    out = ["--out", str(RESULTS), "--format", "github"]
+    out = ["--out", "results", "--format", "github"]  # relative: the texts hold no clone's path
     cases = {f"show-{run}": ["show", run, *out] for run in RUNS}
     cases.update({f"compare-{a}-{b}": ["compare", a, b, *out] for a, b in PAIRS})
     cases["list"] = ["list", *out]
@@ -48,7 +48,8 @@ def _cases() -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("case", sorted(_cases()))
-def test_a_committed_run_reads_as_before(case: str, capsys) -> None:
+def test_a_committed_run_reads_as_before(case: str, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
     expected = (GOLDEN / f"{case}.txt").read_text(encoding="utf-8")
     assert _output(_cases()[case], capsys) == expected
 
@@ -60,6 +61,7 @@ def test_every_committed_run_has_its_golden_text() -> None:
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     import contextlib
     import io
+    import os
 
     class _Capsys:
         def __init__(self) -> None:
@@ -71,6 +73,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
             return captured
 
     GOLDEN.mkdir(exist_ok=True)
+    os.chdir(ROOT)
     for name, argv in _cases().items():
         cap = _Capsys()
         with contextlib.redirect_stdout(cap.out), contextlib.redirect_stderr(cap.err):

@@ -63,7 +63,7 @@ def test_sweep_on_real_mnist(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0].startswith("| activation") and "| cost µs/step [95% CI]" in lines[0]
+    assert lines[0].startswith("| activation") and "| cost % [95% CI]" in lines[0]
     rows = lines[2:7]
     assert sorted(r.split("|")[1].strip().rstrip(" *") for r in rows) == [
         "elu",

@@ -128,7 +128,7 @@ def test_a_disturbed_row_is_drawn_hollow_and_the_picture_says_so(finished_run):
     }
     assert faces["relu"] == matplotlib.colors.to_rgba("white")
     assert faces["tanh"] == matplotlib.colors.to_rgba(plot.colour("tanh"))
-    assert any("hollow: timing disturbed" in t.get_text() for t in ax.texts)
+    assert "hollow: timing disturbed" in ax.get_legend().get_title().get_text()
 
 
 def test_a_long_title_wraps_instead_of_being_cut(finished_run):
@@ -137,3 +137,14 @@ def test_a_long_title_wraps_instead_of_being_cut(finished_run):
     fig = plot.timeline(finished_run.name, run, finished_run.rounds())
     title = fig.axes[0].get_title()
     assert "\n" in title and max(len(line) for line in title.splitlines()) <= 81
+
+
+def test_legends_sit_beside_the_data_and_overlay_arrows_bend_apart(finished_run, tiny_config):
+    legend = plot.figures(finished_run)[plot.BREAKDOWN].axes[0].get_legend()
+    anchor = legend.get_bbox_to_anchor().transformed(legend.axes.transAxes.inverted())
+    assert anchor.x0 >= 1.0  # right of the bars, never over them
+    second = runner.run(replace(tiny_config, name="second", seeds=[0]), quiet=True).folder
+    ax = plot.overlay([finished_run, second]).axes[0]
+    arrows = [t.arrow_patch for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    bends = {arrow.get_connectionstyle().rad for arrow in arrows}
+    assert len(bends) == 3  # identity, relu and tanh each bend their own way

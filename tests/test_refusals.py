@@ -86,7 +86,11 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a 
         (["--train-limit", "0"], "--train-limit must be at least 1"),
         (["--train-limit", "601"], "--train-limit must be between 1 and 600"),
         (["--train-limit", "2"], "leaves an empty split"),
-        (["--train-limit", "40"], "fewer than one batch of 50"),
+        (
+            ["--train-limit", "40"],
+            "fewer than one batch of 50; lower --batch-size or raise --train-limit",
+        ),
+        (["--batch-size", "100000"], "fewer than one batch of 100000; lower --batch-size"),
         (["--seeds", "-1"], "--seeds wants integers >= 0"),
         pytest.param(["--mode", "cuda-graph", "--device", "cpu"], "cuda-graph needs a CUDA device"),
         (["--mode", "turbo"], "invalid choice: 'turbo'"),
@@ -169,3 +173,10 @@ def test_debug_shows_the_traceback(tmp_path):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "Traceback" in proc.stderr
     assert "ActbenchError: unknown activation 'nope'" in proc.stderr
+
+
+def test_a_batch_larger_than_the_data_suggests_no_limit_that_was_not_set(tiny_mnist, capsys):
+    """Without --train-limit the whole training set is in use: raising it is no advice."""
+    argv = ["sweep", "--data-dir", str(tiny_mnist), "--no-download", "--batch-size", "100000"]
+    code, err = run_main(argv, capsys)
+    assert code == 2 and "lower --batch-size" in err and "train-limit" not in err

@@ -1,9 +1,11 @@
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 
-from actbench import report, schema
+from actbench import cli, report, schema
 from actbench import summary as summary_mod
+from actbench.config import SweepConfig
 from actbench.storage import RunFolder
 
 
@@ -69,3 +71,37 @@ def test_show_of_a_default_run_fits_a_100_column_terminal():
         assert max(len(line) for line in text.splitlines()) <= 100, fmt
     wide = report.show_text(folder, "github", wide=True)
     assert max(len(line) for line in wide.splitlines()) > 100  # --wide: every column
+
+
+def test_compare_and_list_fit_a_100_column_terminal(capsys):
+    results = str(Path(__file__).resolve().parents[1] / "results")
+    for argv in (
+        ["compare", f"{results}/cpu-default", f"{results}/cpu-default-repeat"],
+        ["list", "--out", results],
+    ):
+        for fmt in ("github", "rounded_grid"):
+            assert cli.main([*argv, "--format", fmt]) == 0
+            out = capsys.readouterr().out
+            assert max(len(line) for line in out.splitlines()) <= 100, (argv[0], fmt)
+
+
+def test_your_runs_go_beside_your_work_and_git_ignores_them():
+    """A user's runs never mix with the examples: the default --out is actbench-runs/,
+    which the repository's .gitignore ignores, and results/ holds only what it tracks."""
+    root = Path(__file__).resolve().parents[1]
+    args = cli.build_parser().parse_args(["sweep"])
+    assert args.out == Path("actbench-runs") and SweepConfig().out == Path("actbench-runs")
+    ignored = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "actbench-runs/x"])
+    assert ignored.returncode == 0
+
+
+def test_an_example_is_not_redrawn_by_its_name(capsys, monkeypatch):
+    """`plot cpu-default` looks under actbench-runs/: the tracked pictures stay as they are."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    before = {p: p.stat().st_mtime_ns for p in (root / "results" / "cpu-default").glob("*.png")}
+    assert cli.main(["plot", "cpu-default"]) == 2
+    assert "looked for cpu-default/run.json and actbench-runs/cpu-default/run.json" in (
+        capsys.readouterr().err
+    )
+    assert {p: p.stat().st_mtime_ns for p in before} == before
