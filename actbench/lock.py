@@ -19,7 +19,6 @@ import os
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 
 from actbench.errors import ActbenchError
 
@@ -32,7 +31,8 @@ LOCK = ".lock"
 
 
 class RunLock:
-    """`with RunLock(folder):` - or `acquire()` / `release()` around a longer span."""
+    """`acquire()` when a writer starts, `release()` when it is done (a sweep holds it from
+    creating or reopening its folder to its last write)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / LOCK
@@ -74,14 +74,6 @@ class RunLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -193,7 +193,9 @@ def test_two_sweeps_with_one_name_never_both_write(tiny_mnist, tmp_path):
     assert codes == [0, 2], results
     refused = next(err for code, err in results if code == 2)
     assert len(refused.strip().splitlines()) == 1
-    assert "being written by pid" in refused or "already exists" in refused
+    # the holder's pid once it has written it (an instant after it locked), else "another
+    # process"; or "already exists" when the first sweep has finished
+    assert "is being written by" in refused or "already exists" in refused
     trials = RunFolder(tmp_path / "out" / "same").trials()
     assert sorted(trials["activation"]) == ["identity", "relu"]
 
