@@ -176,6 +176,8 @@ class Trial:
             val_loss, val_score = self.plan.task.evaluate(
                 self.model, self.data.x_val, self.data.y_val
             )
+        # read before the epoch's end, so that its parts never add up to more than the epoch
+        eval_seconds = time.perf_counter() - eval_start
         record = EpochRecord(
             activation=self.activation.name,
             seed=self.seed,
@@ -188,7 +190,7 @@ class Trial:
             reference_us=reference_us,
             steps_seconds=float(epoch_us.sum()) / 1e6,
             fetch_seconds=fetch_ns / 1e9,
-            eval_seconds=time.perf_counter() - eval_start,
+            eval_seconds=eval_seconds,
         )
         self.log.history.append(record)
         if self.on_epoch is not None:
