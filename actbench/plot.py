@@ -199,14 +199,15 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
     band = f"mean of {seeds} seeds, band = range" if seeds > 1 else "1 seed"
     loss_name = "cross-entropy" if metric.higher_is_better else "mean squared error"
     what = metric.title.replace("test", "validation")
+    losses = f"validation loss (solid), train loss (dotted); {band}"
     loss_ax.set(xlabel="epoch", ylabel=f"{loss_name} (↓ better)",
-                title=f"validation loss (solid), train loss (dotted); {band}")  # fmt: skip
+                title=_title(losses, 5.5))  # fmt: skip
     acc_ax.set(xlabel="epoch", ylabel=f"{what} ({metric.direction})",
-               title=f"{what}; ● = lowest mean validation loss")  # fmt: skip
+               title=_title(f"{what}; ● = lowest mean validation loss", 5.5))  # fmt: skip
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    acc_ax.legend(loc="lower right" if metric.higher_is_better else "upper right", fontsize=8)
+    acc_ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)  # off the curves
     fig.suptitle(_title(f"actbench {label}: learning curves, {describe(run)}", 12))
     return fig
 
