@@ -257,12 +257,9 @@ def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def missing(folder: RunFolder) -> list[str]:
-    """The pictures a run folder with finished trials should hold and does not."""
-    if folder.trials().empty:
-        return []
+def missing(folder: RunFolder, trials: pd.DataFrame) -> list[str]:
+    """The pictures a run folder with these finished `trials` should hold and does not."""
     wanted = [SCATTER, CURVES] + ([TIMELINE] if not folder.rounds().empty else [])
-    trials = folder.trials()
     if trials.filter(like="profile_").notna().any().any():
         wanted.append(BREAKDOWN)
     return [name for name in wanted if not (folder.path / name).is_file()]

@@ -154,8 +154,11 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
 
 def missing(folder: RunFolder) -> list[str]:
     """What a run folder should hold and does not: its summary files and pictures."""
+    trials = folder.trials()
+    if trials.empty:
+        return []
     files = [n for n in ("summary.md", "summary.csv") if not (folder.path / n).is_file()]
-    return files + plot.missing(folder) if not folder.trials().empty else []
+    return files + plot.missing(folder, trials)
 
 
 def write(folder: RunFolder, run: dict) -> pd.DataFrame:

@@ -125,8 +125,9 @@ def _saved_plan(folder: RunFolder, given: SweepConfig, explicit: set[str]) -> Pl
     info = folder.run_info()
     saved = plan_mod.saved(info)
     typed = {n: getattr(given, n) for n in explicit if hasattr(given, n)}
-    asked = plan_mod.build(replace(SweepConfig.from_json(info["config"]), **typed))
-    differ = saved.config.differences(asked.config, only=set(typed))
+    checked = set(typed) - LOCATION_FIELDS  # nothing typed to check: no second plan
+    asked = plan_mod.build(replace(saved.config, **typed)) if checked else saved
+    differ = saved.config.differences(asked.config, only=checked)
     if differ:
         raise ActbenchError(
             f"cannot resume {folder.path}: configuration differs from the saved run "

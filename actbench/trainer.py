@@ -93,7 +93,7 @@ class Trial:
         self.setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
         self.log = _Log()
         self._waited = 0.0  # seconds spent yielded to other trials
-        self._last_epoch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._last_epoch: tuple[torch.Tensor, torch.Tensor] = (data.x_train, data.y_train)
         self._rounds = self._train()
         self._result: TrialResult | None = None
 
@@ -230,7 +230,7 @@ class Trial:
 
     def _profile(self) -> dict[str, float]:
         """Where an eager step's time goes, profiled on the last epoch's batches."""
-        xs, ys = self._last_epoch or self.batches.for_epoch(1)
+        xs, ys = self._last_epoch
         return breakdown.measure(self.plan.architecture, self.activation, self.plan.step, xs, ys)
 
     def _finish(
