@@ -1,149 +1,194 @@
-"""Where a training step's time goes: a short profiled block of steps, by part of the step.
+"""Where a training step's time goes, by part of the step, timed by hooks in short blocks.
 
-The timed steps are never profiled: after a trial has trained, a fresh copy of its model
-(same activation, same shapes) runs `WARMUP` steps and then `STEPS` steps under
-`torch.profiler`, and every operator's self time is attributed to one part:
+The timed steps are never instrumented: each trial has a twin (`Profiler`: a copy of its
+model with its own optimizer) that runs a block of `STEPS` steps after the epoch's
+validation, once per epoch, so every trial of a group (the baseline included) is measured
+in the same stretches of time, over the whole run, and the trial's median over its blocks
+comes with an interval. Each part of a step is timed where it runs:
 
-- `activation`: the activation's kernels, forward and backward;
-- `matmul`: the linear and convolution layers, forward and backward;
-- `loss`: the task's loss (cross-entropy, mean squared error), forward and backward;
-- `optimizer`: the parameter update;
-- `other`: everything else (zeroing gradients, pooling, an LSTM's sigmoid gates and cell
-  arithmetic, autograd's own bookkeeping).
+- forward: a pre- and a post-hook on every leaf module time its `forward`;
+- backward: the post-hook walks the autograd nodes the module's forward created (from its
+  output's `grad_fn` back to its inputs') and puts a pre-hook and a hook on each node, so
+  each node's backward is timed and charged to the module that created it;
+- the loss (forward and its nodes) and the optimizer's update are timed around their calls.
 
-Times are operator self times under the profiler, which adds a few µs per operator: read
-the parts against each other and across activations, not as the step's µs/step.
+Parts: `activation` (the activation modules), `matmul` (Linear and convolution layers,
+their weights' gradient accumulation included), `loss`, `optimizer`, and `other`: the rest
+of the step (zeroing gradients, pooling, an LSTM's gates and cell arithmetic, autograd's
+engine between nodes, and the hooks' own ≈ 1 µs calls), so the parts sum to the block's
+step time. On CPU a stamp is `perf_counter_ns`; on CUDA a CUDA event, so the parts are
+device time.
 
-Forward operators are attributed by the labelled region (`record_function`, opened and
-closed by hooks on every leaf module, so any model's layers are labelled) they ran in;
-backward operators by the autograd sequence number that ties each backward node to the
-forward operator that created it. The block is an eager step even in `compile` or
-`cuda-graph` mode, whose fused kernels mix the parts. On CUDA the kernels' device time is
-attributed; elsewhere the operators' CPU self time.
+Why not torch.profiler: on this project's 2-core machine its per-operator bookkeeping
+(≈ 10 µs an operator, varying from block to block) landed in the operators' own times,
+and the same Linear layers read 0.8–1.9 ms per step from one block to the next. The hooks
+cost a fixed ≈ 1 µs a call, outside the parts they bracket. The block is an eager step even
+in `compile` or `cuda-graph` mode, whose fused kernels mix the parts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
-from torch.autograd.profiler import record_function
-from torch.profiler import ProfilerActivity, profile
 
 from actbench.activation import Activation
 from actbench.model import Architecture
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
 from actbench.step import EagerStep, StepSettings
 
-WARMUP, STEPS = 3, PROFILE_STEPS
-BACKWARD = "autograd::engine::evaluate_function: "
-STEP = "actbench-step"  # one profiled step (a name outside the "actbench." part labels)
+WARMUP, STEPS = 2, PROFILE_STEPS
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-class LabelledStep(EagerStep):
-    """The eager step, with every leaf module's forward inside a labelled region."""
+class _Stamps:
+    """Opening and closing stamps per part, read once a block ends."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.pairs: list[tuple[str, object, object]] = []
+
+    def now(self) -> object:
+        if self.cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.perf_counter_ns()
+
+    def add(self, part: str, start: object) -> None:
+        self.pairs.append((part, start, self.now()))
+
+    def totals(self) -> dict[str, float]:
+        """µs per part since the last call."""
+        if self.cuda:
+            torch.cuda.synchronize()
+        out = dict.fromkeys((*PROFILE_PARTS, "step"), 0.0)
+        for part, start, end in self.pairs:
+            out[part] += start.elapsed_time(end) * 1e3 if self.cuda else (end - start) / 1e3
+        self.pairs.clear()
+        return out
+
+
+def _created_by(output: torch.Tensor, inputs: tuple) -> list:
+    """The autograd nodes between `output` and the module's `inputs`: its own backward."""
+    stop = {t.grad_fn for t in inputs if isinstance(t, torch.Tensor) and t.grad_fn is not None}
+    nodes, todo, seen = [], [output.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or node in stop or node in seen:
+            continue
+        seen.add(node)
+        nodes.append(node)
+        todo.extend(n for n, _ in node.next_functions)
+    return nodes
+
+
+class TimedStep(EagerStep):
+    """The eager step, with every leaf module's forward and backward timed into its part."""
 
     def __init__(self, *args, activation_type: type, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._open: list[record_function] = []
+        self.stamps = _Stamps(self.flat.device)
+        self._open: list[object] = []
+        self.claimed: set = set()
         for module in self.model.modules():
             if next(module.children(), None) is not None:
-                continue  # a container: its leaves are labelled, its own arithmetic is other
-            label = (
-                "actbench.activation"
+                continue  # a container: its leaves are timed, its own arithmetic is other
+            part = (
+                "activation"
                 if isinstance(module, activation_type)
-                else "actbench.matmul"
+                else "matmul"
                 if isinstance(module, LAYERS)
-                else "actbench.other"
+                else "other"
             )
-            module.register_forward_pre_hook(self._opener(label))
-            module.register_forward_hook(self._close)
+            module.register_forward_pre_hook(self._opener())
+            module.register_forward_hook(self._closer(part))
 
-    def _opener(self, label: str):
-        def open_region(module, inputs) -> None:
-            region = record_function(label)
-            region.__enter__()
-            self._open.append(region)
+    def _opener(self) -> Callable:
+        def open_forward(module, inputs) -> None:
+            self._open.append(self.stamps.now())
 
-        return open_region
+        return open_forward
 
-    def _close(self, module, inputs, output) -> None:
-        self._open.pop().__exit__(None, None, None)
+    def _closer(self, part: str) -> Callable:
+        def close_forward(module, inputs, output) -> None:
+            self.stamps.add(part, self._open.pop())
+            if isinstance(output, torch.Tensor) and output.grad_fn is not None:
+                self._time_backward(_created_by(output, inputs), part)
+
+        return close_forward
+
+    def _time_backward(self, nodes: list, part: str) -> None:
+        for node in nodes:
+            if node in self.claimed:
+                continue
+            self.claimed.add(node)
+            opened: list[object] = []
+            node.register_prehook(lambda grads, opened=opened: opened.append(self.stamps.now()))
+            node.register_hook(
+                lambda g_in, g_out, opened=opened, part=part: self.stamps.add(part, opened.pop())
+            )
 
     def __call__(self) -> torch.Tensor:
-        with record_function("actbench.other"):
-            self.flat.grad.zero_()
+        self.claimed = set()
+        start = self.stamps.now()
+        self.flat.grad.zero_()
         h = self.model(self.xb)
-        with record_function("actbench.loss"):
-            loss = self.loss(h, self.yb)
+        opened = self.stamps.now()
+        loss = self.loss(h, self.yb)
+        self.stamps.add("loss", opened)
+        self._time_backward(_created_by(loss, (h,)), "loss")
         loss.backward()
-        with record_function("actbench.optimizer"):
-            self.update()
+        opened = self.stamps.now()
+        self.update()
+        self.stamps.add("optimizer", opened)
+        self.stamps.add("step", start)
         return loss
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Kineto prints start/stop lines (and, on a CUDA build without a GPU, an error) to the
-    process's stderr from C++; a user asked for a table, not for those."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+class Profiler:
+    """A trial's timed twin: a copy of its model, with its own optimizer, that runs a
+    short block of timed steps whenever the trial asks (once per epoch, between rounds)."""
+
+    def __init__(
+        self,
+        architecture: Architecture,
+        activation: Activation,
+        settings: StepSettings,
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        model = architecture.build(activation, seed=0).to(x.device)
+        s = settings
+        self.step = TimedStep(
+            model, s.optimizer, s.lr, x, y, s.batch_size, s.loss, s.momentum,
+            activation_type=type(activation.make()),
+        )  # fmt: skip
+        self.batch_size = s.batch_size
+        self.warmup = WARMUP  # the first block warms the twin up; later ones refresh caches
+
+    def block(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """µs per step in each part: the median over STEPS steps on a batch of (x, y)."""
+        self.step.fetch(x[: self.batch_size], y[: self.batch_size])
+        for _ in range(self.warmup):
+            self.step()
+        self.warmup = 1
+        self.step.stamps.totals()
+        steps = []
+        for _ in range(STEPS):
+            self.step()
+            steps.append(self.step.stamps.totals())
+        return parts_of(steps)
 
 
-def _self_us(event, on_cuda: bool) -> float:
-    return event.self_device_time_total if on_cuda else event.self_cpu_time_total
-
-
-def attribute(events, on_cuda: bool = False) -> dict[str, float]:
-    """Median self time (µs) per part over the profiled steps, from the profiler's events.
-
-    Each step is one `actbench.step` region; an operator belongs to the step that started
-    last before it (backward may run on another thread). A median per part keeps a step
-    that a neighbour slowed from skewing the breakdown.
-    """
-    per_step: list[dict[str, float]] = []
-    part_of_sequence: dict[int, str] = {}  # forward operator's sequence number -> its part
-    part_of_event: dict[int, str] = {}
-    forward: set[int] = set()  # events inside a labelled forward region
-    for event in sorted(events, key=lambda e: e.time_range.start):  # parents first
-        if event.name == STEP:
-            per_step.append(dict.fromkeys(PROFILE_PARTS, 0.0))
-            continue
-        parent = None if event.cpu_parent is None else id(event.cpu_parent)
-        if event.name.startswith("actbench."):
-            part = event.name.removeprefix("actbench.")
-            forward.add(id(event))
-        elif parent in part_of_event:
-            part = part_of_event[parent]
-            if parent in forward:
-                forward.add(id(event))
-        elif event.name.startswith(BACKWARD):
-            part = part_of_sequence.get(event.sequence_nr, "other")
-        else:
-            part = "other"
-        part_of_event[id(event)] = part
-        if id(event) in forward and event.sequence_nr >= 0:
-            part_of_sequence.setdefault(event.sequence_nr, part)
-        if per_step and not event.name.startswith("actbench."):  # a label's own time is
-            per_step[-1][part] += _self_us(event, on_cuda)  # the profiler's, not the step's
-    if not per_step:
-        return dict.fromkeys(PROFILE_PARTS, float("nan"))
-    return {part: float(np.median([s[part] for s in per_step])) for part in PROFILE_PARTS}
+def parts_of(steps: list[dict[str, float]]) -> dict[str, float]:
+    """Median µs per part over steps, `other` being the step's time the parts leave."""
+    for s in steps:
+        s["other"] += s.pop("step", 0.0) - sum(s[p] for p in PROFILE_PARTS)
+    return {part: float(np.median([s[part] for s in steps])) for part in PROFILE_PARTS}
 
 
 def measure(
@@ -153,22 +198,5 @@ def measure(
     x: torch.Tensor,
     y: torch.Tensor,
 ) -> dict[str, float]:
-    """µs per step in each part of an eager step of `activation`'s model (median of STEPS)."""
-    model = architecture.build(activation, seed=0).to(x.device)
-    s, batch_size = settings, settings.batch_size
-    step = LabelledStep(
-        model, s.optimizer, s.lr, x, y, batch_size, s.loss, s.momentum,
-        activation_type=type(activation.make()),
-    )  # fmt: skip
-    step.fetch(x[:batch_size], y[:batch_size])
-    for _ in range(WARMUP):
-        step()
-    on_cuda = x.device.type == "cuda"
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
-    with _quiet_native_stderr(), profile(activities=activities) as prof:
-        for _ in range(STEPS):
-            with record_function(STEP):
-                step()
-        if on_cuda:
-            torch.cuda.synchronize(x.device)
-    return attribute(prof.events(), on_cuda)
+    """µs per step in each part of an eager step of `activation`'s model: one block."""
+    return Profiler(architecture, activation, settings, x, y).block(x, y)

@@ -1,4 +1,5 @@
-"""Pictures of a run: cost against gain, learning curves, the timeline, the step breakdown.
+"""Pictures of a run: cost against gain, learning curves, the timeline, the step breakdown
+(time and memory), and training health (`health_plot.py`).
 
 Reads only saved records (run.json, trials.csv, history.csv, rounds.csv) and draws with
 matplotlib's object API (a `Figure`, no pyplot state), so it works on headless machines,
@@ -17,8 +18,8 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from actbench import health_plot, table
 from actbench import summary as summary_mod
-from actbench import table
 from actbench.activation import BUILTINS
 from actbench.errors import ActbenchError
 from actbench.records import PROFILE_PARTS
@@ -26,7 +27,7 @@ from actbench.storage import RunFolder
 from actbench.task import metric_named
 
 SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
-TIMELINE, BREAKDOWN = "timeline.png", "step_breakdown.png"
+TIMELINE, BREAKDOWN, HEALTH = "timeline.png", "step_breakdown.png", "health.png"
 MARKERS = "osD^vP"
 
 
@@ -232,12 +233,14 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
 
 
 def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
-    """Stacked bars: each activation's profiled step, split into its parts."""
+    """Stacked bars: each activation's step split into its parts (µs) and, beside it, the
+    bytes it saves for backward."""
     columns = [f"profile_{part}_us" for part in PROFILE_PARTS]
     parts = summary.dropna(subset=columns).iloc[::-1]
-    fig = Figure(figsize=(10, 1.2 + 0.45 * len(parts)), layout="constrained")
-    ax = fig.subplots()
-    left = pd.Series(0.0, index=parts.index)
+    memory = "saved_bytes" in parts and parts["saved_bytes"].notna().any()
+    fig = Figure(figsize=(12 if memory else 10, 1.2 + 0.45 * len(parts)), layout="constrained")
+    axes = fig.subplots(1, 2, width_ratios=[3, 1], sharey=True) if memory else [fig.subplots()]
+    ax, left = axes[0], pd.Series(0.0, index=parts.index)
     hatches = {"activation": None, "matmul": "//", "loss": "..", "optimizer": "xx", "other": ""}
     greys = matplotlib.colormaps["Greys"]
     for i, (part, column) in enumerate(zip(PROFILE_PARTS, columns, strict=True)):
@@ -249,11 +252,17 @@ def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
         ax.barh(parts["activation"], parts[column], left=left, color=colours,
                 hatch=hatches[part], edgecolor="white", label=part)  # fmt: skip
         left += parts[column]
-    title = f"actbench {label}: where the step's time goes, {describe(run)}"
-    ax.set(xlabel="µs per step, operator self time under torch.profiler (eager step)",
-           title=_title(title, 8))  # fmt: skip
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)  # beside the bars
+    timed_by = "hooks, eager step" if parts["profile_blocks"].notna().any() else "torch.profiler"
+    ax.set(xlabel=f"µs per step, median over blocks ({timed_by})")
     ax.grid(axis="x", alpha=0.3)
+    if memory:
+        kib = parts["saved_bytes"] / 1024
+        axes[1].barh(parts["activation"], kib, color=[colour(a) for a in parts["activation"]])
+        axes[1].set(xlabel="KiB saved for backward per step")
+        axes[1].grid(axis="x", alpha=0.3)
+    title = f"actbench {label}: where the step's time goes, {describe(run)}"
+    fig.suptitle(_title(title, 10), fontsize=10)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, fontsize=8)  # above the bars
     return fig
 
 
@@ -262,6 +271,8 @@ def missing(folder: RunFolder, trials: pd.DataFrame) -> list[str]:
     wanted = [SCATTER, CURVES] + ([TIMELINE] if not folder.rounds().empty else [])
     if trials.filter(like="profile_").notna().any().any():
         wanted.append(BREAKDOWN)
+    if "grad_ratio_last" in trials and trials["grad_ratio_last"].notna().any():
+        wanted.append(HEALTH)
     return [name for name in wanted if not (folder.path / name).is_file()]
 
 
@@ -272,15 +283,17 @@ def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str,
         return {}
     if summary is None:
         summary = summary_mod.summarize_folder(folder)
-    run, rounds = folder.run_info(), folder.rounds()
+    run, rounds, history = folder.run_info(), folder.rounds(), folder.history()
     out = {
         SCATTER: scatter([(folder.name, run, summary)]),
-        CURVES: learning_curves(folder.name, run, folder.history()),
+        CURVES: learning_curves(folder.name, run, history),
     }
     if not rounds.empty:
         out[TIMELINE] = timeline(folder.name, run, rounds)
     if not table.breakdown_display(summary).empty:
         out[BREAKDOWN] = step_breakdown(folder.name, run, summary)
+    if health_plot.has_health(history):
+        out[HEALTH] = health_plot.figure(folder.name, describe(run), history)
     return out
 
 

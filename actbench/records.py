@@ -28,6 +28,20 @@ class EpochRecord:
     fetch_seconds: float = float("nan")  # gathering batches into the step's buffers
     eval_seconds: float = float("nan")  # the validation pass
     val_rmse: float = float("nan")  # a regression's metric (NaN for classifiers)
+    # one block of the step breakdown (`breakdown.py`), µs per step, on the trial's twin
+    profile_activation_us: float = float("nan")
+    profile_matmul_us: float = float("nan")
+    profile_loss_us: float = float("nan")
+    profile_optimizer_us: float = float("nan")
+    profile_other_us: float = float("nan")
+    probe_seconds: float = float("nan")  # the breakdown block and the health probe
+    # dead_N, saturated_N, grad_norm_N, dead, saturated, grad_ratio (`health.py`): columns
+    health: dict[str, float] = field(default_factory=dict)
+
+    def row(self) -> dict:
+        """The history.csv row: the fields, with the health readings as columns of their own."""
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "health"}
+        return row | self.health
 
 
 @dataclass
@@ -49,7 +63,9 @@ class RoundRecord:
 
 
 PROFILE_PARTS = ("activation", "matmul", "loss", "optimizer", "other")
-PROFILE_STEPS = 8  # steps in a trial's profiled block (`breakdown.py`), after its warm-up
+PROFILE_STEPS = 8  # steps in each block of the breakdown (`breakdown.py`), after its warm-up
+SATURATION = 0.01  # health: a derivative below 1 % of the activation's largest is saturated
+PROBE_ROWS = 1000  # health: the validation rows the probe reads every epoch
 
 
 @dataclass
@@ -85,18 +101,29 @@ class TrialResult:
     diverged_epoch: int | None
     group: int = 0
     slow_steps: int = 0  # timed steps over disturbance.SLOW_FACTOR x the median: the tail
-    # where an eager step's time goes (torch.profiler, a separate short block of steps)
+    # where an eager step's time goes: the median over one block per epoch (`breakdown.py`)
     profile_activation_us: float = float("nan")
     profile_matmul_us: float = float("nan")
     profile_loss_us: float = float("nan")
     profile_optimizer_us: float = float("nan")
     profile_other_us: float = float("nan")
-    profile_seconds: float = 0.0  # wall time of the profiled block, setup included
+    profile_seconds: float = 0.0  # wall time of the breakdown blocks, health and memory
+    profile_blocks: int = 0
+    kernel_us: float = float("nan")  # the activation's own kernels over identity's (`kernels.py`)
+    saved_bytes: float = float("nan")  # saved for backward in one step (`memory.py`)
+    peak_bytes: float = float("nan")  # one step's peak above what it started with
+    dead_first: float = float("nan")  # training health (`health.py`), first and last epoch
+    dead_last: float = float("nan")
+    saturated_first: float = float("nan")
+    saturated_last: float = float("nan")
+    grad_ratio_first: float = float("nan")
+    grad_ratio_last: float = float("nan")
     test_rmse: float = float("nan")  # a regression's metric, on the normalised scale
     test_rmse_raw: float = float("nan")  # the same in the data's own unit (run.json says which)
     rounds: list[RoundRecord] = field(default_factory=list, repr=False)
     history: list[EpochRecord] = field(default_factory=list, repr=False)
     step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)
+    memory: list = field(default_factory=list, repr=False)  # memory.LayerBytes per layer
 
     def in_group(self, group: int) -> TrialResult:
         """This result stamped with the execution that trained it (0: the run, k: its k-th
@@ -106,11 +133,16 @@ class TrialResult:
 
     def row(self) -> dict:
         """The trials.csv row: every scalar field, none of the bulky ones."""
-        bulky = {"history", "step_us", "rounds"}
+        bulky = {"history", "step_us", "rounds", "memory"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in bulky}
 
     def history_rows(self) -> list[dict]:
-        return [asdict(r) for r in self.history]
+        return [r.row() for r in self.history]
+
+    def memory_rows(self) -> list[dict]:
+        """memory.csv rows: the bytes each layer is the first to save for backward."""
+        keys = {"activation": self.activation, "seed": self.seed}
+        return [keys | asdict(layer) for layer in self.memory]
 
     def round_rows(self) -> list[dict]:
         # thousands of flat records: a copy of each one's fields, not `asdict`'s deep copy

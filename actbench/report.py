@@ -11,13 +11,16 @@ import warnings
 
 import pandas as pd
 
-from actbench import plot
+from actbench import anatomy, plot
 from actbench.errors import ActbenchError
 from actbench.formats import wrapped
-from actbench.records import PROFILE_STEPS as PROFILED_STEPS
+from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
-from actbench.table import legend, render, render_breakdown
+from actbench.table import legend, render, render_breakdown, render_health
+
+BREAKDOWN_TITLE = "Where an eager step's time goes (µs per step)"
+HEALTH_TITLE = "What a step holds, and how the network trains"
 
 
 def model_name(cfg: dict) -> str:
@@ -60,15 +63,76 @@ def header(run: dict) -> str:
 def printed(run: dict, summary: pd.DataFrame, fmt: str, wide: bool = True) -> str:
     """What `sweep` and `show` print: the table (compact unless `wide`), its legend, the
     breakdown, the timer; prose wrapped to a terminal's width."""
-    parts = [render(summary, fmt, wide), wrapped(header(run)), wrapped(legend(summary))]
-    breakdown = render_breakdown(summary, fmt)
-    if breakdown:
-        parts += ["", "Where an eager step's time goes (torch.profiler, µs per step):", breakdown]
-    parts.append(wrapped(footer(run, summary)))
+    out = [render(summary, fmt, wide), wrapped(header(run)), wrapped(legend(summary))]
+    for title, table, caption in sections(summary, fmt, wide):
+        out += ["", f"{title}:", table, wrapped(caption)]
+    out.append(wrapped(footer(run, summary)))
     note = advice(run, summary)
     if note:
-        parts.append(wrapped(note))
-    return "\n".join(p for p in parts if p is not None)
+        out.append(wrapped(note))
+    return "\n".join(p for p in out if p is not None)
+
+
+def sections(summary: pd.DataFrame, fmt: str, wide: bool = True) -> list[tuple[str, str, str]]:
+    """(title, table, caption) of the tables below the main one, for runs that have them."""
+    out = []
+    breakdown = render_breakdown(summary, fmt, wide)
+    if breakdown:
+        out.append((BREAKDOWN_TITLE, breakdown, breakdown_caption(summary)))
+    health = render_health(summary, fmt, wide)
+    if health:
+        out.append((HEALTH_TITLE, health, HEALTH_CAPTION))
+    return out
+
+
+def breakdown_caption(summary: pd.DataFrame) -> str:
+    """How the breakdown was measured, whether its controls agree, and how much of each
+    timed cost the activation's part explains."""
+    blocks = summary.get("profile_blocks", pd.Series(dtype=float)).dropna()
+    if blocks.empty:  # a run saved before the blocks: one profiled block after training
+        return "operator self time under torch.profiler, in one block of steps after training."
+    text = (
+        f"Each part timed by hooks on a twin of the trial's model, one block of {PROFILE_STEPS} "
+        f"steps per epoch between rounds (never a timed step); the median over {_count(blocks)} "
+        "blocks per activation, its part's 95% CI "
+        "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
+        "over identity's (torch.utils.benchmark, interleaved). rest: matmul, loss, optimizer "
+        "and other (the wide table and summary.md have each). "
+    )
+    verdict = anatomy.verdict(summary)
+    shares = [
+        f"{r['activation']} {r['explained_pct']:.0f}% ({r['profile_net_us']:.0f} of "
+        f"{r['cost_us']:.0f} µs)"
+        for r in summary.to_dict("records")
+        if not r["baseline"] and pd.notna(r.get("explained_pct"))
+    ]
+    if verdict:
+        text += verdict + ". "
+    if shares:
+        text += (
+            "Its part, net of the baseline's, explains of its timed cost: "
+            + "; ".join(shares)
+            + ". The rest is in `other` (autograd's engine, the module call) and the "
+            "neighbouring layers (docs/measuring.md)."
+        )
+    return text
+
+
+def _count(blocks: pd.Series) -> str:
+    low, high = int(blocks.min()), int(blocks.max())
+    return str(low) if low == high else f"{low}–{high}"
+
+
+HEALTH_CAPTION = (
+    "saved/step: bytes autograd keeps for backward in one step, each storage once, "
+    "the parameters and the batch left out (memory.csv: per layer); step peak: one step's "
+    "highest allocation above its start (CPU: torch.profiler's memory view, per operator). "
+    f"Health on {PROBE_ROWS} fixed validation rows after each epoch: dead = hidden units "
+    "whose derivative is 0 on every row; saturated = entries whose derivative is below "
+    f"{SATURATION:.0%} of the activation's largest; grad ratio = the first weight "
+    "layer's gradient norm over the last's at the last epoch (far below 1: it vanishes), "
+    "geometric mean over seeds with a t interval. Mean over seeds; health.png per layer."
+)
 
 
 def advice(run: dict, summary: pd.DataFrame) -> str:
@@ -133,19 +197,8 @@ def markdown_report(run: dict, summary: pd.DataFrame) -> str:
         "median step time over seeds, IQR likewise. " + legend(summary),
         "",
     ]
-    breakdown = render_breakdown(summary, "github")
-    if breakdown:
-        lines += [
-            "## Where an eager step's time goes",
-            "",
-            "Operator self time per step under torch.profiler, in a separate block of "
-            f"{PROFILED_STEPS} steps after training (never the timed steps): activation "
-            "kernels forward and backward, the linear/conv layers, the loss, the optimizer, "
-            "and everything else.",
-            "",
-            breakdown,
-            "",
-        ]
+    for title, table, caption in sections(summary, "github"):
+        lines += [f"## {title}", "", table, "", caption, ""]
     lines += [footer(run, summary), ""]
     if advice(run, summary):
         lines += [advice(run, summary), ""]

@@ -63,11 +63,13 @@ OPTIONAL: dict[str, dict[str, str]] = {  # checked when present (added in later 
     },
     "history.csv": {"reference_us": FLOAT, "val_rmse": FLOAT},
     "rounds.csv": {"start_seconds": FLOAT},
+    "memory.csv": {"saved_bytes": INT},
 }
 KEYS = {
     "trials.csv": ["activation", "seed"],
     "history.csv": ["activation", "seed", "epoch"],
     "rounds.csv": ["activation", "seed", "group", "round"],
+    "memory.csv": ["activation", "seed", "layer"],
 }
 
 

@@ -4,6 +4,7 @@
                  trials.csv    one row per (activation, seed)
                  history.csv   one row per epoch of every trial
                  rounds.csv    one row per round of every trial: its block's median step
+                 memory.csv    per trial and layer, the bytes saved for backward in a step
                  steps/        every timed step (µs, float32) after warm-up, one .npz per
                                trial (runs saved before 0.9: one steps.npz for all)
                  summary.md    the results tables
@@ -40,11 +41,12 @@ from actbench.errors import ActbenchError
 from actbench.lock import LOCK, RunLock
 from actbench.records import TrialResult
 
-RUN_JSON, TRIALS, HISTORY, ROUNDS, STEPS, SUMMARY, SUMMARY_CSV = (
+RUN_JSON, TRIALS, HISTORY, ROUNDS, MEMORY, STEPS, SUMMARY, SUMMARY_CSV = (
     "run.json",
     "trials.csv",
     "history.csv",
     "rounds.csv",
+    "memory.csv",
     "steps",
     "summary.md",
     "summary.csv",
@@ -201,6 +203,7 @@ class RunFolder:
         """Save one finished trial: its steps, then its history and rounds, then its row."""
         self._write_steps(trial)
         append_rows(self.path / HISTORY, trial.history_rows())
+        append_rows(self.path / MEMORY, trial.memory_rows())
         self.add_rounds(trial)
         append_rows(self.path / TRIALS, [trial.row()])  # last: the trial is saved
 
@@ -232,7 +235,7 @@ class RunFolder:
         trials = self.trials()
         keys = () if trials.empty else zip(trials["activation"], trials["seed"], strict=True)
         saved = set(keys)
-        for name in (TRIALS, HISTORY, ROUNDS):
+        for name in (TRIALS, HISTORY, ROUNDS, MEMORY):
             path = self.path / name
             if not path.is_file():
                 continue
@@ -288,6 +291,10 @@ class RunFolder:
     def rounds(self) -> pd.DataFrame:
         """Per-round median step times; empty for runs saved before rounds existed."""
         return self._csv(ROUNDS)
+
+    def memory(self) -> pd.DataFrame:
+        """Per trial and layer, bytes saved for backward; empty for runs saved before."""
+        return self._csv(MEMORY)
 
     def steps(self) -> dict[tuple[str, int], np.ndarray]:
         """Per-trial step times (µs) after warm-up, keyed by (activation, seed)."""

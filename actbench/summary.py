@@ -5,20 +5,28 @@ seeds, best first; µs/step is the median over seeds of each trial's median step
 with the IQR likewise (one seed: exactly that trial's median and IQR). Cost and gain are
 measured against the run's baseline (`costs.py`); `timing` says when a trial's step times
 are disturbed (`disturbance.py`); the profile columns say where an eager step's time goes
-(`breakdown.py`). `table.py` formats what this computes.
+(`anatomy.py`), `kernel_us` what the activation's kernels take alone (`kernels.py`), the
+bytes columns what a step holds (`memory.py`, the median over seeds), and the health
+columns why it trains as it does (`health.py`: mean over seeds; the gradient ratio's
+geometric mean, with a t interval over seeds on its logarithm). `table.py` formats what
+this computes.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from actbench import costs, disturbance
+from actbench import anatomy, costs, disturbance
 from actbench.errors import ActbenchError
-from actbench.records import PROFILE_PARTS
 from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
 
-PROFILE_COLUMNS = [f"profile_{part}_us" for part in PROFILE_PARTS]
+PROFILE_COLUMNS = anatomy.COLUMNS
+MEMORY_COLUMNS = ["kernel_us", "saved_bytes", "peak_bytes"]
+HEALTH_COLUMNS = ["dead_first", "dead_last", "saturated_first", "saturated_last"]
+RATIO_COLUMNS = ["grad_ratio_first", "grad_ratio_last"]
 
 
 def metric_of(summary: pd.DataFrame) -> Metric:
@@ -33,10 +41,12 @@ def summarize(
     rounds: pd.DataFrame | None = None,
     baseline: str | None = None,
     metric: Metric = ACCURACY,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per activation, best `metric` first; cost and gain over `baseline`."""
+    """One row per activation, best `metric` first; cost and gain over `baseline`; the
+    breakdown from `history`'s blocks when given."""
     trials = trials.assign(mode=trials.get("mode", "eager"), model=trials.get("model", "mlp"))
-    for column in PROFILE_COLUMNS:
+    for column in PROFILE_COLUMNS + MEMORY_COLUMNS + HEALTH_COLUMNS + RATIO_COLUMNS:
         if column not in trials:
             trials[column] = float("nan")
     grouped = trials.groupby("activation", sort=False)
@@ -58,16 +68,21 @@ def summarize(
             "diverged": grouped["diverged"].sum().astype(int),
             "diverged_epochs": grouped["diverged_epoch"].agg(_epochs),
             "timing": disturbance.by_activation(trials),
-            **{column: grouped[column].median() for column in PROFILE_COLUMNS},
+            **{column: grouped[column].median() for column in MEMORY_COLUMNS},
+            **{column: grouped[column].mean() for column in HEALTH_COLUMNS},
         }
     )
     summary.index.name = "activation"
+    for column in RATIO_COLUMNS:
+        summary = summary.join(grouped[column].apply(_geometric).unstack().add_prefix(column))
+    summary = summary.join(anatomy.table(trials, history))
     rounds = pd.DataFrame() if rounds is None else rounds
     summary = summary.join(costs.table(trials, rounds, baseline, metric))
     # a disturbed row's cost is not to be trusted: it is never a best trade-off
     trusted = summary["cost_us"].where(summary["timing"] == "")
     summary["pareto"] = costs.pareto(trusted, summary["gain"])
     summary["baseline"] = summary.index == baseline
+    summary = anatomy.reconcile(summary)
     return (
         summary.reset_index()
         .sort_values(
@@ -87,7 +102,9 @@ def summarize_folder(folder: RunFolder) -> pd.DataFrame:
     run = folder.run_info()
     baseline = run["config"]["baseline"]
     try:
-        summary = summarize(trials, folder.rounds(), baseline, metric_named(run["metric"]))
+        summary = summarize(
+            trials, folder.rounds(), baseline, metric_named(run["metric"]), folder.history()
+        )
     except KeyError as exc:
         raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
     unit = (run.get("data") or {}).get("unit")
@@ -98,3 +115,15 @@ def summarize_folder(folder: RunFolder) -> pd.DataFrame:
 
 def _epochs(values: pd.Series) -> str:
     return ",".join(str(int(v)) for v in values.dropna())
+
+
+def _geometric(values: pd.Series) -> pd.Series:
+    """A ratio's geometric mean over seeds, with a t interval on its logarithm."""
+    logs = np.log(values[(values > 0) & np.isfinite(values)].to_numpy(dtype=float))
+    if not logs.size:
+        return pd.Series({"": np.nan, "_low": np.nan, "_high": np.nan})
+    mean = logs.mean()
+    if logs.size < 2:
+        return pd.Series({"": np.exp(mean), "_low": np.nan, "_high": np.nan})
+    half = stats.t.ppf(0.975, logs.size - 1) * logs.std(ddof=1) / np.sqrt(logs.size)
+    return pd.Series({"": np.exp(mean), "_low": np.exp(mean - half), "_high": np.exp(mean + half)})

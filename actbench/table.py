@@ -1,5 +1,6 @@
-"""The results table as people read it: `summary.py`'s numbers as cells with units and
-intervals, its legend, and the second table of where an eager step's time goes."""
+"""The results tables as people read them: `summary.py`'s numbers as cells with units and
+intervals, the legend, where an eager step's time goes, and what a step holds and how the
+network trains (memory and health)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from actbench.costs import CONFIDENCE
 from actbench.formats import disturbed, interval, score, tabulated
 from actbench.records import PROFILE_PARTS
 from actbench.summary import PROFILE_COLUMNS, metric_of
+
+KIB = 1024
 
 
 def _diverged(count: int, epochs: str) -> str:
@@ -83,15 +86,67 @@ def display(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def breakdown_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """Where an eager step's time goes, per activation (µs per step, profiled; the
-    caption above the table says so, the headers name the parts)."""
-    parts = summary[["activation", *PROFILE_COLUMNS]].dropna()
-    frame = pd.DataFrame({"activation": parts["activation"]})
-    for part, column in zip(PROFILE_PARTS, PROFILE_COLUMNS, strict=True):
-        frame["its kernels" if part == "activation" else part] = parts[column].map("{:.1f}".format)
-    frame["total"] = parts[PROFILE_COLUMNS].sum(axis=1).map("{:.1f}".format)
+def _part(row, column: str) -> str:
+    return interval(row[column], row.get(f"{column}_low"), row.get(f"{column}_high"), ".1f")
+
+
+def _us(value: float, spec: str = ".1f") -> str:
+    return "—" if pd.isna(value) else format(value, spec)
+
+
+def breakdown_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
+    """Where an eager step's time goes, per activation (µs per step; the caption says how
+    it was measured), beside its kernels timed alone and its timed cost. Compact (not
+    `wide`): the activation's part and the rest of the step, to fit 100 columns."""
+    rows = summary.dropna(subset=PROFILE_COLUMNS).to_dict("records")
+    frame = pd.DataFrame({"activation": [r["activation"] for r in rows]})
+    frame["its part [95% CI]"] = [_part(r, PROFILE_COLUMNS[0]) for r in rows]
+    for part, column in zip(PROFILE_PARTS[1:], PROFILE_COLUMNS[1:], strict=True):
+        if wide:
+            frame[part] = [_us(r[column]) for r in rows]
+    if not wide:
+        frame["rest"] = [_us(sum(r[c] for c in PROFILE_COLUMNS[1:])) for r in rows]
+    frame["total"] = [_us(sum(r[c] for c in PROFILE_COLUMNS)) for r in rows]
+    if any(pd.notna(r.get("kernel_us")) for r in rows):
+        frame["kernels alone"] = [_us(r["kernel_us"]) for r in rows]
+    if has_costs(summary):
+        frame["cost µs"] = [
+            "baseline" if r["baseline"] else _us(r["cost_us"], "+.1f") for r in rows
+        ]
     return frame
+
+
+def _bytes(value: float) -> str:
+    return "—" if pd.isna(value) else f"{value / KIB:,.0f} KiB"
+
+
+def _pct(first: float, last: float) -> str:
+    if pd.isna(first) or pd.isna(last):
+        return "—"
+    return f"{100 * first:.1f} → {100 * last:.1f}"
+
+
+def health_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
+    """What a step holds and how the network trains, per activation; empty for runs saved
+    before these were measured. Compact (not `wide`) leaves the step's peak out."""
+    if "saved_bytes" not in summary or summary["saved_bytes"].isna().all():
+        return pd.DataFrame()
+    rows = summary.to_dict("records")
+    ratio = [
+        interval(r["grad_ratio_last"], r["grad_ratio_last_low"], r["grad_ratio_last_high"], ".3g")
+        for r in rows
+    ]
+    frame = pd.DataFrame(
+        {
+            "activation": [r["activation"] for r in rows],
+            "saved/step": [_bytes(r["saved_bytes"]) for r in rows],
+            "step peak": [_bytes(r["peak_bytes"]) for r in rows],
+            "dead % first→last": [_pct(r["dead_first"], r["dead_last"]) for r in rows],
+            "saturated %": [_pct(r["saturated_first"], r["saturated_last"]) for r in rows],
+            "grad ratio [95% CI]": ratio,
+        }
+    )
+    return frame if wide else frame.drop(columns="step peak")
 
 
 def compact(summary: pd.DataFrame) -> pd.DataFrame:
@@ -124,9 +179,15 @@ def render(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str
     return tabulated(display(summary) if wide else compact(summary), fmt)
 
 
-def render_breakdown(summary: pd.DataFrame, fmt: str = "github") -> str:
+def render_breakdown(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
     """The second table, or '' for runs saved before steps were profiled."""
-    frame = breakdown_display(summary)
+    frame = breakdown_display(summary, wide)
+    return "" if frame.empty else tabulated(frame, fmt)
+
+
+def render_health(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
+    """The third table, or '' for runs saved before memory and health were measured."""
+    frame = health_display(summary, wide)
     return "" if frame.empty else tabulated(frame, fmt)
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from actbench import breakdown, reference
+from actbench import reference
 from actbench.activation import Activation
 from actbench.clock import clock_for
 from actbench.data import Batches, DeviceData
 from actbench.device import Pinning
 from actbench.disturbance import StepStats
+from actbench.instruments import Instruments
 from actbench.plan import Plan
 from actbench.records import EpochRecord, RoundRecord, TrialResult
 from actbench.step import Step, make_step
@@ -80,6 +81,7 @@ class Trial:
         batches: Batches | None = None,
         on_epoch: EpochCallback | None = None,
         speed: reference.Reference | None = None,
+        kernel_us: float = float("nan"),
     ) -> None:
         self.plan, self.data, self.activation, self.seed = plan, data, activation, seed
         self.pinning, self.on_epoch = pinning, on_epoch
@@ -91,6 +93,8 @@ class Trial:
         setup_start = time.perf_counter()
         self.step: Step = make_step(plan.step, self.model, data.x_train, data.y_train)
         self.setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
+        self.instruments = Instruments(plan, data, activation, self.model)
+        self.kernel_us = kernel_us  # measured for the whole group (`kernels.py`)
         self.log = _Log()
         self._waited = 0.0  # seconds spent yielded to other trials
         self._last_epoch: tuple[torch.Tensor, torch.Tensor] = (data.x_train, data.y_train)
@@ -113,8 +117,8 @@ class Trial:
 
     # -- the loop, as a sequence of named steps ---------------------------------------------
     def _train(self) -> Iterator[None]:
-        """Epoch after epoch: its rounds, its validation, the stopping rule; then the test
-        pass, the profile and the result. Yields after every round."""
+        """Epoch after epoch: its rounds, its validation and readings, the stopping rule;
+        then the test pass, memory and the result. Yields after every round."""
         started = time.perf_counter()
         for epoch in range(1, self.plan.config.epochs + 1):
             reference_us = self.reference.at_epoch(epoch)
@@ -127,9 +131,10 @@ class Trial:
                 yield from self._pause()  # the last round of this epoch ends
         self.log.busy_seconds = time.perf_counter() - started - self._waited
         scores = self._test()
-        profile_start = time.perf_counter()
-        parts = self._profile()
-        return self._finish(scores, parts, time.perf_counter() - profile_start)
+        final_start = time.perf_counter()
+        readings = self.instruments.final(*self._last_epoch)
+        probes = sum(r.probe_seconds for r in self.log.history)
+        return self._finish(scores, readings, probes + time.perf_counter() - final_start)
 
     def _pause(self) -> Iterator[None]:
         """End a round: another trial may run its block now (its time is not ours)."""
@@ -145,7 +150,7 @@ class Trial:
         clock = clock_for(self.pinning.device)
         fetch_start = time.perf_counter_ns()
         xs, ys = self.batches.for_epoch(epoch)
-        self._last_epoch = xs, ys  # the profile's batches
+        self._last_epoch = xs, ys  # the breakdown's and memory's batches
         x_batches, y_batches = xs.split(bs), ys.split(bs)  # views, made in one call each
         fetch_ns = time.perf_counter_ns() - fetch_start
         losses: list[torch.Tensor] = []  # summed on the device once the epoch ends
@@ -169,7 +174,8 @@ class Trial:
     def _validate(
         self, epoch: int, train_loss: float, reference_us: float, start: float, fetch_ns: int
     ) -> EpochRecord:
-        """The epoch's validation pass (untimed) and its record, handed to `on_epoch`."""
+        """The epoch's validation pass and readings (untimed) and its record, handed to
+        `on_epoch`."""
         metric, epoch_us = self.plan.metric, self.log.step_chunks[-1]
         eval_start = time.perf_counter()
         with self.pinning.untimed():
@@ -178,6 +184,7 @@ class Trial:
             )
         # read before the epoch's end, so that its parts never add up to more than the epoch
         eval_seconds = time.perf_counter() - eval_start
+        readings = self.instruments.epoch(*self._last_epoch)
         record = EpochRecord(
             activation=self.activation.name,
             seed=self.seed,
@@ -191,6 +198,7 @@ class Trial:
             steps_seconds=float(epoch_us.sum()) / 1e6,
             fetch_seconds=fetch_ns / 1e9,
             eval_seconds=eval_seconds,
+            **readings,
         )
         self.log.history.append(record)
         if self.on_epoch is not None:
@@ -228,16 +236,11 @@ class Trial:
             scores[metric.raw_column] = test_score * self.data.target_scale
         return scores
 
-    def _profile(self) -> dict[str, float]:
-        """Where an eager step's time goes, profiled on the last epoch's batches."""
-        xs, ys = self._last_epoch
-        return breakdown.measure(self.plan.architecture, self.activation, self.plan.step, xs, ys)
-
     def _finish(
-        self, scores: dict[str, float], parts: dict[str, float], profile_seconds: float
+        self, scores: dict[str, float], readings: dict, profile_seconds: float
     ) -> TrialResult:
         """The trial's record: its scores, its step-time statistics after warm-up, its
-        rounds and history."""
+        readings (`instruments.py`), its rounds and history."""
         config, log, pinning = self.plan.config, self.log, self.pinning
         all_us = log.step_us()
         warmup = self._warmup(all_us.size)
@@ -273,7 +276,8 @@ class Trial:
             diverged=log.diverged_epoch is not None,
             diverged_epoch=log.diverged_epoch,
             slow_steps=stats.slow_steps,
-            **{f"profile_{part}_us": us for part, us in parts.items()},
+            **readings,
+            kernel_us=self.kernel_us,
             profile_seconds=profile_seconds,
             rounds=self._round_records(all_us, warmup),
             history=log.history,

@@ -25,9 +25,24 @@ LAYERS = [
             "summary",
             "costs",
             "stats",
+            "anatomy",
+            "health_plot",
         },
     ),
-    ("training", {"schedule", "trainer", "reference", "breakdown", "clock"}),
+    (
+        "training",
+        {
+            "schedule",
+            "trainer",
+            "instruments",
+            "reference",
+            "breakdown",
+            "kernels",
+            "memory",
+            "health",
+            "clock",
+        },
+    ),
     ("run description", {"plan"}),
     (
         "parts",
@@ -44,7 +59,7 @@ LAYERS = [
         },
     ),
     ("records and storage", {"storage", "schema", "lock", "records", "disturbance"}),
-    ("plain values", {"config", "errors"}),
+    ("plain values", {"config", "errors", "quiet"}),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
 

@@ -1,0 +1,102 @@
+"""The step breakdown across a run: each part's median with an interval, the parts that
+must agree, and how far the activation's part explains its timed cost.
+
+Per activation, each part (`breakdown.py`) is the median over every block the run
+measured (one per trial and epoch, all seeds pooled), with a distribution-free 95 %
+interval for that median (order statistics of the blocks: no assumption about their
+shape). Matmul, loss and optimizer do identical work whatever the activation (same shapes,
+same kernels): they are internal controls. When one of them, for some activation, is more
+than `TOLERANCE` away from its median across activations, the breakdown of that run is
+disturbed (something slowed some blocks and not others) and says so.
+
+The activation's part, net of the baseline's (identity's part is its hooks' own cost), is
+set against the paired timed cost in µs (`costs.py`): the share of the cost its kernels
+explain. The rest is what the activation does to its neighbours (the next layer reads a
+tensor it just wrote, or not; a saved input is another tensor to keep) and what the
+profiled twin, a step without the sweep's rounds around it, does not see.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from actbench.records import PROFILE_PARTS
+
+TOLERANCE = 0.10  # controls within ± 10 % of their median across activations
+CONTROLS = ("matmul", "loss", "optimizer")
+CONFIDENCE = 0.95
+COLUMNS = [f"profile_{part}_us" for part in PROFILE_PARTS]
+
+
+def median_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """A distribution-free interval for the median: the k-th smallest and k-th largest of
+    `values`, k from the binomial(n, 1/2) distribution; NaN for fewer than 6 values."""
+    values = np.sort(values[np.isfinite(values)])
+    n = values.size
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5)) if n else 0
+    if k < 1:
+        return float("nan"), float("nan")
+    return float(values[k - 1]), float(values[n - k])
+
+
+def table(trials: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """Per activation: each part's median (µs/step), its interval, and the block count;
+    from history's blocks when it has them, else from the trials' own medians."""
+    per_epoch = history is not None and COLUMNS[0] in history
+    blocks = history if per_epoch else trials
+    rows = {}
+    for name, group in blocks.groupby("activation", sort=False):
+        count = int(group[COLUMNS[0]].notna().sum()) if per_epoch else np.nan
+        row: dict[str, float] = {"profile_blocks": count}
+        for column in COLUMNS:
+            values = group[column].to_numpy(dtype=float)
+            row[column] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
+            row[f"{column}_low"], row[f"{column}_high"] = median_interval(values)
+        rows[name] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "activation"
+    if frame.empty:
+        return frame
+    frame["profile_spread_pct"] = _spread(frame)
+    return frame
+
+
+def _spread(frame: pd.DataFrame) -> pd.Series:
+    """Per activation, the largest distance (%) of a control part from its median across
+    activations."""
+    worst = pd.Series(0.0, index=frame.index)
+    for part in CONTROLS:
+        column = frame[f"profile_{part}_us"]
+        worst = np.maximum(worst, (column / column.median() - 1).abs() * 100)
+    return worst
+
+
+def reconcile(summary: pd.DataFrame) -> pd.DataFrame:
+    """The activation part net of the baseline's, and the share of the timed cost (µs)
+    it and the directly timed kernels explain."""
+    base = summary.loc[summary["baseline"], "profile_activation_us"]
+    base_us = float(base.iloc[0]) if len(base) else 0.0
+    net = summary["profile_activation_us"] - base_us
+    cost = summary["cost_us"].where(~summary["baseline"])
+    return summary.assign(
+        profile_net_us=net.where(~summary["baseline"]),
+        explained_pct=(net / cost * 100).where(cost.abs() > 0),
+        kernel_of_cost_pct=(summary["kernel_us"] / cost * 100).where(cost.abs() > 0),
+    )
+
+
+def verdict(summary: pd.DataFrame) -> str:
+    """One line: whether the controls agree, and the worst of them."""
+    spread = summary.get("profile_spread_pct", pd.Series(dtype=float)).dropna()
+    if spread.empty or len(spread) < 2:
+        return ""
+    worst = summary.loc[spread.idxmax()]
+    words = (
+        f"matmul, loss and optimizer agree across activations within {spread.max():.1f} % "
+        f"(worst: {worst['activation']})"
+    )
+    if spread.max() > TOLERANCE * 100:
+        return f"breakdown disturbed: {words}, more than the ± {TOLERANCE:.0%} they should"
+    return f"breakdown holds: {words}, inside ± {TOLERANCE:.0%}"

@@ -1,0 +1,104 @@
+"""Why an activation buys accuracy, read off the run: dead and saturated units, and how the
+gradient's size changes from the last layer to the first.
+
+Once per epoch, after validation and outside every timed step, a `Probe` runs the model on
+a fixed batch of validation rows (the same rows every epoch and for every activation) and
+reads, per hidden activation layer (each module of the activation's type, in forward
+order; a unit is a feature, or a channel of a convolution):
+
+- `dead_N`: the fraction of its units whose derivative is zero on every row of the batch:
+  they pass no gradient at all (relu's classic dead unit);
+- `saturated_N`: the fraction of (row, unit) entries where the activation's derivative is
+  below 1 % of its largest value (a sigmoid's flat tails, relu's negative side). The
+  derivative is taken by autograd from the activation module itself, so any activation,
+  built-in or a user's, is read the same way; its largest value is found once on a grid;
+
+and per weight layer (Linear and convolution, in forward order):
+
+- `grad_norm_N`: the norm of the loss's gradient with respect to its weight, on the same
+  batch, at the weights the epoch ended with. `grad_ratio` is the first layer's norm over
+  the last's: far below 1, the gradient vanishes on its way down (the textbook story of
+  sigmoid); the probe shows whether it happened in this run.
+
+`dead` and `saturated` pool the layers (over all hidden units, or entries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from actbench.records import PROBE_ROWS, SATURATION
+
+WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_GRID = torch.linspace(-30.0, 30.0, 60001)
+
+
+def derivative(module: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """The activation's elementwise derivative at `z`, by autograd through `module`."""
+    z = z.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (d,) = torch.autograd.grad(module(z).sum(), z)
+    return d
+
+
+def largest_derivative(module: nn.Module) -> float:
+    """The derivative's largest absolute value over [-30, 30]: 1 for relu and tanh, 1/4
+    for sigmoid, ≈ 1.13 for gelu."""
+    grid = _GRID.to(next(module.parameters(), _GRID).device)
+    shape = (grid.numel(), 1)  # a batch of rows with one unit: PReLU wants a channel axis
+    return float(derivative(module, grid.reshape(shape)).abs().max())
+
+
+class Probe:
+    """Reads the health of `model` on a fixed batch; built once per trial."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        activation_type: type,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        self.model, self.loss = model, loss
+        self.x, self.y = x[:PROBE_ROWS], y[:PROBE_ROWS]
+        self.activations = [m for m in model.modules() if isinstance(m, activation_type)]
+        self.weights = [m.weight for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
+        first = self.activations[0] if self.activations else None
+        # identity's "derivative" is 1 everywhere: never dead, never saturated
+        self.largest = largest_derivative(first) if first is not None else 1.0
+
+    def read(self) -> dict[str, float]:
+        """This epoch's columns: dead_N, saturated_N, grad_norm_N and the pooled values."""
+        inputs: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(self.activations))}
+        hooks = [
+            m.register_forward_hook(lambda mod, args, out, i=i: inputs[i].append(args[0].detach()))
+            for i, m in enumerate(self.activations)
+        ]
+        try:
+            with torch.enable_grad():
+                loss = self.loss(self.model(self.x), self.y)
+                grads = torch.autograd.grad(loss, self.weights) if self.weights else []
+        finally:
+            for hook in hooks:
+                hook.remove()
+        values: dict[str, float] = {}
+        dead_units = units = saturated = entries = 0
+        for i, module in enumerate(self.activations):
+            d = torch.stack([derivative(module, z) for z in inputs[i]])  # calls x rows x units..
+            per_unit = d.movedim(2, 0).reshape(d.shape[2], -1)  # units x everything else
+            dead = int((per_unit == 0).all(dim=1).sum())
+            flat = int((d.abs() < SATURATION * self.largest).sum())
+            values[f"dead_{i + 1}"] = dead / per_unit.shape[0]
+            values[f"saturated_{i + 1}"] = flat / d.numel()
+            dead_units, units = dead_units + dead, units + per_unit.shape[0]
+            saturated, entries = saturated + flat, entries + d.numel()
+        norms = [float(g.norm()) for g in grads]
+        values |= {f"grad_norm_{j + 1}": n for j, n in enumerate(norms)}
+        values["dead"] = dead_units / units if units else 0.0
+        values["saturated"] = saturated / entries if entries else 0.0
+        values["grad_ratio"] = norms[0] / norms[-1] if norms and norms[-1] > 0 else float("nan")
+        return values

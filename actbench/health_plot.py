@@ -1,0 +1,76 @@
+"""The health picture of a run: per activation, each layer's dead and saturated units and
+its gradient's norm, epoch by epoch (history.csv's health columns, mean over seeds).
+
+One row of panels per activation, three panels a row, each a layers × epochs map, with
+one colour scale per column so activations read against each other: a sigmoid stack's
+gradient fading towards the first layer shows as a dark bottom row in the third column.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+KINDS = (
+    ("dead", "dead units (%)", "Reds"),
+    ("saturated", "saturated entries (%)", "Oranges"),
+    ("grad_norm", "log10 gradient norm", "viridis"),
+)
+
+
+def layer_columns(history: pd.DataFrame, kind: str) -> list[str]:
+    """`kind`_1, `kind`_2, ... in layer order."""
+    pattern = re.compile(rf"^{kind}_(\d+)$")
+    found = [(int(m.group(1)), c) for c in history.columns if (m := pattern.match(c))]
+    return [c for _, c in sorted(found)]
+
+
+def has_health(history: pd.DataFrame) -> bool:
+    return bool(layer_columns(history, "grad_norm")) and history["grad_ratio"].notna().any()
+
+
+def _maps(history: pd.DataFrame, kind: str) -> dict[str, np.ndarray]:
+    """Per activation, a layers × epochs array (mean over seeds)."""
+    columns = layer_columns(history, kind)
+    means = history.groupby(["activation", "epoch"], sort=False)[columns].mean()
+    out = {}
+    for name, frame in means.groupby(level="activation", sort=False):
+        values = frame.to_numpy(dtype=float).T
+        out[name] = np.log10(np.clip(values, 1e-12, None)) if kind == "grad_norm" else 100 * values
+    return out
+
+
+def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
+    """Activations as rows; dead, saturated and gradient norm as columns."""
+    maps = {kind: _maps(history, kind) for kind, _, _ in KINDS}
+    names = list(maps["grad_norm"])
+    fig = Figure(figsize=(11, 0.6 + 1.5 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), len(KINDS), squeeze=False)
+    for col, (kind, heading, cmap) in enumerate(KINDS):
+        present = [m for m in maps[kind].values() if m.size]
+        low = min((np.nanmin(m) for m in present), default=0.0)
+        high = max((np.nanmax(m) for m in present), default=1.0)
+        image = None
+        for row, name in enumerate(names):
+            ax, values = axes[row][col], maps[kind].get(name, np.empty((0, 0)))
+            if values.size:
+                layers, epochs = values.shape
+                image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high,
+                                  origin="lower", interpolation="nearest",
+                                  extent=(0.5, epochs + 0.5, 0.5, layers + 0.5))  # fmt: skip
+            ax.set_ylabel(f"{name}\nlayer" if col == 0 else "layer", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            if row == 0:
+                ax.set_title(heading, fontsize=9)
+            if row == len(names) - 1:
+                ax.set_xlabel("epoch", fontsize=8)
+        if image is not None:
+            fig.colorbar(image, ax=[axes[r][col] for r in range(len(names))], shrink=0.8)
+    fig.suptitle(f"actbench {label}: training health per layer, {title}", fontsize=9)
+    return fig

@@ -1,0 +1,75 @@
+"""What a trial reads besides its timed steps: the breakdown, training health and memory.
+
+Every reading happens between rounds, never inside a timed step. Per epoch (after the
+validation pass): one block of the step breakdown on the trial's twin (`breakdown.py`)
+and the health probe on the fixed validation rows (`health.py`). Once, when the trial
+ends: the bytes autograd saves for backward and the peak of one step (`memory.py`). The
+trial's own model is only read: the twin trains a copy, and the probe asks autograd for
+gradients without touching `.grad`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from actbench import breakdown, health, memory
+from actbench.activation import Activation
+from actbench.data import DeviceData
+from actbench.plan import Plan
+from actbench.records import PROFILE_PARTS
+
+HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
+
+
+class Instruments:
+    """One trial's instruments, built with the trial."""
+
+    def __init__(
+        self, plan: Plan, data: DeviceData, activation: Activation, model: torch.nn.Module
+    ) -> None:
+        self.plan, self.model = plan, model
+        kind = type(activation.make())
+        self.twin = breakdown.Profiler(
+            plan.architecture, activation, plan.step, data.x_train, data.y_train
+        )
+        self.probe = health.Probe(model, kind, plan.step.loss, data.x_val, data.y_val)
+        self.blocks: list[dict[str, float]] = []
+        self.health: list[dict[str, float]] = []
+
+    def epoch(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """This epoch's readings: a breakdown block on (x, y), the health probe, and the
+        seconds they took (history.csv columns)."""
+        start = time.perf_counter()
+        parts, health_now = self.twin.block(x, y), self.probe.read()
+        self.blocks.append(parts)
+        self.health.append(health_now)
+        readings = {f"profile_{p}_us": us for p, us in parts.items()}
+        readings["probe_seconds"] = time.perf_counter() - start
+        return readings | {"health": health_now}
+
+    def final(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+        """The trial's columns: the breakdown's median over blocks, health at the first and
+        last epoch, and memory (per layer in `memory`)."""
+        values: dict = {
+            f"profile_{p}_us": _median(b[p] for b in self.blocks) for p in PROFILE_PARTS
+        }
+        values["profile_blocks"] = len(self.blocks)
+        for key in HEALTH_SUMMARY:
+            first, last = (self.health[0], self.health[-1]) if self.health else ({}, {})
+            values[f"{key}_first"] = first.get(key, math.nan)
+            values[f"{key}_last"] = last.get(key, math.nan)
+        batch = self.plan.step.batch_size
+        layers = memory.saved_for_backward(self.model, self.plan.step.loss, x[:batch], y[:batch])
+        values["memory"] = layers
+        values["saved_bytes"] = sum(layer.saved_bytes for layer in layers)
+        values["peak_bytes"] = memory.step_peak(self.twin.step, x.device)
+        return values
+
+
+def _median(values) -> float:
+    values = list(values)
+    return float(np.median(values)) if values else math.nan

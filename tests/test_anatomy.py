@@ -1,0 +1,53 @@
+"""The breakdown across a run: intervals, internal controls, reconciliation with cost."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actbench import anatomy
+
+
+def test_the_median_interval_is_the_binomial_order_statistics():
+    # n = 10: P(B <= 1) = 11/1024 <= 0.025 < P(B <= 2) = 56/1024, so k = 2: the 2nd
+    # smallest and the 2nd largest (coverage 1 - 2 * 11/1024 = 97.9 %)
+    assert anatomy.median_interval(np.arange(1.0, 11.0)) == (2.0, 9.0)
+    assert all(np.isnan(anatomy.median_interval(np.arange(5.0))))  # too few for 95 %
+
+
+def blocks(matmul: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for name, us in matmul.items():
+        for epoch in range(1, 9):
+            rows.append({"activation": name, "seed": 0, "epoch": epoch,
+                         "profile_activation_us": 10.0 + epoch, "profile_matmul_us": us,
+                         "profile_loss_us": 5.0, "profile_optimizer_us": 7.0,
+                         "profile_other_us": 3.0})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_controls_that_agree_hold_and_one_that_drifts_says_disturbed():
+    history = blocks({"identity": 100.0, "relu": 104.0, "elu": 98.0})
+    frame = anatomy.table(pd.DataFrame(), history)
+    assert frame.loc["relu", "profile_spread_pct"] == pytest.approx(4.0)  # 104 / median 100
+    assert frame.loc["relu", "profile_blocks"] == 8
+    summary = frame.reset_index()
+    assert anatomy.verdict(summary).startswith("breakdown holds")
+    drifted = anatomy.table(pd.DataFrame(), blocks({"identity": 100.0, "relu": 115.0, "elu": 99.0}))
+    assert anatomy.verdict(drifted.reset_index()).startswith("breakdown disturbed")
+
+
+def test_the_part_net_of_the_baseline_is_set_against_the_cost():
+    summary = pd.DataFrame(
+        {
+            "activation": ["identity", "relu"],
+            "baseline": [True, False],
+            "profile_activation_us": [5.0, 65.0],
+            "kernel_us": [0.0, 40.0],
+            "cost_us": [0.0, 80.0],
+        }
+    )
+    out = anatomy.reconcile(summary).set_index("activation")
+    assert out.loc["relu", "profile_net_us"] == 60.0
+    assert out.loc["relu", "explained_pct"] == 75.0  # 60 of 80
+    assert out.loc["relu", "kernel_of_cost_pct"] == 50.0  # 40 of 80
+    assert np.isnan(out.loc["identity", "explained_pct"])

@@ -1,0 +1,23 @@
+"""The direct timing of an activation's kernels sees the calls a step makes."""
+
+import torch
+
+from actbench import activation, kernels
+from actbench.model import Architecture
+
+
+def test_every_call_of_the_activation_is_seen_at_its_shape():
+    mlp = Architecture("mlp", (64, 32)).build(activation.resolve("elu"), seed=0)
+    inputs = kernels.layer_inputs(mlp, torch.nn.ELU, torch.randn(50, 784))
+    assert [tuple(z.shape) for z in inputs] == [(50, 64), (50, 32)]
+    lstm = Architecture("lstm", (6,)).build(activation.resolve("tanh"), seed=0)
+    inputs = kernels.layer_inputs(lstm, torch.nn.Tanh, torch.randn(8, 10, 1))
+    # per time step: the candidate and the cell's output, for a window of 10
+    assert len(inputs) == 2 * 10 and all(tuple(z.shape) == (8, 6) for z in inputs)
+
+
+def test_each_activation_gets_a_time_and_identity_is_the_zero():
+    acts = [activation.resolve(n) for n in ("identity", "relu", "gelu")]
+    out = kernels.measure(Architecture("mlp", (32,)), acts, torch.randn(20, 784), threads=1)
+    assert set(out) == {"identity", "relu", "gelu"}
+    assert out["identity"] == 0.0
