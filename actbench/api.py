@@ -81,6 +81,26 @@ class Run:
         return self.folder.rounds()
 
     @property
+    def memory(self) -> pd.DataFrame:
+        """Per trial and layer, the bytes autograd saves for backward in one step (the
+        totals and each step's peak are `summary`'s `saved_bytes` and `peak_bytes`)."""
+        return self.folder.memory()
+
+    @property
+    def health(self) -> pd.DataFrame:
+        """Per trial and epoch, the health readings: dead_N, saturated_N (hidden layer N),
+        grad_norm_N (weight layer N), and the pooled dead, saturated and grad_ratio."""
+        history = self.folder.history()
+        keys = ["activation", "seed", "epoch"]
+        readings = [c for c in history if c.split("_")[0] in ("dead", "saturated", "grad")]
+        return history[keys + readings] if readings else history.iloc[:0]
+
+    @property
+    def breakdown(self) -> pd.DataFrame:
+        """The breakdown table (where a step's time goes, its kernels alone, its cost)."""
+        return table.breakdown_display(self.summary)
+
+    @property
     def table(self) -> pd.DataFrame:
         """The table `actbench show` prints, as a DataFrame (its cells as shown)."""
         return table.display(self.summary)
@@ -103,7 +123,17 @@ class Run:
         head = f"<p><b>{self.name}</b>: {plot.describe(self.info)}</p>"
         summary = self.summary
         legend = f"<p><small>{table.legend(summary)}</small></p>"
-        return head + table.display(summary).to_html(index=False) + legend
+        html = head + table.display(summary).to_html(index=False) + legend
+        for title, frame, caption in (
+            (report.BREAKDOWN_TITLE, table.breakdown_display(summary),
+             report.breakdown_caption(summary)),
+            (report.HEALTH_TITLE, table.health_display(summary), report.HEALTH_CAPTION),
+        ):  # fmt: skip
+            if not frame.empty:
+                html += (
+                    f"<h4>{title}</h4>{frame.to_html(index=False)}<p><small>{caption}</small></p>"
+                )
+        return html
 
 
 class Comparison:

@@ -30,7 +30,7 @@ DEFAULT_TOLERANCE = 0.03  # compare: "same" speed within ± 3 %
 # A user's runs, beside their work (as MLflow's mlruns/ and pytest-benchmark's .benchmarks/);
 # this repository's examples live in results/, apart from them.
 DEFAULT_OUT = Path("actbench-runs")
-MODELS = ("mlp", "cnn", "lstm")
+MODELS = ("mlp", "mlp-linear-last", "cnn", "lstm")
 ACTIVATIONS = (
     "identity", "relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "selu",
     "softplus", "mish", "hardswish", "celu", "relu6", "prelu", "softsign", "hardtanh",
@@ -54,9 +54,9 @@ SERIES_DEFAULTS: dict[str, object] = {  # the airline article's LSTM
     "window": 10,
 }
 DATASETS = {  # name: (models that fit it, its defaults)
-    "mnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
-    "fashion-mnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
-    "kmnist": (("mlp", "cnn"), IMAGE_DEFAULTS),
+    "mnist": (("mlp", "mlp-linear-last", "cnn"), IMAGE_DEFAULTS),
+    "fashion-mnist": (("mlp", "mlp-linear-last", "cnn"), IMAGE_DEFAULTS),
+    "kmnist": (("mlp", "mlp-linear-last", "cnn"), IMAGE_DEFAULTS),
     "airline": (("lstm",), SERIES_DEFAULTS),
 }
 

@@ -18,13 +18,18 @@ modes fuse the activation into its neighbours: this times the eager kernels.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.benchmark import Timer
+
+# torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build without
+# a GPU ("No CUDA runtime is found"): a sweep's output is for the user's results
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+from torch.utils.benchmark import Timer  # noqa: E402
 
 from actbench.activation import Activation, resolve
 from actbench.model import Architecture

@@ -22,16 +22,21 @@ __all__ = ["MODELS", "Architecture", "build", "image_shape"]
 IN_FEATURES, NUM_CLASSES = 28 * 28, 10
 
 
-def build_mlp(hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Sequential:
-    """784 -> hidden... -> 10 with `activation` after every hidden layer."""
+def build_mlp(
+    hidden: tuple[int, ...], activation: Activation, seed: int, linear_last: bool = False
+) -> nn.Sequential:
+    """784 -> hidden... -> 10 with `activation` after every hidden layer; with
+    `linear_last`, none after the last hidden layer (the second article's Keras stack,
+    Dense(200) -> activation -> Dense(200) -> Dense(10), is `--hidden 200,200`)."""
     widths = (IN_FEATURES, *hidden, NUM_CLASSES)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         linears = [nn.Linear(a, b) for a, b in itertools.pairwise(widths)]
+    activated = len(linears) - 1 - int(linear_last)
     layers: list[nn.Module] = []
     for i, linear in enumerate(linears):
         layers.append(linear)
-        if i < len(linears) - 1:
+        if i < activated:
             layers.append(activation.make())
     return nn.Sequential(*layers)
 
@@ -111,12 +116,12 @@ def build_lstm(
 
 
 def build(name: str, hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Sequential:
-    """The model `--model` names; `hidden` applies to the MLP and the LSTM."""
+    """The model `--model` names; `hidden` applies to the MLPs and the LSTM."""
     if name == "cnn":  # channels-last conv weights: measured 10-20 % faster steps on CPU
         return build_cnn(activation, seed).to(memory_format=torch.channels_last)
     if name == "lstm":
         return build_lstm(hidden, activation, seed)
-    return build_mlp(hidden, activation, seed)
+    return build_mlp(hidden, activation, seed, linear_last=name == "mlp-linear-last")
 
 
 def image_shape(name: str) -> tuple[int, ...]:

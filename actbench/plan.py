@@ -221,6 +221,12 @@ def _check(c: SweepConfig, dataset: datasets.Dataset) -> None:
         )
     if not c.hidden or min(c.hidden) < 1:
         raise ActbenchError(f"{{hidden}} wants integers >= 1, got {list(c.hidden)}", ["hidden"])
+    if c.model == "mlp-linear-last" and len(c.hidden) < 2:
+        raise ActbenchError(
+            f"{{model}} mlp-linear-last leaves the last hidden layer linear, so it needs two or "
+            f"more in {{hidden}}, got {list(c.hidden)}",
+            ["model", "hidden"],
+        )
     dataset.check(c)
     if not c.seeds or min(c.seeds) < 0:
         raise ActbenchError(f"{{seeds}} wants integers >= 0, got {list(c.seeds)}", ["seeds"])

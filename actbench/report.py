@@ -31,6 +31,8 @@ def model_name(cfg: dict) -> str:
         return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
     if model == "lstm":
         return f"LSTM {'-'.join(map(str, cfg['hidden']))} -> Dense 1, window {cfg['window']}"
+    if model == "mlp-linear-last":
+        return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, last hidden layer linear"
     return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10"
 
 

@@ -47,7 +47,9 @@ def add(s: argparse.ArgumentParser) -> None:
         "--model",
         choices=MODELS,
         default=None,
-        help="mlp: the seed article's MLP (784-hidden-10); cnn: the Keras example's CNN "
+        help="mlp: the seed article's MLP (784-hidden-10); mlp-linear-last: the same with no "
+        "activation after the last hidden layer (the second article's Keras stack is "
+        "--hidden 200,200); cnn: the Keras example's CNN "
         "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored); lstm: "
         "stacked LSTM layers of --hidden units, then Dense 1, the swept activation as the "
         f"cell's nonlinearity (series only). Default by dataset: {by_dataset('model')}",

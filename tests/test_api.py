@@ -40,7 +40,8 @@ def test_sweep_takes_names_classes_and_callables(tiny_mnist, tmp_path):
     assert "<table" in html and "torch.nn:GELU" in html and "cost" in html
     assert "| relu" in run._repr_markdown_() and "api" in repr(run)
     figures = run.plot()
-    assert all(isinstance(f, Figure) for f in figures.values()) and len(figures) == 4
+    # the scatter, learning curves, timeline, step breakdown and health
+    assert all(isinstance(f, Figure) for f in figures.values()) and len(figures) == 5
     again = actbench.load("api", out=tmp_path / "results")
     pd.testing.assert_frame_equal(again.trials, run.trials)
 
