@@ -51,13 +51,13 @@ def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(11, 0.6 + 1.5 * len(names)), layout="constrained")
     axes = fig.subplots(len(names), len(KINDS), squeeze=False)
     for col, (kind, heading, cmap) in enumerate(KINDS):
-        present = [m for m in maps[kind].values() if m.size]
+        present = [m for m in maps[kind].values() if np.isfinite(m).any()]
         low = min((np.nanmin(m) for m in present), default=0.0)
         high = max((np.nanmax(m) for m in present), default=1.0)
         image = None
         for row, name in enumerate(names):
             ax, values = axes[row][col], maps[kind].get(name, np.empty((0, 0)))
-            if values.size:
+            if np.isfinite(values).any():  # a trial that diverged at once has no readings
                 layers, epochs = values.shape
                 image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high,
                                   origin="lower", interpolation="nearest",

@@ -26,11 +26,6 @@ import numpy as np
 import torch
 from torch import nn
 
-# torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build without
-# a GPU ("No CUDA runtime is found"): a sweep's output is for the user's results
-logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-from torch.utils.benchmark import Timer  # noqa: E402
-
 from actbench.activation import Activation, resolve
 from actbench.model import Architecture
 
@@ -76,6 +71,11 @@ def measure(
     seed: int = 0,
 ) -> dict[str, float]:
     """µs per step of each activation's own kernels over identity's, at `x`'s batch."""
+    # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
+    # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    from torch.utils.benchmark import Timer
+
     null = resolve("identity")
     timers: dict[str, Timer] = {}
     for act in [null, *activations]:

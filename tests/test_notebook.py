@@ -18,7 +18,9 @@ def test_the_example_notebook_runs_top_to_bottom(tiny_mnist, tmp_path, monkeypat
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert any("torch.nn:GELU" in h and "<table" in h for h in html)  # the run's table
+    assert any("its part [95% CI]" in h for h in html)  # the breakdown
+    assert any("grad_ratio" in h for h in html)  # the health readings
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 4  # scatter, curves, timeline, overlay
+    assert len(images) >= 5  # scatter, curves, timeline, health, overlay
     assert (tmp_path / "out" / "notebook-a" / "trials.csv").is_file()
     assert (tmp_path / "out" / "notebook-b" / "trials.csv").is_file()

@@ -26,12 +26,14 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         "history.csv",
         "steps",
         "rounds.csv",
+        "memory.csv",
         "summary.md",
         "summary.csv",
         "accuracy_vs_us_per_step.png",
         "learning_curves.png",
         "timeline.png",
         "step_breakdown.png",
+        "health.png",
     }
     run = json.loads((folder / "run.json").read_text())
     assert run["status"] == "complete" and run["finished"] and run["config"]["seeds"] == [0, 1]
@@ -71,7 +73,17 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
         assert row["gain_seeds"] == 2  # an interval unless both seeds gained exactly the same
         assert pd.isna(row["gain_low"]) or row["gain_low"] <= row["gain"] <= row["gain_high"]
         assert row["profile_activation_us"] > 0 and row["profile_matmul_us"] > 0
-    assert summary.loc["identity", "profile_activation_us"] == 0  # no activation kernels
+    # identity runs no kernel: its part is its hooks' own calls, less than any activation's
+    assert summary.loc["identity", "profile_activation_us"] < min(
+        summary.loc[name, "profile_activation_us"] for name in ("relu", "tanh")
+    )
+    # every trial measured once per epoch, and its memory and health recorded
+    history = outcome.folder.history()
+    assert history["profile_matmul_us"].notna().all() and history["dead_1"].between(0, 1).all()
+    memory = outcome.folder.memory()
+    assert set(zip(memory["activation"], memory["seed"])) == set(
+        zip(trials["activation"], trials["seed"])
+    )
     saved = pd.read_csv(folder / "summary.csv").set_index("activation")
     assert saved.loc["relu", "cost_us"] == pytest.approx(summary.loc["relu", "cost_us"])
     rounds = outcome.folder.rounds()

@@ -1,0 +1,128 @@
+"""Does the step breakdown hold still? Back-to-back default sweeps, read as #23 asks.
+
+Runs `python -m actbench sweep` (default settings unless flags follow `--`) `--sweeps`
+times in a row, each in a fresh process as a user runs it, and reads, per sweep:
+
+- the internal controls: for matmul, loss and optimizer, every activation's part against
+  the median across activations (the run's own verdict, `anatomy.verdict`);
+- each activation's own part (µs per step, median over blocks), its kernels timed alone
+  and its timed cost, with the share of the cost its part explains;
+- the sweep's overhead: 1 - (sum of timed steps) / (wall time of the whole command);
+
+and across sweeps, for every pair and activation, how far the activation parts are apart
+(|a / b - 1|; the bar is 20 %).
+
+    python scripts/breakdown_check.py --sweeps 2 --json results/breakdown_check-cpu.json
+
+Run nothing else on the machine meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from actbench import anatomy, device
+from actbench.environment import collect
+from actbench.storage import RunFolder
+from actbench.summary import summarize_folder
+
+AGREE = 0.20  # activation parts of two runs within 20 % of each other
+
+
+def one(extra: list[str], out: Path, name: str) -> dict:
+    argv = [sys.executable, "-m", "actbench", "sweep", "--out", str(out), "--name", name]
+    start = time.perf_counter()
+    proc = subprocess.run([*argv, "--quiet", *extra], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        sys.exit(f"sweep {name} failed: {proc.stderr.strip()}")
+    folder = RunFolder(out / name)
+    summary = summarize_folder(folder).set_index("activation")
+    timed = float(folder.trials()["timed_seconds"].sum())
+    columns = {
+        "part_us": "profile_activation_us",
+        "part_low": "profile_activation_us_low",
+        "part_high": "profile_activation_us_high",
+        "kernels_alone_us": "kernel_us",
+        "cost_us": "cost_us",
+        "explained_pct": "explained_pct",
+        "control_spread_pct": "profile_spread_pct",
+        "blocks": "profile_blocks",
+    }
+    rows = {
+        name: {key: _plain(row[column]) for key, column in columns.items()}
+        for name, row in summary.iterrows()
+    }
+    return {
+        "name": name,
+        "wall_s": round(wall, 2),
+        "timed_s": round(timed, 2),
+        "overhead_pct": round(100 * (1 - timed / wall), 2),
+        "verdict": anatomy.verdict(summary.reset_index()),
+        "max_control_spread_pct": round(float(summary["profile_spread_pct"].max()), 2),
+        "activations": rows,
+    }
+
+
+def _plain(value):
+    return None if pd.isna(value) else round(float(value), 2)
+
+
+def agreement(sweeps: list[dict]) -> list[dict]:
+    """Every pair of sweeps and activation: how far apart the activation parts are."""
+    pairs = []
+    for a, b in itertools.combinations(sweeps, 2):
+        for name, row in a["activations"].items():
+            other = b["activations"].get(name, {})
+            x, y = row.get("part_us"), other.get("part_us")
+            if not x or not y or name == "identity":
+                continue
+            apart = abs(x / y - 1)
+            pairs.append({"pair": f"{a['name']}/{b['name']}", "activation": name,
+                          "a_us": x, "b_us": y, "apart_pct": round(100 * apart, 1),
+                          "within": apart <= AGREE})  # fmt: skip
+    return pairs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sweeps", type=int, default=2)
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("extra", nargs="*", help="sweep flags, after --")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sweeps = [one(args.extra, Path(tmp), f"sweep{i}") for i in range(args.sweeps)]
+    pairs = agreement(sweeps)
+    for s in sweeps:
+        print(f"{s['name']}: wall {s['wall_s']} s, overhead {s['overhead_pct']} %; {s['verdict']}")
+        for name, row in s["activations"].items():
+            print(f"  {name:10s} part {row['part_us']} [{row['part_low']}, {row['part_high']}] "
+                  f"alone {row['kernels_alone_us']} cost {row['cost_us']} "
+                  f"explained {row['explained_pct']} %")  # fmt: skip
+    held = sum(p["within"] for p in pairs)
+    print(f"activation parts within {AGREE:.0%} between sweeps: {held} of {len(pairs)}")
+    for pair in pairs:
+        print(f"  {pair['pair']} {pair['activation']}: {pair['a_us']} vs {pair['b_us']} "
+              f"({pair['apart_pct']} % apart)")  # fmt: skip
+    if args.json:
+        result = {
+            "command": "python -m actbench sweep " + " ".join(args.extra),
+            "environment": collect(device.pin("cpu")),
+            "sweeps": sweeps,
+            "pairs": pairs,
+            "within": f"{held} of {len(pairs)}",
+        }
+        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
