@@ -252,7 +252,10 @@ def test_metric_delta_direction():
     ("argv", "message"),
     [
         (["--dataset", "airline", "--model", "mlp"], "--model mlp does not fit --dataset airline"),
-        (["--model", "lstm"], "--model lstm does not fit --dataset mnist; use mlp or mlp-linear-last or cnn"),
+        (
+            ["--model", "lstm"],
+            "--model lstm does not fit --dataset mnist; use mlp or mlp-linear-last or cnn",
+        ),
         (["--window", "5"], "--window applies to series"),
         (["--momentum", "0.9"], "--momentum applies to --optimizer sgd"),
         (["--dataset", "airline", "--train-limit", "50"], "--train-limit applies to image"),

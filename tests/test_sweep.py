@@ -81,9 +81,8 @@ def test_sweep_writes_a_complete_run_folder(tiny_config):
     history = outcome.folder.history()
     assert history["profile_matmul_us"].notna().all() and history["dead_1"].between(0, 1).all()
     memory = outcome.folder.memory()
-    assert set(zip(memory["activation"], memory["seed"])) == set(
-        zip(trials["activation"], trials["seed"])
-    )
+    trained = set(zip(trials["activation"], trials["seed"], strict=True))
+    assert set(zip(memory["activation"], memory["seed"], strict=True)) == trained
     saved = pd.read_csv(folder / "summary.csv").set_index("activation")
     assert saved.loc["relu", "cost_us"] == pytest.approx(summary.loc["relu", "cost_us"])
     rounds = outcome.folder.rounds()
