@@ -7,7 +7,11 @@ interval for that median (order statistics of the blocks: no assumption about th
 shape). Matmul, loss and optimizer do identical work whatever the activation (same shapes,
 same kernels): they are internal controls. When one of them, for some activation, is more
 than `TOLERANCE` away from its median across activations, the breakdown of that run is
-disturbed (something slowed some blocks and not others) and says so.
+disturbed (something slowed some blocks and not others) and says so. One exception is
+physics, not weather: when more than `SUBNORMAL` of an activation's weights and optimizer
+state is subnormal (a dead relu unit's Adam moments decay through that range), its
+optimizer does the same work on slow numbers; that control is left out for it, and the
+verdict says why.
 
 The activation's part, net of the baseline's (identity's part is its hooks' own cost), is
 set against the paired timed cost in µs (`costs.py`): the share of the cost its kernels
@@ -25,6 +29,7 @@ from scipy import stats
 from actbench.records import PROFILE_PARTS
 
 TOLERANCE = 0.10  # controls within ± 10 % of their median across activations
+SUBNORMAL = 0.1  # % of the weights and optimizer state: the optimizer is no control then
 CONTROLS = ("matmul", "loss", "optimizer")
 CONFIDENCE = 0.95
 COLUMNS = [f"profile_{part}_us" for part in PROFILE_PARTS]
@@ -50,6 +55,8 @@ def table(trials: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
     for name, group in blocks.groupby("activation", sort=False):
         count = int(group[COLUMNS[0]].notna().sum()) if per_epoch else np.nan
         row: dict[str, float] = {"profile_blocks": count}
+        if "subnormal_pct" in group:
+            row["optimizer_subnormal"] = bool(group["subnormal_pct"].median() > SUBNORMAL)
         for column in COLUMNS:
             values = group[column].to_numpy(dtype=float)
             row[column] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
@@ -67,9 +74,13 @@ def _spread(frame: pd.DataFrame) -> pd.Series:
     """Per activation, the largest distance (%) of a control part from its median across
     activations."""
     worst = pd.Series(0.0, index=frame.index)
+    slow_numbers = frame.get("optimizer_subnormal", pd.Series(False, index=frame.index))
     for part in CONTROLS:
         column = frame[f"profile_{part}_us"]
-        worst = np.maximum(worst, (column / column.median() - 1).abs() * 100)
+        apart = (column / column.median() - 1).abs() * 100
+        if part == "optimizer":
+            apart = apart.where(~slow_numbers.fillna(False).astype(bool), 0.0)
+        worst = np.maximum(worst, apart)
     return worst
 
 
@@ -97,6 +108,13 @@ def verdict(summary: pd.DataFrame) -> str:
         f"matmul, loss and optimizer agree across activations within {spread.max():.1f} % "
         f"(worst: {worst['activation']})"
     )
+    slow = summary.get("optimizer_subnormal", pd.Series(dtype=object)).fillna(False).astype(bool)
+    if slow.any():
+        names = ", ".join(summary.loc[slow, "activation"])
+        words += (
+            f"; the optimizer left out for {names}: more than {SUBNORMAL} % of its weights and "
+            "Adam state is subnormal (a real cost, not a disturbance)"
+        )
     if spread.max() > TOLERANCE * 100:
         return f"breakdown disturbed: {words}, more than the ± {TOLERANCE:.0%} they should"
     return f"breakdown holds: {words}, inside ± {TOLERANCE:.0%}"

@@ -12,6 +12,13 @@ comes with an interval. Each part of a step is timed where it runs:
   each node's backward is timed and charged to the module that created it;
 - the loss (forward and its nodes) and the optimizer's update are timed around their calls.
 
+Before each block the twin takes the trial's weights and, where both are eager steps, its
+optimizer state, so it computes on the numbers the timed steps compute on. That matters:
+a relu unit that died passes exactly zero gradient, Adam's first moment for its weights
+then decays by 0.9 a step through the subnormal range, and x86 arithmetic on subnormal
+floats is many times slower, so the optimizer part of a relu network is slower although
+its work is the same (`subnormal_fraction` measures how much of the state is subnormal).
+
 Parts: `activation` (the activation modules), `matmul` (Linear and convolution layers,
 their weights' gradient accumulation included), `loss`, `optimizer`, and `other`: the rest
 of the step (zeroing gradients, pooling, an LSTM's gates and cell arithmetic, autograd's
@@ -38,7 +45,7 @@ from torch import nn
 from actbench.activation import Activation
 from actbench.model import Architecture
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
-from actbench.step import EagerStep, StepSettings
+from actbench.step import EagerStep, Step, StepSettings
 
 WARMUP, STEPS = 2, PROFILE_STEPS
 LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -170,12 +177,31 @@ class Profiler:
         self.batch_size = s.batch_size
         self.warmup = WARMUP  # the first block warms the twin up; later ones refresh caches
 
-    def block(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        """µs per step in each part: the median over STEPS steps on a batch of (x, y)."""
+    def follow(self, source: Step) -> None:
+        """Take `source`'s weights, and its optimizer state when it is an eager step too."""
+        with torch.no_grad():
+            self.step.model.load_state_dict(source.model.state_dict())
+            if not isinstance(source, EagerStep):
+                return
+            theirs = source.optimizer.state.get(source.flat, {})
+            ours = self.step.optimizer.state[self.step.flat]
+            for key, value in theirs.items():
+                if torch.is_tensor(value) and torch.is_tensor(ours.get(key)):
+                    ours[key].copy_(value)  # in place: the bound update holds these tensors
+                else:
+                    ours[key] = value.clone() if torch.is_tensor(value) else value
+
+    def block(
+        self, x: torch.Tensor, y: torch.Tensor, source: Step | None = None
+    ) -> dict[str, float]:
+        """µs per step in each part: the median over STEPS steps on a batch of (x, y),
+        starting from `source`'s weights and optimizer state when given."""
         self.step.fetch(x[: self.batch_size], y[: self.batch_size])
         for _ in range(self.warmup):
             self.step()
         self.warmup = 1
+        if source is not None:
+            self.follow(source)
         self.step.stamps.totals()
         steps = []
         for _ in range(STEPS):
@@ -189,6 +215,22 @@ def parts_of(steps: list[dict[str, float]]) -> dict[str, float]:
     for s in steps:
         s["other"] += s.pop("step", 0.0) - sum(s[p] for p in PROFILE_PARTS)
     return {part: float(np.median([s[part] for s in steps])) for part in PROFILE_PARTS}
+
+
+def subnormal_fraction(step: Step) -> float:
+    """The fraction of the step's parameters and optimizer state that is subnormal: nonzero
+    and below the dtype's smallest normal number, where x86 arithmetic is slow."""
+    groups = step.optimizer.param_groups
+    tensors = [p.detach() for group in groups for p in group["params"]]
+    for state in step.optimizer.state.values():
+        tensors += [v for v in state.values() if torch.is_tensor(v) and v.is_floating_point()]
+    count = total = 0
+    for t in tensors:
+        if t.numel() > 1:
+            tiny = torch.finfo(t.dtype).tiny
+            count += int(((t != 0) & (t.abs() < tiny)).sum())
+            total += t.numel()
+    return count / total if total else 0.0
 
 
 def measure(

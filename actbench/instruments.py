@@ -21,6 +21,7 @@ from actbench.activation import Activation
 from actbench.data import DeviceData
 from actbench.plan import Plan
 from actbench.records import PROFILE_PARTS
+from actbench.step import Step
 
 HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
 
@@ -40,14 +41,17 @@ class Instruments:
         self.blocks: list[dict[str, float]] = []
         self.health: list[dict[str, float]] = []
 
-    def epoch(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        """This epoch's readings: a breakdown block on (x, y), the health probe, and the
-        seconds they took (history.csv columns)."""
+    def epoch(self, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict[str, float]:
+        """This epoch's readings: a breakdown block on (x, y) from the state of the trial's
+        `step`, how much of that state is subnormal, the health probe, and the seconds they
+        took (history.csv columns)."""
         start = time.perf_counter()
-        parts, health_now = self.twin.block(x, y), self.probe.read()
+        parts, health_now = self.twin.block(x, y, step), self.probe.read()
+        parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
         self.blocks.append(parts)
         self.health.append(health_now)
-        readings = {f"profile_{p}_us": us for p, us in parts.items()}
+        readings = {f"profile_{p}_us": parts[p] for p in PROFILE_PARTS}
+        readings["subnormal_pct"] = parts["subnormal_pct"]
         readings["probe_seconds"] = time.perf_counter() - start
         return readings | {"health": health_now}
 
@@ -58,6 +62,7 @@ class Instruments:
             f"profile_{p}_us": _median(b[p] for b in self.blocks) for p in PROFILE_PARTS
         }
         values["profile_blocks"] = len(self.blocks)
+        values["subnormal_pct"] = _median(b["subnormal_pct"] for b in self.blocks)
         for key in HEALTH_SUMMARY:
             first, last = (self.health[0], self.health[-1]) if self.health else ({}, {})
             values[f"{key}_first"] = first.get(key, math.nan)

@@ -24,7 +24,7 @@ from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
 
 PROFILE_COLUMNS = anatomy.COLUMNS
-MEMORY_COLUMNS = ["kernel_us", "saved_bytes", "peak_bytes"]
+MEMORY_COLUMNS = ["kernel_us", "saved_bytes", "peak_bytes", "subnormal_pct"]
 HEALTH_COLUMNS = ["dead_first", "dead_last", "saturated_first", "saturated_last"]
 RATIO_COLUMNS = ["grad_ratio_first", "grad_ratio_last"]
 

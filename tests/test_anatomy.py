@@ -51,3 +51,16 @@ def test_the_part_net_of_the_baseline_is_set_against_the_cost():
     assert out.loc["relu", "explained_pct"] == 75.0  # 60 of 80
     assert out.loc["relu", "kernel_of_cost_pct"] == 50.0  # 40 of 80
     assert np.isnan(out.loc["identity", "explained_pct"])
+
+
+def test_an_optimizer_on_subnormal_numbers_is_no_control_and_the_verdict_says_why():
+    history = blocks({"identity": 100.0, "relu": 100.0, "elu": 100.0})
+    history["subnormal_pct"] = 0.0
+    slow = history["activation"] == "relu"
+    history.loc[slow, "profile_optimizer_us"] = 10.5  # 50 % over the others' 7.0
+    history.loc[slow, "subnormal_pct"] = 1.5
+    verdict = anatomy.verdict(anatomy.table(pd.DataFrame(), history).reset_index())
+    assert verdict.startswith("breakdown holds") and "left out for relu" in verdict
+    history["subnormal_pct"] = 0.0  # the same slowness with normal numbers: disturbed
+    verdict = anatomy.verdict(anatomy.table(pd.DataFrame(), history).reset_index())
+    assert verdict.startswith("breakdown disturbed")

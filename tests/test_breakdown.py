@@ -113,3 +113,35 @@ def test_a_linear_layer_owns_its_matmul_and_its_weights_accumulation():
 def test_the_cnn_is_attributed_too():
     parts = measure(activation.resolve("relu"), model="cnn")
     assert parts["activation"] > 0 and parts["matmul"] > parts["activation"]
+
+
+def test_the_twin_takes_the_trials_weights_and_adam_state():
+    x, y = data()
+    settings = StepSettings(batch_size=50)
+    act = activation.resolve("relu")
+    trial = breakdown.Profiler(Architecture("mlp", (16,)), act, settings, x, y).step
+    for _ in range(5):  # a trial that has trained: weights and moments of its own
+        trial.fetch(x[:50], y[:50])
+        trial()
+    twin = breakdown.Profiler(Architecture("mlp", (16,)), act, settings, x, y)
+    twin.block(x, y)
+    twin.follow(trial)
+    assert torch.equal(twin.step.flat, trial.flat)
+    ours, theirs = twin.step.optimizer.state[twin.step.flat], trial.optimizer.state[trial.flat]
+    for key in ("exp_avg", "exp_avg_sq", "step"):
+        assert torch.equal(ours[key], theirs[key]), key
+
+
+def test_subnormal_numbers_are_counted_in_weights_and_optimizer_state():
+    x, y = data()
+    step = breakdown.Profiler(
+        Architecture("mlp", (16,)), activation.resolve("relu"), StepSettings(batch_size=50), x, y
+    ).step
+    step.fetch(x[:50], y[:50])
+    step()
+    n = step.flat.numel()  # parameters; Adam keeps two moments of the same size
+    with torch.no_grad():
+        step.flat[:10] = 1e-40  # subnormal in float32 (smallest normal ≈ 1.18e-38)
+        step.optimizer.state[step.flat]["exp_avg"][:5] = -1e-39
+        step.optimizer.state[step.flat]["exp_avg_sq"][:7] = 0.0  # zero is not subnormal
+    assert breakdown.subnormal_fraction(step) == pytest.approx(15 / (3 * n))
