@@ -1,8 +1,10 @@
-"""What a trial reads besides its timed steps: the breakdown, training health and memory.
+"""What a trial reads besides its timed steps: the breakdown, its kernels alone, training
+health and memory.
 
 Every reading happens between rounds, never inside a timed step. Per epoch (after the
-validation pass): one block of the step breakdown on the trial's twin (`breakdown.py`)
-and the health probe on the fixed validation rows (`health.py`). Once, when the trial
+validation pass): one block of the step breakdown on the trial's twin (`breakdown.py`),
+one round of its kernels timed alone against identity's (`kernels.py`) and the health
+probe on the fixed validation rows (`health.py`). Once, when the trial
 ends: the bytes autograd saves for backward and the peak of one step (`memory.py`). The
 trial's own model is only read: the twin trains a copy, and the probe asks autograd for
 gradients without touching `.grad`.
@@ -16,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from actbench import breakdown, health, memory
+from actbench import breakdown, health, kernels, memory
 from actbench.activation import Activation
 from actbench.data import DeviceData
 from actbench.plan import Plan
@@ -30,12 +32,23 @@ class Instruments:
     """One trial's instruments, built with the trial."""
 
     def __init__(
-        self, plan: Plan, data: DeviceData, activation: Activation, model: torch.nn.Module
+        self,
+        plan: Plan,
+        data: DeviceData,
+        activation: Activation,
+        model: torch.nn.Module,
+        threads: int,
     ) -> None:
         self.plan, self.model = plan, model
         kind = type(activation.make())
         self.twin = breakdown.Profiler(
             plan.architecture, activation, plan.step, data.x_train, data.y_train
+        )
+        first = data.x_train[: plan.step.batch_size]
+        self.kernels = (
+            None
+            if activation.name == "identity"  # its own null: 0 by definition
+            else kernels.KernelTimer(plan.architecture, activation, first, threads)
         )
         self.probe = health.Probe(model, kind, plan.step.loss, data.x_val, data.y_val)
         self.blocks: list[dict[str, float]] = []
@@ -48,10 +61,12 @@ class Instruments:
         start = time.perf_counter()
         parts, health_now = self.twin.block(x, y, step), self.probe.read()
         parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
+        parts["kernel_us"] = self.kernels.round() if self.kernels else 0.0
         self.blocks.append(parts)
         self.health.append(health_now)
         readings = {f"profile_{p}_us": parts[p] for p in PROFILE_PARTS}
         readings["subnormal_pct"] = parts["subnormal_pct"]
+        readings["kernel_us"] = parts["kernel_us"]
         readings["probe_seconds"] = time.perf_counter() - start
         return readings | {"health": health_now}
 
@@ -63,6 +78,7 @@ class Instruments:
         }
         values["profile_blocks"] = len(self.blocks)
         values["subnormal_pct"] = _median(b["subnormal_pct"] for b in self.blocks)
+        values["kernel_us"] = _median(b["kernel_us"] for b in self.blocks)
         for key in HEALTH_SUMMARY:
             first, last = (self.health[0], self.health[-1]) if self.health else ({}, {})
             values[f"{key}_first"] = first.get(key, math.nan)

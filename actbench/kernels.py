@@ -8,9 +8,9 @@ input of every call of the activation (each hidden layer; an LSTM's every time s
 (`torch.autograd.grad`, which allocates like a step's backward and accumulates nowhere).
 
 The same is timed through `identity` (the call's own dispatch and autograd bookkeeping),
-and the rounds (a block of ~10 ms each) interleave every activation with it in a shuffled
-order, as the sweep's own rounds do; `kernel_us` is the median over rounds of (activation −
-identity) per round.
+a block of ~10 ms of each per round, in alternating order; a sweep times one round per
+epoch of every trial (so the rounds spread over the run, as the breakdown's blocks do),
+and `kernel_us` is the median over them of (activation − identity).
 Timer runs at the trial's thread count (one on CPU by default) and, on CUDA, synchronises
 the device around every block, so it measures device time, not launch time. Compiled
 modes fuse the activation into its neighbours: this times the eager kernels.
@@ -63,6 +63,45 @@ def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], No
     return run
 
 
+class KernelTimer:
+    """One activation's kernels against identity's, timed a round at a time: one round
+    per epoch (`instruments.py`), between rounds of training, so the rounds spread over
+    the run like the breakdown's blocks; `kernel_us` is the median over them."""
+
+    def __init__(
+        self, architecture: Architecture, activation: Activation, x: torch.Tensor, threads: int
+    ) -> None:
+        # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
+        # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+        from torch.utils.benchmark import Timer
+
+        self.timers = []
+        for act in (activation, resolve("identity")):
+            model = architecture.build(act, seed=0).to(x.device)
+            inputs = layer_inputs(model, type(act.make()), x)
+            self.timers.append(
+                Timer("run()", globals={"run": _call(act, inputs)}, num_threads=threads)
+            )
+        self.calls: list[int] = []
+        self.rounds = 0
+
+    def round(self) -> float:
+        """µs per step of the activation's kernels over identity's, from one block of each
+        (~10 ms; Timer sizes the block once), in alternating order."""
+        if not self.calls:
+            self.calls = [
+                max(
+                    1, round(BLOCK_SECONDS / t.blocked_autorange(min_run_time=BLOCK_SECONDS).median)
+                )
+                for t in self.timers
+            ]
+        order = (0, 1) if self.rounds % 2 == 0 else (1, 0)
+        self.rounds += 1
+        seconds = {i: self.timers[i].timeit(self.calls[i]).median for i in order}
+        return (seconds[0] - seconds[1]) * 1e6
+
+
 def measure(
     architecture: Architecture,
     activations: Sequence[Activation],
@@ -70,32 +109,18 @@ def measure(
     threads: int,
     seed: int = 0,
 ) -> dict[str, float]:
-    """µs per step of each activation's own kernels over identity's, at `x`'s batch."""
-    # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
-    # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-    from torch.utils.benchmark import Timer
-
-    null = resolve("identity")
-    timers: dict[str, Timer] = {}
-    for act in [null, *activations]:
-        model = architecture.build(act, seed=0).to(x.device)
-        inputs = layer_inputs(model, type(act.make()), x)
-        timers[act.name] = Timer("run()", globals={"run": _call(act, inputs)}, num_threads=threads)
-    # Timer sizes a block once (blocked_autorange); the rounds then time blocks of that size
-    calls = {
-        name: max(1, round(BLOCK_SECONDS / t.blocked_autorange(min_run_time=BLOCK_SECONDS).median))
-        for name, t in timers.items()
+    """µs per step of each activation's own kernels over identity's, at `x`'s batch: the
+    median of `ROUNDS` rounds, the activations in a shuffled order each round."""
+    timers = {
+        a.name: KernelTimer(architecture, a, x, threads)
+        for a in activations
+        if a.name != "identity"
     }
     per_round: dict[str, list[float]] = {name: [] for name in timers}
-    order = list(timers)
-    shuffle = random.Random(seed)
+    order, shuffle = list(timers), random.Random(seed)
     for _ in range(ROUNDS):
         shuffle.shuffle(order)
         for name in order:
-            per_round[name].append(timers[name].timeit(calls[name]).median)
-    base = np.array(per_round[null.name])
-    return {
-        act.name: float(np.median(np.array(per_round[act.name]) - base)) * 1e6
-        for act in activations
-    }
+            per_round[name].append(timers[name].round())
+    found = {name: float(np.median(values)) for name, values in per_round.items()}
+    return {a.name: found.get(a.name, 0.0) for a in activations}  # identity: 0, its own null

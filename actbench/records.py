@@ -35,6 +35,7 @@ class EpochRecord:
     profile_optimizer_us: float = float("nan")
     profile_other_us: float = float("nan")
     subnormal_pct: float = float("nan")  # of the weights and optimizer state (`breakdown.py`)
+    kernel_us: float = float("nan")  # one round of the kernels alone (`kernels.py`)
     probe_seconds: float = float("nan")  # the breakdown block and the health probe
     # dead_N, saturated_N, grad_norm_N, dead, saturated, grad_ratio (`health.py`): columns
     health: dict[str, float] = field(default_factory=dict)
@@ -111,7 +112,7 @@ class TrialResult:
     profile_seconds: float = 0.0  # wall time of the breakdown blocks, health and memory
     profile_blocks: int = 0
     subnormal_pct: float = float("nan")  # median over the blocks
-    kernel_us: float = float("nan")  # the activation's own kernels over identity's (`kernels.py`)
+    kernel_us: float = float("nan")  # its kernels over identity's, median over the epochs' rounds
     saved_bytes: float = float("nan")  # saved for backward in one step (`memory.py`)
     peak_bytes: float = float("nan")  # one step's peak above what it started with
     dead_first: float = float("nan")  # training health (`health.py`), first and last epoch

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
-from actbench import kernels, reference
+from actbench import reference
 from actbench.activation import Activation
 from actbench.config import SCHEDULES
 from actbench.data import Batches, DeviceData
@@ -41,16 +41,11 @@ def group(
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> list[Trial]:
     """The trials of one seed, sharing that seed's shuffled batches and, when interleaved
-    (they then start every epoch in the same round), the machine's per-epoch speed reading.
-    Their activations' own kernels are timed first, interleaved (`kernels.py`)."""
+    (they then start every epoch in the same round), the machine's per-epoch speed reading."""
     batches = Batches(data.x_train, data.y_train, seed)
     lockstep = plan.config.schedule == "interleaved"
     speed = reference.for_plan(plan, data, shared=True) if lockstep else None
-    batch = data.x_train[: plan.config.batch_size]
-    own = kernels.measure(plan.architecture, acts, batch, pinning.threads, seed)
-    return [
-        Trial(plan, data, a, seed, pinning, batches, on_epoch, speed, own[a.name]) for a in acts
-    ]
+    return [Trial(plan, data, a, seed, pinning, batches, on_epoch, speed) for a in acts]
 
 
 def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[TrialResult]:

@@ -81,7 +81,6 @@ class Trial:
         batches: Batches | None = None,
         on_epoch: EpochCallback | None = None,
         speed: reference.Reference | None = None,
-        kernel_us: float = float("nan"),
     ) -> None:
         self.plan, self.data, self.activation, self.seed = plan, data, activation, seed
         self.pinning, self.on_epoch = pinning, on_epoch
@@ -93,8 +92,7 @@ class Trial:
         setup_start = time.perf_counter()
         self.step: Step = make_step(plan.step, self.model, data.x_train, data.y_train)
         self.setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any
-        self.instruments = Instruments(plan, data, activation, self.model)
-        self.kernel_us = kernel_us  # measured for the whole group (`kernels.py`)
+        self.instruments = Instruments(plan, data, activation, self.model, pinning.threads)
         self.log = _Log()
         self._waited = 0.0  # seconds spent yielded to other trials
         self._last_epoch: tuple[torch.Tensor, torch.Tensor] = (data.x_train, data.y_train)
@@ -277,7 +275,6 @@ class Trial:
             diverged_epoch=log.diverged_epoch,
             slow_steps=stats.slow_steps,
             **readings,
-            kernel_us=self.kernel_us,
             profile_seconds=profile_seconds,
             rounds=self._round_records(all_us, warmup),
             history=log.history,

@@ -87,9 +87,12 @@ def agreement(sweeps: list[dict]) -> list[dict]:
             if not x or not y or name == "identity":
                 continue
             apart = abs(x / y - 1)
+            ka, kb = row.get("kernels_alone_us"), other.get("kernels_alone_us")
+            alone = abs(ka / kb - 1) if ka and kb else None
             pairs.append({"pair": f"{a['name']}/{b['name']}", "activation": name,
                           "a_us": x, "b_us": y, "apart_pct": round(100 * apart, 1),
-                          "within": apart <= AGREE})  # fmt: skip
+                          "within": apart <= AGREE, "alone_a_us": ka, "alone_b_us": kb,
+                          "alone_apart_pct": None if alone is None else round(100 * alone, 1)})  # fmt: skip
     return pairs
 
 
@@ -112,7 +115,8 @@ def main() -> None:
     print(f"activation parts within {AGREE:.0%} between sweeps: {held} of {len(pairs)}")
     for pair in pairs:
         print(f"  {pair['pair']} {pair['activation']}: {pair['a_us']} vs {pair['b_us']} "
-              f"({pair['apart_pct']} % apart)")  # fmt: skip
+              f"({pair['apart_pct']} % apart); kernels alone {pair['alone_a_us']} vs "
+              f"{pair['alone_b_us']} ({pair['alone_apart_pct']} % apart)")  # fmt: skip
     if args.json:
         result = {
             "command": "python -m actbench sweep " + " ".join(args.extra),
