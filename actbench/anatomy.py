@@ -4,7 +4,10 @@ must agree, and how far the activation's part explains its timed cost.
 Per activation, each part (`breakdown.py`) is the median over every block the run
 measured (one per trial and epoch, all seeds pooled), with a distribution-free 95 %
 interval for that median (order statistics of the blocks: no assumption about their
-shape). Matmul, loss and optimizer do identical work whatever the activation (same shapes,
+shape). µs move with the machine's speed from one run to the next; the activation's
+share of its block's step (`profile_share_pct`) does not, as a cost in % does not.
+
+Matmul, loss and optimizer do identical work whatever the activation (same shapes,
 same kernels): they are internal controls. When one of them, for some activation, is more
 than `TOLERANCE` away from its median across activations, the breakdown of that run is
 disturbed (something slowed some blocks and not others) and says so. One exception is
@@ -61,6 +64,11 @@ def table(trials: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
             values = group[column].to_numpy(dtype=float)
             row[column] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
             row[f"{column}_low"], row[f"{column}_high"] = median_interval(values)
+        # the activation's share of its own block's step: the machine's speed cancels
+        share = (100 * group[COLUMNS[0]] / group[COLUMNS].sum(axis=1, min_count=1)).to_numpy()
+        row["profile_share_pct"] = (
+            float(np.nanmedian(share)) if np.isfinite(share).any() else np.nan
+        )
         rows[name] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "activation"

@@ -98,8 +98,9 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         f"steps per epoch between rounds (never a timed step); the median over {_count(blocks)} "
         "blocks per activation, its part's 95% CI "
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
-        "over identity's (torch.utils.benchmark, interleaved). rest: matmul, loss, optimizer "
-        "and other (the wide table and summary.md have each). "
+        "over identity's (torch.utils.benchmark, one round per epoch). % of step: its part's "
+        "share of its block's step (the machine's speed cancels). The wide table and "
+        "summary.md have every part. "
     )
     verdict = anatomy.verdict(summary)
     shares = [

@@ -97,15 +97,15 @@ def _us(value: float, spec: str = ".1f") -> str:
 def breakdown_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
     """Where an eager step's time goes, per activation (µs per step; the caption says how
     it was measured), beside its kernels timed alone and its timed cost. Compact (not
-    `wide`): the activation's part and the rest of the step, to fit 100 columns."""
+    `wide`): the activation's part and the whole step, to fit 100 columns."""
     rows = summary.dropna(subset=PROFILE_COLUMNS).to_dict("records")
     frame = pd.DataFrame({"activation": [r["activation"] for r in rows]})
     frame["its part [95% CI]"] = [_part(r, PROFILE_COLUMNS[0]) for r in rows]
+    if any(pd.notna(r.get("profile_share_pct")) for r in rows):
+        frame["% of step"] = [_us(r["profile_share_pct"]) for r in rows]
     for part, column in zip(PROFILE_PARTS[1:], PROFILE_COLUMNS[1:], strict=True):
         if wide:
             frame[part] = [_us(r[column]) for r in rows]
-    if not wide:
-        frame["rest"] = [_us(sum(r[c] for c in PROFILE_COLUMNS[1:])) for r in rows]
     frame["total"] = [_us(sum(r[c] for c in PROFILE_COLUMNS)) for r in rows]
     if any(pd.notna(r.get("kernel_us")) for r in rows):
         frame["kernels alone"] = [_us(r["kernel_us"]) for r in rows]

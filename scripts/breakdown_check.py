@@ -52,6 +52,7 @@ def one(extra: list[str], out: Path, name: str) -> dict:
         "part_us": "profile_activation_us",
         "part_low": "profile_activation_us_low",
         "part_high": "profile_activation_us_high",
+        "share_pct": "profile_share_pct",
         "kernels_alone_us": "kernel_us",
         "cost_us": "cost_us",
         "explained_pct": "explained_pct",
@@ -88,11 +89,15 @@ def agreement(sweeps: list[dict]) -> list[dict]:
                 continue
             apart = abs(x / y - 1)
             ka, kb = row.get("kernels_alone_us"), other.get("kernels_alone_us")
-            alone = abs(ka / kb - 1) if ka and kb else None
+            alone = round(100 * abs(ka / kb - 1), 1) if ka and kb else None
+            sa, sb = row.get("share_pct"), other.get("share_pct")
+            share = round(100 * abs(sa / sb - 1), 1) if sa and sb else None
             pairs.append({"pair": f"{a['name']}/{b['name']}", "activation": name,
                           "a_us": x, "b_us": y, "apart_pct": round(100 * apart, 1),
                           "within": apart <= AGREE, "alone_a_us": ka, "alone_b_us": kb,
-                          "alone_apart_pct": None if alone is None else round(100 * alone, 1)})  # fmt: skip
+                          "alone_apart_pct": alone, "share_a_pct": sa, "share_b_pct": sb,
+                          "share_apart_pct": share, "share_within": share is not None
+                          and share <= 100 * AGREE})  # fmt: skip
     return pairs
 
 
@@ -109,14 +114,19 @@ def main() -> None:
         print(f"{s['name']}: wall {s['wall_s']} s, overhead {s['overhead_pct']} %; {s['verdict']}")
         for name, row in s["activations"].items():
             print(f"  {name:10s} part {row['part_us']} [{row['part_low']}, {row['part_high']}] "
+                  f"({row['share_pct']} % of step) "
                   f"alone {row['kernels_alone_us']} cost {row['cost_us']} "
                   f"explained {row['explained_pct']} %")  # fmt: skip
     held = sum(p["within"] for p in pairs)
-    print(f"activation parts within {AGREE:.0%} between sweeps: {held} of {len(pairs)}")
+    shares = sum(p["share_within"] for p in pairs)
+    print(f"activation parts within {AGREE:.0%} between sweeps: {held} of {len(pairs)} in µs, "
+          f"{shares} of {len(pairs)} as a share of the step")  # fmt: skip
     for pair in pairs:
         print(f"  {pair['pair']} {pair['activation']}: {pair['a_us']} vs {pair['b_us']} "
-              f"({pair['apart_pct']} % apart); kernels alone {pair['alone_a_us']} vs "
-              f"{pair['alone_b_us']} ({pair['alone_apart_pct']} % apart)")  # fmt: skip
+              f"({pair['apart_pct']} % apart); share of step {pair['share_a_pct']} vs "
+              f"{pair['share_b_pct']} % ({pair['share_apart_pct']} % apart); kernels alone "
+              f"{pair['alone_a_us']} vs {pair['alone_b_us']} "
+              f"({pair['alone_apart_pct']} % apart)")  # fmt: skip
     if args.json:
         result = {
             "command": "python -m actbench sweep " + " ".join(args.extra),
@@ -124,6 +134,7 @@ def main() -> None:
             "sweeps": sweeps,
             "pairs": pairs,
             "within": f"{held} of {len(pairs)}",
+            "share_within": f"{shares} of {len(pairs)}",
         }
         args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
 

@@ -64,3 +64,10 @@ def test_an_optimizer_on_subnormal_numbers_is_no_control_and_the_verdict_says_wh
     history["subnormal_pct"] = 0.0  # the same slowness with normal numbers: disturbed
     verdict = anatomy.verdict(anatomy.table(pd.DataFrame(), history).reset_index())
     assert verdict.startswith("breakdown disturbed")
+
+
+def test_the_share_of_the_step_is_the_activation_over_its_own_blocks_total():
+    frame = anatomy.table(pd.DataFrame(), blocks({"identity": 100.0, "relu": 100.0}))
+    # per block: activation (10 + epoch) over it plus matmul 100, loss 5, optimizer 7, other 3
+    by_hand = np.median([100 * a / (a + 115.0) for a in range(11, 19)])
+    assert frame.loc["relu", "profile_share_pct"] == pytest.approx(by_hand)
