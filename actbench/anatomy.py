@@ -8,9 +8,12 @@ shape). µs move with the machine's speed from one run to the next; the activati
 share of its block's step (`profile_share_pct`) does not, as a cost in % does not.
 
 Matmul, loss and optimizer do identical work whatever the activation (same shapes,
-same kernels): they are internal controls. When one of them, for some activation, is more
-than `TOLERANCE` away from its median across activations, the breakdown of that run is
-disturbed (something slowed some blocks and not others) and says so. One exception is
+same kernels): they are internal controls. Each block of a control is read against the
+median of the same part over the activations measured in the same round (same seed and
+epoch: the same seconds, so the machine's speed cancels, as it does in a cost); when the
+median of those ratios, for some activation, is more than `TOLERANCE` away from 1, the
+breakdown of that run is disturbed (something slowed some blocks and not others) and says
+so. One exception is
 physics, not weather: when more than `SUBNORMAL` of an activation's weights and optimizer
 state is subnormal (a dead relu unit's Adam moments decay through that range), its
 optimizer does the same work on slow numbers; that control is left out for it, and the
@@ -74,21 +77,33 @@ def table(trials: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
     frame.index.name = "activation"
     if frame.empty:
         return frame
-    frame["profile_spread_pct"] = _spread(frame)
+    frame["profile_spread_pct"] = _spread(frame, _paired(blocks) if per_epoch else None)
     return frame
 
 
-def _spread(frame: pd.DataFrame) -> pd.Series:
-    """Per activation, the largest distance (%) of a control part from its median across
-    activations."""
+def _paired(blocks: pd.DataFrame) -> pd.DataFrame:
+    """Per activation, each control's median ratio to the same part of the activations
+    measured in the same round (seed and epoch)."""
+    rounds = blocks.groupby(["seed", "epoch"])
+    ratios = pd.DataFrame({"activation": blocks["activation"]})
+    for part in CONTROLS:
+        column = f"profile_{part}_us"
+        ratios[column] = blocks[column] / rounds[column].transform("median")
+    return ratios.groupby("activation", sort=False).median()
+
+
+def _spread(frame: pd.DataFrame, paired: pd.DataFrame | None) -> pd.Series:
+    """Per activation, the largest distance (%) of a control part from the others': paired
+    by round when the blocks are known, else against the median across activations."""
     worst = pd.Series(0.0, index=frame.index)
     slow_numbers = frame.get("optimizer_subnormal", pd.Series(False, index=frame.index))
     for part in CONTROLS:
-        column = frame[f"profile_{part}_us"]
-        apart = (column / column.median() - 1).abs() * 100
+        column = f"profile_{part}_us"
+        ratio = paired[column] if paired is not None else frame[column] / frame[column].median()
+        apart = (ratio.reindex(frame.index) - 1).abs() * 100
         if part == "optimizer":
             apart = apart.where(~slow_numbers.fillna(False).astype(bool), 0.0)
-        worst = np.maximum(worst, apart)
+        worst = np.maximum(worst, apart.fillna(0.0))
     return worst
 
 
@@ -114,7 +129,7 @@ def verdict(summary: pd.DataFrame) -> str:
     worst = summary.loc[spread.idxmax()]
     words = (
         f"matmul, loss and optimizer agree across activations within {spread.max():.1f} % "
-        f"(worst: {worst['activation']})"
+        f"in the same rounds (worst: {worst['activation']})"
     )
     slow = summary.get("optimizer_subnormal", pd.Series(dtype=object)).fillna(False).astype(bool)
     if slow.any():

@@ -105,10 +105,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sweeps", type=int, default=2)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--keep", type=Path, default=None, help="keep the sweeps' run folders here")
     p.add_argument("extra", nargs="*", help="sweep flags, after --")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        sweeps = [one(args.extra, Path(tmp), f"sweep{i}") for i in range(args.sweeps)]
+        out = args.keep or Path(tmp)
+        sweeps = [one(args.extra, out, f"sweep{i}") for i in range(args.sweeps)]
     pairs = agreement(sweeps)
     for s in sweeps:
         print(f"{s['name']}: wall {s['wall_s']} s, overhead {s['overhead_pct']} %; {s['verdict']}")

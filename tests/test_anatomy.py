@@ -71,3 +71,14 @@ def test_the_share_of_the_step_is_the_activation_over_its_own_blocks_total():
     # per block: activation (10 + epoch) over it plus matmul 100, loss 5, optimizer 7, other 3
     by_hand = np.median([100 * a / (a + 115.0) for a in range(11, 19)])
     assert frame.loc["relu", "profile_share_pct"] == pytest.approx(by_hand)
+
+
+def test_controls_are_read_in_the_same_rounds_so_a_slower_machine_later_is_not_a_disturbance():
+    history = blocks({"identity": 100.0, "relu": 100.0, "elu": 100.0})
+    late = history["epoch"] > 4
+    history.loc[late, "profile_matmul_us"] = 150.0  # the machine slows for everyone
+    history = history[~(late & (history["activation"] == "identity"))]  # identity stopped early
+    frame = anatomy.table(pd.DataFrame(), history)
+    # the medians alone differ (identity 100, the others 125), the same rounds agree
+    assert frame.loc["relu", "profile_matmul_us"] == 125.0
+    assert frame["profile_spread_pct"].max() == 0.0
