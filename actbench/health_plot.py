@@ -54,6 +54,8 @@ def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
         present = [m for m in maps[kind].values() if np.isfinite(m).any()]
         low = min((np.nanmin(m) for m in present), default=0.0)
         high = max((np.nanmax(m) for m in present), default=1.0)
+        if kind != "grad_norm":  # a share: from 0, and a scale even when nothing is dead
+            low, high = 0.0, max(high, 1.0)
         image = None
         for row, name in enumerate(names):
             ax, values = axes[row][col], maps[kind].get(name, np.empty((0, 0)))
@@ -62,10 +64,10 @@ def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
                 image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high,
                                   origin="lower", interpolation="nearest",
                                   extent=(0.5, epochs + 0.5, 0.5, layers + 0.5))  # fmt: skip
+                ax.set_yticks(range(1, layers + 1))
             ax.set_ylabel(f"{name}\nlayer" if col == 0 else "layer", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             if row == 0:
                 ax.set_title(heading, fontsize=9)
             if row == len(names) - 1:

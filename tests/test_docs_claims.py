@@ -1,0 +1,102 @@
+"""The articles' claims put to the data (docs/tutorials.md), and the breakdown's evidence
+(docs/measuring.md): every figure those sections quote is recomputed here from the
+committed runs and result files, with the current code."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from actbench import summary as summary_mod
+from actbench import table
+from actbench.storage import RunFolder
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+CLAIM_RUNS = ["sgd-table", "sgd-article-stack", "sgd-article-stack-compile"]
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def doc(name: str) -> str:
+    return flat((ROOT / "docs" / name).read_text(encoding="utf-8"))
+
+
+def summary(name: str):
+    return summary_mod.summarize_folder(RunFolder(RESULTS / name)).set_index("activation")
+
+
+def ratio(row) -> str:
+    """'0.0123 [0.0101, 0.0150]': a gradient ratio as the health table prints it."""
+    low, high = row["grad_ratio_last_low"], row["grad_ratio_last_high"]
+    return f"{row['grad_ratio_last']:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def cost(row) -> str:
+    return f"{row['cost_pct']:+.1f} % [{row['cost_pct_low']:+.1f}, {row['cost_pct_high']:+.1f}]"
+
+
+@pytest.mark.parametrize("name", CLAIM_RUNS)
+def test_the_claim_runs_tables_are_the_runs_own(name):
+    rows = table.render(summary_mod.summarize_folder(RunFolder(RESULTS / name)), "github", False)
+    text = (ROOT / "docs" / "tutorials.md").read_text(encoding="utf-8")
+    for row in rows.splitlines():
+        if row.startswith("|"):
+            assert row in text, row
+
+
+def test_the_vanishing_gradient_figures_are_the_runs():
+    text, s = doc("tutorials.md"), summary("sgd-table")
+    for name in ("sigmoid", "relu", "tanh", "elu"):
+        assert f"{name} {ratio(s.loc[name])}" in text, name
+
+
+def test_the_dead_and_saturated_units_are_the_runs():
+    text, s = doc("tutorials.md"), summary("sgd-table")
+    relu, sigmoid = s.loc["relu"], s.loc["sigmoid"]
+    first, last = percent(relu["dead_first"]), percent(relu["dead_last"])
+    assert f"dead: {first} after the first epoch, {last} after the last" in text
+    first, last = percent(sigmoid["saturated_first"]), percent(sigmoid["saturated_last"])
+    assert f"sigmoid's saturated entries: {first} → {last}" in text
+
+
+def test_the_per_step_costs_of_elu_and_relu_are_the_runs():
+    text = doc("tutorials.md")
+    for name in CLAIM_RUNS:
+        s = summary(name)
+        for act in ("relu", "elu"):
+            assert f"{act} {cost(s.loc[act])} (`{name}`)" in text, (name, act)
+
+
+def test_the_kernels_alone_figures_are_the_runs():
+    text, s = doc("tutorials.md"), summary("sgd-table")
+    for act in ("relu", "elu"):
+        assert f"{act}'s kernels alone take {s.loc[act, 'kernel_us']:.0f} µs" in text, act
+
+
+def test_the_breakdown_check_figures_are_the_scripts():
+    report = json.loads((RESULTS / "breakdown_check-cpu.json").read_text())
+    text = doc("measuring.md")
+    spreads = [s["max_control_spread_pct"] for s in report["sweeps"]]
+    assert f"within {max(spreads):.1f} %" in text
+    apart = [p["apart_pct"] for p in report["pairs"]]
+    share = [p["share_apart_pct"] for p in report["pairs"]]
+    assert f"{min(apart):.1f}–{max(apart):.1f} % apart in µs" in text
+    assert f"{min(share):.1f}–{max(share):.1f} % as a share of the step" in text
+    assert f"{report['within']} pairs" in text
+
+
+def test_the_subnormal_figures_are_the_scripts():
+    report = json.loads((RESULTS / "relu_subnormals-cpu.json").read_text())
+    rows = {(r["activation"], r["flush_denormal"]): r for r in report["rows"]}
+    text = doc("measuring.md")
+    relu, relu_flushed = rows[("relu", False)], rows[("relu", True)]
+    assert f"{relu['subnormal_pct']:.2f} % of relu's weights and Adam state" in text
+    assert f"optimizer part {relu['optimizer']:.0f} µs" in text
+    assert f"{relu_flushed['optimizer']:.0f} µs with denormals flushed" in text
