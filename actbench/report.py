@@ -118,7 +118,22 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
             + ". The rest is in `other` (autograd's engine, the module call) and the "
             "neighbouring layers (docs/measuring.md)."
         )
-    return text
+    return text + _slow_optimizers(summary)
+
+
+def _slow_optimizers(summary: pd.DataFrame) -> str:
+    """Where the optimizer computes on subnormal numbers: its extra µs, the rest of a cost."""
+    if "optimizer_subnormal" not in summary:
+        return ""
+    slow = summary["optimizer_subnormal"].fillna(False).astype(bool)
+    others = summary.loc[~slow, "profile_optimizer_us"].median()
+    extra = [
+        f"{r['activation']}'s optimizer takes {r['profile_optimizer_us'] - others:+.0f} µs "
+        f"over the others' {others:.0f} ({r['subnormal_pct']:.1f} % of its weights and "
+        "optimizer state subnormal)"
+        for r in summary[slow].to_dict("records")
+    ]
+    return (" " + "; ".join(extra) + ".") if extra else ""
 
 
 def _count(blocks: pd.Series) -> str:
