@@ -64,7 +64,7 @@ def main() -> None:
     torch.set_flush_denormal(False)
     rows = []
     for (name, flush), found in blocks.items():
-        parts = {k: round(float(np.median([b[k] for b in found])), 1) for k in found[0]}
+        parts = {f"{k}_us": round(float(np.median([b[k] for b in found])), 1) for k in found[0]}
         rows.append(
             {
                 "activation": name,

@@ -98,5 +98,8 @@ def test_the_subnormal_figures_are_the_scripts():
     text = doc("measuring.md")
     relu, relu_flushed = rows[("relu", False)], rows[("relu", True)]
     assert f"{relu['subnormal_pct']:.2f} % of relu's weights and Adam state" in text
-    assert f"optimizer part {relu['optimizer']:.0f} µs" in text
-    assert f"{relu_flushed['optimizer']:.0f} µs with denormals flushed" in text
+    assert f"optimizer part {relu['optimizer_us']:.0f} µs" in text
+    assert f"{relu_flushed['optimizer_us']:.0f} µs with denormals flushed" in text
+    identity, tanh = rows[("identity", False)], rows[("tanh", False)]
+    assert f"against {identity['optimizer_us']:.0f} µs for identity" in text
+    assert f"and {tanh['optimizer_us']:.0f} µs for tanh" in text
