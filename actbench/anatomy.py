@@ -16,8 +16,8 @@ breakdown of that run is disturbed (something slowed some blocks and not others)
 so. One exception is
 physics, not weather: when more than `SUBNORMAL` of an activation's weights and optimizer
 state is subnormal (a dead relu unit's Adam moments decay through that range), its
-optimizer does the same work on slow numbers; that control is left out for it, and the
-verdict says why.
+optimizer computes on numbers x86 handles slowly; that control is left out for it, and
+the verdict says why (docs/measuring.md has what was and was not shown about it).
 
 The activation's part, net of the baseline's (identity's part is its hooks' own cost), is
 set against the paired timed cost in µs (`costs.py`): the share of the cost its kernels
@@ -136,7 +136,7 @@ def verdict(summary: pd.DataFrame) -> str:
         names = ", ".join(summary.loc[slow, "activation"])
         words += (
             f"; the optimizer left out for {names}: more than {SUBNORMAL} % of its weights and "
-            "Adam state is subnormal (a real cost, not a disturbance)"
+            "Adam state is subnormal, slow numbers on x86, so it is no control"
         )
     if spread.max() > TOLERANCE * 100:
         return f"breakdown disturbed: {words}, more than the ± {TOLERANCE:.0%} they should"

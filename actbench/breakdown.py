@@ -13,11 +13,10 @@ comes with an interval. Each part of a step is timed where it runs:
 - the loss (forward and its nodes) and the optimizer's update are timed around their calls.
 
 Before each block the twin takes the trial's weights and, where both are eager steps, its
-optimizer state, so it computes on the numbers the timed steps compute on. That matters:
-a relu unit that died passes exactly zero gradient, Adam's first moment for its weights
-then decays by 0.9 a step through the subnormal range, and x86 arithmetic on subnormal
-floats is many times slower, so the optimizer part of a relu network is slower although
-its work is the same (`subnormal_fraction` measures how much of the state is subnormal).
+optimizer state, so it computes on the numbers the timed steps compute on. That can
+matter: a relu unit that died passes exactly zero gradient, Adam's first moment for its
+weights then decays by 0.9 a step through the subnormal range, where x86 arithmetic is
+slow (`subnormal_fraction` measures how much of the state is subnormal).
 
 Parts: `activation` (the activation modules), `matmul` (Linear and convolution layers,
 their weights' gradient accumulation included), `loss`, `optimizer`, and `other`: the rest

@@ -92,14 +92,31 @@ def test_the_breakdown_check_figures_are_the_scripts():
     assert f"{report['within']} pairs" in text
 
 
-def test_the_subnormal_figures_are_the_scripts():
-    report = json.loads((RESULTS / "relu_subnormals-cpu.json").read_text())
-    rows = {(r["activation"], r["flush_denormal"]): r for r in report["rows"]}
+def test_relus_optimizer_figures_are_the_breakdown_checks_runs():
     text = doc("measuring.md")
-    relu, relu_flushed = rows[("relu", False)], rows[("relu", True)]
-    assert f"{relu['subnormal_pct']:.2f} % of relu's weights and Adam state" in text
-    assert f"optimizer part {relu['optimizer_us']:.0f} µs" in text
-    assert f"{relu_flushed['optimizer_us']:.0f} µs with denormals flushed" in text
-    identity, tanh = rows[("identity", False)], rows[("tanh", False)]
-    assert f"against {identity['optimizer_us']:.0f} µs for identity" in text
-    assert f"and {tanh['optimizer_us']:.0f} µs for tanh" in text
+    runs = [summary(f"breakdown_check/sweep{i}") for i in (0, 1)]
+    costs = " and ".join(f"{s.loc['relu', 'cost_us']:.0f}" for s in runs)
+    assert f"relu costs {costs} µs a step over identity" in text
+    others = [s.drop(index="relu")["profile_optimizer_us"] for s in runs]
+    low, high = min(o.min() for o in others), max(o.max() for o in others)
+    assert f"against {low:.0f}–{high:.0f} µs for every other activation" in text
+    relu = sorted(f"{s.loc['relu', 'profile_optimizer_us']:.0f}" for s in runs)
+    assert f"{relu[0]}–{relu[1]} µs a step in the two sweeps" in text
+    assert f"{runs[0].loc['relu', 'subnormal_pct']:.1f} % of relu's weights" in text
+
+
+def test_the_subnormal_figures_are_the_scripts():
+    text = doc("measuring.md")
+    for name, epochs in (
+        ("relu_subnormals-cpu.json", "eight"),
+        ("relu_subnormals-2epochs-cpu.json", "two"),
+    ):
+        rows = {
+            (r["activation"], r["flush_denormal"]): r
+            for r in json.loads((RESULTS / name).read_text())["rows"]
+        }
+        relu, identity = rows[("relu", False)], rows[("identity", False)]
+        assert f"after {epochs}" in text and f"{relu['subnormal_pct']:.2f} %" in text, name
+        assert f"{relu['optimizer_us']:.0f} µs against {identity['optimizer_us']:.0f} µs" in text, (
+            name
+        )
