@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -35,19 +33,17 @@ from actbench.environment import collect
 from actbench.storage import RunFolder
 from actbench.summary import summarize_folder
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sweep_overhead import one as timed_sweep
+
 AGREE = 0.20  # activation parts of two runs within 20 % of each other
 
 
 def one(extra: list[str], out: Path, name: str) -> dict:
-    argv = [sys.executable, "-m", "actbench", "sweep", "--out", str(out), "--name", name]
-    start = time.perf_counter()
-    proc = subprocess.run([*argv, "--quiet", *extra], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        sys.exit(f"sweep {name} failed: {proc.stderr.strip()}")
-    folder = RunFolder(out / name)
-    summary = summarize_folder(folder).set_index("activation")
-    timed = float(folder.trials()["timed_seconds"].sum())
+    """One sweep as a user runs it (`sweep_overhead.one`: the whole command, timed), read."""
+    timing = timed_sweep(extra, out, name)
+    wall, timed = timing["wall_seconds"], timing["timed_seconds"]
+    summary = summarize_folder(RunFolder(out / name)).set_index("activation")
     columns = {
         "part_us": "profile_activation_us",
         "part_low": "profile_activation_us_low",

@@ -162,9 +162,10 @@ def train_alone(cfg: SweepConfig, data, name: str, seed: int, pinning, **kw) -> 
 
 def example_runs(results: Path) -> list[Path]:
     """The example run folders this repository tracks under `results` (a run a user made
-    there with `--out results` is theirs, not an example the docs describe)."""
+    there with `--out results` is theirs, not an example the docs describe; the folders a
+    script keeps one level deeper, like results/breakdown_check/, are its evidence)."""
     listed = subprocess.run(
-        ["git", "-C", str(results), "ls-files", "--", "*/run.json"],
+        ["git", "-C", str(results), "ls-files", "--", ":(glob)*/run.json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if listed.returncode != 0:  # not a git checkout (an sdist): every folder is an example

@@ -90,6 +90,10 @@ def test_the_breakdown_check_figures_are_the_scripts():
     assert f"{min(apart):.1f}–{max(apart):.1f} % apart in µs" in text
     assert f"{min(share):.1f}–{max(share):.1f} % as a share of the step" in text
     assert f"{report['within']} pairs" in text
+    walls = " and ".join(f"{s['wall_s']:.2f}" for s in report["sweeps"])
+    overheads = " and ".join(f"{s['overhead_pct']:.2f} %" for s in report["sweeps"])
+    assert f"each sweep took {walls} s of wall time" in text
+    assert f"of {overheads}" in text
 
 
 def test_relus_optimizer_figures_are_the_breakdown_checks_runs():
