@@ -1,10 +1,10 @@
 """Where a training step's time goes, by part of the step, timed by hooks in short blocks.
 
 The timed steps are never instrumented: each trial has a twin (`Profiler`: a copy of its
-model with its own optimizer) that runs a block of `STEPS` steps after the epoch's
-validation, once per epoch, so every trial of a group (the baseline included) is measured
-in the same stretches of time, over the whole run, and the trial's median over its blocks
-comes with an interval. Each part of a step is timed where it runs:
+model with its own optimizer) that runs a block of `STEPS` steps after the validation of
+every epoch read (`instruments.py`), so every trial of a group (the baseline included) is
+measured in the same stretches of time, over the whole run, and the trial's median over
+its blocks comes with an interval. Each part of a step is timed where it runs:
 
 - forward: a pre- and a post-hook on every leaf module time its `forward`;
 - backward: the post-hook walks the autograd nodes the module's forward created (from its
@@ -157,7 +157,7 @@ class TimedStep(EagerStep):
 
 class Profiler:
     """A trial's timed twin: a copy of its model, with its own optimizer, that runs a
-    short block of timed steps whenever the trial asks (once per epoch, between rounds)."""
+    short block of timed steps whenever the trial asks (after an epoch read, between rounds)."""
 
     def __init__(
         self,

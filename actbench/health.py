@@ -1,7 +1,8 @@
 """Why an activation buys accuracy, read off the run: dead and saturated units, and how the
 gradient's size changes from the last layer to the first.
 
-Once per epoch, after validation and outside every timed step, a `Probe` runs the model on
+After an epoch read (`instruments.py`: every ~400 steps), after validation and outside
+every timed step, a `Probe` runs the model on
 a fixed batch of validation rows (the same rows every epoch and for every activation) and
 reads, per hidden activation layer (each module of the activation's type, in forward
 order; a unit is a feature, or a channel of a convolution):

@@ -33,15 +33,23 @@ def has_health(history: pd.DataFrame) -> bool:
     return bool(layer_columns(history, "grad_norm")) and history["grad_ratio"].notna().any()
 
 
-def _maps(history: pd.DataFrame, kind: str) -> dict[str, np.ndarray]:
-    """Per activation, a layers × epochs array (mean over seeds)."""
+def _maps(history: pd.DataFrame, kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per activation, a layers × epochs array (mean over seeds) of the epochs read, and
+    those epochs (evenly spaced: `instruments.Instruments.reads`)."""
     columns = layer_columns(history, kind)
-    means = history.groupby(["activation", "epoch"], sort=False)[columns].mean()
+    means = history.groupby(["activation", "epoch"], sort=False)[columns].mean().dropna(how="all")
     out = {}
     for name, frame in means.groupby(level="activation", sort=False):
         values = frame.to_numpy(dtype=float).T
-        out[name] = np.log10(np.clip(values, 1e-12, None)) if kind == "grad_norm" else 100 * values
+        values = np.log10(np.clip(values, 1e-12, None)) if kind == "grad_norm" else 100 * values
+        out[name] = (values, frame.index.get_level_values("epoch").to_numpy())
     return out
+
+
+def _extent(epochs: np.ndarray, layers: int) -> tuple[float, float, float, float]:
+    """Each read epoch a cell centred on its number; each layer a cell on its number."""
+    half = (epochs[1] - epochs[0]) / 2 if epochs.size > 1 else 0.5
+    return (epochs[0] - half, epochs[-1] + half, 0.5, layers + 0.5)
 
 
 def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
@@ -51,19 +59,20 @@ def figure(label: str, title: str, history: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(11, 0.6 + 1.5 * len(names)), layout="constrained")
     axes = fig.subplots(len(names), len(KINDS), squeeze=False)
     for col, (kind, heading, cmap) in enumerate(KINDS):
-        present = [m for m in maps[kind].values() if np.isfinite(m).any()]
+        present = [m for m, _ in maps[kind].values() if np.isfinite(m).any()]
         low = min((np.nanmin(m) for m in present), default=0.0)
         high = max((np.nanmax(m) for m in present), default=1.0)
         if kind != "grad_norm":  # a share: from 0, and a scale even when nothing is dead
             low, high = 0.0, max(high, 1.0)
         image = None
         for row, name in enumerate(names):
-            ax, values = axes[row][col], maps[kind].get(name, np.empty((0, 0)))
+            ax = axes[row][col]
+            values, epochs = maps[kind].get(name, (np.empty((0, 0)), np.empty(0)))
             if np.isfinite(values).any():  # a trial that diverged at once has no readings
-                layers, epochs = values.shape
+                layers = values.shape[0]
                 image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high,
                                   origin="lower", interpolation="nearest",
-                                  extent=(0.5, epochs + 0.5, 0.5, layers + 0.5))  # fmt: skip
+                                  extent=_extent(epochs, layers))  # fmt: skip
                 ax.set_yticks(range(1, layers + 1))
             ax.set_ylabel(f"{name}\nlayer" if col == 0 else "layer", fontsize=8)
             ax.tick_params(labelsize=7)

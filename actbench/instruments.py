@@ -1,10 +1,14 @@
 """What a trial reads besides its timed steps: the breakdown, its kernels alone, training
 health and memory.
 
-Every reading happens between rounds, never inside a timed step. Per epoch (after the
-validation pass): one block of the step breakdown on the trial's twin (`breakdown.py`),
-one round of its kernels timed alone against identity's (`kernels.py`) and the health
-probe on the fixed validation rows (`health.py`). Once, when the trial
+Every reading happens between rounds, never inside a timed step. After the validation
+pass of a read epoch: one block of the step breakdown on the trial's twin
+(`breakdown.py`), one round of its kernels timed alone against identity's (`kernels.py`)
+and the health probe on the fixed validation rows (`health.py`). An epoch is read every
+`READ_STEPS` training steps or so: every epoch of the default MNIST sweep (480 steps),
+every 10th of a 40-step epoch; the first epoch always. The readings cost tens of ms a
+trial, which a short epoch would pay many times over; the same epochs are read in every
+trial of a run, so the trials of a group are still read in the same rounds. Once, when the trial
 ends: the bytes autograd saves for backward and the peak of one step (`memory.py`). The
 trial's own model is only read: the twin trains a copy, and the probe asks autograd for
 gradients without touching `.grad`.
@@ -26,6 +30,7 @@ from actbench.records import PROFILE_PARTS
 from actbench.step import Step
 
 HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
+READ_STEPS = 400  # training steps between readings, at least (see above)
 
 
 class Instruments:
@@ -53,11 +58,19 @@ class Instruments:
         self.probe = health.Probe(model, kind, plan.step.loss, data.x_val, data.y_val)
         self.blocks: list[dict[str, float]] = []
         self.health: list[dict[str, float]] = []
+        steps = max(1, data.x_train.shape[0] // plan.step.batch_size)
+        self.every = math.ceil(READ_STEPS / steps)  # epochs between readings
 
-    def epoch(self, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict[str, float]:
-        """This epoch's readings: a breakdown block on (x, y) from the state of the trial's
-        `step`, how much of that state is subnormal, the health probe, and the seconds they
-        took (history.csv columns)."""
+    def reads(self, epoch: int) -> bool:
+        """Whether `epoch` (1-based) is read: the first, and every `every`-th after it."""
+        return (epoch - 1) % self.every == 0
+
+    def epoch(self, epoch: int, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict:
+        """This epoch's readings, if it is read: a breakdown block on (x, y) from the state
+        of the trial's `step`, how much of that state is subnormal, the health probe, and
+        the seconds they took (history.csv columns)."""
+        if not self.reads(epoch):
+            return {}
         start = time.perf_counter()
         parts, health_now = self.twin.block(x, y, step), self.probe.read()
         parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
@@ -72,7 +85,7 @@ class Instruments:
 
     def final(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         """The trial's columns: the breakdown's median over blocks, health at the first and
-        last epoch, and memory (per layer in `memory`)."""
+        last epoch read, and memory (per layer in `memory`)."""
         values: dict = {
             f"profile_{p}_us": _median(b[p] for b in self.blocks) for p in PROFILE_PARTS
         }

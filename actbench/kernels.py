@@ -65,7 +65,7 @@ def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], No
 
 class KernelTimer:
     """One activation's kernels against identity's, timed a round at a time: one round
-    per epoch (`instruments.py`), between rounds of training, so the rounds spread over
+    per epoch read (`instruments.py`), between rounds of training, so the rounds spread over
     the run like the breakdown's blocks; `kernel_us` is the median over them."""
 
     def __init__(

@@ -67,7 +67,7 @@ class RoundRecord:
 PROFILE_PARTS = ("activation", "matmul", "loss", "optimizer", "other")
 PROFILE_STEPS = 8  # steps in each block of the breakdown (`breakdown.py`), after its warm-up
 SATURATION = 0.01  # health: a derivative below 1 % of the activation's largest is saturated
-PROBE_ROWS = 1000  # health: the validation rows the probe reads every epoch
+PROBE_ROWS = 1000  # health: the validation rows the probe reads each time
 
 
 @dataclass
@@ -103,7 +103,7 @@ class TrialResult:
     diverged_epoch: int | None
     group: int = 0
     slow_steps: int = 0  # timed steps over disturbance.SLOW_FACTOR x the median: the tail
-    # where an eager step's time goes: the median over one block per epoch (`breakdown.py`)
+    # where an eager step's time goes: the median over its blocks, one per epoch read
     profile_activation_us: float = float("nan")
     profile_matmul_us: float = float("nan")
     profile_loss_us: float = float("nan")

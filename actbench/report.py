@@ -95,10 +95,10 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         return "operator self time under torch.profiler, in one block of steps after training."
     text = (
         f"Each part timed by hooks on a twin of the trial's model, one block of {PROFILE_STEPS} "
-        f"steps per epoch between rounds (never a timed step); the median over {_count(blocks)} "
-        "blocks per activation, its part's 95% CI "
+        "steps per epoch read (every ~400 steps) between rounds (never a timed step); the "
+        f"median over {_count(blocks)} blocks per activation, its part's 95% CI "
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
-        "over identity's (torch.utils.benchmark, one round per epoch). % of step: its part's "
+        "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "
         "share of its block's step (the machine's speed cancels). The wide table and "
         "summary.md have every part. "
     )
@@ -145,10 +145,10 @@ HEALTH_CAPTION = (
     "saved/step: bytes autograd keeps for backward in one step, each storage once, "
     "the parameters and the batch left out (memory.csv: per layer); step peak: one step's "
     "highest allocation above its start (CPU: torch.profiler's memory view, per operator). "
-    f"Health on {PROBE_ROWS} fixed validation rows after each epoch: dead = hidden units "
+    f"Health on {PROBE_ROWS} fixed validation rows after each epoch read: dead = hidden units "
     "whose derivative is 0 on every row; saturated = entries whose derivative is below "
     f"{SATURATION:.0%} of the activation's largest; grad ratio = the first weight "
-    "layer's gradient norm over the last's at the last epoch (far below 1: it vanishes), "
+    "layer's gradient norm over the last's at the last epoch read (far below 1: it vanishes), "
     "geometric mean over seeds with a t interval. Mean over seeds; health.png per layer."
 )
 

@@ -182,7 +182,7 @@ class Trial:
             )
         # read before the epoch's end, so that its parts never add up to more than the epoch
         eval_seconds = time.perf_counter() - eval_start
-        readings = self.instruments.epoch(*self._last_epoch, self.step)
+        readings = self.instruments.epoch(epoch, *self._last_epoch, self.step)
         record = EpochRecord(
             activation=self.activation.name,
             seed=self.seed,
