@@ -264,7 +264,8 @@ def show_text(folder: RunFolder, fmt: str, wide: bool = True) -> str:
 
 def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
     """One row per run folder for `actbench list`: when, where, what, how far (the
-    device's name, the activations and seeds only when `wide`)."""
+    device's name, the activations and seeds only when `wide`; compact, the status only
+    when the run is not complete)."""
     rows = []
     for folder in folders:
         try:
@@ -289,13 +290,13 @@ def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
                 "trials": trials,
             }
         else:
-            row = {
+            status = run.get("status", "")
+            row = {  # 100 columns: the status only when the run is not complete
                 "run": folder.name,
                 "started": run.get("started", "")[:16].replace("T", " "),
-                "status": run.get("status", ""),
                 "device": f"{env.get('device', '?')} ×{env.get('threads', '?')}",
                 "trained": f"{cfg['dataset']} {cfg['model']} {cfg['mode']}",
-                "trials": trials,
+                "trials": trials if status == "complete" else f"{trials} ({status})",
             }
         rows.append(row)
     return rows

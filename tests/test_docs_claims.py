@@ -13,7 +13,7 @@ from actbench.storage import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
-CLAIM_RUNS = ["sgd-table", "sgd-article-stack", "sgd-article-stack-compile"]
+CLAIM_RUNS = ["sgd-table", "sgd-stack", "sgd-stack-compile"]
 
 
 def flat(text: str) -> str:
