@@ -296,7 +296,7 @@ def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
                 "started": run.get("started", "")[:16].replace("T", " "),
                 "device": f"{env.get('device', '?')} ×{env.get('threads', '?')}",
                 "trained": f"{cfg['dataset']} {cfg['model']} {cfg['mode']}",
-                "trials": trials if status == "complete" else f"{trials} ({status})",
+                "trials": trials if status in ("complete", "") else f"{trials} ({status})",
             }
         rows.append(row)
     return rows
