@@ -28,7 +28,7 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, plot, report, table
+from actbench import comparison_view, plot, printout, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import gate as gate_mod
@@ -107,7 +107,7 @@ class Run:
 
     def text(self, fmt: str = "github") -> str:
         """What `actbench show` prints under its first line, in any tabulate format."""
-        return report.printed(self.info, self.summary, fmt)
+        return printout.printed(self.info, self.summary, fmt)
 
     def plot(self) -> dict[str, Figure]:
         """Every picture of the run, by file name (the same pictures the sweep saved)."""
@@ -125,9 +125,9 @@ class Run:
         legend = f"<p><small>{table.legend(summary)}</small></p>"
         html = head + table.display(summary).to_html(index=False) + legend
         for title, frame, caption in (
-            (report.BREAKDOWN_TITLE, table.breakdown_display(summary),
-             report.breakdown_caption(summary)),
-            (report.HEALTH_TITLE, table.health_display(summary), report.HEALTH_CAPTION),
+            (printout.BREAKDOWN_TITLE, table.breakdown_display(summary),
+             printout.breakdown_caption(summary)),
+            (printout.HEALTH_TITLE, table.health_display(summary), printout.HEALTH_CAPTION),
         ):  # fmt: skip
             if not frame.empty:
                 html += (

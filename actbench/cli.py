@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from actbench import __version__, flags, sweep_flags
-from actbench.config import DEFAULT_TOLERANCE
+from actbench.config import DEFAULT_SITE
 from actbench.errors import ActbenchError, ActbenchWarning
-from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format, number
+from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format
 from actbench.interrupts import SweepInterrupted, Terminated
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ def build_parser() -> Parser:
         flags.add_out,
         flags.add_format,
         flags.add_wide,
+        flags.add_gate,
         description="Compare run B (and C, ...) against run A, joined by activation: "
         "the dataset's metric A and B (mean ± std over seeds; accuracy, or RMSE for a series), "
         "Δ = B - A paired by seed (paired "
@@ -113,40 +114,6 @@ def build_parser() -> Parser:
         help="run folders or names under --out; the first is the baseline A",
     )
     c.add_argument(
-        "--fail-if-slower",
-        dest="slower_pct",
-        type=number(float, "--fail-if-slower"),
-        metavar="PCT",
-        default=None,
-        help="exit 1 if any activation is slower by more than PCT%% with confidence "
-        "(one-sided t test over seeds, Holm-corrected over every row the gate tests); "
-        "exit 3 if a row cannot be tested",
-    )
-    c.add_argument(
-        "--fail-if-less-accurate",
-        dest="less_accurate_points",
-        type=number(float, "--fail-if-less-accurate"),
-        metavar="POINTS",
-        default=None,
-        help="exit 1 if any activation is less accurate by more than POINTS percentage points "
-        "(for a series: RMSE higher by more than POINTS) (paired t-test over >= 3 common "
-        "seeds, Holm-corrected with every row the gate tests); exit 3 if a row cannot be tested",
-    )
-    c.add_argument(
-        "--tolerance",
-        type=number(float, "--tolerance"),
-        default=100 * DEFAULT_TOLERANCE,
-        metavar="PCT",
-        help="speed verdicts: faster/slower when the whole confidence interval lies beyond "
-        "1 ± PCT%%, same when it lies inside (default: %(default)g)",
-    )
-    c.add_argument(
-        "--confidence",
-        type=number(float, "--confidence"),
-        default=0.95,
-        help="confidence level of the ratio interval",
-    )
-    c.add_argument(
         "--csv",
         type=Path,
         default=None,
@@ -161,6 +128,43 @@ def build_parser() -> Parser:
         help="also write the comparison (differences, warnings, rows) as JSON",
     )
     c.set_defaults(handler=cmd_compare)
+
+    r = command(
+        "report",
+        "write an HTML report: a page per run, their comparisons, each activation across runs",
+        flags.add_out,
+        flags.add_gate,
+        description="Write a static site (index.html, a page per run and per comparison; it "
+        "opens from disk, no server, no network). With no RUN: every run under --out, each "
+        "compared with the run before it among comparable ones (same training, same kind of "
+        "machine). With RUNs: those runs, each compared with the first, as compare does. "
+        "The index charts each activation's cost and gain across the runs, comparable runs "
+        "in a band of their own.",
+    )
+    r.add_argument("runs", nargs="*", metavar="RUN", help="run folders or names under --out")
+    r.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_SITE,
+        metavar="SITE",
+        help="folder for the site (a new one, or an earlier report's, which is replaced)",
+    )
+    r.set_defaults(handler=cmd_report)
+
+    x = command(
+        "export",
+        "export runs to TensorBoard (and MLflow): learning curves and the cost/gain table",
+        flags.add_out,
+        description="Write each trial's learning curves as TensorBoard scalars and the run's "
+        "cost/gain table as TensorBoard hyper-parameter results, readable by `tensorboard "
+        "--logdir DIR` (needs the tensorboard extra: pip install 'actbench[tensorboard]').",
+    )
+    x.add_argument("runs", nargs="+", metavar="RUN", help="run folders or names under --out")
+    x.add_argument(
+        "--tensorboard", type=Path, required=True, metavar="DIR", help="TensorBoard log folder"
+    )
+    x.set_defaults(handler=cmd_export)
 
     sh = command(
         "show", "re-render a saved run's table", flags.add_out, flags.add_format, flags.add_wide
@@ -205,13 +209,13 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
 
 
 def _print_table(outcome: SweepOutcome, fmt: str | None, wide: bool) -> None:
-    from actbench import report
+    from actbench import printout
 
     if outcome.summary.empty:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
     fmt = fmt or default_format()
-    print(report.printed(outcome.folder.run_info(), outcome.summary, fmt, wide))
+    print(printout.printed(outcome.folder.run_info(), outcome.summary, fmt, wide))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 
@@ -313,20 +317,50 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_UNCHECKED if verdict.unchecked else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from actbench import site
+    from actbench.storage import RunFolder
+
+    if args.runs:
+        folders = [RunFolder.open(ref, args.out) for ref in args.runs]
+    else:
+        folders = RunFolder.list(args.out)
+        if not folders:
+            raise ActbenchError(f"no runs under {args.out} to report")
+    limits = site.Limits(
+        args.tolerance / 100, args.confidence, args.slower_pct, args.less_accurate_points
+    )
+    built = site.gather(folders, bool(args.runs), limits)
+    source = ", ".join(args.runs) if args.runs else f"every run under {args.out}"
+    print(site.write(built, args.output, source))
+    for line in built.skipped:
+        print(f"actbench: left out {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from actbench import export
+    from actbench.storage import RunFolder
+
+    for ref in args.runs:
+        print(export.tensorboard(RunFolder.open(ref, args.out), args.tensorboard))
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    from actbench import report
+    from actbench import printout
     from actbench.storage import RunFolder
 
     folder = RunFolder.open(args.run, args.out)
-    print(report.show_text(folder, args.format or default_format(), args.wide))
+    print(printout.show_text(folder, args.format or default_format(), args.wide))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from actbench import report
+    from actbench import printout
     from actbench.storage import RunFolder
 
-    rows = report.listing(RunFolder.list(args.out), args.wide)
+    rows = printout.listing(RunFolder.list(args.out), args.wide)
     if not rows:
         print(f"no runs under {args.out}", file=sys.stderr)
         return 0

@@ -72,46 +72,52 @@ def compact(comp: ComparisonResult) -> pd.DataFrame:
     )
 
 
-def render(comp: ComparisonResult, fmt: str, wide: bool = True) -> str:
-    lines = [f"A = {comp.a}   B = {comp.b}"]
+def notes(comp: ComparisonResult) -> list[str]:
+    """What a reader must know before the table: a different training, what else differs."""
+    lines = []
     if comp.warnings:
         lines.append(
-            wrapped(
-                f"WARNING: the runs trained different things; {comp.metric.what} and speed are "
-                "not comparable like for like: " + "; ".join(comp.warnings)
-            )
+            f"WARNING: the runs trained different things; {comp.metric.what} and speed are "
+            "not comparable like for like: " + "; ".join(comp.warnings)
         )
     if comp.differences:
-        lines.append(wrapped("differs: " + "; ".join(comp.differences)))
+        lines.append("differs: " + "; ".join(comp.differences))
     elif not comp.warnings:
         lines.append("same configuration and environment")
-    lines.append("")
-    lines.append(tabulated(display(comp) if wide else compact(comp), fmt))
+    return lines
+
+
+def legend(comp: ComparisonResult, wide: bool = True) -> str:
+    """How to read the comparison's columns (the terminal's and the HTML report's)."""
     level, tol = round(100 * comp.confidence), f"{100 * comp.tolerance:g}%"
-    lines.append(
-        wrapped(
-            "speed A/B: each side's level (per seed the median, then the geometric mean over "
-            "seeds) of what 'measured as' names: step time over its own run's baseline in the "
-            "same rounds (cancels the machine's speed), over the reference step timed at each "
-            "epoch's start (same machine), or raw µs/step. B/A: their ratio, with a "
-            f"{level}% t interval over seeds (paired when both runs hold the same seeds), never "
-            "narrower than the seeds' own stationary-bootstrap errors allow; '(within run)': one "
-            "seed a side, so the interval is within each run, which a rerun need not respect, and "
-            "a gate cannot test it. speed: slower/faster when the whole interval is beyond "
-            f"1 ± {tol}, same when it lies inside, undecided otherwise; '(disturbed)': a side's "
-            "step times are disturbed (timing column); '(raw)': raw µs across machines, devices "
-            "or thread counts, not gated. "
-            f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
-            f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
-            "worse in the metric's direction; n.s. = not significant."
-            + (
-                ""
-                if wide
-                else " --wide adds each side's score, speed and 'measured as', and why a "
-                "timing is disturbed."
-            )
+    return (
+        "speed A/B: each side's level (per seed the median, then the geometric mean over "
+        "seeds) of what 'measured as' names: step time over its own run's baseline in the "
+        "same rounds (cancels the machine's speed), over the reference step timed at each "
+        "epoch's start (same machine), or raw µs/step. B/A: their ratio, with a "
+        f"{level}% t interval over seeds (paired when both runs hold the same seeds), never "
+        "narrower than the seeds' own stationary-bootstrap errors allow; '(within run)': one "
+        "seed a side, so the interval is within each run, which a rerun need not respect, and "
+        "a gate cannot test it. speed: slower/faster when the whole interval is beyond "
+        f"1 ± {tol}, same when it lies inside, undecided otherwise; '(disturbed)': a side's "
+        "step times are disturbed (timing column); '(raw)': raw µs across machines, devices "
+        "or thread counts, not gated. "
+        f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
+        f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
+        "worse in the metric's direction; n.s. = not significant."
+        + (
+            ""
+            if wide
+            else " --wide adds each side's score, speed and 'measured as', and why a "
+            "timing is disturbed."
         )
     )
+
+
+def render(comp: ComparisonResult, fmt: str, wide: bool = True) -> str:
+    lines = [f"A = {comp.a}   B = {comp.b}", *(wrapped(n) for n in notes(comp)), ""]
+    lines.append(tabulated(display(comp) if wide else compact(comp), fmt))
+    lines.append(wrapped(legend(comp, wide)))
     return "\n".join(lines)
 
 

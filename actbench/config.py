@@ -30,6 +30,7 @@ DEFAULT_TOLERANCE = 0.03  # compare: "same" speed within ± 3 %
 # A user's runs, beside their work (as MLflow's mlruns/ and pytest-benchmark's .benchmarks/);
 # this repository's examples live in results/, apart from them.
 DEFAULT_OUT = Path("actbench-runs")
+DEFAULT_SITE = Path("actbench-report")  # report: where the HTML site goes
 MODELS = ("mlp", "mlp-linear-last", "cnn", "lstm")
 ACTIVATIONS = (
     "identity", "relu", "tanh", "sigmoid", "elu", "gelu", "silu", "leaky_relu", "selu",

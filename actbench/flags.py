@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tabulate import tabulate_formats
 
-from actbench.config import DEFAULT_OUT, DEVICE_CHOICES
+from actbench.config import DEFAULT_OUT, DEFAULT_TOLERANCE, DEVICE_CHOICES
 
 EXIT_ERROR = 2
 
@@ -147,4 +147,43 @@ def add_pinning(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="CPUS",
         help="pin the process to these CPUs, e.g. 0,1 or 0-3 (Linux)",
+    )
+
+
+def add_gate(p: argparse.ArgumentParser) -> None:
+    """The gate's limits and the verdicts' tolerance: what `compare` exits by and `report`
+    shows."""
+    p.add_argument(
+        "--fail-if-slower",
+        dest="slower_pct",
+        type=number(float, "--fail-if-slower"),
+        metavar="PCT",
+        default=None,
+        help="gate: FAIL if any activation is slower by more than PCT%% with confidence "
+        "(one-sided t test over seeds, Holm-corrected over every row the gate tests); "
+        "compare exits 1 on a FAIL, 3 if a row cannot be tested; report shows the outcome",
+    )
+    p.add_argument(
+        "--fail-if-less-accurate",
+        dest="less_accurate_points",
+        type=number(float, "--fail-if-less-accurate"),
+        metavar="POINTS",
+        default=None,
+        help="gate: FAIL if any activation is less accurate by more than POINTS percentage "
+        "points (for a series: RMSE higher by more than POINTS) (paired t-test over >= 3 "
+        "common seeds, Holm-corrected with every row the gate tests); exit codes as above",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=number(float, "--tolerance"),
+        default=100 * DEFAULT_TOLERANCE,
+        metavar="PCT",
+        help="speed verdicts: faster/slower when the whole confidence interval lies beyond "
+        "1 ± PCT%%, same when it lies inside (default: %(default)g)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=number(float, "--confidence"),
+        default=0.95,
+        help="confidence level of the ratio interval",
     )

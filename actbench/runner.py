@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import clock, environment, executor, reference, report
+from actbench import clock, environment, executor, printout, reference
 from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
@@ -177,13 +177,13 @@ def _data_info(plan: Plan, pinning: Pinning) -> dict:
 def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
     """A run whose every trial is saved: its outputs written if any is missing (a sweep
     stopped while drawing), then marked complete."""
-    missing = tuple(report.missing(folder))
+    missing = tuple(printout.missing(folder))
     if run_info.get("status") != "complete" or missing:
-        summary = report.write(folder, run_info)
+        summary = printout.write(folder, run_info)
         run_info.update(status="complete", finished=run_info.get("finished") or _now())
         folder.write_run(run_info)
         return SweepOutcome(folder, summary, redrawn=missing)
-    return SweepOutcome(folder, report.summarize_folder(folder))
+    return SweepOutcome(folder, printout.summarize_folder(folder))
 
 
 def _execute(
@@ -315,7 +315,7 @@ def _stopped(
     a run stopped while drawing is not `complete`, and `--resume` draws what is missing."""
     progress.close()
     run_info.update(finished=_now())
-    summary = report.write(folder, run_info)
+    summary = printout.write(folder, run_info)
     run_info.update(status=status)
     folder.write_run(run_info)
     return SweepOutcome(folder, summary, trained)

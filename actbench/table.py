@@ -179,18 +179,6 @@ def render(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str
     return tabulated(display(summary) if wide else compact(summary), fmt)
 
 
-def render_breakdown(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
-    """The second table, or '' for runs saved before steps were profiled."""
-    frame = breakdown_display(summary, wide)
-    return "" if frame.empty else tabulated(frame, fmt)
-
-
-def render_health(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
-    """The third table, or '' for runs saved before memory and health were measured."""
-    frame = health_display(summary, wide)
-    return "" if frame.empty else tabulated(frame, fmt)
-
-
 def _cost_basis(summary: pd.DataFrame) -> str:
     """What the cost intervals are over, from the rows themselves."""
     over = summary.get("cost_over", pd.Series(dtype=object))

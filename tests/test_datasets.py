@@ -17,7 +17,7 @@ from actbench import (
     comparison,
     dataset,
     gate,
-    report,
+    printout,
     runner,
     schema,
     series,
@@ -283,7 +283,7 @@ def test_old_sgd_runs_had_momentum():
     new = schema.upgrade({"config": {"optimizer": "adam", "momentum": 0.0}})
     assert comparison.differences(old, new) == ([], [])
     sgd = schema.upgrade({"config": {"optimizer": "sgd", "lr": 0.01}})["config"]
-    assert report._optimizer(sgd) == "sgd lr 0.01 momentum 0.9"
+    assert printout._optimizer(sgd) == "sgd lr 0.01 momentum 0.9"
 
 
 def test_siblings_need_no_torchvision_when_their_files_are_there(tmp_path, no_torchvision):

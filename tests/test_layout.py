@@ -15,7 +15,10 @@ LAYERS = [
     (
         "reports",
         {
-            "report",
+            "printout",
+            "site",
+            "export",
+            "trend",
             "plot",
             "comparison_view",
             "gate",

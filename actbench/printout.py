@@ -13,11 +13,11 @@ import pandas as pd
 
 from actbench import anatomy, plot
 from actbench.errors import ActbenchError
-from actbench.formats import wrapped
+from actbench.formats import tabulated, wrapped
 from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
-from actbench.table import legend, render, render_breakdown, render_health
+from actbench.table import breakdown_display, health_display, legend, render
 
 BREAKDOWN_TITLE = "Where an eager step's time goes (µs per step)"
 HEALTH_TITLE = "What a step holds, and how the network trains"
@@ -77,12 +77,20 @@ def printed(run: dict, summary: pd.DataFrame, fmt: str, wide: bool = True) -> st
 
 def sections(summary: pd.DataFrame, fmt: str, wide: bool = True) -> list[tuple[str, str, str]]:
     """(title, table, caption) of the tables below the main one, for runs that have them."""
+    return [(t, tabulated(f, fmt), c) for t, f, c in section_frames(summary, wide)]
+
+
+def section_frames(
+    summary: pd.DataFrame, wide: bool = True
+) -> list[tuple[str, pd.DataFrame, str]]:
+    """(title, cells, caption) of the breakdown and the health table (the terminal's, the
+    notebook's and the HTML report's), for runs that have them."""
     out = []
-    breakdown = render_breakdown(summary, fmt, wide)
-    if breakdown:
+    breakdown = breakdown_display(summary, wide)
+    if not breakdown.empty:
         out.append((BREAKDOWN_TITLE, breakdown, breakdown_caption(summary)))
-    health = render_health(summary, fmt, wide)
-    if health:
+    health = health_display(summary, wide)
+    if not health.empty:
         out.append((HEALTH_TITLE, health, HEALTH_CAPTION))
     return out
 
@@ -187,27 +195,33 @@ def footer(run: dict, summary: pd.DataFrame) -> str:
     )
 
 
-def markdown_report(run: dict, summary: pd.DataFrame) -> str:
-    """summary.md: the table with the configuration and environment needed to read it."""
-    cfg, env = run["config"], run["environment"]
-    lines = [
-        f"# actbench run `{run['name']}`",
-        "",
-        f"- device: `{env['device']}` ({env['device_name']}), threads: {env['threads']}, "
-        f"torch {env['torch_version']}"
+def setup(run: dict) -> list[str]:
+    """What was trained, where, with what, and when: the lines above summary.md's table and
+    the HTML report's."""
+    cfg, env = run["config"], run.get("environment") or {}
+    return [
+        f"device: `{env.get('device')}` ({env.get('device_name')}), threads: "
+        f"{env.get('threads')}, torch {env.get('torch_version')}"
         + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
-        f"- dataset: {cfg['dataset']}; model: {model_name(cfg)}, "
+        f"dataset: {cfg['dataset']}; model: {model_name(cfg)}, "
         f"batch {cfg['batch_size']}, mode {cfg['mode']}, {_optimizer(cfg)}, "
         f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
         f"val fraction {cfg['val_fraction']}"
         + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
-        f"- seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
-        f"{cfg['warmup_steps']}; timing: {run['timing_method']}",
-        f"- schedule: {cfg['schedule']}"
+        f"seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
+        f"{cfg['warmup_steps']}; timing: {run.get('timing_method')}",
+        f"schedule: {cfg['schedule']}"
         + (f" (rounds of {cfg['round_steps']} steps)" if cfg["schedule"] == "interleaved" else "")
         + f"; baseline: {cfg['baseline'] or 'none'}",
-        f"- host: {env['hostname']}, {env['cpu_model']}, {env['platform']}",
-        f"- started {run['started']}, finished {run.get('finished') or '(not finished)'}",
+        f"host: {env.get('hostname')}, {env.get('cpu_model')}, {env.get('platform')}",
+        f"started {run.get('started')}, finished {run.get('finished') or '(not finished)'}",
+    ]
+
+
+def markdown_report(run: dict, summary: pd.DataFrame) -> str:
+    """summary.md: the table with the configuration and environment needed to read it."""
+    lines = [f"# actbench run `{run['name']}`", "", *(f"- {line}" for line in setup(run))]
+    lines += [
         "",
         render(summary, "github"),
         "",

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from actbench import cli, report, schema
+from actbench import cli, printout, schema
 from actbench import summary as summary_mod
 from actbench.config import SweepConfig
 from actbench.storage import RunFolder
@@ -30,17 +30,17 @@ def summary(timing: list[str]) -> pd.DataFrame:
 
 
 def test_disturbed_multithreaded_cpu_steps_get_the_one_thread_advice():
-    text = report.advice(run_info(), summary(["IQR 39% of median", "", "mean 1.3× median"]))
+    text = printout.advice(run_info(), summary(["IQR 39% of median", "", "mean 1.3× median"]))
     assert text.startswith("note: 2 of 3 activations had disturbed step times on 2 CPU threads")
     assert "--threads 1" in text
 
 
 def test_no_advice_when_nothing_was_disturbed_or_it_would_not_help():
     disturbed = summary(["IQR 39% of median"])
-    assert report.advice(run_info(), summary(["", ""])) == ""
-    assert report.advice(run_info(threads=1), disturbed) == ""  # already one thread
-    assert report.advice(run_info(device="cuda:0"), disturbed) == ""  # threads are not it
-    assert report.advice({"environment": {}}, disturbed) == ""  # runs saved before threads
+    assert printout.advice(run_info(), summary(["", ""])) == ""
+    assert printout.advice(run_info(threads=1), disturbed) == ""  # already one thread
+    assert printout.advice(run_info(device="cuda:0"), disturbed) == ""  # threads are not it
+    assert printout.advice({"environment": {}}, disturbed) == ""  # runs saved before threads
 
 
 def test_the_advice_is_printed_under_the_footer():
@@ -58,7 +58,7 @@ def test_the_advice_is_printed_under_the_footer():
             "diverged_epoch": [None, None],
         }
     )
-    lines = report.printed(run_info(), summary_mod.summarize(trials), "github").splitlines()
+    lines = printout.printed(run_info(), summary_mod.summarize(trials), "github").splitlines()
     timer = next(i for i, line in enumerate(lines) if line.startswith("timer overhead:"))
     assert lines[timer + 1].startswith("note: 1 of 2") and "--threads 1" in " ".join(lines)
 
@@ -67,9 +67,9 @@ def test_show_of_a_default_run_fits_a_100_column_terminal():
     """The committed Quick start run, as `show` prints it by default: every line fits."""
     folder = RunFolder(Path(__file__).resolve().parents[1] / "results" / "default")
     for fmt in ("github", "rounded_grid"):
-        text = report.show_text(folder, fmt, wide=False)
+        text = printout.show_text(folder, fmt, wide=False)
         assert max(len(line) for line in text.splitlines()) <= 100, fmt
-    wide = report.show_text(folder, "github", wide=True)
+    wide = printout.show_text(folder, "github", wide=True)
     assert max(len(line) for line in wide.splitlines()) > 100  # --wide: every column
 
 
