@@ -3,8 +3,9 @@
     import actbench
     run = actbench.sweep(activations=["relu", "tanh"], epochs=5)
 
-See `actbench.api` for `sweep`, `resume`, `load`, `runs`, `compare`, `activations`,
-`env`, `Run`, `Comparison`; refusals raise `ActbenchError` with the CLI's one-line message.
+See `actbench.api` for `sweep`, `resume`, `load`, `runs`, `compare`, `report`, `export`,
+`activations`, `env`, `Run`, `Comparison`; refusals raise `ActbenchError` with the CLI's
+one-line message.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -24,7 +25,9 @@ __all__ = [
     "activations",
     "compare",
     "env",
+    "export",
     "load",
+    "report",
     "resume",
     "runs",
     "sweep",

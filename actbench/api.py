@@ -28,14 +28,14 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, plot, printout, table
+from actbench import comparison_view, plot, printout, site, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import gate as gate_mod
 from actbench import plan as plan_mod
 from actbench import runner as sweep_mod
 from actbench import summary as summary_mod
-from actbench.config import DEFAULT_OUT, DEFAULT_TOLERANCE, SweepConfig
+from actbench.config import DEFAULT_OUT, DEFAULT_SITE, DEFAULT_TOLERANCE, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.interrupts import SweepInterrupted
 from actbench.storage import RunFolder
@@ -120,20 +120,8 @@ class Run:
         return f"**{self.name}**: {plot.describe(self.info)}\n\n{self.text('github')}"
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>{self.name}</b>: {plot.describe(self.info)}</p>"
-        summary = self.summary
-        legend = f"<p><small>{table.legend(summary)}</small></p>"
-        html = head + table.display(summary).to_html(index=False) + legend
-        for title, frame, caption in (
-            (printout.BREAKDOWN_TITLE, table.breakdown_display(summary),
-             printout.breakdown_caption(summary)),
-            (printout.HEALTH_TITLE, table.health_display(summary), printout.HEALTH_CAPTION),
-        ):  # fmt: skip
-            if not frame.empty:
-                html += (
-                    f"<h4>{title}</h4>{frame.to_html(index=False)}<p><small>{caption}</small></p>"
-                )
-        return html
+        """The run's page of the HTML report (`actbench report`), pictures inline."""
+        return site.fragment(self.folder)
 
 
 class Comparison:
@@ -175,6 +163,10 @@ class Comparison:
 
     def _repr_markdown_(self) -> str:
         return self.text("github")
+
+    def _repr_html_(self) -> str:
+        """The comparison's page of the HTML report (`actbench report A B`)."""
+        return site.comparison_fragment(self.result, self.gate())
 
 
 def activations() -> list[str]:
@@ -303,3 +295,39 @@ def compare(
     run_a, run_b = (r if isinstance(r, Run) else Run(r, out) for r in (a, b))
     result = compare_mod.compare(run_a.folder, run_b.folder, tolerance / 100, confidence)
     return Comparison(result, (run_a, run_b))
+
+
+def report(
+    runs: Sequence[Run | str | Path] = (),
+    *,
+    output: str | Path = DEFAULT_SITE,
+    out: str | Path = DEFAULT_OUT,
+    tolerance: float = 100 * DEFAULT_TOLERANCE,
+    confidence: float = 0.95,
+    slower_pct: float | None = None,
+    less_accurate_points: float | None = None,
+) -> Path:
+    """Write the HTML report (see `actbench report`) and return its index.html: with no
+    `runs`, every run under `out`, each compared with the one before it among comparable
+    runs; with runs, those, each compared with the first."""
+    if runs:
+        folders = [r.folder if isinstance(r, Run) else Run(r, out).folder for r in runs]
+    else:
+        folders = RunFolder.list(Path(out))
+        if not folders:
+            raise ActbenchError(f"no runs under {out} to report")
+    limits = site.Limits(tolerance / 100, confidence, slower_pct, less_accurate_points)
+    built = site.gather(folders, bool(runs), limits)
+    for line in built.skipped:
+        warnings.warn(f"left out {line}", stacklevel=2)
+    source = ", ".join(f.name for f in folders) if runs else f"every run under {out}"
+    return site.write(built, Path(output), source)
+
+
+def export(run: Run | str | Path, tensorboard: str | Path, out: str | Path = DEFAULT_OUT) -> Path:
+    """Write a run's learning curves and cost/gain table for TensorBoard (see `actbench
+    export`); returns the run's log folder. Needs `pip install 'actbench[tensorboard]'`."""
+    from actbench import trackers
+
+    folder = run.folder if isinstance(run, Run) else Run(run, out).folder
+    return trackers.tensorboard(folder, Path(tensorboard))

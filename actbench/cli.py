@@ -339,11 +339,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from actbench import export
+    from actbench import trackers
     from actbench.storage import RunFolder
 
     for ref in args.runs:
-        print(export.tensorboard(RunFolder.open(ref, args.out), args.tensorboard))
+        print(trackers.tensorboard(RunFolder.open(ref, args.out), args.tensorboard))
     return 0
 
 

@@ -80,9 +80,7 @@ def sections(summary: pd.DataFrame, fmt: str, wide: bool = True) -> list[tuple[s
     return [(t, tabulated(f, fmt), c) for t, f, c in section_frames(summary, wide)]
 
 
-def section_frames(
-    summary: pd.DataFrame, wide: bool = True
-) -> list[tuple[str, pd.DataFrame, str]]:
+def section_frames(summary: pd.DataFrame, wide: bool = True) -> list[tuple[str, pd.DataFrame, str]]:
     """(title, cells, caption) of the breakdown and the health table (the terminal's, the
     notebook's and the HTML report's), for runs that have them."""
     out = []

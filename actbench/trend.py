@@ -165,7 +165,8 @@ def figure(frame: pd.DataFrame, pages: dict[str, str]):
     for name in dict.fromkeys(frame["activation"]):
         rows = frame[frame["activation"] == name]
         for panel, (column, _) in enumerate(PANELS, start=1):
-            fig.add_trace(_trace(go, rows, column, name, x_of, pages, panel == 1), panel, 1)
+            # the legend entry is the step-time panel's: every activation has a point there
+            fig.add_trace(_trace(go, rows, column, name, x_of, pages, panel == 3), panel, 1)
     _bands(fig, runs, x_of)
     fig.update_xaxes(
         tickvals=[x_of[r] for r in runs["run"]],

@@ -17,7 +17,7 @@ LAYERS = [
         {
             "printout",
             "site",
-            "export",
+            "trackers",
             "trend",
             "plot",
             "comparison_view",

@@ -1,0 +1,83 @@
+"""Each activation across runs: which runs share a line, and what the chart draws."""
+
+import math
+
+import pandas as pd
+
+from actbench import trend
+
+
+def run(started: str, threads: int = 1, epochs: int = 10, model: str = "mlp") -> dict:
+    return {
+        "started": started,
+        "metric": "accuracy",
+        "status": "complete",
+        "config": {
+            "dataset": "mnist", "model": model, "hidden": [100], "batch_size": 100,
+            "optimizer": "adam", "lr": 0.001, "momentum": 0.9, "mode": "eager",
+            "baseline": "identity", "train_limit": None, "epochs": epochs,
+            "activations": ["relu"], "seeds": [0, 1, 2],
+        },
+        "environment": {
+            "device": "cpu", "cpu_model": "Xeon", "hostname": "vm", "threads": threads,
+            "git_commit": "abcdef0123456789", "git_dirty": False, "torch_version": "2.14",
+        },
+    }  # fmt: skip
+
+
+def summary(cost: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"activation": "relu", "baseline": False, "us_per_step_median": 100 + cost,
+             "us_per_step_p25": 99 + cost, "us_per_step_p75": 101 + cost, "cost_pct": cost,
+             "cost_pct_low": cost - 1, "cost_pct_high": cost + 1, "gain": 5.0,
+             "gain_low": 4.5, "gain_high": 5.5},
+            {"activation": "identity", "baseline": True, "us_per_step_median": 100.0,
+             "us_per_step_p25": 99.0, "us_per_step_p75": 101.0, "cost_pct": math.nan,
+             "cost_pct_low": math.nan, "cost_pct_high": math.nan, "gain": math.nan,
+             "gain_low": math.nan, "gain_high": math.nan},
+        ]
+    )  # fmt: skip
+
+
+def entries() -> list[trend.Entry]:
+    """b and a: one group (epochs differ, which only changes precision); c: two threads."""
+    return [
+        trend.Entry("b", run("2026-01-02T00:00", epochs=20), summary(6.0)),
+        trend.Entry("c", run("2026-01-01T12:00", threads=2), summary(9.0)),
+        trend.Entry("a", run("2026-01-01T00:00"), summary(5.0)),
+    ]
+
+
+def test_runs_that_differ_in_machine_or_training_are_in_groups_of_their_own():
+    assert trend.group_of(run("x", epochs=10)) == trend.group_of(run("y", epochs=99))
+    assert trend.group_of(run("x"))[0] != trend.group_of(run("x", threads=2))[0]
+    assert trend.group_of(run("x"))[1] != trend.group_of(run("x", model="cnn"))[1]
+
+
+def test_points_are_ordered_by_group_then_date():
+    frame = trend.points(entries()).drop_duplicates("run")
+    assert list(frame["run"]) == ["a", "b", "c"]  # a's group started first
+    assert list(frame["group_no"]) == [1, 1, 2]
+    assert list(frame["commit"]) == ["abcdef012"] * 3
+
+
+def test_the_chart_joins_a_groups_runs_and_never_two_groups():
+    fig = trend.figure(trend.points(entries()), {"a": "runs/a.html"})
+    relu = [t for t in fig.data if t.name == "relu"]
+    cost, _gain, step = relu  # one trace per panel
+    # a at 1, b at 2, a gap, c at 4; None breaks the line between the groups
+    assert list(cost.x) == [1, 2, None, 4] and list(cost.y) == [5.0, 6.0, None, 9.0]
+    assert list(cost.error_y.array) == [1, 1, 0, 1]
+    assert list(step.y) == [105.0, 106.0, None, 109.0]
+    identity_cost = next(t for t in fig.data if t.name == "identity")
+    assert list(identity_cost.x) == []  # the baseline has no cost of its own
+    assert cost.customdata[0][0] == "a" and cost.customdata[0][6] == "runs/a.html"
+    assert sum(t.showlegend is not False for t in relu) == 1  # one legend entry toggles all
+
+
+def test_the_charts_numbers_as_a_table():
+    frame = trend.table(trend.points(entries()), "cost_pct", "+.1f")
+    assert list(frame["run"]) == ["a", "b", "c"]
+    assert list(frame["relu"]) == ["+5.0 [+4.0, +6.0]", "+6.0 [+5.0, +7.0]", "+9.0 [+8.0, +10.0]"]
+    assert set(frame["identity"]) == {"baseline"}
