@@ -28,7 +28,7 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, plot, printout, site, table
+from actbench import comparison_view, pages, plot, printout, site, table
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import gate as gate_mod
@@ -121,7 +121,7 @@ class Run:
 
     def _repr_html_(self) -> str:
         """The run's page of the HTML report (`actbench report`), pictures inline."""
-        return site.fragment(self.folder)
+        return pages.fragment(self.folder)
 
 
 class Comparison:
@@ -166,7 +166,7 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         """The comparison's page of the HTML report (`actbench report A B`)."""
-        return site.comparison_fragment(self.result, self.gate())
+        return pages.comparison_fragment(self.result, self.gate())
 
 
 def activations() -> list[str]:
@@ -310,18 +310,12 @@ def report(
     """Write the HTML report (see `actbench report`) and return its index.html: with no
     `runs`, every run under `out`, each compared with the one before it among comparable
     runs; with runs, those, each compared with the first."""
-    if runs:
-        folders = [r.folder if isinstance(r, Run) else Run(r, out).folder for r in runs]
-    else:
-        folders = RunFolder.list(Path(out))
-        if not folders:
-            raise ActbenchError(f"no runs under {out} to report")
+    folders = [r.folder if isinstance(r, Run) else Run(r, out).folder for r in runs]
     limits = site.Limits(tolerance / 100, confidence, slower_pct, less_accurate_points)
-    built = site.gather(folders, bool(runs), limits)
-    for line in built.skipped:
+    index, skipped = site.report(folders, Path(out), Path(output), limits)
+    for line in skipped:
         warnings.warn(f"left out {line}", stacklevel=2)
-    source = ", ".join(f.name for f in folders) if runs else f"every run under {out}"
-    return site.write(built, Path(output), source)
+    return index
 
 
 def export(run: Run | str | Path, tensorboard: str | Path, out: str | Path = DEFAULT_OUT) -> Path:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from actbench import __version__, flags, sweep_flags
-from actbench.config import DEFAULT_SITE
 from actbench.errors import ActbenchError, ActbenchWarning
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format
 from actbench.interrupts import SweepInterrupted, Terminated
@@ -94,6 +93,7 @@ def build_parser() -> Parser:
         flags.add_format,
         flags.add_wide,
         flags.add_gate,
+        flags.add_compare,
         description="Compare run B (and C, ...) against run A, joined by activation: "
         "the dataset's metric A and B (mean ± std over seeds; accuracy, or RMSE for a series), "
         "Δ = B - A paired by seed (paired "
@@ -107,26 +107,6 @@ def build_parser() -> Parser:
         "1: a row broke a limit, 3: a row asked about could not be tested (fewer than 2 seeds "
         "a side for speed, 3 for accuracy; raw µs across machines).",
     )
-    c.add_argument(
-        "runs",
-        nargs="+",
-        metavar="RUN",
-        help="run folders or names under --out; the first is the baseline A",
-    )
-    c.add_argument(
-        "--csv",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="also write the comparison rows as CSV",
-    )
-    c.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="also write the comparison (differences, warnings, rows) as JSON",
-    )
     c.set_defaults(handler=cmd_compare)
 
     r = command(
@@ -134,6 +114,7 @@ def build_parser() -> Parser:
         "write an HTML report: a page per run, their comparisons, each activation across runs",
         flags.add_out,
         flags.add_gate,
+        flags.add_report,
         description="Write a static site (index.html, a page per run and per comparison; it "
         "opens from disk, no server, no network). With no RUN: every run under --out, each "
         "compared with the run before it among comparable ones (same training, same kind of "
@@ -141,28 +122,16 @@ def build_parser() -> Parser:
         "The index charts each activation's cost and gain across the runs, comparable runs "
         "in a band of their own.",
     )
-    r.add_argument("runs", nargs="*", metavar="RUN", help="run folders or names under --out")
-    r.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=DEFAULT_SITE,
-        metavar="SITE",
-        help="folder for the site (a new one, or an earlier report's, which is replaced)",
-    )
     r.set_defaults(handler=cmd_report)
 
     x = command(
         "export",
-        "export runs to TensorBoard (and MLflow): learning curves and the cost/gain table",
+        "export runs to TensorBoard: learning curves and the cost/gain table",
         flags.add_out,
+        flags.add_export,
         description="Write each trial's learning curves as TensorBoard scalars and the run's "
-        "cost/gain table as TensorBoard hyper-parameter results, readable by `tensorboard "
-        "--logdir DIR` (needs the tensorboard extra: pip install 'actbench[tensorboard]').",
-    )
-    x.add_argument("runs", nargs="+", metavar="RUN", help="run folders or names under --out")
-    x.add_argument(
-        "--tensorboard", type=Path, required=True, metavar="DIR", help="TensorBoard log folder"
+        "cost/gain table as hyper-parameter results (tensorboard --logdir DIR; needs "
+        "pip install 'actbench[tensorboard]').",
     )
     x.set_defaults(handler=cmd_export)
 
@@ -321,19 +290,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from actbench import site
     from actbench.storage import RunFolder
 
-    if args.runs:
-        folders = [RunFolder.open(ref, args.out) for ref in args.runs]
-    else:
-        folders = RunFolder.list(args.out)
-        if not folders:
-            raise ActbenchError(f"no runs under {args.out} to report")
-    limits = site.Limits(
-        args.tolerance / 100, args.confidence, args.slower_pct, args.less_accurate_points
-    )
-    built = site.gather(folders, bool(args.runs), limits)
-    source = ", ".join(args.runs) if args.runs else f"every run under {args.out}"
-    print(site.write(built, args.output, source))
-    for line in built.skipped:
+    runs = [RunFolder.open(ref, args.out) for ref in args.runs]
+    gate = (args.slower_pct, args.less_accurate_points)
+    limits = site.Limits(args.tolerance / 100, args.confidence, *gate)
+    index, skipped = site.report(runs, args.out, args.output, limits)
+    print(index)
+    for line in skipped:
         print(f"actbench: left out {line}", file=sys.stderr)
     return 0
 

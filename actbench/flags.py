@@ -1,5 +1,6 @@
-"""The command line's vocabulary: value types that refuse bad input in one line, and
-the option groups that several commands share. No command logic lives here."""
+"""The command line's vocabulary: value types that refuse bad input in one line, the
+option groups that several commands share, and the options of the smaller commands. No
+command logic lives here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from tabulate import tabulate_formats
 
-from actbench.config import DEFAULT_OUT, DEFAULT_TOLERANCE, DEVICE_CHOICES
+from actbench.config import DEFAULT_OUT, DEFAULT_SITE, DEFAULT_TOLERANCE, DEVICE_CHOICES
 
 EXIT_ERROR = 2
 
@@ -186,4 +187,49 @@ def add_gate(p: argparse.ArgumentParser) -> None:
         type=number(float, "--confidence"),
         default=0.95,
         help="confidence level of the ratio interval",
+    )
+
+
+def add_compare(p: argparse.ArgumentParser) -> None:
+    """`compare`'s runs, and the files it may also write."""
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="run folders or names under --out; the first is the baseline A",
+    )
+    p.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the comparison rows as CSV",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the comparison (differences, warnings, rows) as JSON",
+    )
+
+
+def add_report(p: argparse.ArgumentParser) -> None:
+    """`report`'s runs and where its site goes."""
+    p.add_argument("runs", nargs="*", metavar="RUN", help="run folders or names under --out")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_SITE,
+        metavar="SITE",
+        help="folder for the site (a new one, or an earlier report's, which is replaced)",
+    )
+
+
+def add_export(p: argparse.ArgumentParser) -> None:
+    """`export`'s runs and where they go."""
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run folders or names under --out")
+    p.add_argument(
+        "--tensorboard", type=Path, required=True, metavar="DIR", help="TensorBoard log folder"
     )

@@ -17,6 +17,7 @@ LAYERS = [
         {
             "printout",
             "site",
+            "pages",
             "trackers",
             "trend",
             "plot",

@@ -133,6 +133,12 @@ def test_a_report_replaces_its_own_folder_and_refuses_any_other(runs, tmp_path, 
     assert sorted(p.name for p in (output / "runs").glob("*.html")) == ["a.html"]
     assert cli.main(["report", "--out", str(tmp_path / "nothing"), "-o", str(output)]) == 2
     assert "no runs under" in capsys.readouterr().err
+    shutil.copytree(runs / "a", tmp_path / "copy" / "a")
+    argv = ["report", str(runs / "a"), str(tmp_path / "copy" / "a"), "-o", str(output)]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        "actbench: error: two runs named a: a report names pages by run"
+    )
 
 
 def test_the_api_renders_and_writes_the_same_html(runs, tmp_path):
