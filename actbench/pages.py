@@ -164,7 +164,7 @@ def index_page(
     rows = frame.drop_duplicates("run")
     runs = pd.DataFrame([trend.run_row(e) for e in entries]).set_index("run")
     runs = runs.loc[rows["run"]].reset_index().assign(group=rows["group_no"].to_numpy())
-    groups = rows.drop_duplicates("group")[["group", "group_no"]].itertuples(index=False)
+    groups = rows.drop_duplicates("group")[["label", "group_no"]].itertuples(index=False)
     return {
         "runs": runs.to_dict("records"),
         "links": links,

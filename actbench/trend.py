@@ -2,8 +2,9 @@
 chart that shows a regression as a visible step.
 
 Two runs' costs are drawn on one line only when they are *comparable*: the same training
-(`WHAT`: data, model, optimizer, mode, baseline) on the same kind of machine (`WHERE`:
-device, CPU or GPU model, host, threads, affinity). Every other pair sits in another band of
+(`WHAT`: `compare`'s model keys - data, model, batch, optimizer, split - and the mode and
+baseline) on the same kind of machine (`WHERE`: device, CPU or GPU model, host, threads,
+affinity). Every other pair sits in another band of
 the chart, never joined by a line, because a cost that moved there may have moved with the
 machine. Epochs, patience and seeds may differ inside a band: they change how precisely a
 cost is known, not what it is. Reads summaries (`summary.py`'s rows), never training code.
@@ -18,21 +19,11 @@ import pandas as pd
 from matplotlib.colors import to_hex
 
 from actbench import plot
+from actbench.comparison import MODEL_KEYS
 from actbench.task import metric_named
 
-WHAT = (
-    "dataset",
-    "model",
-    "hidden",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "window",
-    "train_limit",
-    "mode",
-    "baseline",
-)
+PRECISION_ONLY = ("epochs", "patience", "warmup_steps")  # how precisely, not what, is known
+WHAT = (*(k for k in MODEL_KEYS if k not in PRECISION_ONLY), "mode", "baseline")
 WHERE = ("device", "device_name", "cpu_model", "hostname", "threads", "cpu_affinity")
 PANELS = (  # (column, title): the cost, the gain, and the raw step a run without a baseline has
     ("cost_pct", "cost, % of the baseline's step"),
@@ -54,8 +45,14 @@ def _plain(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
+def group_key(run: dict) -> str:
+    """What makes two runs comparable, as one value: equal keys, one group."""
+    env, cfg = run.get("environment") or {}, run["config"]
+    return repr([_plain(cfg.get(k)) for k in WHAT] + [_plain(env.get(k)) for k in WHERE])
+
+
 def group_of(run: dict) -> tuple[str, str]:
-    """(where, what) in words: two runs with the same pair are comparable."""
+    """(where, what) in words, for a reader (`group_key` decides)."""
     env, cfg = run.get("environment") or {}, run["config"]
     threads = env.get("threads", "?")
     chip = env.get("cpu_model") if env.get("device") == "cpu" else env.get("device_name")
@@ -84,6 +81,7 @@ def run_row(entry: Entry) -> dict:
         "torch": env.get("torch_version", "?"),
         "where": where,
         "what": what,
+        "group": group_key(run),
         "activations": ", ".join(cfg["activations"]),
         "seeds": len(cfg["seeds"]),
         "status": run.get("status", ""),
@@ -102,7 +100,7 @@ def points(entries: list[Entry]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["group"] = frame["where"] + " — " + frame["what"]
+    frame["label"] = frame["where"] + " — " + frame["what"]
     first = frame.groupby("group")["started"].transform("min")
     frame = (
         frame.assign(_first=first)
@@ -156,7 +154,7 @@ def figure(frame: pd.DataFrame, pages: dict[str, str]):
     titles = [gain_title if c == "gain" else t for c, t in PANELS]
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, subplot_titles=titles,
                         vertical_spacing=0.06)  # fmt: skip
-    runs = frame.drop_duplicates("run")[["run", "started", "group", "group_no"]]
+    runs = frame.drop_duplicates("run")[["run", "started", "group", "group_no", "label"]]
     runs = runs.reset_index(drop=True)
     x_of, x = {}, 0
     for i, r in runs.iterrows():
@@ -234,7 +232,7 @@ def _cell(r: dict, column: str) -> str:
 
 def _bands(fig, runs: pd.DataFrame, x_of: dict) -> None:
     """A shaded band and a label per group of comparable runs."""
-    for (number, group), members in runs.groupby(["group_no", "group"], sort=False):
+    for (number, label), members in runs.groupby(["group_no", "label"], sort=False):
         xs = [x_of[r] for r in members["run"]]
         fig.add_vrect(
             x0=min(xs) - 0.45, x1=max(xs) + 0.45, fillcolor="#4c72b0" if number % 2 else "#dd8452",
@@ -243,5 +241,5 @@ def _bands(fig, runs: pd.DataFrame, x_of: dict) -> None:
         fig.add_annotation(
             x=(min(xs) + max(xs)) / 2, y=1.035, xref="x", yref="paper", yanchor="bottom",
             text=f"group {number}", showarrow=False, font={"size": 11},
-            hovertext=group.replace(" — ", "<br>"),
+            hovertext=label.replace(" — ", "<br>"),
         )  # fmt: skip

@@ -50,9 +50,13 @@ def entries() -> list[trend.Entry]:
 
 
 def test_runs_that_differ_in_machine_or_training_are_in_groups_of_their_own():
-    assert trend.group_of(run("x", epochs=10)) == trend.group_of(run("y", epochs=99))
+    key = trend.group_key
+    assert key(run("x", epochs=10)) == key(run("y", epochs=99))  # precision only
+    assert key(run("x")) != key(run("x", threads=2)) and key(run("x")) != key(run("x", model="cnn"))
+    other_split = run("x")
+    other_split["config"]["val_fraction"] = 0.1
+    assert key(run("x")) != key(other_split)
     assert trend.group_of(run("x"))[0] != trend.group_of(run("x", threads=2))[0]
-    assert trend.group_of(run("x"))[1] != trend.group_of(run("x", model="cnn"))[1]
 
 
 def test_points_are_ordered_by_group_then_date():
