@@ -208,3 +208,17 @@ def test_the_report_of_this_repositorys_results_in_a_real_browser(tmp_path):
     assert sum(bands) >= 3  # the committed runs come from several machines and thread counts
     for name in actbench.load(results / "sgd-table").info["config"]["activations"]:
         assert name in shown
+
+
+def test_a_pair_compare_refuses_is_left_out_saying_why(tmp_path, capsys):
+    """An airline run (RMSE) and an MNIST run (accuracy): both pages, no comparison."""
+    results = Path(__file__).resolve().parents[1] / "results"
+    argv = ["report", "airline-lstm", "sgd-table", "--out", str(results), "-o", str(tmp_path)]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("actbench: left out sgd-table against airline-lstm")
+    assert "different kinds of data" in err[0]
+    assert sorted(p.name for p in (tmp_path / "runs").glob("*.html")) == [
+        "airline-lstm.html", "sgd-table.html",
+    ]  # fmt: skip
+    assert list((tmp_path / "compare").iterdir()) == []
