@@ -214,6 +214,18 @@ def test_the_lstm_step_figures_are_the_scripts(name):
         assert quoted in text, (name, key, quoted)
 
 
+def test_the_lstm_compile_times_are_the_scripts():
+    """'12.82 s for tanh and 0.50 s for relu after it': each method's warm-up, compile incl."""
+    text = " ".join(doc("tutorials.md").split())
+    for name, keys in (
+        ("bench_lstm-cpu.json", ("tanh / actbench compile", "relu / actbench compile")),
+        ("bench_lstm-6x6-cpu.json", ("tanh / actbench compile", "relu / actbench compile")),
+    ):
+        methods = json.loads((RESULTS / name).read_text())["methods"]
+        for key in keys:
+            assert f"{methods[key]['warmup_seconds']:.2f} s" in text, (name, key)
+
+
 def test_the_lstm_conclusion_figures_are_the_runs():
     """'ranges 0.0791–0.4058 ... Welch p = 0.17': two-layer relu against one tanh layer."""
     from scipy import stats
@@ -285,6 +297,9 @@ def test_the_noisy_neighbour_prose_quotes_its_files():
         f" widest interval ±{j['widest_quiet_half_width_pct']:.1f} %"
     )
     assert quoted in text
+    threads1 = json.loads((RESULTS / "noisy_neighbour-threads1-cpu.json").read_text())
+    one = 100 * threads1["variants"][0]["worst_quiet_vs_hog"]
+    assert f"one thread keeps it within {one:.1f} %" in flat(doc("performance.md"))
 
 
 def test_the_disturbance_calibration_is_the_files():
