@@ -326,3 +326,24 @@ def test_the_disturbance_calibration_is_the_files():
             + (f"{span(trials, 'iqr_pct', '.1f', ' %')} |" if iqr else "|")
         )
         assert row in text, row
+
+
+def test_the_example_prose_quotes_the_run():
+    """'relu costs +17.0 % ... intervals ±0.8 to ±5.2 points ... 4.8–5.5 accuracy points
+    over its 92.04 % ... 1.6 % of its weights': the README's and measuring.md's words about
+    the example, from results/default."""
+    summary = summary_mod.summarize_folder(RunFolder(RESULTS / "default")).set_index("activation")
+    rows = summary[~summary["baseline"]]
+    cost = rows["cost_pct"].round(1)
+    half = (rows["cost_pct_high"] - rows["cost_pct_low"]) / 2
+    readme, measuring = flat(README), flat(doc("measuring.md"))
+    assert f"relu costs +{cost['relu']:.1f} % per step" in readme
+    assert f"relu costs +{cost['relu']:.1f} % (+{rows.loc['relu', 'cost_us']:.1f} µs)" in measuring
+    assert f"elu +{cost['elu']:.1f} %, tanh and sigmoid +{cost['tanh']:.1f} %" in readme
+    assert cost["tanh"] == cost["sigmoid"]
+    spread = f"±{half.min():.1f} to ±{half.max():.1f} points"
+    assert spread in readme and spread in measuring
+    gains = f"{rows['gain'].min():.1f}–{rows['gain'].max():.1f} accuracy points over its "
+    assert gains + f"{100 * summary.loc['identity', 'test_accuracy_mean']:.2f} %" in readme
+    subnormal = f"{rows.loc['relu', 'subnormal_pct']:.1f} % of its weights"
+    assert subnormal in readme and subnormal in measuring
