@@ -2,8 +2,11 @@
 
 A result under `results/` (a run folder's run.json, or a script's JSON) records the commit
 that made it and whether the tree was clean. It still describes the code when no module
-that *measures* has changed since that commit: the layers from the orchestration down to
-the records (what trains, times and writes), and for a script's JSON the script itself.
+that *measures* has changed its code since that commit: the layers from the orchestration
+down to the records (what trains, times and writes), and for a script's JSON the script
+itself. "Its code" is the module's syntax tree without docstrings (Python's `ast`), so a
+comment or a docstring that quotes a figure can be corrected without making every result
+stale; any other change, an import's name included, counts.
 The reports layer is left out on purpose: it reads records when asked, so a table or a
 chart drawn now from an older run is drawn by today's code.
 
@@ -13,6 +16,7 @@ chart drawn now from an older run is drawn by today's code.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
@@ -50,6 +54,32 @@ def changed_since(commit: str, paths: list[str]) -> list[str]:
     return out.stdout.split()
 
 
+def code(source: str) -> str:
+    """The module's syntax tree with every docstring dropped, as comparable text."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def show(rev: str, path: str) -> str | None:
+    out = subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return out.stdout if out.returncode == 0 else None
+
+
+def code_changed(commit: str, path: str) -> bool:
+    then, now = show(commit, path), show("HEAD", path)
+    if then is None or now is None:
+        return True
+    return code(then) != code(now)
+
+
 def verdict(path: Path) -> str:
     """'' when the result describes the code now, else why not."""
     env, script = recorded(path)
@@ -59,6 +89,7 @@ def verdict(path: Path) -> str:
     if env.get("git_dirty") is not False:
         return "made from a tree with uncommitted changes (or not recorded)"
     changed = changed_since(commit, measuring_paths() + ([script] if script else []))
+    changed = [p for p in changed if not p.endswith(".py") or code_changed(commit, p)]
     if not changed:
         return ""
     return f"{len(changed)} measuring file(s) changed since: {', '.join(changed)}"
