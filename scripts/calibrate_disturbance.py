@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from actbench import data, disturbance, runner
+from actbench import data, device, disturbance, runner
 from actbench.config import SweepConfig
+from actbench.environment import collect
 from actbench.storage import RunFolder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,7 +93,7 @@ def main() -> int:
             sweep(args.keep, f"quiet-{i}", args)
             with cpu_hog(2.5, 2.5):
                 sweep(args.keep, f"hog-{i}", args)
-    result = analyse(args.keep)
+    result = {**analyse(args.keep), "environment": collect(device.pin("cpu"))}
     print(json.dumps(result["summary"], indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=float) + "\n")
