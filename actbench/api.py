@@ -5,7 +5,7 @@
     run                      # in Jupyter: the results table
     run.summary              # pandas DataFrame, one row per activation
     figures = run.plot()     # matplotlib Figures, by picture
-    actbench.compare(actbench.load("cpu-default"), run)
+    actbench.compare(actbench.load("default"), run)
 
 `sweep` takes the CLI's options under their Python names (`--batch-size` is `batch_size`)
 with the same defaults. Activations may be names, `nn.Module` classes or callables. Bad

@@ -22,14 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 GOLDEN = Path(__file__).parent / "golden"
 RUNS = [p.name for p in example_runs(RESULTS)]
-# each run against the one made with the same command on the same day, or the default run
+# the comparisons docs/compare.md shows, and the two airline runs
 PAIRS = [
-    ("cpu-default", "cpu-default-repeat"),
-    ("cpu-3seeds-a", "cpu-3seeds-b"),
-    ("cpu-default", "cpu-threads1"),
-    ("default", "mlp-3seeds"),
+    ("default", "default-repeat"),
+    ("default", "threads2"),
+    ("default", "compile"),
     ("airline-lstm", "airline-lstm-6x6"),
-    ("cpu-cnn", "cnn-3seeds"),
 ]
 
 

@@ -43,10 +43,9 @@ def test_the_example_table_is_the_runs_own():
 @pytest.mark.parametrize(
     "runs",
     [
-        ("cpu-default", "cpu-default-repeat"),
-        ("cpu-3seeds-a", "cpu-3seeds-b"),
-        ("cpu-default", "cpu-threads1"),
-        ("cpu-default", "cpu-compile"),
+        ("default", "default-repeat"),
+        ("default", "threads2"),
+        ("default", "compile"),
     ],
 )
 def test_the_compare_examples_are_what_compare_prints(runs):
@@ -72,6 +71,28 @@ def test_the_gate_figures_are_the_scripts():
     assert f"made {low:.1f}–{high:.1f} % slower" in README.replace("\n", " ")
 
 
+def test_the_gate_prose_quotes_the_script():
+    """'relu 1.008 [0.999, 1.017] ... moved by at most 0.8 % ... every such verdict was
+    `same` ... ranged 0.960–1.041 ... every interval above 1.21': from the same file."""
+    pairs = json.loads((RESULTS / "gate_check-cpu.json").read_text())["pairs"]
+    same = [p for p in pairs if p["b"].startswith("same")]
+    rows = [(n, r) for p in same for n, r in p["rows"].items() if r["basis"] == "baseline"]
+    name, top = max(rows, key=lambda row: row[1]["ratio"])
+    text = flat(doc("compare.md"))
+    highest = f"{name} {top['ratio']:.3f} [{top['ratio_low']:.3f}, {top['ratio_high']:.3f}]"
+    assert f"| {highest} (over identity) |" in text
+    moved = max(abs(r["ratio"] - 1) for _, r in rows)
+    assert f"moved by at most {100 * moved:.1f} %" in text
+    assert all(r["ratio_low"] <= 1 <= r["ratio_high"] for _, r in rows)
+    verdicts = sorted({r["verdict"] for _, r in rows})
+    assert f"every such verdict was {' or '.join(f'`{v}`' for v in verdicts)};" in text
+    base = [p["rows"]["identity"]["ratio"] for p in same]
+    assert f"ranged {min(base):.3f}–{max(base):.3f}" in text
+    slow = [p["rows"]["gatecheck_act:act"] for p in pairs if p["b"].startswith("slow")]
+    floor = min(r["ratio_low"] for r in slow)
+    assert f"every interval above {np.floor(100 * floor) / 100:.2f}" in text  # rounded down
+
+
 def test_the_step_benchmark_table_and_overhead_are_the_files():
     report = json.loads((RESULTS / "bench_step-cpu.json").read_text())
     text = doc("performance.md")
@@ -95,9 +116,9 @@ def test_the_step_benchmark_table_and_overhead_are_the_files():
 @pytest.mark.parametrize(
     "name",
     [
-        "noisy_neighbour-cpu.json",
-        "noisy_neighbour-threads1-cpu.json",
         "noisy_neighbour-default-cpu.json",
+        "noisy_neighbour-cpu.json",
+        "noisy_neighbour-threads2-cpu.json",
     ],
 )
 def test_the_noisy_neighbour_tables_are_the_scripts(name):
@@ -134,7 +155,7 @@ def test_the_timer_overhead_range_is_the_runs():
 
 
 def test_the_cnn_table_is_the_runs_own():
-    folder = RunFolder(RESULTS / "cpu-cnn")
+    folder = RunFolder(RESULTS / "cnn")
     rows = table_rows(table.render(summary_mod.summarize_folder(folder), "github", wide=False))
     text = doc("ray-and-cnn.md")
     for row in rows:
@@ -162,7 +183,7 @@ def test_the_spread_of_absolute_step_times_is_the_scripts():
     assert f"ranged from about {low:.0f} to {high:.0f} µs" in " ".join(doc("measuring.md").split())
 
 
-TUTORIAL_RUNS = ["mlp-3seeds", "cnn-3seeds", "sgd-table", "airline-lstm", "airline-lstm-6x6"]
+TUTORIAL_RUNS = ["default", "cnn", "sgd-table", "airline-lstm", "airline-lstm-6x6"]
 
 
 @pytest.mark.parametrize("name", TUTORIAL_RUNS)
@@ -187,8 +208,8 @@ def mean_std(name: str, activation: str) -> str:
 @pytest.mark.parametrize(
     ("name", "activations"),
     [
-        ("mlp-3seeds", ["relu"]),
-        ("cnn-3seeds", ["relu", "tanh"]),
+        ("default", ["relu"]),
+        ("cnn", ["relu", "tanh"]),
         ("sgd-table", ["relu", "tanh", "sigmoid", "elu"]),
         ("airline-lstm", ["tanh", "relu"]),
         ("airline-lstm-6x6", ["tanh", "relu"]),
@@ -347,3 +368,12 @@ def test_the_example_prose_quotes_the_run():
     assert gains + f"{100 * summary.loc['identity', 'test_accuracy_mean']:.2f} %" in readme
     subnormal = f"{rows.loc['relu', 'subnormal_pct']:.1f} % of its weights"
     assert subnormal in readme and subnormal in measuring
+
+
+def test_the_example_names_the_machine_it_ran_on():
+    """README's and measuring.md's description of the example's host is its run.json's."""
+    env = json.loads((RESULTS / "default" / "run.json").read_text())["environment"]
+    python = ".".join(env["python_version"].split(".")[:2])
+    host = f"({env['cpu_model']}, torch {env['torch_version']} on the CPU"
+    assert host in flat(README)
+    assert f"{host}, Python {python}" in flat(doc("measuring.md"))

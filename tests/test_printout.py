@@ -76,7 +76,7 @@ def test_show_of_a_default_run_fits_a_100_column_terminal():
 def test_compare_and_list_fit_a_100_column_terminal(capsys):
     results = str(Path(__file__).resolve().parents[1] / "results")
     for argv in (
-        ["compare", f"{results}/cpu-default", f"{results}/cpu-default-repeat"],
+        ["compare", f"{results}/default", f"{results}/default-repeat"],
         ["list", "--out", results],
     ):
         for fmt in ("github", "rounded_grid"):
@@ -96,12 +96,12 @@ def test_your_runs_go_beside_your_work_and_git_ignores_them():
 
 
 def test_an_example_is_not_redrawn_by_its_name(capsys, monkeypatch):
-    """`plot cpu-default` looks under actbench-runs/: the tracked pictures stay as they are."""
+    """`plot default` looks under actbench-runs/: the tracked pictures stay as they are."""
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
-    before = {p: p.stat().st_mtime_ns for p in (root / "results" / "cpu-default").glob("*.png")}
-    assert cli.main(["plot", "cpu-default"]) == 2
-    assert "looked for cpu-default/run.json and actbench-runs/cpu-default/run.json" in (
+    before = {p: p.stat().st_mtime_ns for p in (root / "results" / "default").glob("*.png")}
+    assert cli.main(["plot", "default"]) == 2
+    assert "looked for default/run.json and actbench-runs/default/run.json" in (
         capsys.readouterr().err
     )
     assert {p: p.stat().st_mtime_ns for p in before} == before
