@@ -7,6 +7,7 @@ change in how it is computed, fails here until the docs follow.
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,92 @@ def test_the_compare_examples_are_what_compare_prints(runs):
     assert f"A = {runs[0]}   B = {runs[1]}" in text
     for row in table_rows(printed):
         assert row in text, row
+
+
+def test_the_same_command_example_prose_is_the_comparisons(capsys):
+    """'relu, tanh and sigmoid agree ... within 0.998–1.000 ... elu does not: 1.147 [...]
+    ... exits 1 ... kernels alone 229.6 µs ... 91.8 µs ... tanh's 117.3 µs and 117.5 µs'."""
+    from actbench import cli
+
+    a, b = RESULTS / "default", RESULTS / "default-repeat"
+    rows = comparison.compare(RunFolder(a), RunFolder(b)).rows.set_index("activation")
+    text = flat(doc("compare.md"))
+    same = rows[(rows["verdict"] == "same") & (rows["basis"] == "baseline")]
+    moved = rows[rows["verdict"] == "slower"]
+    assert sorted(same.index) == ["relu", "sigmoid", "tanh"] and list(moved.index) == ["elu"]
+    assert f"within {same['ratio'].min():.3f}–{same['ratio'].max():.3f}, each `same`" in text
+    elu = moved.loc["elu"]
+    assert (
+        f"elu does not: {elu['ratio']:.3f} [{elu['ratio_low']:.3f}, {elu['ratio_high']:.3f}]"
+        in text
+    )
+    assert cli.main(["compare", str(a), str(b), "--fail-if-slower", "5"]) == 1
+    assert "with `--fail-if-slower 5`, which exits 1" in text
+    gate = capsys.readouterr().err.strip().splitlines()
+    assert all(line in doc("compare.md") for line in gate), gate
+    kernels = {
+        name: summary_mod.summarize_folder(RunFolder(folder)).set_index("activation")["kernel_us"]
+        for name, folder in (("a", a), ("b", b))
+    }
+    assert (
+        f"took {kernels['b']['elu']:.1f} µs a step in `default-repeat` and "
+        f"{kernels['a']['elu']:.1f} µs in `default`, while tanh's took "
+        f"{kernels['b']['tanh']:.1f} µs and {kernels['a']['tanh']:.1f} µs"
+    ) in text
+
+
+def real_examples() -> tuple[str, str]:
+    """compare.md's real examples: (their prose, their code blocks)."""
+    section = doc("compare.md").split("### Real examples (this machine)")[1]
+    parts = section.split("```")
+    return flat(" ".join(parts[0::2])), " ".join(parts[1::2])
+
+
+def test_every_ratio_the_examples_prose_quotes_is_in_their_output():
+    prose, blocks = real_examples()
+    quoted = re.findall(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", prose)
+    assert len(quoted) >= 3
+    for ratio in quoted:
+        assert ratio in blocks, ratio
+
+
+def test_the_other_examples_prose_is_the_comparisons():
+    """default-again: 'within 1.000–1.002, each `same`', 'Two of ... three seeds ...
+    disturbed'; threads2's baseline 0.460–2.004; compile: '6.5 % cheaper', '3–4 % cheaper'."""
+    from datetime import datetime
+
+    from actbench import disturbance
+
+    prose, _ = real_examples()
+    default = RunFolder(RESULTS / "default")
+
+    def started(name: str) -> datetime:
+        return datetime.fromisoformat(
+            json.loads((RESULTS / name / "run.json").read_text())["started"]
+        )
+
+    minutes = {
+        n: abs(started(n) - started("default")).total_seconds() / 60
+        for n in ("default-repeat", "default-again")
+    }
+    assert f"started {minutes['default-repeat']:.0f} minutes earlier" in prose
+    assert f"started {minutes['default-again']:.0f} minutes after `default`" in prose
+    again = comparison.compare(default, RunFolder(RESULTS / "default-again")).rows
+    same = again[again["basis"] == "baseline"]
+    assert set(same["verdict"]) == {"same"}
+    assert f"within {same['ratio'].min():.3f}–{same['ratio'].max():.3f}, each `same`" in prose
+    trials = RunFolder(RESULTS / "default-again").trials()
+    flagged = trials.loc[disturbance.of_trials(trials) != "", "seed"].nunique()
+    words = {1: "One", 2: "Two", 3: "All"}
+    assert f"{words[flagged]} of `default-again`'s three seeds" in prose
+    threads = comparison.compare(default, RunFolder(RESULTS / "threads2")).rows
+    base = threads.set_index("activation").loc["identity"]
+    assert f"{base['ratio_low']:.3f}–{base['ratio_high']:.3f}, is too wide" in prose
+    compiled = comparison.compare(default, RunFolder(RESULTS / "compile")).rows
+    cheaper = 100 * (1 - compiled.set_index("activation")["ratio"])
+    assert f"tanh's step relative to identity's is {cheaper['tanh']:.1f} % cheaper" in prose
+    rest = cheaper[["relu", "elu", "sigmoid"]]
+    assert f"{np.floor(rest.min()):.0f}–{np.ceil(rest.max()):.0f} % cheaper" in prose
 
 
 def test_the_gate_figures_are_the_scripts():
@@ -162,6 +249,32 @@ def test_the_cnn_table_is_the_runs_own():
         assert row in text, row
 
 
+def test_the_cnn_prose_quotes_the_run():
+    """'took 15.8 minutes ... relu is the most accurate (99.05 %) ... within 0.62 points ...
+    reaches 98.13 % ... tanh's own part takes 9411.0 µs': from results/cnn."""
+    from datetime import datetime
+
+    info = json.loads((RESULTS / "cnn" / "run.json").read_text())
+    took = datetime.fromisoformat(info["finished"]) - datetime.fromisoformat(info["started"])
+    s = summary_mod.summarize_folder(RunFolder(RESULTS / "cnn")).set_index("activation")
+    text = flat(doc("ray-and-cnn.md"))
+    assert f"the sweep took {took.total_seconds() / 60:.1f} minutes" in text
+    acc = 100 * s["test_accuracy_mean"]
+    rows = acc.drop(index="identity")
+    assert f"{rows.idxmax()} is the most accurate ({rows.max():.2f} %)" in text
+    assert f"every activation is within {rows.max() - rows.min():.2f} points" in text
+    assert f"reaches {acc['identity']:.2f} %" in text
+    costs = s.drop(index="identity").sort_values("cost_pct")
+    listed = [f"{n} {c:+.1f} %" for n, c in costs["cost_pct"].items()]
+    assert ", ".join(listed[:-1]) + f" and {listed[-1]} of a step" in text
+    part = s["profile_activation_us"]
+    quoted = (
+        f"tanh's own part takes {part['tanh']:.1f} µs a step and elu's {part['elu']:.1f} µs, "
+        f"against {part['relu']:.1f} µs for relu and {part['sigmoid']:.1f} µs for sigmoid"
+    )
+    assert quoted in text
+
+
 def test_the_thread_comparison_is_the_files():
     report = json.loads((RESULTS / "bench_threads-cpu.json").read_text())
     one = report["methods"]["actbench eager, 1 thread(s)"]
@@ -219,6 +332,23 @@ def test_the_tutorial_summary_quotes_the_runs(name, activations):
     text = doc("tutorials.md") + README
     for activation in activations:
         assert f"{mean_std(name, activation)} (`{name}`)" in text, (name, activation)
+
+
+def test_the_tutorial_bullets_quote_the_runs():
+    """'for every seed (97.33–97.52 %)' (relu, default) and 'within 0.12 points ... tanh
+    costs +45.0 % ... against relu's +13.1 %' (cnn)."""
+    text = flat(doc("tutorials.md"))
+    trials = RunFolder(RESULTS / "default").trials()
+    relu = 100 * trials.loc[trials["activation"] == "relu", "test_accuracy"]
+    assert f"for every seed ({relu.min():.2f}–{relu.max():.2f} %)" in text
+    s = summary_mod.summarize_folder(RunFolder(RESULTS / "cnn")).set_index("activation")
+    apart = 100 * abs(s.loc["relu", "test_accuracy_mean"] - s.loc["tanh", "test_accuracy_mean"])
+    assert f"relu and tanh end within {apart:.2f} points of each other" in text
+    quoted = (
+        f"tanh costs {s.loc['tanh', 'cost_pct']:+.1f} % per step over the linear network "
+        f"against relu's {s.loc['relu', 'cost_pct']:+.1f} %"
+    )
+    assert quoted in text
 
 
 @pytest.mark.parametrize("name", ["bench_lstm-cpu.json", "bench_lstm-6x6-cpu.json"])
@@ -298,29 +428,43 @@ def test_the_sweep_times_and_overhead_are_the_scripts():
     quoted = f"{100 * one_job['overhead_median']:.1f} % ({low:.1f}–{high:.1f} %)"
     assert quoted in flat(doc("measuring.md"))
     timed = sum(s["timed_seconds"] for s in default["sweeps"]) / len(walls)
-    assert f"{seconds(walls)} of wall time for {timed:.0f} s of timed steps" in flat(
-        doc("measuring.md")
-    )
+    for page in ("measuring.md", "performance.md"):
+        assert f"{seconds(walls)} of wall time for {timed:.0f} s of timed steps" in flat(doc(page))
+    quoted = f"a default sweep takes {seconds(walls)} instead of {seconds(one_walls)} (above)"
+    assert quoted in flat(doc("measuring.md"))
 
 
 def test_the_noisy_neighbour_prose_quotes_its_files():
+    """README's, measuring.md's and performance.md's words about the hog runs: the default
+    (interleaved) sweep, and interleaved against one trial after another."""
     default = json.loads((RESULTS / "noisy_neighbour-default-cpu.json").read_text())
-    one_job = json.loads((RESULTS / "noisy_neighbour-jobs1-cpu.json").read_text())
-    d, j = default["variants"][0], one_job["variants"][0]
+    schedules = json.loads((RESULTS / "noisy_neighbour-cpu.json").read_text())
+    d = default["variants"][0]
     hog, quiet = 100 * d["worst_quiet_vs_hog"], 100 * d["worst_quiet_vs_quiet"]
     assert f"moved by at most {hog:.1f} % (quiet against quiet: {quiet:.1f} %)" in flat(README)
     text = flat(doc("measuring.md"))
     assert f"Every cost agreed within {hog:.1f} % between the quiet and the hogged" in text
     assert f"within {quiet:.1f} % between the two quiet ones" in text
     assert f"was ±{d['widest_quiet_half_width_pct']:.1f} % of the baseline's step" in text
+    assert f"the costs of a default sweep moved by at most {hog:.1f} %" in flat(
+        doc("performance.md")
+    )
+    by = {v["schedule"]: v for v in schedules["variants"]}
+    seq, inter = by["sequential"], by["interleaved"]
     quoted = (
-        f"gave {100 * j['worst_quiet_vs_hog']:.1f} % and {100 * j['worst_quiet_vs_quiet']:.1f} %,"
-        f" widest interval ±{j['widest_quiet_half_width_pct']:.1f} %"
+        f"disagreed by up to {100 * seq['worst_quiet_vs_hog']:.0f} % under the hog and "
+        f"{100 * seq['worst_quiet_vs_quiet']:.0f} % between two quiet runs"
     )
     assert quoted in text
-    threads1 = json.loads((RESULTS / "noisy_neighbour-threads1-cpu.json").read_text())
-    one = 100 * threads1["variants"][0]["worst_quiet_vs_hog"]
-    assert f"one thread keeps it within {one:.1f} %" in flat(doc("performance.md"))
+    assert (
+        f"where trials run one after another moved by up to {100 * seq['worst_quiet_vs_hog']:.0f} %"
+        in flat(README)
+    )
+    quoted = (
+        f"interleaved in the same script run, within {100 * inter['worst_quiet_vs_hog']:.1f} % "
+        f"and {100 * inter['worst_quiet_vs_quiet']:.1f} %"
+    )
+    assert quoted in text
 
 
 def test_the_disturbance_calibration_is_the_files():
@@ -350,24 +494,39 @@ def test_the_disturbance_calibration_is_the_files():
 
 
 def test_the_example_prose_quotes_the_run():
-    """'relu costs +17.0 % ... intervals ±0.8 to ±5.2 points ... 4.8–5.5 accuracy points
-    over its 92.04 % ... 1.6 % of its weights': the README's and measuring.md's words about
-    the example, from results/default."""
+    """'tanh costs +13.5 % ... each interval ±0.4 points ... 4.8–5.5 accuracy points over
+    its 92.04 % ... elu 88.0 µs in the step, 91.8 µs alone': the README's and measuring.md's
+    words about the example, from results/default (and default-repeat's elu)."""
     summary = summary_mod.summarize_folder(RunFolder(RESULTS / "default")).set_index("activation")
-    rows = summary[~summary["baseline"]]
-    cost = rows["cost_pct"].round(1)
-    half = (rows["cost_pct_high"] - rows["cost_pct_low"]) / 2
+    rows = summary[~summary["baseline"]].sort_values("cost_pct", ascending=False)
+    (first, top), rest = next(rows.iterrows()), list(rows.iloc[1:].iterrows())
     readme, measuring = flat(README), flat(doc("measuring.md"))
-    assert f"relu costs +{cost['relu']:.1f} % per step" in readme
-    assert f"relu costs +{cost['relu']:.1f} % (+{rows.loc['relu', 'cost_us']:.1f} µs)" in measuring
-    assert f"elu +{cost['elu']:.1f} %, tanh and sigmoid +{cost['tanh']:.1f} %" in readme
-    assert cost["tanh"] == cost["sigmoid"]
-    spread = f"±{half.min():.1f} to ±{half.max():.1f} points"
-    assert spread in readme and spread in measuring
+    quoted = f"Here {first} costs {top['cost_pct']:+.1f} % per step over the linear model, "
+    assert quoted + ", ".join(f"{n} {r['cost_pct']:+.1f} %" for n, r in rest) in readme
+    quoted = f"{first} costs {top['cost_pct']:+.1f} % ({top['cost_us']:+.1f} µs) per step, "
+    rest_quoted = ", ".join(f"{n} {r['cost_pct']:+.1f} % ({r['cost_us']:+.1f} µs)" for n, r in rest)
+    assert quoted + rest_quoted in measuring
+    half = ((rows["cost_pct_high"] - rows["cost_pct_low"]) / 2).round(1)
+    spread = (
+        f"±{half.min():.1f} points"
+        if half.min() == half.max()
+        else f"±{half.min():.1f} to ±{half.max():.1f} points"
+    )
+    assert f"each interval {spread}, over three seeds" in readme
+    assert f"over the three seeds of {spread}" in measuring
     gains = f"{rows['gain'].min():.1f}–{rows['gain'].max():.1f} accuracy points over its "
     assert gains + f"{100 * summary.loc['identity', 'test_accuracy_mean']:.2f} %" in readme
-    subnormal = f"{rows.loc['relu', 'subnormal_pct']:.1f} % of its weights"
-    assert subnormal in readme and subnormal in measuring
+    elu = summary.loc["elu"]
+    part = (
+        f"(elu {elu['profile_activation_us']:.1f} µs in the step, {elu['kernel_us']:.1f} µs alone)"
+    )
+    assert part in measuring
+    again = summary_mod.summarize_folder(RunFolder(RESULTS / "default-repeat"))
+    elu = again.set_index("activation").loc["elu"]
+    quoted = (
+        f"elu's kernels alone at {elu['kernel_us']:.1f} µs and its cost at {elu['cost_pct']:+.1f} %"
+    )
+    assert quoted in measuring
 
 
 def test_the_example_names_the_machine_it_ran_on():
