@@ -144,6 +144,18 @@ def test_the_other_examples_prose_is_the_comparisons():
     assert f"{np.floor(rest.min()):.0f}–{np.ceil(rest.max()):.0f} % cheaper" in prose
 
 
+def test_the_readme_quotes_how_much_elus_kernels_moved():
+    """'elu's kernels once took 2.50× as long as in a later run of the same command'."""
+    kernel = {
+        name: summary_mod.summarize_folder(RunFolder(RESULTS / name))
+        .set_index("activation")
+        .loc["elu", "kernel_us"]
+        for name in ("default-repeat", "default")
+    }
+    ratio = kernel["default-repeat"] / kernel["default"]
+    assert f"elu's kernels once took {ratio:.2f}× as long as in a later run" in flat(README)
+
+
 def test_the_gate_figures_are_the_scripts():
     report = json.loads((RESULTS / "gate_check-cpu.json").read_text())
     pairs = report["pairs"]
@@ -205,7 +217,6 @@ def test_the_step_benchmark_table_and_overhead_are_the_files():
     [
         "noisy_neighbour-default-cpu.json",
         "noisy_neighbour-cpu.json",
-        "noisy_neighbour-threads2-cpu.json",
     ],
 )
 def test_the_noisy_neighbour_tables_are_the_scripts(name):
@@ -349,6 +360,40 @@ def test_the_tutorial_bullets_quote_the_runs():
         f"against relu's {s.loc['relu', 'cost_pct']:+.1f} %"
     )
     assert quoted in text
+
+
+def test_the_gain_bullets_quote_the_runs():
+    """'−0.75 points [−0.87, −0.64]' (sigmoid, sgd-table) and 'one layer: +0.0009
+    [−0.0189, +0.0207]' (tanh, airline-lstm); both intervals as the bullets say."""
+
+    def signed(value: float, digits: int) -> str:
+        return f"{value:+.{digits}f}".replace("-", "−")
+
+    text = flat(doc("tutorials.md"))
+    for run, act, digits, words in (
+        ("sgd-table", "sigmoid", 2, "its gain over `identity` is {} points [{}, {}]"),
+        ("airline-lstm", "tanh", 4, "one layer: {} [{}, {}]"),
+    ):
+        row = (
+            summary_mod.summarize_folder(RunFolder(RESULTS / run)).set_index("activation").loc[act]
+        )
+        values = (signed(row[k], digits) for k in ("gain", "gain_low", "gain_high"))
+        assert words.format(*values) in text, (run, act)
+    sigmoid = summary_mod.summarize_folder(RunFolder(RESULTS / "sgd-table")).set_index("activation")
+    assert sigmoid.loc["sigmoid", "gain_high"] < 0  # 'worse than the linear model'
+    for run in ("airline-lstm", "airline-lstm-6x6"):
+        tanh = summary_mod.summarize_folder(RunFolder(RESULTS / run)).set_index("activation")
+        assert tanh.loc["tanh", "gain_low"] < 0 < tanh.loc["tanh", "gain_high"], run
+
+
+def test_the_lstm_breakdown_sentence_quotes_the_run():
+    s = summary_mod.summarize_folder(RunFolder(RESULTS / "airline-lstm")).set_index("activation")
+    part, step = s["profile_activation_us"], s["us_per_step_median"]
+    quoted = (
+        f"tanh's own part takes {part['tanh']:.1f} µs of a {step['tanh']:.1f} µs eager step "
+        f"(relu's {part['relu']:.1f} µs of {step['relu']:.1f} µs)"
+    )
+    assert quoted in flat(doc("tutorials.md"))
 
 
 @pytest.mark.parametrize("name", ["bench_lstm-cpu.json", "bench_lstm-6x6-cpu.json"])
