@@ -6,9 +6,9 @@ trial is disturbed when at least `PREEMPTED_LIMIT` of its timed steps took `SLOW
 times its median or more, or when such a tail pulls the mean `MEAN_LIMIT` times above the
 median (what torch.utils.benchmark and pyperf warn about). Calibrated on this project's
 2-core machine with default sweeps, quiet and under an on/off CPU hog
-(`scripts/calibrate_disturbance.py`, docs/measuring.md): quiet trials had at most 0.44 % of
-such steps, trials that shared their core with the hog at least 1.75 %. The spread of the
-steps (IQR over median) is not a sign: it is 7-11 % on a quiet machine. Runs saved before
+(`scripts/calibrate_disturbance.py`; docs/measuring.md quotes its file): quiet trials stay
+below the limit, trials that share their core with the hog go above it. The spread of the
+steps (IQR over median) is not a sign: it is wide on a quiet machine too. Runs saved before
 the tail was counted are read by their spread, as then.
 """
 

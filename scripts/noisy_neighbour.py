@@ -9,9 +9,9 @@ time, `summary.csv`) and prints how far the ratios of two conditions disagree:
 `|ratio_B / ratio_A - 1|`. It also prints the width of every cost interval in the quiet
 sweeps, as a share of the baseline's step.
 
-    python scripts/noisy_neighbour.py --round-steps 10 --json results/noisy_neighbour-cpu.json
-    python scripts/noisy_neighbour.py --schedules interleaved --round-steps 10 --threads 2 \
-        --json results/noisy_neighbour-threads2-cpu.json
+    python scripts/noisy_neighbour.py --round-steps 10 --epochs 4 \
+        --json results/noisy_neighbour-cpu.json
+    python scripts/noisy_neighbour.py --schedules interleaved --round-steps 10 --threads 2
     python scripts/noisy_neighbour.py --schedules interleaved --round-steps 20,480
 
 Run nothing else on the machine meanwhile: the point is the hog this script controls.
