@@ -165,6 +165,8 @@ def test_the_gate_figures_are_the_scripts():
     assert f"{alarms} of {same_pairs} pairs of same-code runs failed" in README.replace("\n", " ")
     assert f"**{alarms} of {same_pairs}** false alarms" in doc("compare.md")
     assert f"**{caught} of {slow_pairs}** caught" in doc("compare.md")
+    untested = report["untested_pairs"]
+    assert f"({untested} of {same_pairs + slow_pairs} pairs exited 3)" in flat(doc("compare.md"))
     assert f"its B/A {min(slow):.3f}–{max(slow):.3f}" in doc("compare.md")
     low, high = 100 * (min(slow) - 1), 100 * (max(slow) - 1)
     assert f"made {low:.1f}–{high:.1f} % slower" in README.replace("\n", " ")
