@@ -500,12 +500,12 @@ def test_the_noisy_neighbour_prose_quotes_its_files():
     by = {v["schedule"]: v for v in schedules["variants"]}
     seq, inter = by["sequential"], by["interleaved"]
     quoted = (
-        f"disagreed by up to {100 * seq['worst_quiet_vs_hog']:.0f} % under the hog and "
-        f"{100 * seq['worst_quiet_vs_quiet']:.0f} % between two quiet runs"
+        f"disagreed by up to {100 * seq['worst_quiet_vs_hog']:.1f} % under the hog and "
+        f"{100 * seq['worst_quiet_vs_quiet']:.1f} % between two quiet runs"
     )
     assert quoted in text
     assert (
-        f"where trials run one after another moved by up to {100 * seq['worst_quiet_vs_hog']:.0f} %"
+        f"where trials run one after another moved by up to {100 * seq['worst_quiet_vs_hog']:.1f} %"
         in flat(README)
     )
     quoted = (
