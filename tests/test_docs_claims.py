@@ -112,6 +112,8 @@ def test_relus_optimizer_figures_are_the_breakdown_checks_runs():
     runs = [summary(f"breakdown_check/sweep{i}") for i in (0, 1)]
     costs = " and ".join(f"{s.loc['relu', 'cost_us']:.0f}" for s in runs)
     assert f"relu costs {costs} µs a step over identity" in text
+    explained = [s.loc["relu", "explained_pct"] for s in runs]
+    assert f"explains {min(explained):.0f}–{max(explained):.0f} % of it" in text
     others = [s.drop(index="relu")["profile_optimizer_us"] for s in runs]
     low, high = min(o.min() for o in others), max(o.max() for o in others)
     assert f"against {low:.0f}–{high:.0f} µs for every other activation" in text
