@@ -208,10 +208,14 @@ def test_the_step_benchmark_table_and_overhead_are_the_files():
         f"| compute floor ({report['matmul_gflops']:.1f} GFLOP/s) | {report['floor_us']:.1f} |"
         in text
     )
-    sweep = report["sweep"]
-    low, high = sweep["overhead_range"]
-    assert f"**{100 * sweep['overhead_median']:.1f} % overhead** ({100 * low:.1f}–" in text
-    assert f"{100 * high:.1f} %;" in text
+    eager, compiled = report["methods"]["actbench eager"], report["methods"]["actbench compile"]
+    prose = flat(text)
+    assert f"median step is {eager['step_speedup']:.1f}× shorter" in prose
+    assert f"batch fetch included, is {eager['wall_speedup']:.1f}× shorter" in prose
+    assert f"eager step is {eager['timed_region_speedup']:.1f}× faster" in prose
+    assert f"eager is {eager['x_floor']:.2f}× the floor" in prose
+    assert f"compile {compiled['x_floor']:.2f}× (target ≤ 2×" in prose
+    assert f"the step's {report['step_mflop']:.1f} MFLOP" in prose
 
 
 @pytest.mark.parametrize(
@@ -539,6 +543,8 @@ def test_the_disturbance_calibration_is_the_files():
             + (f"{span(trials, 'iqr_pct', '.1f', ' %')} |" if iqr else "|")
         )
         assert row in text, row
+    iqr = span(quiet, "iqr_pct", ".1f", " %")
+    assert f"a quiet one-thread step's IQR is {iqr} of its median" in flat(text)
 
 
 def test_the_example_prose_quotes_the_run():
