@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from actbench import cli, sweep_flags
+from scripts import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -82,14 +83,6 @@ def recorded_argv(result: Path) -> list[str]:
     return json.loads(result.read_text())["environment"]["argv"]
 
 
-def tracked_results() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "results/*/run.json", "results/*.json"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    return [ROOT / p for p in listed if p.count("/") <= 2]
-
-
 DOCUMENTED = [
     (where, command)
     for where, command in documented()
@@ -117,7 +110,7 @@ def test_every_committed_result_is_listed_with_its_command_in_results_md():
     text = (ROOT / "docs" / "results.md").read_text()
     section = text[text.index("## The committed results") :]
     listed = {named_result(shlex.split(c)[1:]) for c in commands(section)}
-    for result in tracked_results():
+    for result in provenance.results():  # what git tracks under results/
         assert result in listed, result.relative_to(ROOT)
 
 
