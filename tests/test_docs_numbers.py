@@ -6,11 +6,13 @@ noisy-neighbour table) and asserts the docs say exactly that: a regenerated resu
 change in how it is computed, fails here until the docs follow.
 """
 
+import functools
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from actbench import comparison, comparison_view, table
@@ -21,6 +23,12 @@ from tests.conftest import example_runs
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@functools.cache
+def by_activation(name: str) -> pd.DataFrame:
+    """A committed run's summary, one row per activation (read once per test session)."""
+    return summary_mod.summarize_folder(RunFolder(RESULTS / name)).set_index("activation")
 
 
 def doc(name: str) -> str:
@@ -80,8 +88,8 @@ def test_the_same_command_example_prose_is_the_comparisons(capsys):
     gate = capsys.readouterr().err.strip().splitlines()
     assert all(line in doc("compare.md") for line in gate), gate
     kernels = {
-        name: summary_mod.summarize_folder(RunFolder(folder)).set_index("activation")["kernel_us"]
-        for name, folder in (("a", a), ("b", b))
+        "a": by_activation("default")["kernel_us"],
+        "b": by_activation("default-repeat")["kernel_us"],
     }
     assert (
         f"took {kernels['b']['elu']:.1f} µs a step in `default-repeat` and "
@@ -147,10 +155,7 @@ def test_the_other_examples_prose_is_the_comparisons():
 def test_the_readme_quotes_how_much_elus_kernels_moved():
     """'elu's kernels once took 2.50× as long as in a later run of the same command'."""
     kernel = {
-        name: summary_mod.summarize_folder(RunFolder(RESULTS / name))
-        .set_index("activation")
-        .loc["elu", "kernel_us"]
-        for name in ("default-repeat", "default")
+        name: by_activation(name).loc["elu", "kernel_us"] for name in ("default-repeat", "default")
     }
     ratio = kernel["default-repeat"] / kernel["default"]
     assert f"elu's kernels once took {ratio:.2f}× as long as in a later run" in flat(README)
@@ -273,7 +278,7 @@ def test_the_cnn_prose_quotes_the_run():
 
     info = json.loads((RESULTS / "cnn" / "run.json").read_text())
     took = datetime.fromisoformat(info["finished"]) - datetime.fromisoformat(info["started"])
-    s = summary_mod.summarize_folder(RunFolder(RESULTS / "cnn")).set_index("activation")
+    s = by_activation("cnn")
     text = flat(doc("ray-and-cnn.md"))
     assert f"the sweep took {took.total_seconds() / 60:.1f} minutes" in text
     acc = 100 * s["test_accuracy_mean"]
@@ -358,7 +363,7 @@ def test_the_tutorial_bullets_quote_the_runs():
     trials = RunFolder(RESULTS / "default").trials()
     relu = 100 * trials.loc[trials["activation"] == "relu", "test_accuracy"]
     assert f"for every seed ({relu.min():.2f}–{relu.max():.2f} %)" in text
-    s = summary_mod.summarize_folder(RunFolder(RESULTS / "cnn")).set_index("activation")
+    s = by_activation("cnn")
     apart = 100 * abs(s.loc["relu", "test_accuracy_mean"] - s.loc["tanh", "test_accuracy_mean"])
     assert f"relu and tanh end within {apart:.2f} points of each other" in text
     quoted = (
@@ -380,20 +385,18 @@ def test_the_gain_bullets_quote_the_runs():
         ("sgd-table", "sigmoid", 2, "its gain over `identity` is {} points [{}, {}]"),
         ("airline-lstm", "tanh", 4, "one layer: {} [{}, {}]"),
     ):
-        row = (
-            summary_mod.summarize_folder(RunFolder(RESULTS / run)).set_index("activation").loc[act]
-        )
+        row = by_activation(run).loc[act]
         values = (signed(row[k], digits) for k in ("gain", "gain_low", "gain_high"))
         assert words.format(*values) in text, (run, act)
-    sigmoid = summary_mod.summarize_folder(RunFolder(RESULTS / "sgd-table")).set_index("activation")
+    sigmoid = by_activation("sgd-table")
     assert sigmoid.loc["sigmoid", "gain_high"] < 0  # 'worse than the linear model'
     for run in ("airline-lstm", "airline-lstm-6x6"):
-        tanh = summary_mod.summarize_folder(RunFolder(RESULTS / run)).set_index("activation")
+        tanh = by_activation(run)
         assert tanh.loc["tanh", "gain_low"] < 0 < tanh.loc["tanh", "gain_high"], run
 
 
 def test_the_lstm_breakdown_sentence_quotes_the_run():
-    s = summary_mod.summarize_folder(RunFolder(RESULTS / "airline-lstm")).set_index("activation")
+    s = by_activation("airline-lstm")
     part, step = s["profile_activation_us"], s["us_per_step_median"]
     quoted = (
         f"tanh's own part takes {part['tanh']:.1f} µs of a {step['tanh']:.1f} µs eager step "
@@ -551,7 +554,7 @@ def test_the_example_prose_quotes_the_run():
     """'tanh costs +13.5 % ... each interval ±0.4 points ... 4.8–5.5 accuracy points over
     its 92.04 % ... elu 88.0 µs in the step, 91.8 µs alone': the README's and measuring.md's
     words about the example, from results/default (and default-repeat's elu)."""
-    summary = summary_mod.summarize_folder(RunFolder(RESULTS / "default")).set_index("activation")
+    summary = by_activation("default")
     rows = summary[~summary["baseline"]].sort_values("cost_pct", ascending=False)
     (first, top), rest = next(rows.iterrows()), list(rows.iloc[1:].iterrows())
     readme, measuring = flat(README), flat(doc("measuring.md"))
@@ -575,8 +578,7 @@ def test_the_example_prose_quotes_the_run():
         f"(elu {elu['profile_activation_us']:.1f} µs in the step, {elu['kernel_us']:.1f} µs alone)"
     )
     assert part in measuring
-    again = summary_mod.summarize_folder(RunFolder(RESULTS / "default-repeat"))
-    elu = again.set_index("activation").loc["elu"]
+    elu = by_activation("default-repeat").loc["elu"]
     quoted = (
         f"elu's kernels alone at {elu['kernel_us']:.1f} µs and its cost at {elu['cost_pct']:+.1f} %"
     )
