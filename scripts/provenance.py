@@ -25,14 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_layout import LAYERS  # noqa: E402  (the layers are defined once, there)
-
-MEASURING_LAYERS = ("orchestration", "training", "run description", "parts", "records and storage")
+from actbench.layout import measuring_modules  # noqa: E402  (the layers are defined there)
 
 
 def measuring_paths() -> list[str]:
-    modules = [m for name, ms in LAYERS if name in MEASURING_LAYERS for m in sorted(ms)]
-    return [f"actbench/{m}.py" for m in modules]
+    return [f"actbench/{m}.py" for m in measuring_modules()]
 
 
 def recorded(path: Path) -> tuple[dict, str | None]:

@@ -6,65 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from actbench.layout import LAYERS
+
 PACKAGE = Path(__file__).resolve().parents[1] / "actbench"
-# top to bottom: who calls whom. A run's data flows request -> plan -> schedule -> trial ->
-# records -> storage -> reports; the imports point the other way where a layer reads a type.
-LAYERS = [
-    ("front ends", {"__main__", "__init__", "cli", "sweep_flags", "flags", "api"}),
-    ("orchestration", {"runner", "executor", "worker", "progress", "interrupts"}),
-    (
-        "reports",
-        {
-            "printout",
-            "site",
-            "pages",
-            "trackers",
-            "trend",
-            "plot",
-            "comparison_view",
-            "gate",
-            "comparison",
-            "table",
-            "formats",
-            "summary",
-            "costs",
-            "stats",
-            "anatomy",
-            "health_plot",
-        },
-    ),
-    (
-        "training",
-        {
-            "schedule",
-            "trainer",
-            "instruments",
-            "reference",
-            "breakdown",
-            "kernels",
-            "memory",
-            "health",
-            "clock",
-        },
-    ),
-    ("run description", {"plan"}),
-    (
-        "parts",
-        {
-            "dataset",
-            "data",
-            "series",
-            "model",
-            "step",
-            "activation",
-            "task",
-            "device",
-            "environment",
-        },
-    ),
-    ("records and storage", {"storage", "schema", "lock", "records", "disturbance"}),
-    ("plain values", {"config", "errors", "quiet"}),
-]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
 
 
@@ -116,3 +60,19 @@ def test_imports_within_a_layer_have_no_cycle():
     for module in edges:
         if module not in state:
             visit(module, [])
+
+
+def test_reports_never_import_the_training_code():
+    """The reports read records only (the docstrings' claim): no module of the reports layer
+    imports one of the training layer, so a report of an old run cannot run training code."""
+    training = dict(LAYERS)["training"]
+    reports = dict(LAYERS)["reports"]
+    reached = {m: graph()[m] & training for m in reports}
+    assert {m: found for m, found in reached.items() if found} == {}
+
+
+def test_the_layer_rule_catches_an_upward_import(tmp_path):
+    """The checker itself, on a hand-written module: a report importing the trainer."""
+    module = tmp_path / "table.py"
+    module.write_text("from actbench.trainer import Trial\nimport actbench.clock\n")
+    assert imports(module) == {"trainer", "clock"}

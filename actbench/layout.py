@@ -1,0 +1,89 @@
+"""The package's layers, top to bottom: who calls whom.
+
+A run's data flows request -> plan -> schedule -> trial -> records -> storage -> reports; the
+imports point the other way where a layer reads a type. The list lives in the package, not in
+the tests, because tools read it too: `scripts/provenance.py` decides which layers *measure*
+(a change to their code makes a committed result stale) from `MEASURING`.
+"""
+
+from __future__ import annotations
+
+LAYERS: list[tuple[str, frozenset[str]]] = [
+    ("front ends", frozenset({"__main__", "__init__", "cli", "sweep_flags", "flags", "api"})),
+    ("orchestration", frozenset({"runner", "executor", "worker", "progress", "interrupts"})),
+    (
+        "reports",
+        frozenset(
+            {
+                "printout",
+                "site",
+                "pages",
+                "trackers",
+                "trend",
+                "plot",
+                "comparison_view",
+                "gate",
+                "comparison",
+                "table",
+                "formats",
+                "summary",
+                "costs",
+                "stats",
+                "anatomy",
+                "health_plot",
+            }
+        ),
+    ),
+    (
+        "training",
+        frozenset(
+            {
+                "schedule",
+                "trainer",
+                "instruments",
+                "reference",
+                "breakdown",
+                "kernels",
+                "memory",
+                "health",
+                "clock",
+            }
+        ),
+    ),
+    ("run description", frozenset({"plan"})),
+    (
+        "parts",
+        frozenset(
+            {
+                "dataset",
+                "data",
+                "series",
+                "model",
+                "step",
+                "activation",
+                "task",
+                "device",
+                "environment",
+            }
+        ),
+    ),
+    ("records and storage", frozenset({"storage", "schema", "lock", "records", "disturbance"})),
+    ("plain values", frozenset({"config", "errors", "quiet", "layout"})),
+]
+
+# what trains, times and writes a result; the reports read records when asked, so a table
+# drawn now from an older run is drawn by today's code and is left out
+MEASURING = ("orchestration", "training", "run description", "parts", "records and storage")
+
+
+def layer_of(module: str) -> str:
+    """The name of the layer that holds `module` (a module name without the package)."""
+    for name, modules in LAYERS:
+        if module in modules:
+            return name
+    raise KeyError(module)
+
+
+def measuring_modules() -> list[str]:
+    """Every module whose code change makes the committed results describe older code."""
+    return sorted(m for name, modules in LAYERS if name in MEASURING for m in modules)
