@@ -33,11 +33,11 @@ import pandas as pd
 from scipy import stats
 
 from actbench.records import PROFILE_PARTS
+from actbench.stats import CONFIDENCE
 
 TOLERANCE = 0.10  # controls within ± 10 % of their median across activations
 SUBNORMAL = 0.1  # % of the weights and optimizer state: the optimizer is no control then
 CONTROLS = ("matmul", "loss", "optimizer")
-CONFIDENCE = 0.95
 COLUMNS = [f"profile_{part}_us" for part in PROFILE_PARTS]
 
 

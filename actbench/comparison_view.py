@@ -103,7 +103,7 @@ def legend(comp: ComparisonResult, wide: bool = True) -> str:
         "step times are disturbed (timing column); '(raw)': raw µs across machines, devices "
         "or thread counts, not gated. "
         f"{comp.metric.what} ({comp.metric.direction}): Δ = B - A paired over the seeds both "
-        f"runs trained; t-test with >= {stats.MIN_SEEDS_FOR_ACCURACY_TEST} of them; better/"
+        f"runs trained; t-test with >= {stats.MIN_SEEDS} of them; better/"
         "worse in the metric's direction; n.s. = not significant."
         + (
             ""

@@ -12,9 +12,9 @@
   seeds (each in its own process), or *within this run* with one seed.
 - **gain**: the dataset's metric over the baseline's, in the direction that is better
   (test-accuracy points; for RMSE, the baseline's RMSE minus the activation's), paired by
-  seed (the same initial weights and batches on both sides): the mean of the per-seed
-  differences with a Student-t interval over seeds; with a single seed there is no
-  interval, only the difference.
+  seed (the same initial weights and batches on both sides): `stats.metric_delta`, the
+  rule `compare` applies to two runs, so a gain's interval needs the seeds any interval
+  over seeds needs (`stats.MIN_SEEDS`); with fewer there is only the difference.
 
 `pareto` marks the activations that no other beats on both (cost lower-or-equal and gain
 higher-or-equal, one of them strictly).
@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from actbench import stats
+from actbench.stats import CONFIDENCE
 from actbench.task import ACCURACY, Metric
 
 COLUMNS = (
@@ -46,7 +46,6 @@ COLUMNS = (
     "gain_seeds",
 )
 KEYS = ["seed", "group", "round"]
-CONFIDENCE = 0.95  # the level of every interval in a run's table
 
 
 def _empty(names: list[str]) -> pd.DataFrame:
@@ -117,16 +116,23 @@ def gain(
     score = trials.pivot_table(index="seed", columns="activation", values=metric.column)
     if activation not in score or baseline not in score:
         return {}
-    better = metric.sign * (score[activation] - score[baseline])
-    diffs = metric.shown(better).dropna().to_numpy(dtype=float)
-    if diffs.size == 0:
+    base, mine = score[baseline].dropna(), score[activation].dropna()
+    delta = stats.metric_delta(
+        {int(s): float(v) for s, v in base.items()},
+        {int(s): float(v) for s, v in mine.items()},
+        CONFIDENCE,
+        metric.scale,
+        metric.sign,
+    )
+    if delta.seeds == 0:
         return {}
-    mean = float(diffs.mean())
-    low = high = math.nan
-    if diffs.size >= 2 and np.ptp(diffs) > 0:  # no spread: no interval, never a zero-width one
-        half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, diffs.size - 1) * diffs.std(ddof=1)
-        low, high = mean - half / math.sqrt(diffs.size), mean + half / math.sqrt(diffs.size)
-    return {"gain": mean, "gain_low": low, "gain_high": high, "gain_seeds": diffs.size}
+    ends = sorted((metric.sign * delta.low, metric.sign * delta.high))
+    return {
+        "gain": metric.sign * delta.delta,
+        "gain_low": ends[0],
+        "gain_high": ends[1],
+        "gain_seeds": delta.seeds,
+    }
 
 
 def pareto(cost_us: pd.Series, gain: pd.Series) -> pd.Series:

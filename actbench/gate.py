@@ -75,7 +75,7 @@ def _speed_tests(comp: ComparisonResult, limit: float, result: GateResult) -> li
 
 def _why_not(estimate: stats.RatioEstimate) -> str:
     if estimate.over == stats.WITHIN_RUN:
-        return f"fewer than {stats.MIN_SEEDS_FOR_SPEED_TEST} seeds a side"
+        return f"fewer than {stats.MIN_SEEDS} seeds a side"
     return f"too few rounds (< {stats.MIN_POINTS} a seed) for an interval"
 
 

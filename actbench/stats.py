@@ -20,8 +20,11 @@ when both sides hold the same seeds (a t(k-1) interval on the per-seed differenc
 narrower than their within-seed errors allow), Welch's t otherwise. Its one-sided p-value
 feeds the CI gate; a difference without at least two seeds a side is not testable.
 
-Accuracy differences are paired by seed (same initial weights and batches on both sides):
-a paired t-test and t-interval over the common seeds, or "not testable" with fewer.
+Score differences (accuracy points, RMSE) are paired by seed (same initial weights and
+batches on both sides): a paired t-test and t-interval over the common seeds, or "not
+testable" with fewer than `MIN_SEEDS`. The same function gives a run's gain over its baseline
+(`costs.gain`) and a comparison's B - A, so `show`, `compare`, the report and the API agree.
+Every interval is at `CONFIDENCE`.
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ from scipy import stats as scipy_stats
 
 from actbench.config import DEFAULT_TOLERANCE
 
-MIN_SEEDS_FOR_ACCURACY_TEST = 3
-MIN_SEEDS_FOR_SPEED_TEST = 2  # below: the interval is within one run, which a rerun ignores
+CONFIDENCE = 0.95  # the level of every interval actbench shows or tests
+# the one rule for an interval over seeds: a Student-t interval needs k - 1 >= 1 degrees of
+# freedom, so two seeds; with one, a cost's interval is within the run (which a rerun need not
+# respect) and a score's difference has none
+MIN_SEEDS = 2
 MIN_POINTS = 5  # fewer values in a seed's series: no within-seed error (a median of 4 says little)
 RESAMPLES = 500  # bootstrap draws per seed: the standard error to about 3 %
 WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
@@ -89,9 +95,9 @@ class Level:
 
     @property
     def over(self) -> str:
-        return OVER_SEEDS if self.seeds >= MIN_SEEDS_FOR_SPEED_TEST else WITHIN_RUN
+        return OVER_SEEDS if self.seeds >= MIN_SEEDS else WITHIN_RUN
 
-    def interval(self, confidence: float = 0.95) -> tuple[float, float, float]:
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
         """(level, low, high) on the original scale (exp of the log-level)."""
         return _interval(self.log, self.se, self.df, confidence)
 
@@ -178,7 +184,7 @@ def _welch_df(a: Level, b: Level) -> float:
     return math.inf if denominator == 0 else (va + vb) ** 2 / denominator
 
 
-def difference(a: Level, b: Level, confidence: float = 0.95) -> RatioEstimate:
+def difference(a: Level, b: Level, confidence: float = CONFIDENCE) -> RatioEstimate:
     """B over A. Paired by seed when both hold the same seeds (two or more), else Welch."""
     nan = math.nan
     if not (math.isfinite(a.log) and math.isfinite(b.log)):
@@ -198,7 +204,7 @@ def difference(a: Level, b: Level, confidence: float = 0.95) -> RatioEstimate:
 
 
 def level_ratio(
-    a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray], confidence: float = 0.95
+    a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray], confidence: float = CONFIDENCE
 ) -> RatioEstimate:
     """B/A of two sides given as per-seed time series (`seed -> series`)."""
     return difference(level(a), level(b), confidence)
@@ -257,7 +263,7 @@ class MetricDelta:
 def metric_delta(
     a: dict[int, float],
     b: dict[int, float],
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     scale: float = 100.0,
     sign: int = 1,
 ) -> MetricDelta:
@@ -273,7 +279,7 @@ def metric_delta(
     mean = float(diffs.mean())
     if not diffs.any():  # a fact, not a test: every common seed scored the same
         return MetricDelta(0.0, nan, nan, None, diffs.size, "identical", sign=sign)
-    if diffs.size < MIN_SEEDS_FOR_ACCURACY_TEST:
+    if diffs.size < MIN_SEEDS:
         seeds = f"{diffs.size} seed" + ("s" if diffs.size > 1 else "")
         return MetricDelta(mean, nan, nan, None, diffs.size, f"{seeds}: not testable", sign=sign)
     if np.ptp(diffs) == 0:

@@ -20,6 +20,7 @@ from scipy import stats
 
 from actbench import anatomy, costs, disturbance
 from actbench.errors import ActbenchError
+from actbench.stats import CONFIDENCE
 from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
 
@@ -125,5 +126,5 @@ def _geometric(values: pd.Series) -> pd.Series:
     mean = logs.mean()
     if logs.size < 2:
         return pd.Series({"": np.exp(mean), "_low": np.nan, "_high": np.nan})
-    half = stats.t.ppf(0.975, logs.size - 1) * logs.std(ddof=1) / np.sqrt(logs.size)
+    half = stats.t.ppf((1 + CONFIDENCE) / 2, logs.size - 1) * logs.std(ddof=1) / np.sqrt(logs.size)
     return pd.Series({"": np.exp(mean), "_low": np.exp(mean - half), "_high": np.exp(mean + half)})

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from actbench.costs import CONFIDENCE
 from actbench.formats import disturbed, interval, score, tabulated
 from actbench.records import PROFILE_PARTS
+from actbench.stats import CONFIDENCE
 from actbench.summary import PROFILE_COLUMNS, metric_of
 
 KIB = 1024

@@ -4,10 +4,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t as t_distribution
 
 from actbench import cli, comparison, comparison_view, gate
 from actbench.records import RoundRecord
 from actbench.storage import RunFolder
+from actbench.summary import summarize_folder
 from tests.conftest import fake_trial
 
 ENV = {
@@ -391,3 +393,39 @@ def test_disturbed_trials_are_summed_up_per_side(out):
     trials.to_csv(b.path / "trials.csv", index=False)
     rows = comparison.compare(a, b).rows.set_index("activation")
     assert rows.loc["relu", "timing"].startswith("B: 2 of 3 trials (20.0% of steps > 5× median")
+
+
+T_975_1DF = 12.7062047  # Student's t, 97.5th percentile, one degree of freedom (a t table)
+
+
+def test_two_seeds_get_the_same_interval_rule_in_show_compare_and_the_report(out, capsys):
+    """Two seeds: a t interval with one degree of freedom, for a run's gain over its
+    baseline (show, the report) and for B - A (compare) alike, checked against the formula
+    mean ± t(0.975, 1) · |d1 - d2| / 2 on the saved accuracies."""
+    a = make_run(out, "two-a", seeds=(0, 1))
+    b = make_run(out, "two-b", seeds=(0, 1), accuracy=0.96)
+
+    def by_hand(diffs):
+        mean, half = sum(diffs) / 2, T_975_1DF * abs(diffs[0] - diffs[1]) / 2
+        return pytest.approx((mean, mean - half, mean + half), rel=1e-6)
+
+    acc_a = a.trials().set_index(["activation", "seed"])["test_accuracy"]
+    acc_b = b.trials().set_index(["activation", "seed"])["test_accuracy"]
+    summary = summarize_folder(a).set_index("activation")
+    gain = [100 * (acc_a["relu", s] - acc_a["identity", s]) for s in (0, 1)]
+    shown = summary.loc["relu", ["gain", "gain_low", "gain_high"]]
+    assert tuple(shown) == by_hand(gain)
+
+    rows = comparison.compare(a, b).rows.set_index("activation")
+    delta = [100 * (acc_b["relu", s] - acc_a["relu", s]) for s in (0, 1)]
+    assert tuple(rows.loc["relu", ["delta", "delta_low", "delta_high"]]) == by_hand(delta)
+    assert rows.loc["relu", "score_p_value"] == pytest.approx(
+        2 * (1 - t_distribution(1).cdf(abs(sum(delta) / 2) / (abs(delta[0] - delta[1]) / 2)))
+    )
+
+    assert cli.main(["report", "--out", str(out), "-o", str(out / "site")]) == 0
+    site = out / "site"
+    low, high = by_hand(gain).expected[1:]
+    assert f"[{low:+.2f}, {high:+.2f}]" in (site / "runs" / "two-a.html").read_text()
+    low, high = by_hand(delta).expected[1:]
+    assert f"[{low:+.2f}, {high:+.2f}]" in (site / "compare" / "two-a--two-b.html").read_text()
