@@ -6,9 +6,12 @@ noisy-neighbour table) and asserts the docs say exactly that: a regenerated resu
 change in how it is computed, fails here until the docs follow.
 """
 
+import dataclasses
 import functools
 import json
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -346,6 +349,7 @@ def mean_std(name: str, activation: str) -> str:
         ("default", ["relu"]),
         ("cnn", ["relu", "tanh"]),
         ("sgd-table", ["relu", "tanh", "sigmoid", "elu"]),
+        ("sgd-stack", ["relu", "tanh", "sigmoid", "elu"]),
         ("airline-lstm", ["tanh", "relu"]),
         ("airline-lstm-6x6", ["tanh", "relu"]),
     ],
@@ -374,8 +378,10 @@ def test_the_tutorial_bullets_quote_the_runs():
 
 
 def test_the_gain_bullets_quote_the_runs():
-    """'−0.75 points [−0.87, −0.64]' (sigmoid, sgd-table) and 'one layer: +0.0009
-    [−0.0189, +0.0207]' (tanh, airline-lstm); both intervals as the bullets say."""
+    """'−0.75 points [−0.87, −0.64]' (sigmoid, sgd-table), 'one layer: +0.0009
+    [−0.0189, +0.0207]' (tanh, airline-lstm) and 'two layers: +0.0056 [−0.0499, +0.0610]'
+    (airline-lstm-6x6); each interval as the bullets say (the LSTM's contain 0, so the
+    bullet says no difference shows, not that the cells forecast alike)."""
 
     def signed(value: float, digits: int) -> str:
         return f"{value:+.{digits}f}".replace("-", "−")
@@ -384,6 +390,7 @@ def test_the_gain_bullets_quote_the_runs():
     for run, act, digits, words in (
         ("sgd-table", "sigmoid", 2, "its gain over `identity` is {} points [{}, {}]"),
         ("airline-lstm", "tanh", 4, "one layer: {} [{}, {}]"),
+        ("airline-lstm-6x6", "tanh", 4, "two layers: {} [{}, {}] in RMSE"),
     ):
         row = by_activation(run).loc[act]
         values = (signed(row[k], digits) for k in ("gain", "gain_low", "gain_high"))
@@ -393,6 +400,8 @@ def test_the_gain_bullets_quote_the_runs():
     for run in ("airline-lstm", "airline-lstm-6x6"):
         tanh = by_activation(run)
         assert tanh.loc["tanh", "gain_low"] < 0 < tanh.loc["tanh", "gain_high"], run
+    assert "runs tanh's gain over `identity` has an interval that contains 0" in text
+    assert "no difference shows at these seeds" in text and "as well as tanh" not in text
 
 
 def test_the_lstm_breakdown_sentence_quotes_the_run():
@@ -592,3 +601,263 @@ def test_the_example_names_the_machine_it_ran_on():
     host = f"({env['cpu_model']}, torch {env['torch_version']} on the CPU"
     assert host in flat(README)
     assert f"{host}, Python {python}" in flat(doc("measuring.md"))
+
+
+def committed_runs() -> list[Path]:
+    """Every run folder git tracks under results/, a script's kept sweeps included."""
+    listed = subprocess.run(
+        ["git", "-C", str(RESULTS), "ls-files", "--", ":(glob)**/run.json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listed.returncode != 0:  # not a git checkout (an sdist): every folder there is
+        return sorted(p.parent for p in RESULTS.glob("**/run.json"))
+    return sorted((RESULTS / line).parent for line in listed.stdout.splitlines())
+
+
+def quick_start_runs() -> list[str]:
+    """The committed runs of the README's Quick start command: the configuration its own
+    flags make, read back through the CLI's parser from what each run recorded."""
+    from actbench import cli, sweep_flags
+
+    def made(argv: list[str]) -> dict:
+        config = sweep_flags.config_from(cli.build_parser().parse_args(argv))
+        where = ("name", "out", "download", "data_dir", "quiet")
+        return {k: v for k, v in dataclasses.asdict(config).items() if k not in where}
+
+    command = re.search(r"^(python -m actbench sweep[^#\n]*)", README, re.M).group(1)
+    asked = made(shlex.split(command)[3:])
+    runs = []
+    for folder in committed_runs():
+        recorded = json.loads((folder / "run.json").read_text())["environment"]["argv"]
+        if made(recorded[1:]) == asked:
+            runs.append(str(folder.relative_to(RESULTS)))
+    return runs
+
+
+def test_the_same_command_rerun_figures_are_the_runs():
+    """'36 of 40 checks hold; median half-width 0.43 points ... The 4 that fail are elu
+    against `default-repeat` ... 16.0–16.4 points apart where their half-widths allow
+    0.8–1.1': scripts/rerun_check.py's own check over every committed run of the Quick
+    start's command."""
+    import itertools
+
+    from scripts import rerun_check
+
+    names = quick_start_runs()
+    assert set(names) == {
+        "default",
+        "default-repeat",
+        "default-again",
+        "breakdown_check/sweep0",
+        "breakdown_check/sweep1",
+    }
+    recorded = [json.loads((RESULTS / n / "run.json").read_text()) for n in names]
+    settings = {(len(r["config"]["seeds"]), r["jobs"], r["config"]["epochs"]) for r in recorded}
+    assert settings == {(3, 2, 100)} and all(r["config"]["patience"] for r in recorded)
+    assert "three seeds, two groups at once, up to 100 epochs with early stopping" in flat(
+        doc("measuring.md")
+    )
+    costs = {n: by_activation(n)[~by_activation(n)["baseline"]] for n in names}
+    rows, checks = rerun_check.check(itertools.combinations(costs.items(), 2))
+    widths = [w for c in costs.values() for w in (c["cost_pct_high"] - c["cost_pct_low"]) / 2]
+    held = (
+        f"**{sum(checks)} of {len(checks)} checks hold; median half-width "
+        f"{np.median(widths):.2f} points**"
+    )
+    readme, measuring = flat(README), flat(doc("measuring.md"))
+    assert held in readme and held in measuring
+    words = {4: "four", 5: "five", 6: "six"}
+    assert f"Over the {words[len(names)]} committed runs of the Quick start's command" in readme
+    assert f"this repository keeps {words[len(names)]} runs of it" in measuring
+    failed = [row for row, ok in zip(rows, checks, strict=True) if not ok]
+    assert {row[1] for row in failed} == {"elu"}
+    assert all("default-repeat" in row[0].split(" vs ") for row in failed)
+    assert f"The {len(failed)} that fail are elu against `default-repeat`" in readme
+    gaps, allowed = [float(r[4]) for r in failed], [float(r[5]) for r in failed]
+    quoted = (
+        f"The {len(failed)} that fail are all elu against `default-repeat`, its costs "
+        f"{min(gaps):.1f}–{max(gaps):.1f} points apart where their half-widths allow "
+        f"{min(allowed):.1f}–{max(allowed):.1f}"
+    )
+    assert quoted in measuring
+    quoted = (
+        f"the {words[len(names)]} committed runs of this command agree within their intervals "
+        f"in {sum(checks)} of {len(checks)} checks, the other {len(failed)} being elu"
+    )
+    assert quoted in measuring
+
+
+def test_the_rerun_check_in_the_readme_says_its_settings():
+    """The 24-of-24 check is quoted with what it was: 4 epochs, one seed group at a time."""
+    config = json.loads((RESULTS / "rerun_check-cpu.json").read_text())["config"]
+    jobs = config["extra"][config["extra"].index("--jobs") + 1]
+    words = {4: "four"}
+    quoted = (
+        f"{words[config['runs']]} {config['epochs']}-epoch sweeps one seed group at a time "
+        f"(`--jobs {jobs}`)"
+    )
+    assert jobs == "1" and quoted in flat(README)
+
+
+def test_the_readmes_star_is_the_runs_best_trade_off():
+    """'no other activation is both cheaper and more accurate (tanh has none: elu is both).
+    `identity` has one trivially: nothing here costs less than no activation.'"""
+    s = by_activation("default")
+    others = s.drop(index="identity")
+    assert s.loc["identity", "pareto"] and (others["cost_us"] > 0).all()
+    unstarred = list(s.index[~s["pareto"].astype(bool)])
+    assert unstarred == ["tanh"]
+    beaters = others[
+        (others["cost_us"] < s.loc["tanh", "cost_us"]) & (others["gain"] > s.loc["tanh", "gain"])
+    ]
+    assert "elu" in beaters.index
+    text = flat(README)
+    assert (
+        "no other activation is both cheaper and more accurate (tanh has none: elu is both)" in text
+    )
+    assert "`identity` has one trivially: nothing here costs less than no activation" in text
+
+
+def test_the_two_thread_prose_is_the_runs_breakdowns():
+    """compare.md's figures for `threads2` against `default` (matmul faster, Adam slower,
+    only tanh's kernels faster, each cost moved its own way) and the wider spread of the
+    two-thread steps that measuring.md and performance.md quote."""
+    one, two = by_activation("default"), by_activation("threads2")
+    info = {n: json.loads((RESULTS / n / "run.json").read_text()) for n in ("default", "threads2")}
+    assert [info[n]["environment"]["threads"] for n in ("default", "threads2")] == [1, 2]
+    jobs = {n: info[n]["jobs"] for n in info}
+    compare_md = flat(doc("compare.md"))
+    assert (
+        f"`threads2`'s `run.json` records {jobs['threads2']} job against `default`'s"
+        in (compare_md)
+        and f"against `default`'s {jobs['default']})" in compare_md
+    )
+
+    def span(values: pd.Series, spec: str = ".0f") -> str:
+        return f"{values.min():{spec}}–{values.max():{spec}}"
+
+    matmul, adam = "profile_matmul_us", "profile_optimizer_us"
+    assert (two[matmul] < one[matmul]).all() and (two[adam] > one[adam]).all()
+    assert f"got faster ({span(one[matmul])} → {span(two[matmul])} µs a step)" in compare_md
+    assert f"Adam slower for every activation ({span(one[adam])} → {span(two[adam])} µs)" in (
+        compare_md
+    )
+    acts = one.index.drop("identity")
+    moved = two.loc[acts, "kernel_us"] - one.loc[acts, "kernel_us"]
+    faster = list(moved[moved < -1].index)
+    assert faster == ["tanh"] and moved.drop(index="tanh").abs().max() < 1
+    quoted = (
+        f"tanh's got faster ({one.loc['tanh', 'kernel_us']:.1f} → "
+        f"{two.loc['tanh', 'kernel_us']:.1f} µs) while elu's, relu's and sigmoid's moved by "
+        "under 1 µs"
+    )
+    assert quoted in compare_md
+    rows = comparison.compare(RunFolder(RESULTS / "default"), RunFolder(RESULTS / "threads2"))
+    rows = rows.rows.set_index("activation")
+
+    def ratio(name: str) -> tuple[str, str]:
+        r = rows.loc[name]
+        return f"{r['ratio']:.3f} [{r['ratio_low']:.3f}, {r['ratio_high']:.3f}]", r["verdict"]
+
+    (elu, elu_verdict), (tanh, tanh_verdict) = ratio("elu"), ratio("tanh")
+    quoted = (
+        f"elu's is {elu} times the one-thread run's (`{elu_verdict}`), "
+        f"tanh's {tanh} (`{tanh_verdict}`)"
+    )
+    assert quoted in compare_md
+    said = "the matrix multiplies got faster, Adam slower, and of the activations' kernels only"
+    said += f" {faster[0]}'s faster"
+    measuring, performance = flat(doc("measuring.md")), flat(doc("performance.md"))
+    assert measuring.count(said) == 2 and said in performance
+
+    def iqr(s: pd.DataFrame) -> pd.Series:
+        return 100 * (s["us_per_step_p75"] - s["us_per_step_p25"]) / s["us_per_step_median"]
+
+    for text in (measuring, performance):
+        assert f"{span(iqr(two))} % of the median" in text
+        assert f"against {span(iqr(one))} % in" in text
+
+
+def test_the_sweeps_use_of_its_cores_is_the_scripts():
+    """'of the 245–252 core-seconds (wall time × 2 cores) the timed steps fill 56 %'."""
+    report = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
+    cores = report["environment"]["cpu_count"]
+    held = [cores * s["wall_seconds"] for s in report["sweeps"]]
+    filled = [s["timed_seconds"] / (cores * s["wall_seconds"]) for s in report["sweeps"]]
+    core_seconds = seconds(held).removesuffix(" s")
+    share = {f"{100 * f:.0f}" for f in filled}
+    share = share.pop() if len(share) == 1 else f"{100 * min(filled):.0f}–{100 * max(filled):.0f}"
+    quoted = (
+        f"of the {core_seconds} core-seconds (wall time × {cores} cores) the timed steps fill "
+        f"{share} %"
+    )
+    for page in ("measuring.md", "performance.md"):
+        assert quoted in flat(doc(page)), page
+
+
+def test_the_timer_overhead_share_is_every_committed_runs():
+    """'at most 0.011 % of a run's fastest median step (`threads2`; limit 1 %)'."""
+    share = {}
+    for folder in committed_runs():
+        overhead = json.loads((folder / "run.json").read_text())["timer_overhead_us"]
+        fastest = summary_mod.summarize_folder(RunFolder(folder))["us_per_step_median"].min()
+        share[str(folder.relative_to(RESULTS))] = 100 * overhead / fastest
+    name = max(share, key=share.get)
+    quoted = f"at most {share[name]:.3f} % of a run's fastest median step (`{name}`; limit 1 %)"
+    assert quoted in flat(doc("performance.md"))
+    assert share[name] < 1
+
+
+def test_the_step_benchmarks_only_ranges_are_the_rounds_it_kept():
+    """The table's ranges over rounds are the timed regions' (typical round median over this
+    method's, per round), the one ratio whose rounds the file keeps; no other range is
+    quoted."""
+    report = json.loads((RESULTS / "bench_step-cpu.json").read_text())
+    methods = report["methods"]
+    typical = np.array(methods["typical DataLoader loop"]["round_medians"])
+    text = doc("performance.md")
+    for name, m in methods.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        ranges = re.findall(r"\(\d+\.\d+–\d+\.\d+\)", row)
+        if name == "typical DataLoader loop":
+            assert ranges == [] and f"| {m['step_speedup']:.2f}× |" in row
+            continue
+        ratios = typical / np.array(m["round_medians"])
+        assert np.isclose(np.median(ratios), m["timed_region_speedup"])
+        assert ranges == [f"({ratios.min():.2f}–{ratios.max():.2f})"], (name, ranges)
+        assert f"{m['timed_region_speedup']:.2f}× {ranges[0]}" in row
+
+
+def test_the_two_thread_benchmark_says_how_many_rounds_two_threads_won():
+    report = json.loads((RESULTS / "bench_threads-cpu.json").read_text())
+    one = report["methods"]["actbench eager, 1 thread(s)"]["round_medians"]
+    two = report["methods"]["actbench eager, 2 thread(s)"]["round_medians"]
+    won = sum(b < a for a, b in zip(one, two, strict=True))
+    assert f"2 threads won {won} rounds of {len(one)}" in flat(doc("performance.md"))
+
+
+def test_the_speed_example_is_a_real_rows_level():
+    """compare.md's example of a `speed A` is `default`'s relu as `compare --wide` prints it."""
+    a, b = (RunFolder(RESULTS / n) for n in ("default", "default-repeat"))
+    result = comparison.compare(a, b)
+    relu = result.rows.set_index("activation").loc["relu"]
+    printed = comparison_view.render(result, "github", wide=True)
+    row = next(line for line in table_rows(printed) if line.startswith("| relu "))
+    assert f"| {relu['level_a']:.3f} " in row and "| × identity, same rounds |" in row
+    quoted = (
+        f"relu's in `default`: {relu['level_a']:.3f}, measured as `× identity, same rounds`: "
+        f"its step is {100 * (relu['level_a'] - 1):.1f} % dearer than the linear model's"
+    )
+    assert quoted in flat(doc("compare.md"))
+
+
+def test_the_gate_paragraphs_failure_is_one_the_gate_printed(capsys):
+    from actbench import cli
+
+    assert cli.main(["compare", str(RESULTS / "default"), str(RESULTS / "default-repeat"),
+                     "--fail-if-slower", "5"]) == 1  # fmt: skip
+    printed = capsys.readouterr().err.strip().splitlines()
+    text = flat(doc("compare.md"))
+    paragraph = text[text.index("The offending rows are named on stderr") :][:300]
+    quoted = re.search(r"`(actbench: FAIL: [^`]+)`", paragraph).group(1)
+    assert quoted in printed, quoted
