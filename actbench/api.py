@@ -38,6 +38,7 @@ from actbench import summary as summary_mod
 from actbench.config import DEFAULT_OUT, DEFAULT_SITE, DEFAULT_TOLERANCE, SweepConfig
 from actbench.errors import ActbenchError
 from actbench.interrupts import SweepInterrupted
+from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 
 ActivationLike = str | type[nn.Module] | Callable
@@ -60,8 +61,13 @@ class Run:
 
     @property
     def info(self) -> dict:
-        """run.json: configuration, environment, status."""
-        return self.folder.run_info()
+        """run.json as a dict (today's format): configuration, environment, status."""
+        return self.record.to_dict()
+
+    @property
+    def record(self) -> RunRecord:
+        """The run as a typed, frozen value (`RunRecord`): what `info` holds, by attribute."""
+        return self.folder.info()
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -107,17 +113,17 @@ class Run:
 
     def text(self, fmt: str = "github") -> str:
         """What `actbench show` prints under its first line, in any tabulate format."""
-        return printout.printed(self.info, self.summary, fmt)
+        return printout.printed(self.record, self.summary, fmt)
 
     def plot(self) -> dict[str, Figure]:
         """Every picture of the run, by file name (the same pictures the sweep saved)."""
         return plot.figures(self.folder)
 
     def __repr__(self) -> str:
-        return f"Run({str(self.path)!r}, {len(self.trials)} trials, {self.info.get('status')})"
+        return f"Run({str(self.path)!r}, {len(self.trials)} trials, {self.record.status})"
 
     def _repr_markdown_(self) -> str:
-        return f"**{self.name}**: {plot.describe(self.info)}\n\n{self.text('github')}"
+        return f"**{self.name}**: {describe(self.record)}\n\n{self.text('github')}"
 
     def _repr_html_(self) -> str:
         """The run's page of the HTML report (`actbench report`), pictures inline."""

@@ -184,7 +184,7 @@ def _print_table(outcome: SweepOutcome, fmt: str | None, wide: bool) -> None:
         print("no trial finished; nothing to tabulate", file=sys.stderr)
         return
     fmt = fmt or default_format()
-    print(printout.printed(outcome.folder.run_info(), outcome.summary, fmt, wide))
+    print(printout.printed(outcome.folder.info(), outcome.summary, fmt, wide))
     print(f"\nresults: {outcome.folder.path}", file=sys.stderr)
 
 

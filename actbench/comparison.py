@@ -31,6 +31,7 @@ import pandas as pd
 from actbench import costs, disturbance, stats
 from actbench.config import DEFAULT_TOLERANCE
 from actbench.errors import ActbenchError
+from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
 
@@ -84,24 +85,20 @@ class ComparisonResult:
     metric: Metric = ACCURACY
 
 
-def _get(section: dict, key: str):
-    """A value of run.json's config or environment (upgraded: see `schema.upgrade`)."""
-    value = section.get(key)
-    return tuple(value) if isinstance(value, list) else value
-
-
-def differences(run_a: dict, run_b: dict) -> tuple[list[str], list[str]]:
-    """(informational differences, model/data warnings) between two run.json documents."""
-    ca, cb = run_a["config"], run_b["config"]
-    ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
+def differences(run_a: RunRecord, run_b: RunRecord) -> tuple[list[str], list[str]]:
+    """(informational differences, model/data warnings) between two runs."""
+    ca, cb = run_a.config, run_b.config
+    ea, eb = run_a.environment, run_b.environment
     info = [
-        f"{k}: {_get(s, k)} -> {_get(t, k)}"
+        f"{k}: {getattr(s, k)} -> {getattr(t, k)}"
         for keys, s, t in ((SETUP_KEYS, ca, cb), (ENV_KEYS, ea, eb))
         for k in keys
-        if _get(s, k) != _get(t, k)
+        if getattr(s, k) != getattr(t, k)
     ]
     warn = [
-        f"{k}: {_get(ca, k)} -> {_get(cb, k)}" for k in MODEL_KEYS if _get(ca, k) != _get(cb, k)
+        f"{k}: {getattr(ca, k)} -> {getattr(cb, k)}"
+        for k in MODEL_KEYS
+        if getattr(ca, k) != getattr(cb, k)
     ]
     return info, warn
 
@@ -111,23 +108,22 @@ CONTROL_KEYS = ("machine_key", "device", "device_name", "threads", "cpu_affinity
 BASIS = {"baseline": "× {baseline}, same rounds", "reference": "× reference step", "µs": "µs/step"}
 
 
-def same_machine(run_a: dict, run_b: dict) -> bool:
+def same_machine(run_a: RunRecord, run_b: RunRecord) -> bool:
     """Same boot, device, threads and reference workload: reference readings compare."""
-    ea, eb = run_a.get("environment", {}), run_b.get("environment", {})
-    same_reference = run_a["reference"] == run_b["reference"]
+    ea, eb = run_a.environment, run_b.environment
     return (
-        ea.get("machine_key") is not None
-        and same_reference
-        and all(_get(ea, k) == _get(eb, k) for k in CONTROL_KEYS)
+        ea.machine_key is not None
+        and run_a.reference == run_b.reference
+        and all(getattr(ea, k) == getattr(eb, k) for k in CONTROL_KEYS)
     )
 
 
-def shared_baseline(run_a: dict, run_b: dict) -> str | None:
+def shared_baseline(run_a: RunRecord, run_b: RunRecord) -> str | None:
     """The baseline both runs measured every activation against in the same rounds."""
-    ca, cb = run_a["config"], run_b["config"]
-    if _get(ca, "schedule") != "interleaved" or _get(cb, "schedule") != "interleaved":
+    ca, cb = run_a.config, run_b.config
+    if ca.schedule != "interleaved" or cb.schedule != "interleaved":
         return None
-    return _get(ca, "baseline") if _get(ca, "baseline") == _get(cb, "baseline") else None
+    return ca.baseline if ca.baseline == cb.baseline else None
 
 
 @dataclass
@@ -145,10 +141,10 @@ class _Side:
         return cls(folder, trials, folder.rounds(), folder.history())
 
     @cached_property
-    def steps(self) -> dict:
-        """Every saved step: read only for runs saved before rounds.csv existed, so a
-        damaged steps.npz costs nothing where the rounds carry the timings."""
-        return self.folder.steps()
+    def round_times(self) -> pd.DataFrame:
+        """Per-round medians (`RunFolder.round_times`): read only when a row falls back to
+        raw step times, so a damaged steps file costs nothing where it is not needed."""
+        return self.folder.round_times()
 
     def over_baseline(self, name: str, baseline: str) -> dict[int, np.ndarray]:
         return costs.over_baseline(self.rounds, name, baseline)
@@ -162,18 +158,10 @@ class _Side:
         return {int(s): r.to_numpy(float) for s, r in ratio.groupby(h["seed"])}
 
     def step_times(self, name: str) -> dict[int, np.ndarray]:
-        """Per-round median step times (time order); blocks of 10 saved steps for runs
-        saved before rounds existed."""
-        r = self.rounds
-        if not r.empty and (r["activation"] == name).any():
-            r = r[r["activation"] == name].sort_values(["group", "round"], kind="stable")
-            return {int(s): g["us_median"].to_numpy(float) for s, g in r.groupby("seed")}
-        out = {}
-        for (act, seed), us in self.steps.items():
-            if act == name and len(us):
-                blocks = np.array_split(np.asarray(us, float), max(1, len(us) // 10))
-                out[int(seed)] = np.array([np.median(b) for b in blocks])
-        return out
+        """Per-round median step times, in time order."""
+        r = self.rounds if not self.rounds.empty else self.round_times
+        r = r[r["activation"] == name].sort_values(["group", "round"], kind="stable")
+        return {int(s): g["us_median"].to_numpy(float) for s, g in r.groupby("seed")}
 
 
 def _speed(
@@ -224,8 +212,8 @@ def compare(
     """B against A, activation by activation (see the module's docstring)."""
     _checked(tolerance, confidence)
     side_a, side_b = _Side.of(a), _Side.of(b)
-    run_a, run_b = a.run_info(), b.run_info()
-    metric, metric_b = metric_named(run_a["metric"]), metric_named(run_b["metric"])
+    run_a, run_b = a.info(), b.info()
+    metric, metric_b = metric_named(run_a.metric), metric_named(run_b.metric)
     if metric != metric_b:
         raise ActbenchError(
             f"cannot compare {a.name} (scored by {metric.name}) with {b.name} (scored by "

@@ -74,10 +74,9 @@ class StepStats:
 
 
 def of_trials(trials: pd.DataFrame) -> pd.Series:
-    """Per trial: why its step times should not be read at face value ('' if clean)."""
-    nan = pd.Series(float("nan"), index=trials.index)
-    slow = trials.get("slow_steps", nan)
-    timed = trials["steps"] - trials["warmup_steps"] if "steps" in trials else nan
+    """Per trial: why its step times should not be read at face value ('' if clean).
+    `trials` in today's columns (`schema.upgrade_trials`: an uncounted tail is NaN)."""
+    slow, timed = trials["slow_steps"], trials["steps"] - trials["warmup_steps"]
     return pd.Series(
         [
             reason(m, lo, hi, mean, n, k)

@@ -67,7 +67,10 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
             }
         ),
     ),
-    ("records and storage", frozenset({"storage", "schema", "lock", "records", "disturbance"})),
+    (
+        "records and storage",
+        frozenset({"storage", "schema", "lock", "records", "run_record", "disturbance"}),
+    ),
     ("plain values", frozenset({"config", "errors", "quiet", "layout"})),
 ]
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from actbench import comparison, comparison_view, gate, plot, printout, table, trend
+from actbench.run_record import describe
 from actbench.storage import RunFolder
 from actbench.summary import summarize_folder
 from actbench.task import metric_named
@@ -95,13 +96,12 @@ def run_page(entry: trend.Entry, sources: dict[str, str]) -> dict:
         if isinstance(r.get("timing"), str) and r["timing"]
     ]
     advice = printout.advice(run, summary)
-    env = {k: v for k, v in (run.get("environment") or {}).items() if k != "argv"}
-    command = (run.get("environment") or {}).get("argv")
+    env = {k: v for k, v in run.environment.fields.items() if k != "argv"}
     return {
         "name": entry.name,
-        "describe": plot.describe(run),
+        "describe": describe(run),
         "header": printout.header(run),
-        "command": " ".join(command) if isinstance(command, list) else command,
+        "command": run.environment.command,
         "setup": printout.setup(run),
         "notes": notes + ([advice] if advice else []),
         "table": cells(table.display(summary)),
@@ -143,7 +143,7 @@ def fragment(folder: RunFolder) -> str:
         n: "data:image/png;base64," + base64.b64encode(b).decode()
         for n, b in pictures(folder, summary).items()
     }
-    entry = trend.Entry(folder.name, folder.run_info(), summary)
+    entry = trend.Entry(folder.name, folder.info(), summary)
     return render("run_body.html.j2", r=run_page(entry, sources))
 
 

@@ -1,12 +1,12 @@
 """The resolved, immutable description of a run: what every layer of a sweep reads.
 
 A `Plan` is built once, by `build`, from the user's request (a `SweepConfig` made from
-CLI flags or API arguments) or, by `saved`, from a run folder's run.json (upgraded from
-any older format by `schema.upgrade`). Building it checks every value once, names each
-refusal by the parameter it is about (`errors.ActbenchError.params`), fills what the
-dataset decides, and resolves every name to its object: the `Dataset` with its task and
-metric, the activations with the baseline first, the model's architecture and the step's
-settings. Nothing downstream looks a name up again.
+CLI flags or API arguments) or, by `saved`, from a saved run's record (`RunRecord`: its
+run.json upgraded from any older format by `schema.upgrade`). Building it checks every
+value once, names each refusal by the parameter it is about (`errors.ActbenchError.params`),
+fills what the dataset decides, and resolves every name to its object: the `Dataset` with
+its task and metric, the activations with the baseline first, the model's architecture and
+the step's settings. Nothing downstream looks a name up again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from actbench import activation as activations_mod
 from actbench import dataset as datasets
@@ -30,6 +31,9 @@ from actbench.errors import ActbenchError
 from actbench.model import MODELS, Architecture
 from actbench.step import StepSettings
 from actbench.task import Metric, Task
+
+if TYPE_CHECKING:  # a worker process imports plans, never the records of saved runs
+    from actbench.run_record import RunRecord
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,9 @@ def build(request: SweepConfig) -> Plan:
     return Plan(config, dataset, tuple(acts), baseline, filled)
 
 
-def saved(info: Mapping) -> Plan:
-    """The plan a saved run trained under (its run.json, as `RunFolder.run_info` reads it)."""
-    return build(SweepConfig.from_json(info["config"]))
+def saved(run: RunRecord) -> Plan:
+    """The plan a saved run trained under (`RunFolder.info`: its config, upgraded)."""
+    return build(run.config)
 
 
 def _dataset(name: str) -> datasets.Dataset:

@@ -23,6 +23,7 @@ from actbench import summary as summary_mod
 from actbench.activation import BUILTINS
 from actbench.errors import ActbenchError
 from actbench.records import PROFILE_PARTS
+from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 from actbench.task import metric_named
 
@@ -44,16 +45,6 @@ def colour(activation: str):
     names = list(BUILTINS)
     index = names.index(activation) if activation in names else zlib.crc32(activation.encode())
     return palette[index % len(palette)]
-
-
-def describe(run: dict) -> str:
-    """'cpu (AMD EPYC), 2 threads, mlp, eager': which machine, model and mode this was."""
-    env, cfg = run.get("environment", {}), run["config"]
-    where = f"{env.get('device', '?')} ({env.get('device_name', '?')})"
-    if env.get("device", "cpu").startswith("cpu"):
-        threads = env.get("threads", "?")
-        where += f", {threads} thread{'' if threads == 1 else 's'}"
-    return f"{where}, {cfg['dataset']}, {cfg['model']}, {cfg['mode']}"
 
 
 def _bar(value: pd.Series, low: pd.Series, high: pd.Series):
@@ -83,7 +74,7 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
             ax.scatter(x, y, s=220, facecolors="none", edgecolors="black", linewidths=1.2)
 
 
-def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
+def scatter(runs: list[tuple[str, RunRecord, pd.DataFrame]]) -> Figure:
     """One point per activation (and run): what it buys against what it costs.
 
     With a baseline: gain (the metric's improvement: accuracy points, or RMSE reduction)
@@ -148,7 +139,7 @@ def scatter(runs: list[tuple[str, dict, pd.DataFrame]]) -> Figure:
     return fig
 
 
-def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> None:
+def _link(ax, runs: list[tuple[str, RunRecord, pd.DataFrame]], relative: bool) -> None:
     metric = summary_mod.metric_of(runs[0][2])
     x, y = ("cost_us", "gain") if relative else ("us_per_step_median", f"{metric.column}_mean")
     scale = 1 if relative else metric.scale
@@ -168,12 +159,12 @@ def _link(ax, runs: list[tuple[str, dict, pd.DataFrame]], relative: bool) -> Non
                 )  # fmt: skip
 
 
-def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
+def learning_curves(label: str, run: RunRecord, history: pd.DataFrame) -> Figure:
     """Train and validation loss and the validation metric per epoch, one colour per
     activation. Lines are the mean over seeds, the band their range; a dot marks the
     restored epoch.
     """
-    metric = metric_named(run["metric"])
+    metric = metric_named(run.metric)
     score, k = metric.val_column, metric.scale
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -213,7 +204,7 @@ def learning_curves(label: str, run: dict, history: pd.DataFrame) -> Figure:
     return fig
 
 
-def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
+def timeline(label: str, run: RunRecord, rounds: pd.DataFrame) -> Figure:
     """Each round's median step time against wall-clock time: the machine's weather, and
     whether the trials moved through it together."""
     fig = Figure(figsize=(11, 4.8), layout="constrained")
@@ -222,7 +213,7 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
     for activation, rows in rounds.groupby("activation", sort=False):
         ax.plot(rows["start_seconds"] - start, rows["us_median"], ".", ms=3,
                 color=colour(activation), label=activation)  # fmt: skip
-    schedule = run["config"]["schedule"]
+    schedule = run.config.schedule
     ax.set(xlabel="wall-clock time since the first round (s)",
            ylabel="median step time in the round (µs, ↓ faster)",
            title=_title(f"actbench {label}: step time through the run ({schedule} "
@@ -232,7 +223,7 @@ def timeline(label: str, run: dict, rounds: pd.DataFrame) -> Figure:
     return fig
 
 
-def step_breakdown(label: str, run: dict, summary: pd.DataFrame) -> Figure:
+def step_breakdown(label: str, run: RunRecord, summary: pd.DataFrame) -> Figure:
     """Stacked bars: each activation's step split into its parts (µs) and, beside it, the
     bytes it saves for backward."""
     columns = [f"profile_{part}_us" for part in PROFILE_PARTS]
@@ -271,7 +262,7 @@ def missing(folder: RunFolder, trials: pd.DataFrame) -> list[str]:
     wanted = [SCATTER, CURVES] + ([TIMELINE] if not folder.rounds().empty else [])
     if trials.filter(like="profile_").notna().any().any():
         wanted.append(BREAKDOWN)
-    if "grad_ratio_last" in trials and trials["grad_ratio_last"].notna().any():
+    if trials["grad_ratio_last"].notna().any():
         wanted.append(HEALTH)
     return [name for name in wanted if not (folder.path / name).is_file()]
 
@@ -283,7 +274,7 @@ def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str,
         return {}
     if summary is None:
         summary = summary_mod.summarize_folder(folder)
-    run, rounds, history = folder.run_info(), folder.rounds(), folder.history()
+    run, rounds, history = folder.info(), folder.rounds(), folder.history()
     out = {
         SCATTER: scatter([(folder.name, run, summary)]),
         CURVES: learning_curves(folder.name, run, history),
@@ -309,7 +300,7 @@ def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Pat
 
 def overlay(folders: list[RunFolder]) -> Figure:
     """Several runs in one scatter (e.g. CPU vs GPU, before vs after), scored alike."""
-    runs = [(f.name, f.run_info(), summary_mod.summarize_folder(f)) for f in folders]
+    runs = [(f.name, f.info(), summary_mod.summarize_folder(f)) for f in folders]
     metrics = {summary_mod.metric_of(summary).name for _, _, summary in runs}
     if len(metrics) > 1:
         raise ActbenchError(

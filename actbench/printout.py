@@ -12,9 +12,11 @@ import warnings
 import pandas as pd
 
 from actbench import anatomy, plot
+from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
 from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
+from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
 from actbench.table import breakdown_display, health_display, legend, render
@@ -23,36 +25,35 @@ BREAKDOWN_TITLE = "Where an eager step's time goes (µs per step)"
 HEALTH_TITLE = "What a step holds, and how the network trains"
 
 
-def model_name(cfg: dict) -> str:
+def model_name(cfg: SweepConfig) -> str:
     """'MLP 784-100-100-100-10', 'CNN (Keras example)' or 'LSTM 6-6 -> 1', from a saved
     configuration."""
-    model = cfg["model"]
-    if model == "cnn":
+    hidden = "-".join(map(str, cfg.hidden or ()))
+    if cfg.model == "cnn":
         return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
-    if model == "lstm":
-        return f"LSTM {'-'.join(map(str, cfg['hidden']))} -> Dense 1, window {cfg['window']}"
-    if model == "mlp-linear-last":
-        return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, last hidden layer linear"
-    return f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10"
+    if cfg.model == "lstm":
+        return f"LSTM {hidden} -> Dense 1, window {cfg.window}"
+    if cfg.model == "mlp-linear-last":
+        return f"MLP 784-{hidden}-10, last hidden layer linear"
+    return f"MLP 784-{hidden}-10"
 
 
-def _optimizer(cfg: dict) -> str:
-    extra = f" momentum {cfg['momentum']}" if cfg["optimizer"] == "sgd" else ""
-    return f"{cfg['optimizer']} lr {cfg['lr']}{extra}"
+def _optimizer(cfg: SweepConfig) -> str:
+    extra = f" momentum {cfg.momentum}" if cfg.optimizer == "sgd" else ""
+    return f"{cfg.optimizer} lr {cfg.lr}{extra}"
 
 
-def header(run: dict) -> str:
+def header(run: RunRecord) -> str:
     """How the steps were timed and what the intervals are over, in one line above the
     table: the two facts a reader needs before trusting a cost."""
-    env, cfg = run.get("environment") or {}, run["config"]
-    threads = env.get("threads")
-    if env.get("device") == "cpu" and threads == 1:
+    env = run.environment
+    if env.device == "cpu" and env.threads == 1:
         where = "timed step on 1 CPU thread (steady under a busy neighbour; --threads N to change)"
-    elif env.get("device") == "cpu":
-        where = f"timed step on {threads} CPU threads (a busy neighbour moves the costs)"
+    elif env.device == "cpu":
+        where = f"timed step on {env.threads} CPU threads (a busy neighbour moves the costs)"
     else:
-        where = f"timed on {env.get('device')} ({env.get('device_name')})"
-    seeds = len(cfg["seeds"])
+        where = f"timed on {env.device} ({env.device_name})"
+    seeds = len(run.config.seeds)
     if seeds >= 2:
         over = f"intervals over {seeds} seeds, each trained in a worker process of its own"
         if seeds == 2:
@@ -62,7 +63,7 @@ def header(run: dict) -> str:
     return f"{where}; {over}"
 
 
-def printed(run: dict, summary: pd.DataFrame, fmt: str, wide: bool = True) -> str:
+def printed(run: RunRecord, summary: pd.DataFrame, fmt: str, wide: bool = True) -> str:
     """What `sweep` and `show` print: the table (compact unless `wide`), its legend, the
     breakdown, the timer; prose wrapped to a terminal's width."""
     out = [render(summary, fmt, wide), wrapped(header(run)), wrapped(legend(summary))]
@@ -159,16 +160,15 @@ HEALTH_CAPTION = (
 )
 
 
-def advice(run: dict, summary: pd.DataFrame) -> str:
+def advice(run: RunRecord, summary: pd.DataFrame) -> str:
     """What to change when a multi-threaded CPU run's step times were disturbed.
 
     With every core in the step's thread pool, any other work stalls the step at its
     parallel operators, and the relative cost of the activations moves with that load
     (measured in docs/measuring.md); one thread keeps it within about 1 %.
     """
-    env = run.get("environment") or {}
-    threads = env.get("threads") or 0
-    if summary.empty or env.get("device") != "cpu" or threads < 2 or "timing" not in summary:
+    threads = run.environment.threads or 0
+    if summary.empty or run.environment.device != "cpu" or threads < 2 or "timing" not in summary:
         return ""
     flagged = int((summary["timing"].fillna("") != "").sum())
     if not flagged:
@@ -181,9 +181,9 @@ def advice(run: dict, summary: pd.DataFrame) -> str:
     )
 
 
-def footer(run: dict, summary: pd.DataFrame) -> str:
+def footer(run: RunRecord, summary: pd.DataFrame) -> str:
     """The timer's own cost next to the steps it timed: proof that the clock adds nothing."""
-    overhead = run.get("timer_overhead_us")
+    overhead = run.timer_overhead_us
     if overhead is None or summary.empty:
         return ""
     fastest = summary["us_per_step_median"].min()
@@ -193,32 +193,30 @@ def footer(run: dict, summary: pd.DataFrame) -> str:
     )
 
 
-def setup(run: dict) -> list[str]:
+def setup(run: RunRecord) -> list[str]:
     """What was trained, where, with what, and when: the lines above summary.md's table and
     the HTML report's."""
-    cfg, env = run["config"], run.get("environment") or {}
+    cfg, env = run.config, run.environment
     return [
-        f"device: `{env.get('device')}` ({env.get('device_name')}), threads: "
-        f"{env.get('threads')}, torch {env.get('torch_version')}"
-        + (f", CUDA {env['cuda_version']}" if env.get("cuda_version") else ""),
-        f"dataset: {cfg['dataset']}; model: {model_name(cfg)}, "
-        f"batch {cfg['batch_size']}, mode {cfg['mode']}, {_optimizer(cfg)}, "
-        f"≤{cfg['epochs']} epochs, patience {cfg['patience']}, "
-        f"val fraction {cfg['val_fraction']}"
-        + (f", train limit {cfg['train_limit']}" if cfg.get("train_limit") else ""),
-        f"seeds: {', '.join(map(str, cfg['seeds']))}; warm-up steps excluded per trial: "
-        f"{cfg['warmup_steps']}; timing: {run.get('timing_method')}",
-        f"schedule: {cfg['schedule']}"
-        + (f" (rounds of {cfg['round_steps']} steps)" if cfg["schedule"] == "interleaved" else "")
-        + f"; baseline: {cfg['baseline'] or 'none'}",
-        f"host: {env.get('hostname')}, {env.get('cpu_model')}, {env.get('platform')}",
-        f"started {run.get('started')}, finished {run.get('finished') or '(not finished)'}",
+        f"device: `{env.device}` ({env.device_name}), threads: {env.threads}, "
+        f"torch {env.torch_version}" + (f", CUDA {env.cuda_version}" if env.cuda_version else ""),
+        f"dataset: {cfg.dataset}; model: {model_name(cfg)}, "
+        f"batch {cfg.batch_size}, mode {cfg.mode}, {_optimizer(cfg)}, "
+        f"≤{cfg.epochs} epochs, patience {cfg.patience}, val fraction {cfg.val_fraction}"
+        + (f", train limit {cfg.train_limit}" if cfg.train_limit else ""),
+        f"seeds: {', '.join(map(str, cfg.seeds))}; warm-up steps excluded per trial: "
+        f"{cfg.warmup_steps}; timing: {run.timing_method}",
+        f"schedule: {cfg.schedule}"
+        + (f" (rounds of {cfg.round_steps} steps)" if cfg.schedule == "interleaved" else "")
+        + f"; baseline: {cfg.baseline or 'none'}",
+        f"host: {env.hostname}, {env.cpu_model}, {env.platform}",
+        f"started {run.started}, finished {run.finished or '(not finished)'}",
     ]
 
 
-def markdown_report(run: dict, summary: pd.DataFrame) -> str:
+def markdown_report(run: RunRecord, summary: pd.DataFrame) -> str:
     """summary.md: the table with the configuration and environment needed to read it."""
-    lines = [f"# actbench run `{run['name']}`", "", *(f"- {line}" for line in setup(run))]
+    lines = [f"# actbench run `{run.name}`", "", *(f"- {line}" for line in setup(run))]
     lines += [
         "",
         render(summary, "github"),
@@ -244,7 +242,7 @@ def missing(folder: RunFolder) -> list[str]:
     return files + plot.missing(folder, trials)
 
 
-def write(folder: RunFolder, run: dict) -> pd.DataFrame:
+def write(folder: RunFolder, run: RunRecord) -> pd.DataFrame:
     """summary.md, summary.csv and the pictures, from what the folder holds; the summary."""
     if folder.trials().empty:
         return pd.DataFrame()
@@ -259,14 +257,10 @@ def write(folder: RunFolder, run: dict) -> pd.DataFrame:
 
 def show_text(folder: RunFolder, fmt: str, wide: bool = True) -> str:
     """What `actbench show` prints: the run in one line, its table, and where its plots are."""
-    run, summary = folder.run_info(), summarize_folder(folder)
-    env, cfg = run.get("environment", {}), run["config"]
+    run, summary = folder.info(), summarize_folder(folder)
     lines = [
         wrapped(
-            f"{folder.name}: {env.get('device', '?')} ({env.get('device_name', '?')}), "
-            f"{env.get('threads', '?')} thread{'' if env.get('threads') == 1 else 's'}, "
-            f"{cfg['dataset']}, {cfg['model']}, {cfg['mode']}, "
-            f"{run.get('status', '?')}, started {run.get('started', '?')}"
+            f"{folder.name}: {describe(run)}; {run.status or '?'}, started {run.started or '?'}"
         ),
         printed(run, summary, fmt, wide),
     ]
@@ -281,34 +275,37 @@ def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
     rows = []
     for folder in folders:
         try:
-            run = folder.run_info()
+            run = folder.info()
             trials = len(folder.trials())
         except ActbenchError as exc:
             rows.append({"run": folder.name, "started": f"unreadable: {exc}"})
             continue
-        cfg, env = run["config"], run.get("environment", {})
-        if wide:
-            row = {
-                "run": folder.name,
-                "started": run.get("started", ""),
-                "status": run.get("status", ""),
-                "device": f"{env.get('device', '?')} ({env.get('device_name', '?')})",
-                "threads": env.get("threads", ""),
-                "dataset": cfg["dataset"],
-                "model": cfg["model"],
-                "mode": cfg["mode"],
-                "activations": ",".join(cfg["activations"]),
-                "seeds": ",".join(map(str, cfg["seeds"])),
-                "trials": trials,
-            }
-        else:
-            status = run.get("status", "")
-            row = {  # 100 columns: the status only when the run is not complete
-                "run": folder.name,
-                "started": run.get("started", "")[:16].replace("T", " "),
-                "device": f"{env.get('device', '?')} ×{env.get('threads', '?')}",
-                "trained": f"{cfg['dataset']} {cfg['model']} {cfg['mode']}",
-                "trials": trials if status in ("complete", "") else f"{trials} ({status})",
-            }
-        rows.append(row)
+        rows.append(_listed(folder.name, run, trials, wide))
     return rows
+
+
+def _listed(name: str, run: RunRecord, trials: int, wide: bool) -> dict:
+    """One run's row of `list`."""
+    cfg, env, status = run.config, run.environment, run.status or ""
+    threads = "?" if env.threads is None else env.threads
+    if not wide:
+        return {  # 100 columns: the status only when the run is not complete
+            "run": name,
+            "started": (run.started or "")[:16].replace("T", " "),
+            "device": f"{env.device or '?'} ×{threads}",
+            "trained": f"{cfg.dataset} {cfg.model} {cfg.mode}",
+            "trials": trials if status in ("complete", "") else f"{trials} ({status})",
+        }
+    return {
+        "run": name,
+        "started": run.started or "",
+        "status": status,
+        "device": f"{env.device or '?'} ({env.device_name or '?'})",
+        "threads": "" if env.threads is None else env.threads,
+        "dataset": cfg.dataset,
+        "model": cfg.model,
+        "mode": cfg.mode,
+        "activations": ",".join(cfg.activations),
+        "seeds": ",".join(map(str, cfg.seeds)),
+        "trials": trials,
+    }

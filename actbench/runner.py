@@ -26,6 +26,7 @@ from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interru
 from actbench.plan import Plan
 from actbench.progress import Progress
 from actbench.records import TrialResult
+from actbench.run_record import RunRecord
 from actbench.step import check_mode
 from actbench.storage import RunFolder
 
@@ -122,7 +123,7 @@ def _saved_plan(folder: RunFolder, given: SweepConfig, explicit: set[str]) -> Pl
     """The saved run's plan, checked against what was given now: each value in `explicit`
     is resolved as the saved run's was (the baseline joins the activations, the dataset
     fills its defaults), then compared. Where data and workers are may change."""
-    info = folder.run_info()
+    info = folder.info()
     saved = plan_mod.saved(info)
     typed = {n: getattr(given, n) for n in explicit if hasattr(given, n)}
     checked = set(typed) - LOCATION_FIELDS  # nothing typed to check: no second plan
@@ -135,18 +136,19 @@ def _saved_plan(folder: RunFolder, given: SweepConfig, explicit: set[str]) -> Pl
         )
     moved = {n: v for n, v in typed.items() if n in LOCATION_FIELDS - {"out", "name"}}
     if saved.config.threads is None:  # keep the thread count the finished trials were timed with
-        moved["threads"] = info["environment"].get("threads")
+        moved["threads"] = info.environment.threads
     return saved.replaced(**moved)
 
 
 def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool) -> SweepOutcome:
     folder = RunFolder.open(ref, given.out)
-    run_info = folder.run_info()
-    if "environment" not in run_info:
+    record = folder.info()
+    if not record.environment.recorded:
         raise ActbenchError(f"{folder.path / 'run.json'} is not an actbench run (no environment)")
+    run_info = record.to_dict()  # the document this resume updates and writes back
     plan = _saved_plan(folder, given, explicit)
     pinning = _pin(plan)
-    recorded = run_info["environment"].get("device")
+    recorded = record.environment.device
     if str(pinning.device) != recorded:
         raise ActbenchError(
             f"cannot resume {folder.path}: it ran on {recorded}, this would run on {pinning.device}"
@@ -178,9 +180,10 @@ def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
     """A run whose every trial is saved: its outputs written if any is missing (a sweep
     stopped while drawing), then marked complete."""
     missing = tuple(printout.missing(folder))
-    if run_info.get("status") != "complete" or missing:
-        summary = printout.write(folder, run_info)
-        run_info.update(status="complete", finished=run_info.get("finished") or _now())
+    run = RunRecord.from_dict(run_info)
+    if run.status != "complete" or missing:
+        summary = printout.write(folder, run)
+        run_info.update(status="complete", finished=run.finished or _now())
         folder.write_run(run_info)
         return SweepOutcome(folder, summary, redrawn=missing)
     return SweepOutcome(folder, printout.summarize_folder(folder))
@@ -274,7 +277,7 @@ def _train(
     run_info["jobs"] = jobs  # seed groups at once in this (latest) execution
     folder.write_run(run_info)
 
-    group_id = len(run_info.get("resumed", []))  # 0 for the run, k for its k-th resume
+    group_id = len(RunRecord.from_dict(run_info).resumed)  # 0: the run, k: its k-th resume
     todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
     c = plan.config
     progress = Progress(len(done) + todo, c.epochs, c.schedule, quiet, len(done), plan.metric)
@@ -315,7 +318,7 @@ def _stopped(
     a run stopped while drawing is not `complete`, and `--resume` draws what is missing."""
     progress.close()
     run_info.update(finished=_now())
-    summary = printout.write(folder, run_info)
+    summary = printout.write(folder, RunRecord.from_dict(run_info))
     run_info.update(status=status)
     folder.write_run(run_info)
     return SweepOutcome(folder, summary, trained)

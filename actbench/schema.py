@@ -11,6 +11,8 @@ still read.
 
 from __future__ import annotations
 
+import math
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
+from actbench.records import TrialResult
 
 INT, FLOAT, TEXT = "integer", "number", "text"
 COUNT = "count"  # a whole number >= 0 where present (a column older rows may lack)
@@ -100,31 +103,83 @@ BEFORE = {
 }
 OLD_SGD_MOMENTUM = 0.9
 OLD_REFERENCE = "mlp 100-100-100, relu, batch 100, forward+backward"
+OLD_STEPS = "steps.npz"  # every trial's steps in one file, rewritten per trial (before 0.9)
+OLD_ROUND_STEPS = 10  # steps per round, for runs saved before rounds.csv
 
 
 def upgrade(info: dict) -> dict:
     """run.json in today's format, whatever version wrote it: the one place that knows the
-    older formats. Config keys it never had take what they meant then (`BEFORE`), else
-    today's defaults."""
+    older formats (`run_record.RunRecord` reads only today's). Config keys it never had take
+    what they meant then (`BEFORE`), else today's defaults."""
     saved = info["config"]
     config = {**SweepConfig().to_json(), **BEFORE, **saved}
     if "momentum" not in saved:
         config["momentum"] = OLD_SGD_MOMENTUM if saved.get("optimizer") == "sgd" else 0.0
-    return {
+    upgraded = {
         **info,
         "config": config,
         "metric": info.get("metric") or "accuracy",
         "reference": info.get("reference", OLD_REFERENCE),
     }
+    if isinstance(info.get("environment"), dict):
+        upgraded["environment"] = _environment(info["environment"])
+    return upgraded
 
 
-def expected(info: dict) -> tuple[set[str], set[int]]:
-    """The activations and seeds a run trains (its baseline included)."""
-    config = info["config"]
-    names = set(config["activations"])
-    if config.get("baseline"):
-        names.add(config["baseline"])
-    return names, set(config["seeds"])
+def _environment(env: dict) -> dict:
+    """The first versions recorded the usable CPUs as a list (today "0,1") and a dirty tree
+    as a commit ending in "-dirty" (today `git_dirty`)."""
+    env = dict(env)
+    if isinstance(env.get("cpu_affinity"), list):
+        env["cpu_affinity"] = ",".join(map(str, env["cpu_affinity"])) or None
+    commit = env.get("git_commit")
+    if isinstance(commit, str) and commit.endswith("-dirty") and "git_dirty" not in env:
+        env["git_commit"], env["git_dirty"] = commit.removesuffix("-dirty"), True
+    return env
+
+
+# trials.csv columns later versions added, and what a row without them means: the run's
+# mode and model, the run itself (group 0: no resume), a tail never counted (NaN: the
+# spread decides, `disturbance.reason`), and every reading not taken then (NaN, as a trial
+# records one it did not take).
+TRIALS_NOT_MEASURED = tuple(
+    f.name for f in fields(TrialResult) if isinstance(f.default, float) and math.isnan(f.default)
+)
+
+
+def upgrade_trials(frame: pd.DataFrame, config: SweepConfig | None = None) -> pd.DataFrame:
+    """trials.csv rows in today's format, the columns older versions did not write as they
+    meant then; `config`: the run's (upgraded), else what a run was before modes."""
+    mode, model = (
+        (BEFORE["mode"], BEFORE["model"]) if config is None else (config.mode, config.model)
+    )
+    before = {"mode": mode, "model": model, "group": 0, "slow_steps": math.nan}
+    before |= dict.fromkeys(TRIALS_NOT_MEASURED, math.nan)
+    missing = {name: value for name, value in before.items() if name not in frame}
+    return frame.assign(**missing) if missing else frame
+
+
+def old_step_files(folder: Path) -> list[Path]:
+    """The step file of a run saved before 0.9 (one steps.npz for every trial), if any:
+    read before the per-trial files, so a trial saved again since overrides it."""
+    old = folder / OLD_STEPS
+    return [old] if old.is_file() else []
+
+
+def rounds_from_steps(steps: dict[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+    """rounds.csv's per-round medians for a run saved before rounds were: its saved steps,
+    in blocks of `OLD_ROUND_STEPS` (what a round was then)."""
+    rows = []
+    for (activation, seed), us in steps.items():
+        if not len(us):
+            continue
+        blocks = np.array_split(np.asarray(us, float), max(1, len(us) // OLD_ROUND_STEPS))
+        rows += [
+            {"activation": activation, "seed": seed, "group": 0, "round": i,
+             "us_median": float(np.median(b))}
+            for i, b in enumerate(blocks)
+        ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["activation", "seed", "group", "round", "us_median"])
 
 
 def table(frame: pd.DataFrame, path: Path, names: set[str], seeds: set[int]) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def entries(folders: list[RunFolder]) -> tuple[list[trend.Entry], list[str]]:
     found, skipped = [], []
     for folder in folders:
         try:
-            run, summary = folder.run_info(), summarize_folder(folder)
+            run, summary = folder.info(), summarize_folder(folder)
         except ActbenchError as exc:
             skipped.append(f"{folder.name}: {exc}")
             continue

@@ -40,6 +40,7 @@ from actbench import schema
 from actbench.errors import ActbenchError
 from actbench.lock import LOCK, RunLock
 from actbench.records import TrialResult
+from actbench.run_record import RunRecord
 
 RUN_JSON, TRIALS, HISTORY, ROUNDS, MEMORY, STEPS, SUMMARY, SUMMARY_CSV = (
     "run.json",
@@ -51,7 +52,6 @@ RUN_JSON, TRIALS, HISTORY, ROUNDS, MEMORY, STEPS, SUMMARY, SUMMARY_CSV = (
     "summary.md",
     "summary.csv",
 )
-OLD_STEPS = "steps.npz"  # every trial's steps in one file, rewritten per trial (before 0.9)
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -254,19 +254,31 @@ class RunFolder:
         _atomic(self.path / SUMMARY_CSV, lambda p: summary.to_csv(p, index=False))
 
     # -- reading ---------------------------------------------------------------------------
-    def run_info(self) -> dict:
-        """run.json in today's format (`schema.upgrade`), read again only when it changed."""
+    def info(self) -> RunRecord:
+        """The run as its run.json records it (any version's, upgraded), read again only
+        when the file changed: what every reader of a run reads."""
         path = self.path / RUN_JSON
         try:
             stat = path.stat()
             key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             cached = getattr(self, "_info", None)
             if cached is None or cached[0] != key:
-                info = json.loads(path.read_text(encoding="utf-8"))
-                self._info = key, schema.upgrade(schema.run_info(info, path))
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                self._info = key, RunRecord.from_dict(saved, path)
         except (OSError, ValueError) as exc:
             raise ActbenchError(f"cannot read {path}: {exc}") from None
-        return json.loads(json.dumps(self._info[1]))  # the caller's own copy
+        return self._info[1]
+
+    def run_info(self) -> dict:
+        """run.json as a plain dict in today's format (`RunRecord.to_dict`), the caller's own
+        copy: for the API and scripts; the package reads `info()`."""
+        return self.info().to_dict()
+
+    def _expected(self) -> tuple[set[str], set[int]]:
+        """The activations (the baseline among them) and seeds the run trains."""
+        config = self.info().config
+        baseline = {config.baseline} if config.baseline else set()
+        return set(config.activations) | baseline, set(config.seeds)
 
     def _csv(self, name: str) -> pd.DataFrame:
         path = self.path / name
@@ -280,10 +292,12 @@ class RunFolder:
             raise ActbenchError(f"cannot read {path}: {first}") from None
         if frame.empty:
             return frame
-        return schema.table(frame, path, *schema.expected(self.run_info()))
+        return schema.table(frame, path, *self._expected())
 
     def trials(self) -> pd.DataFrame:
-        return self._csv(TRIALS)
+        """One row per finished trial, in today's columns (`schema.upgrade_trials`)."""
+        trials = self._csv(TRIALS)
+        return trials if trials.empty else schema.upgrade_trials(trials, self.info().config)
 
     def history(self) -> pd.DataFrame:
         return self._csv(HISTORY)
@@ -292,6 +306,12 @@ class RunFolder:
         """Per-round median step times; empty for runs saved before rounds existed."""
         return self._csv(ROUNDS)
 
+    def round_times(self) -> pd.DataFrame:
+        """Per-round median step times: rounds.csv, or for a run saved before it, its saved
+        steps cut into rounds as they were then (`schema.rounds_from_steps`)."""
+        rounds = self.rounds()
+        return rounds if not rounds.empty else schema.rounds_from_steps(self.steps())
+
     def memory(self) -> pd.DataFrame:
         """Per trial and layer, bytes saved for backward; empty for runs saved before."""
         return self._csv(MEMORY)
@@ -299,9 +319,8 @@ class RunFolder:
     def steps(self) -> dict[tuple[str, int], np.ndarray]:
         """Per-trial step times (µs) after warm-up, keyed by (activation, seed)."""
         files = sorted((self.path / STEPS).glob("*.npz")) if (self.path / STEPS).is_dir() else []
-        old = self.path / OLD_STEPS
         steps: dict[tuple[str, int], np.ndarray] = {}
-        for path in ([old] if old.is_file() else []) + files:
+        for path in schema.old_step_files(self.path) + files:
             steps.update(self._steps_file(path))
         return steps
 
@@ -314,4 +333,4 @@ class RunFolder:
                 f"cannot read {path} ({type(exc).__name__}: {exc}); the run's per-step times "
                 "are lost: run the sweep again to re-create it"
             ) from None
-        return schema.steps(arrays, path, *schema.expected(self.run_info()))
+        return schema.steps(arrays, path, *self._expected())

@@ -31,7 +31,7 @@ RATIO_COLUMNS = ["grad_ratio_first", "grad_ratio_last"]
 
 
 def metric_of(summary: pd.DataFrame) -> Metric:
-    """The metric a summary was made for (its `metric` column; accuracy before datasets)."""
+    """The metric a summary was made for (its `metric` column; accuracy for an empty one)."""
     if "metric" in summary and len(summary):
         return metric_named(summary["metric"].iloc[0])
     return ACCURACY
@@ -45,11 +45,8 @@ def summarize(
     history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per activation, best `metric` first; cost and gain over `baseline`; the
-    breakdown from `history`'s blocks when given."""
-    trials = trials.assign(mode=trials.get("mode", "eager"), model=trials.get("model", "mlp"))
-    for column in PROFILE_COLUMNS + MEMORY_COLUMNS + HEALTH_COLUMNS + RATIO_COLUMNS:
-        if column not in trials:
-            trials[column] = float("nan")
+    breakdown from `history`'s blocks when given. `trials` in today's columns (a run
+    folder's are: `schema.upgrade_trials`)."""
     grouped = trials.groupby("activation", sort=False)
     scores = {}
     for column in filter(None, (metric.column, metric.raw_column)):
@@ -100,15 +97,14 @@ def summarize_folder(folder: RunFolder) -> pd.DataFrame:
     trials = folder.trials()
     if trials.empty:
         raise ActbenchError(f"run {folder.path} has no finished trials")
-    run = folder.run_info()
-    baseline = run["config"]["baseline"]
+    run = folder.info()
     try:
         summary = summarize(
-            trials, folder.rounds(), baseline, metric_named(run["metric"]), folder.history()
+            trials, folder.rounds(), run.config.baseline, metric_named(run.metric), folder.history()
         )
     except KeyError as exc:
         raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None
-    unit = (run.get("data") or {}).get("unit")
+    unit = run.data_unit
     if unit:  # what a raw metric (RMSE in the data's own unit) is measured in
         summary["raw_unit"] = unit
     return summary

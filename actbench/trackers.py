@@ -64,14 +64,14 @@ def _finite(values: dict) -> dict:
 def tensorboard(folder: RunFolder, logdir: Path) -> Path:
     """Write `folder`'s trials and table under `logdir/<run name>`; returns that folder."""
     writer_class = _writer()
-    run, trials, history = folder.run_info(), folder.trials(), folder.history()
+    run, trials, history = folder.info(), folder.trials(), folder.history()
     if trials.empty:
         raise ActbenchError(f"run {folder.path} has no finished trials to export")
-    cfg, env = run["config"], run.get("environment") or {}
-    setup = {k: _plain(cfg.get(k)) for k in HPARAMS} | {
-        "device": str(env.get("device")), "threads": _plain(env.get("threads")),
+    cfg, env = run.config, run.environment
+    setup = {k: _plain(getattr(cfg, k)) for k in HPARAMS} | {
+        "device": str(env.device), "threads": _plain(env.threads),
     }  # fmt: skip
-    metric = run.get("metric", "accuracy")
+    metric = run.metric
     root = logdir / folder.name
     try:
         _replaced(root)

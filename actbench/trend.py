@@ -20,6 +20,7 @@ from matplotlib.colors import to_hex
 
 from actbench import plot
 from actbench.comparison import MODEL_KEYS
+from actbench.run_record import RunRecord, describe, what, where
 from actbench.task import metric_named
 
 PRECISION_ONLY = ("epochs", "patience", "warmup_steps")  # how precisely, not what, is known
@@ -34,10 +35,10 @@ PANELS = (  # (column, title): the cost, the gain, and the raw step a run withou
 
 @dataclass(frozen=True)
 class Entry:
-    """A run as the report reads it: its name, run.json and summary (one row per activation)."""
+    """A run as the report reads it: its name, record and summary (one row per activation)."""
 
     name: str
-    run: dict
+    run: RunRecord
     summary: pd.DataFrame
 
 
@@ -45,46 +46,28 @@ def _plain(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
-def group_key(run: dict) -> str:
+def group_key(run: RunRecord) -> str:
     """What makes two runs comparable, as one value: equal keys, one group."""
-    env, cfg = run.get("environment") or {}, run["config"]
-    return repr([_plain(cfg.get(k)) for k in WHAT] + [_plain(env.get(k)) for k in WHERE])
-
-
-def group_of(run: dict) -> tuple[str, str]:
-    """(where, what) in words, for a reader (`group_key` decides)."""
-    env, cfg = run.get("environment") or {}, run["config"]
-    threads = env.get("threads", "?")
-    chip = env.get("cpu_model") if env.get("device") == "cpu" else env.get("device_name")
-    where = f"{env.get('device', '?')} ×{threads} · {chip} · {env.get('hostname', '?')}"
-    if env.get("cpu_affinity"):
-        where += f" · cores {_plain(env['cpu_affinity'])}"
-    hidden = f" {_plain(cfg['hidden'])}" if cfg.get("hidden") else ""
-    what = (
-        f"{cfg['dataset']} {cfg['model']}{hidden} · {cfg['optimizer']} lr {cfg['lr']}"
-        + (f" momentum {cfg['momentum']}" if cfg["optimizer"] == "sgd" else "")
-        + f" · batch {cfg['batch_size']} · {cfg['mode']} · over {cfg.get('baseline') or 'nothing'}"
-        + (f" · {cfg['train_limit']} rows" if cfg.get("train_limit") else "")
-    )
-    return where, what
+    cfg, env = run.config, run.environment
+    return repr([_plain(getattr(cfg, k)) for k in WHAT] + [_plain(getattr(env, k)) for k in WHERE])
 
 
 def run_row(entry: Entry) -> dict:
-    """One run in the index: when, which code, which torch, where, what."""
-    run, env, cfg = entry.run, entry.run.get("environment") or {}, entry.run["config"]
-    commit = env.get("git_commit") or ""
-    where, what = group_of(run)
+    """One run in the index: when, which code, which torch, where, what (`run_record`'s
+    words: the line `show` starts with)."""
+    run = entry.run
     return {
         "run": entry.name,
-        "started": (run.get("started") or "")[:16].replace("T", " "),
-        "commit": commit[:9] + ("-dirty" if env.get("git_dirty") else ""),
-        "torch": env.get("torch_version", "?"),
-        "where": where,
-        "what": what,
+        "started": (run.started or "")[:16].replace("T", " "),
+        "commit": run.environment.commit,
+        "torch": run.environment.torch_version or "?",
+        "where": where(run),
+        "what": what(run),
+        "label": describe(run),  # where; what: the group's name in the report
         "group": group_key(run),
-        "activations": ", ".join(cfg["activations"]),
-        "seeds": len(cfg["seeds"]),
-        "status": run.get("status", ""),
+        "activations": ", ".join(run.config.activations),
+        "seeds": len(run.config.seeds),
+        "status": run.status or "",
     }
 
 
@@ -96,11 +79,10 @@ def points(entries: list[Entry]) -> pd.DataFrame:
     for entry in entries:
         facts = run_row(entry)
         for r in entry.summary.to_dict("records"):
-            rows.append({**facts, "metric": entry.run.get("metric", "accuracy"), **_values(r)})
+            rows.append({**facts, "metric": entry.run.metric, **_values(r)})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["label"] = frame["where"] + " — " + frame["what"]
     first = frame.groupby("group")["started"].transform("min")
     frame = (
         frame.assign(_first=first)
@@ -241,5 +223,5 @@ def _bands(fig, runs: pd.DataFrame, x_of: dict) -> None:
         fig.add_annotation(
             x=(min(xs) + max(xs)) / 2, y=1.035, xref="x", yref="paper", yanchor="bottom",
             text=f"group {number}", showarrow=False, font={"size": 11},
-            hovertext=label.replace(" — ", "<br>"),
+            hovertext=label.replace("; ", "<br>"),
         )  # fmt: skip

@@ -27,6 +27,7 @@ from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.errors import ActbenchError
 from actbench.model import build_lstm
+from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
 from tests.conftest import fake_trial, synthetic_digits, write_idx
 
@@ -279,10 +280,14 @@ def test_old_sgd_runs_had_momentum():
     assert momentum({"optimizer": "sgd"}) == 0.9
     assert momentum({"optimizer": "adam"}) == 0.0
     assert momentum({"optimizer": "sgd", "momentum": 0.0}) == 0.0
-    old = schema.upgrade({"config": {"optimizer": "adam"}})
-    new = schema.upgrade({"config": {"optimizer": "adam", "momentum": 0.0}})
+
+    def record(config: dict) -> RunRecord:
+        return RunRecord.from_dict({"config": {"activations": ["relu"], "seeds": [0], **config}})
+
+    old = record({"optimizer": "adam"})
+    new = record({"optimizer": "adam", "momentum": 0.0})
     assert comparison.differences(old, new) == ([], [])
-    sgd = schema.upgrade({"config": {"optimizer": "sgd", "lr": 0.01}})["config"]
+    sgd = record({"optimizer": "sgd", "lr": 0.01}).config
     assert printout._optimizer(sgd) == "sgd lr 0.01 momentum 0.9"
 
 

@@ -6,6 +6,7 @@ from PIL import Image
 
 from actbench import cli, plot, runner
 from actbench import summary as summary_mod
+from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 
 
@@ -43,9 +44,11 @@ def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
     assert is_png(out)
 
 
-def test_describe_names_device_threads_and_mode(finished_run):
-    text = plot.describe(RunFolder(finished_run.path).run_info())
-    assert text.startswith("cpu (") and "1 thread," in text and text.endswith("eager")
+def test_titles_name_the_run_as_show_does(finished_run):
+    text = describe(RunFolder(finished_run.path).info())
+    assert text.startswith("cpu (") and "1 thread," in text and ", eager, " in text
+    title = plot.figures(finished_run)[plot.TIMELINE].axes[0].get_title().replace("\n", " ")
+    assert title.endswith(text)
 
 
 def test_every_builtin_has_its_own_colour_in_every_picture():
@@ -120,7 +123,7 @@ def test_a_disturbed_row_is_drawn_hollow_and_the_picture_says_so(finished_run):
     summary = summary_mod.summarize_folder(finished_run)
     summary["timing"] = ["seed 0: 50% of rounds ≥ 1.25× its fastest" if a == "relu" else ""
                          for a in summary["activation"]]  # fmt: skip
-    ax = plot.scatter([(finished_run.name, finished_run.run_info(), summary)]).axes[0]
+    ax = plot.scatter([(finished_run.name, finished_run.info(), summary)]).axes[0]
     faces = {
         c.get_label(): matplotlib.colors.to_rgba(c.lines[0].get_markerfacecolor())
         for c in ax.containers
@@ -134,7 +137,7 @@ def test_a_disturbed_row_is_drawn_hollow_and_the_picture_says_so(finished_run):
 def test_a_long_title_wraps_instead_of_being_cut(finished_run):
     run = finished_run.run_info()
     run["environment"]["device_name"] = "AMD EPYC 9654 96-Core Processor with a very long name"
-    fig = plot.timeline(finished_run.name, run, finished_run.rounds())
+    fig = plot.timeline(finished_run.name, RunRecord.from_dict(run), finished_run.rounds())
     title = fig.axes[0].get_title()
     assert "\n" in title and max(len(line) for line in title.splitlines()) <= 81
 

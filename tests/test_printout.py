@@ -6,14 +6,15 @@ import pandas as pd
 from actbench import cli, printout, schema
 from actbench import summary as summary_mod
 from actbench.config import SweepConfig
+from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
 
 
-def run_info(device="cpu", threads=2) -> dict:
-    return schema.upgrade(
+def run_info(device="cpu", threads=2, environment=True) -> RunRecord:
+    return RunRecord.from_dict(
         {
             "config": {"activations": ["relu"], "seeds": [0]},
-            "environment": {"device": device, "threads": threads},
+            **({"environment": {"device": device, "threads": threads}} if environment else {}),
             "timer_overhead_us": 0.1,
         }
     )
@@ -40,7 +41,7 @@ def test_no_advice_when_nothing_was_disturbed_or_it_would_not_help():
     assert printout.advice(run_info(), summary(["", ""])) == ""
     assert printout.advice(run_info(threads=1), disturbed) == ""  # already one thread
     assert printout.advice(run_info(device="cuda:0"), disturbed) == ""  # threads are not it
-    assert printout.advice({"environment": {}}, disturbed) == ""  # runs saved before threads
+    assert printout.advice(run_info(environment=False), disturbed) == ""  # none recorded
 
 
 def test_the_advice_is_printed_under_the_footer():
@@ -54,11 +55,14 @@ def test_the_advice_is_printed_under_the_footer():
             "us_per_step_p75": [1010.0, 1200.0],
             "us_per_step_mean": [1001.0, 1150.0],
             "epochs": [3, 3],
+            "steps": [1050, 1050],
+            "warmup_steps": [50, 50],
             "diverged": [False, False],
             "diverged_epoch": [None, None],
         }
     )
-    lines = printout.printed(run_info(), summary_mod.summarize(trials), "github").splitlines()
+    summary = summary_mod.summarize(schema.upgrade_trials(trials))
+    lines = printout.printed(run_info(), summary, "github").splitlines()
     timer = next(i for i, line in enumerate(lines) if line.startswith("timer overhead:"))
     assert lines[timer + 1].startswith("note: 1 of 2") and "--threads 1" in " ".join(lines)
 

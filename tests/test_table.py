@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
+from actbench import schema, table
 from actbench import summary as summary_mod
-from actbench import table
 
 
 def trials() -> pd.DataFrame:
@@ -23,11 +23,13 @@ def trials() -> pd.DataFrame:
                     us_per_step_p75=t + 10,
                     us_per_step_mean=t + 1,
                     epochs=10 + seed,
+                    steps=1050,
+                    warmup_steps=50,
                     diverged=False,
                     diverged_epoch=None,
                 )
             )
-    return pd.DataFrame(rows)
+    return schema.upgrade_trials(pd.DataFrame(rows))  # as a run folder reads them
 
 
 def test_summary_statistics_and_order():

@@ -5,10 +5,13 @@ import math
 import pandas as pd
 
 from actbench import trend
+from actbench.run_record import RunRecord, where
 
 
-def run(started: str, threads: int = 1, epochs: int = 10, model: str = "mlp") -> dict:
-    return {
+def run(
+    started: str, threads: int = 1, epochs: int = 10, model: str = "mlp", val_fraction=None
+) -> RunRecord:
+    return RunRecord.from_dict({
         "started": started,
         "metric": "accuracy",
         "status": "complete",
@@ -16,13 +19,13 @@ def run(started: str, threads: int = 1, epochs: int = 10, model: str = "mlp") ->
             "dataset": "mnist", "model": model, "hidden": [100], "batch_size": 100,
             "optimizer": "adam", "lr": 0.001, "momentum": 0.9, "mode": "eager",
             "baseline": "identity", "train_limit": None, "epochs": epochs,
-            "activations": ["relu"], "seeds": [0, 1, 2],
+            "activations": ["relu"], "seeds": [0, 1, 2], "val_fraction": val_fraction,
         },
         "environment": {
             "device": "cpu", "cpu_model": "Xeon", "hostname": "vm", "threads": threads,
             "git_commit": "abcdef0123456789", "git_dirty": False, "torch_version": "2.14",
         },
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def summary(cost: float) -> pd.DataFrame:
@@ -53,10 +56,8 @@ def test_runs_that_differ_in_machine_or_training_are_in_groups_of_their_own():
     key = trend.group_key
     assert key(run("x", epochs=10)) == key(run("y", epochs=99))  # precision only
     assert key(run("x")) != key(run("x", threads=2)) and key(run("x")) != key(run("x", model="cnn"))
-    other_split = run("x")
-    other_split["config"]["val_fraction"] = 0.1
-    assert key(run("x")) != key(other_split)
-    assert trend.group_of(run("x"))[0] != trend.group_of(run("x", threads=2))[0]
+    assert key(run("x")) != key(run("x", val_fraction=0.1))
+    assert where(run("x")) != where(run("x", threads=2))
 
 
 def test_points_are_ordered_by_group_then_date():
