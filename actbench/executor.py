@@ -30,15 +30,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from actbench import worker
-from actbench.activation import Activation
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
+from actbench.groups import Group
 from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
 
-Group = tuple[int, tuple[Activation, ...]]  # (seed, the activations still to train for it)
-Started = Callable[[int, list[str]], None]
-Finished = Callable[[int], None]
+Started = Callable[[Group], None]
+Finished = Callable[[Group], None]
 
 
 def travels(name: str) -> bool:
@@ -71,8 +70,7 @@ def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]
 
 @dataclass
 class _Worker:
-    seed: int
-    names: list[str]
+    group: Group
     slot: int
     process: multiprocessing.process.BaseProcess
     conn: Connection
@@ -90,7 +88,7 @@ def _start(job: worker.Job, slot: int) -> _Worker:
     # sweep kills its workers itself when it stops early (`local`'s finally)
     process.start()
     theirs.close()  # the child holds the only other end: EOF when it is gone
-    return _Worker(job.seed, [a.name for a in job.activations], slot, process, ours)
+    return _Worker(job.group, slot, process, ours)
 
 
 def _go(w: _Worker, slot: int, affinity: list[int] | None, alone: bool) -> None:
@@ -103,7 +101,7 @@ def _died(w: _Worker) -> ActbenchError:
     code = w.process.exitcode
     how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
     return ActbenchError(
-        f"the worker process for seed {w.seed} {how} before its trials finished; the trials "
+        f"the worker process for seed {w.group.seed} {how} before its trials finished; the trials "
         "that finished are saved, {resume} trains the rest",
         ["resume"],
     )
@@ -132,7 +130,7 @@ def local(
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
     slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [plan.config.cpu_affinity]
     device, threads = str(pinning.device), pinning.threads
-    pending = [worker.Job(plan, acts, seed, device, threads) for seed, acts in groups]
+    pending = [worker.Job(plan, group, device, threads) for group in groups]
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
 
@@ -147,8 +145,8 @@ def local(
             while waiting and free:
                 w, slot = waiting.pop(0), free.pop(0)
                 _go(w, slot, slots[slot], alone=jobs == 1)
-                running[w.seed] = w
-                started(w.seed, w.names)
+                running[w.group] = w
+                started(w.group)
             top_up()
             ready = wait([w.conn for w in running.values()])
             for w in [w for w in running.values() if w.conn in ready]:
@@ -158,16 +156,16 @@ def local(
                     elif kind == "trial":
                         yield payload
                     elif kind == "error":
-                        raise ActbenchError(f"seed {w.seed}: {payload}")
+                        raise ActbenchError(f"seed {w.group.seed}: {payload}")
                     elif kind == "done":
                         w.done = True
                     elif kind == "eof":
                         w.process.join()
                         if not w.done:
                             raise _died(w)
-                        del running[w.seed]
+                        del running[w.group]
                         free.append(w.slot)
-                        finished(w.seed)
+                        finished(w.group)
     finally:
         for w in [*running.values(), *waiting]:  # interrupted or failed: stop the rest
             w.process.kill()
@@ -184,10 +182,10 @@ def inline(
     finished: Finished,
 ) -> Iterator[TrialResult]:
     """Every group in this process, one after another (activations a worker can't import)."""
-    for seed, acts in groups:
-        started(seed, [a.name for a in acts])
-        yield from worker.train_group(plan, acts, seed, pinning, on_epoch)
-        finished(seed)
+    for group in groups:
+        started(group)
+        yield from worker.train_group(plan, group, pinning, on_epoch)
+        finished(group)
 
 
 def remote_group(job: worker.Job) -> list[TrialResult]:
@@ -197,7 +195,7 @@ def remote_group(job: worker.Job) -> list[TrialResult]:
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     deterministic = job.plan.config.deterministic
     pinning = device_mod.pin(job.device, job.threads, None, deterministic, own_cores=False)
-    return list(worker.train_group(job.plan, job.activations, job.seed, pinning))
+    return list(worker.train_group(job.plan, job.group, pinning))
 
 
 def _import_ray():
@@ -237,13 +235,12 @@ def ray_trials(
     task = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else pinning.threads)(
         remote_group
     )
-    pending, seeds = [], {}
-    for seed, acts in groups:
-        job = worker.Job(plan, acts, seed, pinning.device.type, pinning.threads)
-        ref = task.remote(job)
+    pending, of = [], {}
+    for group in groups:
+        ref = task.remote(worker.Job(plan, group, pinning.device.type, pinning.threads))
         pending.append(ref)
-        seeds[ref] = seed
-        started(seed, [a.name for a in acts])
+        of[ref] = group
+        started(group)
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -252,10 +249,10 @@ def ray_trials(
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, ActbenchError):
-                    raise ActbenchError(f"seed {seeds[done[0]]}: {cause}") from None
+                    raise ActbenchError(f"seed {of[done[0]].seed}: {cause}") from None
                 raise
             yield from results
-            finished(seeds[done[0]])
+            finished(of[done[0]])
     finally:
         for ref in pending:  # interrupted or failed: stop what has not finished
             ray.cancel(ref, force=True)

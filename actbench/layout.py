@@ -10,7 +10,10 @@ from __future__ import annotations
 
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("front ends", frozenset({"__main__", "__init__", "cli", "sweep_flags", "flags", "api"})),
-    ("orchestration", frozenset({"runner", "executor", "worker", "progress", "interrupts"})),
+    (
+        "orchestration",
+        frozenset({"runner", "executor", "worker", "progress", "interrupts", "groups"}),
+    ),
     (
         "reports",
         frozenset(

@@ -12,6 +12,7 @@ import sys
 
 from tqdm import tqdm
 
+from actbench.groups import Group
 from actbench.records import EpochRecord, TrialResult
 from actbench.task import ACCURACY, Metric
 
@@ -32,6 +33,7 @@ class Progress:
         self.interactive = sys.stderr.isatty()
         self.finished = done  # trials finished before (a resumed run)
         self._bars: dict[int, tqdm] = {}  # by seed: the groups running now
+        self._parts: dict[int, int] = {}  # by seed: its groups running now (a split seed's parts)
 
     def _line(self, text: str) -> None:
         if self._bars:
@@ -39,13 +41,20 @@ class Progress:
         else:
             print(text, file=sys.stderr, flush=True)
 
-    def group_started(self, seed: int, activations: list[str]) -> None:
-        """A group is handed to a worker process (or a Ray task)."""
+    def group_started(self, group: Group) -> None:
+        """A group is handed to a worker process (or a Ray task); a seed split into parts
+        keeps one bar."""
+        seed, activations = group.seed, group.names
+        self._parts[seed] = self._parts.get(seed, 0) + 1
         if self.quiet:
             return
         how = f" ({self.schedule})" if self.schedule and len(activations) > 1 else ""
         label = f"seed {seed}: {', '.join(activations)}{how}"
-        if self.interactive:
+        if self.interactive and seed in self._bars:
+            self._line(label)
+            self._bars[seed].total += self.max_epochs * len(activations)
+            self._bars[seed].refresh()
+        elif self.interactive:
             self._line(label)
             self._bars[seed] = tqdm(
                 total=self.max_epochs * len(activations),
@@ -59,8 +68,11 @@ class Progress:
         else:
             print(label, file=sys.stderr, flush=True)
 
-    def group_finished(self, seed: int) -> None:
-        bar = self._bars.pop(seed, None)
+    def group_finished(self, group: Group) -> None:
+        self._parts[group.seed] = self._parts.get(group.seed, 1) - 1
+        if self._parts[group.seed] > 0:  # another part of the seed still trains
+            return
+        bar = self._bars.pop(group.seed, None)
         if bar is not None:
             bar.close()
 
@@ -88,8 +100,8 @@ class Progress:
             return
         if pacer:
             self._line(
-                f"{trial.activation} seed {trial.seed}: trained again beside the resumed trials "
-                "(rounds kept for their costs; its saved row is unchanged)"
+                f"{trial.activation} seed {trial.seed}: trained again beside the seed's other "
+                "trials (rounds kept for their costs; its saved row is unchanged)"
             )
             return
         self.finished += 1
@@ -105,5 +117,6 @@ class Progress:
         )
 
     def close(self) -> None:
-        for seed in list(self._bars):
-            self.group_finished(seed)
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()

@@ -129,8 +129,8 @@ class TrialResult:
     memory: list = field(default_factory=list, repr=False)  # memory.LayerBytes per layer
 
     def in_group(self, group: int) -> TrialResult:
-        """This result stamped with the execution that trained it (0: the run, k: its k-th
-        resume): the parent knows which, the trial need not."""
+        """This result stamped with the id of the group that trained it (`groups.Group`:
+        one per execution of the run and part of a seed); the trial need not know it."""
         rounds = [replace(r, group=group) for r in self.rounds]
         return replace(self, group=group, rounds=rounds)
 

@@ -16,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import clock, environment, executor, printout, reference
+from actbench import clock, environment, executor, groups, printout, reference
 from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
 from actbench.device import Pinning
 from actbench.errors import ActbenchError, ActbenchWarning
+from actbench.groups import Group
 from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interrupt
 from actbench.plan import Plan
 from actbench.progress import Progress
@@ -53,23 +54,10 @@ def _pin(plan: Plan) -> Pinning:
     return pinning
 
 
-def _groups(plan: Plan, done: Done) -> list[executor.Group]:
-    """Per seed, the activations still to train.
-
-    When a resumed seed's baseline has finished but others have not, the baseline trains
-    again beside them, so that their costs are still measured in the same rounds as a
-    baseline; the sweep keeps only that pacer's rounds, never its row.
-    """
-    groups, baseline = [], plan.baseline
-    for seed in plan.config.seeds:
-        missing = [a for a in plan.activations if (a.name, seed) not in done]
-        if not missing:
-            continue
-        interleaved = plan.config.schedule == "interleaved"
-        if interleaved and baseline is not None and (baseline.name, seed) in done:
-            missing.insert(0, baseline)
-        groups.append((seed, tuple(missing)))
-    return groups
+def _next_group_id(folder: RunFolder) -> int:
+    """The id of this execution's first group: one past every id the run has saved."""
+    ids = [frame["group"].max() for frame in (folder.trials(), folder.rounds()) if len(frame)]
+    return int(max(ids)) + 1 if ids else 0
 
 
 def _done(folder: RunFolder) -> Done:
@@ -156,7 +144,7 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
     folder.lock()  # held from here to the end of the resume (`_execute` releases it)
     try:
         folder.drop_unfinished()  # rows an interrupted trial appended before its row
-        if not _groups(plan, _done(folder)):  # every trial saved: nothing to train
+        if not groups.to_train(plan, _done(folder)):  # every trial saved: nothing to train
             outcome = _complete(folder, run_info)
             folder.unlock()
             return outcome
@@ -207,7 +195,7 @@ def _execute(
 def _results(
     plan: Plan,
     pinning: Pinning,
-    groups: list[executor.Group],
+    groups: list[Group],
     progress: Progress,
     jobs: int,
 ) -> Iterator[TrialResult]:
@@ -272,20 +260,22 @@ def _train(
     run_info.setdefault("environment", environment.collect(pinning))
     run_info["timer_overhead_us"] = clock.overhead_us(pinning.device)
     done = _done(folder)
-    groups = _groups(plan, done)
-    jobs = plan.config.jobs or executor.default_jobs(pinning, len(groups))
-    run_info["jobs"] = jobs  # seed groups at once in this (latest) execution
+    todo = groups.to_train(plan, done, _next_group_id(folder))
+    jobs = plan.config.jobs or executor.default_jobs(pinning, len(todo))
+    todo = groups.fill(plan, todo, jobs)
+    run_info["jobs"] = jobs  # groups at once in this (latest) execution
     folder.write_run(run_info)
 
-    group_id = len(RunRecord.from_dict(run_info).resumed)  # 0: the run, k: its k-th resume
-    todo = sum((a.name, seed) not in done for seed, acts in groups for a in acts)
+    missing = {(name, g.seed) for g in todo for name in g.names} - done
     c = plan.config
-    progress = Progress(len(done) + todo, c.epochs, c.schedule, quiet, len(done), plan.metric)
-    results = _results(plan, pinning, groups, progress, jobs)
+    total = len(done) + len(missing)
+    progress = Progress(total, c.epochs, c.schedule, quiet, len(done), plan.metric)
+    results = _results(plan, pinning, todo, progress, jobs)
+    pacers = {(g.seed, g.id, g.names[0]) for g in todo if g.paced}
     trained, notes = 0, _Notes()
     try:
-        for result in (r.in_group(group_id) for r in results):
-            if (result.activation, result.seed) in done:  # the baseline, trained as a pacer
+        for result in results:
+            if (result.seed, result.group, result.activation) in pacers:
                 folder.add_rounds(result)
                 progress.trial_finished(result, pacer=True)
                 continue

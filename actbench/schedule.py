@@ -48,8 +48,12 @@ def group(
     return [Trial(plan, data, a, seed, pinning, batches, on_epoch, speed) for a in acts]
 
 
-def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[TrialResult]:
-    """Train `trials` under `schedule`; yield each result as soon as its trial ends."""
+def run(
+    trials: Sequence[Trial], schedule: str, seed: int = 0, paced: bool = False
+) -> Iterator[TrialResult]:
+    """Train `trials` under `schedule`; yield each result as soon as its trial ends. When
+    `paced`, the first trial is a pacer (`groups.py`): it is cut short, its rounds so far
+    its result, once every other trial has ended."""
     if schedule == "sequential":
         for trial in trials:
             while not trial.advance():
@@ -60,9 +64,12 @@ def run(trials: Sequence[Trial], schedule: str, seed: int = 0) -> Iterator[Trial
         raise ValueError(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
     order = random.Random(seed)  # a reproducible shuffle; it never changes what is trained
     active = list(trials)
-    while active:
+    pacer = trials[0] if paced else None
+    while active and active != [pacer]:
         order.shuffle(active)
         for trial in list(active):
             if trial.advance():
                 active.remove(trial)
                 yield trial.result()
+    if pacer in active:
+        yield pacer.cut()

@@ -113,6 +113,14 @@ class Trial:
             raise RuntimeError("the trial has not finished")
         return self._result
 
+    def cut(self) -> TrialResult:
+        """The result of a pacer stopped early: its step times and rounds so far (no test
+        pass, no final readings: only its rounds are kept)."""
+        if self._result is None:
+            self._rounds.close()
+            self._result = self._finish({"test_loss": math.nan, "test_accuracy": math.nan}, {}, 0.0)
+        return self._result
+
     # -- the loop, as a sequence of named steps ---------------------------------------------
     def _train(self) -> Iterator[None]:
         """Epoch after epoch: its rounds, its validation and readings, the stopping rule;
@@ -298,7 +306,7 @@ class Trial:
                     RoundRecord(
                         activation=self.activation.name,
                         seed=self.seed,
-                        group=0,  # the parent stamps the execution (`TrialResult.in_group`)
+                        group=0,  # its group's id is stamped on it (`TrialResult.in_group`)
                         round=index,
                         epoch=block.epoch,
                         start_seconds=block.start_seconds,

@@ -30,6 +30,7 @@ from actbench import schedule
 from actbench.activation import Activation
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
+from actbench.groups import Group
 from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
 
@@ -39,10 +40,17 @@ class Job:
     """What a worker needs; it crosses a process boundary (activations travel by name)."""
 
     plan: Plan
-    activations: tuple[Activation, ...]
-    seed: int
+    group: Group
     device: str
     threads: int
+
+    @property
+    def seed(self) -> int:
+        return self.group.seed
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        return self.group.activations
 
 
 @dataclass(frozen=True)
@@ -56,22 +64,22 @@ class Go:
 
 def train_group(
     plan: Plan,
-    acts: tuple[Activation, ...],
-    seed: int,
+    group: Group,
     pinning: Pinning,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> Iterator[TrialResult]:
-    """Load the data on the pinned device and train one seed's group; yield each trial as
-    it finishes. Old objects stay out of Python's full collections meanwhile: each one
-    walks every object the process holds (≈ 0.2 s with torch and pandas loaded) and would
-    land in a timed step."""
+    """Load the data on the pinned device and train one group; yield each trial as it
+    finishes, stamped with the group's id. Old objects stay out of Python's full
+    collections meanwhile: each one walks every object the process holds (≈ 0.2 s with
+    torch and pandas loaded) and would land in a timed step."""
     data, _ = plan.dataset.load(plan.config, pinning.device)
     ours = not gc.get_freeze_count()  # a process that froze objects itself is left alone
     if ours:
         gc.freeze()
     try:
-        trials = schedule.group(plan, data, acts, seed, pinning, on_epoch)
-        yield from schedule.run(trials, plan.config.schedule, seed)
+        trials = schedule.group(plan, data, group.activations, group.seed, pinning, on_epoch)
+        for result in schedule.run(trials, plan.config.schedule, group.seed, group.paced):
+            yield result.in_group(group.id)
     finally:
         if ours:
             gc.unfreeze()
@@ -101,11 +109,7 @@ def main(job: Job, conn: Connection, parent: int) -> None:
             own_cores=go.own_cores,
         )  # fmt: skip
         results = train_group(
-            job.plan,
-            job.activations,
-            job.seed,
-            pinning,
-            lambda record: conn.send(("epoch", record)),
+            job.plan, job.group, pinning, lambda record: conn.send(("epoch", record))
         )
         for result in results:
             conn.send(("trial", result))

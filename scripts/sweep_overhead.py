@@ -1,13 +1,20 @@
-"""How much of a default sweep is not training? Wall time of the command against its steps.
+"""How much of a sweep's cores go to timed steps? Wall time of the command against its steps.
 
 Runs `python -m actbench sweep` (default settings unless flags follow `--`) `--sweeps`
 times, each as a user runs it, in a fresh process; the wall time is the whole command
-(interpreter start, imports, data, worker processes, validation, profiling, files,
-pictures), the timed time is the sum of every trial's timed steps (`trials.csv`). The
-overhead is 1 - timed / wall. A saved run can be kept with `--keep DIR` (the last sweep's
-folder is moved there), so the README's example and this figure come from one command.
+(interpreter start, imports, data, worker processes, validation, readings, files,
+pictures). Its *efficiency* is the trials' timed seconds over the core-seconds the sweep
+held (wall × the groups it ran at once × their timed threads), counting the timed steps of
+the rows (`trials.csv`) and of the pacers (a baseline trained again beside a split seed's
+part, whose rounds the costs are measured against: `rounds.csv`, steps × median); the
+rows alone give `efficiency_rows`. The rest of the core-seconds is split into the parts the
+run recorded (validation, readings, batch fetches and the rest of the trials' own loops,
+from history.csv and trials.csv) and what no trial's loop holds (processes starting,
+data loading, test passes, final readings, pictures, cores left idle). `overhead` (1 -
+timed / wall) is kept for older results. A saved run can be kept with `--keep DIR` (the last
+sweep's folder is moved there).
 
-    python scripts/sweep_overhead.py --sweeps 2 --json results/sweep_overhead-cpu.json
+    python scripts/sweep_overhead.py --sweeps 3 --json results/sweep_overhead-cpu.json
 
 Run nothing else on the machine meanwhile.
 """
@@ -24,10 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from actbench import device
 from actbench.environment import collect
+from actbench.storage import RunFolder
 
 
 def one(extra: list[str], out: Path, name: str) -> dict:
@@ -37,17 +43,58 @@ def one(extra: list[str], out: Path, name: str) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode:
         sys.exit(f"sweep {name} failed: {proc.stderr.strip()}")
-    trials = pd.read_csv(out / name / "trials.csv")
-    timed = float(trials["timed_seconds"].sum())
-    print(f"  {name}: wall {wall:.1f} s, timed steps {timed:.1f} s", file=sys.stderr, flush=True)
-    return {"wall_seconds": wall, "timed_seconds": timed, "overhead": 1 - timed / wall}
+    run = RunFolder(out / name)
+    parts = core_seconds(run)
+    cores = parts.pop("cores")
+    held = wall * cores
+    timed = parts["steps"] + parts["pacer_steps"]
+    parts["outside the trials' loops"] = held - sum(parts.values())
+    print(
+        f"  {name}: wall {wall:.1f} s on {cores} core(s), timed steps {timed:.1f} s, "
+        f"efficiency {timed / held:.3f}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return {
+        "wall_seconds": wall,
+        "timed_seconds": parts["steps"],
+        "overhead": 1 - parts["steps"] / wall,
+        "cores": cores,
+        "efficiency": timed / held,
+        "efficiency_rows": parts["steps"] / held,
+        "core_seconds": parts,
+    }
+
+
+def core_seconds(run: RunFolder) -> dict:
+    """Where a finished run's trials spent their seconds, by part, and the cores it held."""
+    trials, history, rounds = run.trials(), run.history(), run.rounds()
+    keys = ["activation", "seed", "group"]
+    rows = rounds.merge(trials[keys], on=keys, how="left", indicator=True)
+    pacers = rows[rows["_merge"] == "left_only"]
+    info = json.loads((run.path / "run.json").read_text())
+    threads = int(info["environment"]["threads"])
+    loops = float(trials["train_seconds"].sum())
+    steps = float(history["steps_seconds"].sum())
+    validation = float(history["eval_seconds"].sum())
+    readings = float(history["probe_seconds"].sum())
+    fetch = float(history["fetch_seconds"].sum())
+    return {
+        "cores": int(info["jobs"]) * threads,
+        "steps": steps,
+        "pacer_steps": float((pacers["steps"] * pacers["us_median"]).sum()) / 1e6,
+        "validation": validation,
+        "readings": readings,
+        "batch fetches": fetch,
+        "rest of the trials' loops": loops - steps - validation - readings - fetch,
+    }
 
 
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--sweeps", type=int, default=2)
+    p.add_argument("--sweeps", type=int, default=3)
     p.add_argument("--keep", type=Path, default=None, help="keep the last sweep's run folder")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("extra", nargs="*", help="sweep flags, after --")
@@ -61,18 +108,18 @@ def main() -> int:
             runs.append(one(args.extra, Path(tmp), name))
         if args.keep:
             shutil.move(str(Path(tmp) / names[-1]), str(args.keep))
-    overheads = [r["overhead"] for r in runs]
+    efficiency = [r["efficiency"] for r in runs]
     print(
-        f"overhead over {len(runs)} sweeps: median {100 * statistics.median(overheads):.1f}% "
-        f"(range {100 * min(overheads):.1f}-{100 * max(overheads):.1f}%); wall "
+        f"efficiency over {len(runs)} sweeps: median {statistics.median(efficiency):.3f} "
+        f"(range {min(efficiency):.3f}-{max(efficiency):.3f}); wall "
         f"{min(r['wall_seconds'] for r in runs):.0f}-{max(r['wall_seconds'] for r in runs):.0f} s"
     )
     if args.json:
         report = {
             "flags": args.extra,
             "sweeps": runs,
-            "overhead_median": statistics.median(overheads),
-            "overhead_range": [min(overheads), max(overheads)],
+            "efficiency_median": statistics.median(efficiency),
+            "efficiency_range": [min(efficiency), max(efficiency)],
             "environment": collect(device.pin("cpu")),
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n")

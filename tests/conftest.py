@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from actbench import executor
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -83,6 +84,20 @@ def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
         out=tmp_path / "results",
         name="tiny",
     )
+
+
+def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1):
+    """`executor.local`'s stand-in: the seed groups train one after another in the test's
+    process (`executor.inline`), the path a notebook-defined activation takes."""
+    return executor.inline(groups, plan, pinning, started, on_epoch, finished)
+
+
+@pytest.fixture(autouse=True)
+def _sweeps_train_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A worker process imports torch afresh (seconds per seed), so sweeps in tests train
+    in the test's process, unless the test is about the worker processes (`workers`)."""
+    if request.node.get_closest_marker("workers") is None:
+        monkeypatch.setattr(executor, "local", _in_this_process)
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ if not RAW.is_file():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_sweep_on_real_mnist(tmp_path):
     proc = subprocess.run(
@@ -120,6 +121,7 @@ def test_idx_reader_agrees_with_torchvision_on_real_mnist():
     assert hashlib.md5(RAW.read_bytes()).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_bench_step_script_runs_and_reports_ratios(tmp_path):
     out = tmp_path / "bench.json"

@@ -48,6 +48,8 @@ def without_timing(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 @needs_ray
+@pytest.mark.slow
+@pytest.mark.workers
 def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
     tiny_config = replace(tiny_config, seeds=[0, 1], name="local")
     local = runner.run(tiny_config, quiet=True).folder
@@ -64,6 +66,8 @@ def test_ray_sweep_matches_a_local_sweep(tiny_config, local_ray):
 
 
 @needs_ray
+@pytest.mark.slow
+@pytest.mark.workers
 def test_ray_resumes_a_local_run(tiny_config, local_ray, monkeypatch):
     first_result_then_interrupt(monkeypatch)
     with pytest.raises(runner.SweepInterrupted):

@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "quickstart.ipynb"
 
 
+@pytest.mark.slow
 def test_the_example_notebook_runs_top_to_bottom(tiny_mnist, tmp_path, monkeypatch):
     monkeypatch.setenv("ACTBENCH_DATA", str(tiny_mnist))
     monkeypatch.setenv("ACTBENCH_EXAMPLE_EPOCHS", "2")

@@ -36,6 +36,7 @@ def counting_groups(monkeypatch) -> list[tuple[str, int]]:
     return trained
 
 
+@pytest.mark.workers
 @pytest.mark.parametrize("schedule", ["interleaved", "sequential"])
 def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule):
     tiny_config = replace(tiny_config, schedule=schedule)
@@ -136,6 +137,7 @@ def test_resume_of_a_run_stopped_while_drawing_draws_what_is_missing(tiny_config
     assert (folder / "step_breakdown.png").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "said"),
     [
@@ -231,6 +233,7 @@ def test_a_signal_keeps_the_finished_trials_and_resume_finishes(
     pd.testing.assert_frame_equal(final.iloc[: len(kept)], kept)
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_never_corrupts_a_run(tiny_mnist, tmp_path):
     """Fault injection: SIGKILL (no handler runs) at 10 random moments of one sweep, each
     the k-th line of its progress (a group starting, an epoch, a trial saved: k drawn at

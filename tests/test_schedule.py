@@ -120,3 +120,20 @@ def test_interleaved_compiled_trials_compile_once_each(device_data):
     counters.clear()
     list(schedule.run(trials, "interleaved"))
     assert counters["stats"]["unique_graphs"] == 3  # no trial recompiles after another's setup
+
+
+def test_a_pacer_is_cut_when_the_others_have_ended(device_data):
+    """identity paces torch:log, whose NaNs end it at its first epoch's check; without a
+    pacer identity trains all 5 epochs (patience 0), as a pacer it stops with the other
+    (at most one more round after the other's last)."""
+    cfg = config(patience=0)
+    run = plan.build(cfg)
+    acts = [activation.resolve("identity"), activation.resolve("torch:log")]
+    alone = list(schedule.run(schedule.group(run, device_data, acts, 0, PINNING), "interleaved"))
+    assert {r.activation: r.epochs for r in alone} == {"identity": 5, "torch:log": 1}
+    trials = schedule.group(run, device_data, acts, 0, PINNING)
+    paced = list(schedule.run(trials, "interleaved", paced=True))
+    assert [r.activation for r in paced] == ["torch:log", "identity"]
+    pacer = paced[1]
+    assert pacer.epochs <= 1 and np.isnan(pacer.test_loss)
+    assert max(r.epoch for r in pacer.rounds) <= 2

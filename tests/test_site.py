@@ -162,6 +162,7 @@ def _browser() -> str | None:
     pytest.skip("no Chromium on this machine: apt-get install chromium")
 
 
+@pytest.mark.slow
 def test_the_report_of_this_repositorys_results_in_a_real_browser(tmp_path):
     """Every committed run is on the index, with a point per run in the across-runs chart,
     and the pages load with no console errors."""

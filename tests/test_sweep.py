@@ -10,6 +10,7 @@ import torch
 
 from actbench import device, executor, plan, runner, worker
 from actbench.errors import ActbenchError
+from actbench.groups import Group
 from actbench.storage import RunFolder
 from tests.conftest import first_result_then_interrupt
 
@@ -219,12 +220,12 @@ def test_interleaved_and_sequential_sweeps_learn_the_same(tiny_config):
 def test_a_group_keeps_old_objects_out_of_full_collections_and_hands_them_back(tiny_config):
     pinning = device.pin("cpu", 1)
     run = plan.build(tiny_config)
-    relu = run.named(["relu"])
-    frozen_during = [gc.get_freeze_count() for _ in worker.train_group(run, relu, 0, pinning)]
+    relu = Group(0, run.named(["relu"]))
+    frozen_during = [gc.get_freeze_count() for _ in worker.train_group(run, relu, pinning)]
     assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
     gc.freeze()  # a process that froze objects itself keeps them frozen
     try:
-        list(worker.train_group(run, relu, 0, pinning))
+        list(worker.train_group(run, relu, pinning))
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

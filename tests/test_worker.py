@@ -12,6 +12,8 @@ from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
 
+pytestmark = pytest.mark.workers  # these tests are about the worker processes
+
 
 def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
     started = []
@@ -23,7 +25,7 @@ def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
         return w
 
     monkeypatch.setattr(executor, "_start", start)
-    tiny_config = replace(tiny_config, seeds=[0, 1, 2])
+    tiny_config = replace(tiny_config, seeds=[0, 1, 2], jobs=1)  # one at a time: no seed split
     outcome = runner.run(tiny_config, quiet=True)
     pids = [pid for _, pid in started]
     assert sorted(s for s, _ in started) == [0, 1, 2]
@@ -118,3 +120,37 @@ def test_an_activation_from_main_trains_in_this_process_and_says_so():
     assert executor.travels("relu") and executor.travels("torch.nn:GELU")
     assert not executor.travels("__main__:swish")
     assert not executor.travels("tests.x:<lambda>")
+
+
+def test_the_last_seed_is_split_to_fill_the_idle_core_with_its_baseline_beside_each_part(
+    tiny_config, monkeypatch
+):
+    """Three seeds on two slots: seed 2's relu and tanh train in two processes at once, each
+    beside a copy of seed 2's baseline, whose rounds pair with theirs; one row per trial."""
+    started = []
+    real = executor._start
+
+    def start(job, slot):
+        started.append((job.seed, job.group.id, [a.name for a in job.activations]))
+        return real(job, slot)
+
+    monkeypatch.setattr(executor, "_start", start)
+    config = replace(tiny_config, seeds=[0, 1, 2], jobs=2, patience=0)
+    outcome = runner.run(config, quiet=True)
+    assert sorted(started) == [
+        (0, 0, ["identity", "relu", "tanh"]),
+        (1, 0, ["identity", "relu", "tanh"]),
+        (2, 0, ["identity", "relu"]),
+        (2, 1, ["identity", "tanh"]),
+    ]
+    trials = outcome.folder.trials()
+    assert len(trials) == 9 and not trials.duplicated(["activation", "seed"]).any()
+    rounds = outcome.folder.rounds().query("seed == 2")
+    groups = rounds.groupby("activation")["group"].unique().map(sorted).to_dict()
+    assert groups == {"identity": [0, 1], "relu": [0], "tanh": [1]}
+    summary = outcome.summary.set_index("activation")
+    assert summary.loc[["relu", "tanh"], "cost_rounds"].gt(0).all()
+    # the pacer (group 1) stopped with tanh: no round of it after tanh's last
+    last = rounds.groupby(["activation", "group"])["round"].max()
+    assert last["identity", 1] <= last["tanh", 1] + 1
+    assert trials.set_index(["activation", "seed"]).loc[("identity", 2), "group"] == 0
