@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +92,15 @@ def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1)
     """`executor.local`'s stand-in: the seed groups train one after another in the test's
     process (`executor.inline`), the path a notebook-defined activation takes."""
     return executor.inline(groups, plan, pinning, started, on_epoch, finished)
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[None]:
+    """Sweeps started inside train in this process (for fixtures wider than a test, which
+    the autouse fixture below does not reach)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(executor, "local", _in_this_process)
+        yield
 
 
 @pytest.fixture(autouse=True)

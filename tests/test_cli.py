@@ -134,6 +134,7 @@ def run_cli(*argv, env=None):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -152,6 +153,7 @@ def test_refusals_from_the_command_line_have_no_traceback(argv, message, tmp_pat
     assert proc.stderr.startswith("actbench: error:")
 
 
+@pytest.mark.slow
 def test_missing_data_is_a_clear_error(tmp_path):
     proc = run_cli(
         "sweep",
@@ -168,6 +170,7 @@ def test_missing_data_is_a_clear_error(tmp_path):
     assert not (tmp_path / "out").exists()  # no run folder for a sweep that never started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv",
     [
@@ -235,6 +238,7 @@ def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):
     assert "| torch:sin" in out and (tmp_path / "cli" / "trials.csv").is_file()
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_is_not_an_error(tmp_path):
     """`actbench list | head -1`: the reader leaving early is no traceback (`true` leaves
     before actbench has even started writing)."""

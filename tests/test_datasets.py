@@ -60,6 +60,7 @@ def image_config(tmp_path: Path, name: str, **kw) -> SweepConfig:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "folder"), [("fashion-mnist", "FashionMNIST"), ("kmnist", "KMNIST")]
 )
@@ -167,6 +168,7 @@ def airline_config(tmp_path: Path, name: str, **kw) -> SweepConfig:
     return SweepConfig(**{**options, **kw})
 
 
+@pytest.mark.slow
 def test_airline_sweep_scores_rmse_with_the_articles_defaults(tmp_path):
     outcome = runner.run(airline_config(tmp_path, "air"), quiet=True)
     info = outcome.folder.run_info()
@@ -196,6 +198,7 @@ def test_airline_sweep_scores_rmse_with_the_articles_defaults(tmp_path):
     assert "dataset: airline; model: LSTM 6 -> Dense 1, window 10" in text
 
 
+@pytest.mark.slow
 def test_the_lstm_trains_the_same_interleaved_or_alone(tmp_path):
     a = runner.run(airline_config(tmp_path, "i", seeds=[0], hidden=(4, 3)), quiet=True)
     b = runner.run(

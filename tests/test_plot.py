@@ -6,14 +6,36 @@ from PIL import Image
 
 from actbench import cli, plot, runner
 from actbench import summary as summary_mod
+from actbench.config import SweepConfig
 from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
+from tests.conftest import in_process, make_mnist
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> SweepConfig:
+    """Two runs every test here reads (drawing is what they test, not training): `tiny`,
+    two seeds, and `second`, one seed, in the returned configuration's `out`."""
+    root = tmp_path_factory.mktemp("plot")
+    config = SweepConfig(
+        activations=["relu", "tanh"], device="cpu", threads=1, seeds=[0, 1], hidden=(32, 32),
+        batch_size=50, epochs=4, patience=2, warmup_steps=5, data_dir=make_mnist(root / "data"),
+        download=False, out=root / "results", name="tiny",
+    )  # fmt: skip
+    with in_process():
+        runner.run(config, quiet=True)
+        runner.run(replace(config, name="second", seeds=[0]), quiet=True)
+    return config
 
 
 @pytest.fixture
-def finished_run(tiny_config):
-    tiny_config = replace(tiny_config, seeds=[0, 1])
-    return runner.run(tiny_config, quiet=True).folder
+def finished_run(shared) -> RunFolder:
+    return RunFolder(shared.out / "tiny")
+
+
+@pytest.fixture
+def second(shared) -> RunFolder:
+    return RunFolder(shared.out / "second")
 
 
 def is_png(path) -> bool:
@@ -33,14 +55,9 @@ def test_plot_redraws_a_run(finished_run, capsys):
     assert str(finished_run.path / plot.CURVES) in capsys.readouterr().out
 
 
-def test_plot_overlays_two_runs(finished_run, tiny_config, tmp_path):
-    tiny_config = replace(tiny_config, name="second", seeds=[0])
-    runner.run(tiny_config, quiet=True)
+def test_plot_overlays_two_runs(shared, tmp_path):
     out = tmp_path / "both.png"
-    assert (
-        cli.main(["plot", "tiny", "second", "--out", str(tiny_config.out), "--output", str(out)])
-        == 0
-    )
+    assert cli.main(["plot", "tiny", "second", "--out", str(shared.out), "--output", str(out)]) == 0
     assert is_png(out)
 
 
@@ -109,9 +126,7 @@ def test_learning_curves_shade_the_seeds_and_use_whole_epochs(finished_run):
     assert all(float(t).is_integer() for t in ticks)
 
 
-def test_the_overlay_links_each_activation_across_runs(finished_run, tiny_config):
-    tiny_config = replace(tiny_config, name="second", seeds=[0])
-    second = runner.run(tiny_config, quiet=True).folder
+def test_the_overlay_links_each_activation_across_runs(finished_run, second):
     ax = plot.overlay([finished_run, second]).axes[0]
     arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     assert len(arrows) == 3  # identity, relu and tanh: first run -> second run
@@ -142,11 +157,10 @@ def test_a_long_title_wraps_instead_of_being_cut(finished_run):
     assert "\n" in title and max(len(line) for line in title.splitlines()) <= 81
 
 
-def test_legends_sit_beside_the_data_and_overlay_arrows_bend_apart(finished_run, tiny_config):
+def test_legends_sit_beside_the_data_and_overlay_arrows_bend_apart(finished_run, second):
     legend = plot.figures(finished_run)[plot.BREAKDOWN].axes[0].get_legend()
     anchor = legend.get_bbox_to_anchor().transformed(legend.axes.transAxes.inverted())
     assert anchor.x0 >= 1.0 or anchor.y0 >= 1.0  # beside or above the bars, never over them
-    second = runner.run(replace(tiny_config, name="second", seeds=[0]), quiet=True).folder
     ax = plot.overlay([finished_run, second]).axes[0]
     arrows = [t.arrow_patch for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     bends = {arrow.get_connectionstyle().rad for arrow in arrows}

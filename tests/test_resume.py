@@ -36,6 +36,7 @@ def counting_groups(monkeypatch) -> list[tuple[str, int]]:
     return trained
 
 
+@pytest.mark.slow
 @pytest.mark.workers
 @pytest.mark.parametrize("schedule", ["interleaved", "sequential"])
 def test_resume_runs_only_the_missing_trials(tiny_config, monkeypatch, schedule):

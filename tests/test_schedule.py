@@ -33,7 +33,7 @@ def learned(result) -> tuple:
     )
 
 
-@pytest.mark.parametrize("mode", ["eager", "compile"])
+@pytest.mark.parametrize("mode", ["eager", pytest.param("compile", marks=pytest.mark.slow)])
 def test_interleaved_trials_learn_exactly_what_they_learn_alone(device_data, mode):
     cfg = config(mode=mode)
     names = ["identity", "relu", "tanh", "sigmoid"]
@@ -110,6 +110,7 @@ def test_batches_replay_the_seeds_orders_for_a_trial_that_starts_over(device_dat
     assert torch.equal(fresh.for_epoch(1)[1], epoch1) and not torch.equal(epoch1, epoch2)
 
 
+@pytest.mark.slow
 def test_interleaved_compiled_trials_compile_once_each(device_data):
     from torch._dynamo.utils import counters
 

@@ -14,7 +14,7 @@ import pytest
 
 import actbench
 from actbench import cli
-from tests.conftest import make_mnist
+from tests.conftest import in_process, make_mnist
 
 ARTIFACTS = Path(os.environ.get("ACTBENCH_ARTIFACTS", "test-artifacts"))
 
@@ -61,8 +61,9 @@ def runs(tmp_path_factory) -> Path:
         data_dir=make_mnist(root / "data"), download=False, out=root / "results", quiet=True,
         seeds=[0, 1],
     )  # fmt: skip
-    for name, threads in (("a", 1), ("b", 1), ("c", 2)):
-        actbench.sweep(["relu", "tanh"], name=name, threads=threads, **options)
+    with in_process():
+        for name, threads in (("a", 1), ("b", 1), ("c", 2)):
+            actbench.sweep(["relu", "tanh"], name=name, threads=threads, **options)
     return root / "results"
 
 

@@ -52,6 +52,7 @@ def process_seeds(level: float, seeds: int, rng, process_sd=0.04, n=60) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_three_paired_seeds_cover_the_true_ratio_at_least_93_percent():
     """What differs between processes moves every seed's level; the t(k-1) interval over
     the seeds covers the true ratio; an interval over rounds alone would not."""

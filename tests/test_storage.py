@@ -178,6 +178,7 @@ def test_remove_if_empty_only_removes_a_run_with_no_trial(tmp_path):
     assert (kept.path / "trials.csv").is_file()
 
 
+@pytest.mark.slow
 def test_two_sweeps_with_one_name_never_both_write(tiny_mnist, tmp_path):
     """Started together: one trains, the other is refused in one line (the holder's pid if
     it is still writing, 'already exists' if it has finished) and nothing is lost."""

@@ -9,7 +9,7 @@ import pytest
 
 import actbench
 from actbench import cli
-from tests.conftest import make_mnist
+from tests.conftest import in_process, make_mnist
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator",
@@ -20,11 +20,12 @@ event_accumulator = pytest.importorskip(
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    return actbench.sweep(
-        ["relu"], name="tb", device="cpu", threads=1, hidden=(16,), batch_size=25, epochs=3,
-        patience=0, warmup_steps=5, round_steps=4, data_dir=make_mnist(root / "data"),
-        download=False, out=root / "results", quiet=True, seeds=[0, 1],
-    )  # fmt: skip
+    with in_process():
+        return actbench.sweep(
+            ["relu"], name="tb", device="cpu", threads=1, hidden=(16,), batch_size=25, epochs=3,
+            patience=0, warmup_steps=5, round_steps=4, data_dir=make_mnist(root / "data"),
+            download=False, out=root / "results", quiet=True, seeds=[0, 1],
+        )  # fmt: skip
 
 
 def read(path):

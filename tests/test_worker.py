@@ -15,6 +15,7 @@ from actbench.progress import Progress
 pytestmark = pytest.mark.workers  # these tests are about the worker processes
 
 
+@pytest.mark.slow
 def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
     started = []
     real = executor._start
@@ -33,6 +34,7 @@ def test_every_seed_trains_in_a_process_of_its_own(tiny_config, monkeypatch):
     assert len(outcome.folder.trials()) == 9
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
     tiny_config, monkeypatch
 ):
@@ -62,6 +64,7 @@ def test_a_worker_that_dies_is_an_error_naming_its_seed_and_keeps_what_finished(
     assert runner.RunFolder.open(folder).run_info()["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_an_error_inside_a_worker_names_its_seed(tiny_config):
     """A custom activation that raises while training: one line, the seed, where it failed."""
     tiny_config = replace(tiny_config, activations=["tests.test_worker:broken"])
@@ -97,6 +100,7 @@ def test_parallel_jobs_get_cores_of_their_own():
         executor.cores_for(2, 2, [0, 1])
 
 
+@pytest.mark.slow
 def test_two_jobs_train_two_seeds_at_once_on_separate_cores(tiny_config, monkeypatch):
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two CPUs")
@@ -122,6 +126,7 @@ def test_an_activation_from_main_trains_in_this_process_and_says_so():
     assert not executor.travels("tests.x:<lambda>")
 
 
+@pytest.mark.slow
 def test_the_last_seed_is_split_to_fill_the_idle_core_with_its_baseline_beside_each_part(
     tiny_config, monkeypatch
 ):

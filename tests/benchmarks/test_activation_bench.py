@@ -5,7 +5,7 @@ benchmark reports in `extra_info` the bandwidth it achieved and the machine's me
 copy bandwidth (the roofline), on a model-sized tensor (100x100, what the MLP sees) and a
 large one (4096x4096, about 16M elements, where caches no longer help).
 
-    python -m pytest tests/benchmarks --benchmark-only          # real numbers
+    python -m pytest tests/benchmarks --benchmark-only -n 0     # real numbers, one at a time
     python -m pytest tests/benchmarks --benchmark-disable       # run each once, as tests
 """
 
