@@ -11,6 +11,7 @@ import functools
 import json
 import re
 import shlex
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -489,13 +490,47 @@ def seconds(walls: list[float]) -> str:
 
 
 def test_the_sweep_times_and_overhead_are_the_scripts():
-    """The default sweep's wall time (two groups at once) against its timed steps."""
+    """The default sweep's wall time (two groups at once) against its timed steps, and how
+    much slower its steps ran than the example's (`results/default`, the same command)."""
     default = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
     walls = [s["wall_seconds"] for s in default["sweeps"]]
     assert f"seeds 0, 1 and 2 in {seconds(walls)} on this 2-core machine" in flat(README)
     timed = sum(s["timed_seconds"] for s in default["sweeps"]) / len(walls)
-    for page in ("measuring.md", "performance.md"):
-        assert f"{seconds(walls)} of wall time for {timed:.0f} s of timed steps" in flat(doc(page))
+    assert f"{seconds(walls)} of wall time for {timed:.0f} s of timed steps" in flat(
+        doc("measuring.md")
+    )
+    example = pd.read_csv(RESULTS / "default" / "trials.csv")["timed_seconds"].sum()
+    slower = [s["timed_seconds"] / example for s in default["sweeps"]]
+    span = f"{min(slower):.2f}–{max(slower):.2f}×"
+    assert f"its steps took {span} as long as the example's" in flat(README)
+    assert f"the same rows' steps took {span} as long as there" in flat(doc("measuring.md"))
+
+
+def test_the_sweeps_efficiency_and_where_its_cores_went_are_the_scripts():
+    """performance.md's efficiency range and median, and its table of parts, each part's
+    share of the core-seconds (wall × cores) over the three sweeps, from the file."""
+    report = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
+    sweeps = report["sweeps"]
+    efficiency = [s["efficiency"] for s in sweeps]
+    text = flat(doc("performance.md"))
+    assert (
+        f"was {min(efficiency):.3f}–{max(efficiency):.3f} over three sweeps (median "
+        f"{statistics.median(efficiency):.3f})"
+    ) in text
+    for s in sweeps:  # the parts add up to what the sweep held
+        held = s["wall_seconds"] * s["cores"]
+        assert sum(s["core_seconds"].values()) == pytest.approx(held)
+        assert s["efficiency"] == pytest.approx(
+            (s["core_seconds"]["steps"] + s["core_seconds"]["pacer_steps"]) / held
+        )
+    rows = dict(re.findall(r"^\| ([^|]+?) \| ([0-9.–]+) % \|$", doc("performance.md"), re.M))
+    names = {"steps": "the rows' timed steps", "pacer_steps": "the pacers' timed steps"}
+    for part in sweeps[0]["core_seconds"]:
+        shares = [100 * s["core_seconds"][part] / (s["wall_seconds"] * s["cores"]) for s in sweeps]
+        low, high = f"{min(shares):.1f}", f"{max(shares):.1f}"
+        assert rows[names.get(part, part.replace("rest of", "the rest of"))] == (
+            low if low == high else f"{low}–{high}"
+        ), part
 
 
 def test_the_noisy_neighbour_prose_quotes_its_files():
@@ -779,20 +814,21 @@ def test_the_two_thread_prose_is_the_runs_breakdowns():
 
 
 def test_the_sweeps_use_of_its_cores_is_the_scripts():
-    """'of the 245–252 core-seconds (wall time × 2 cores) the timed steps fill 56 %'."""
+    """'of the 582–643 core-seconds (wall time × 2 cores) the rows' timed steps fill 71–74 %,
+    and with the pacers' steps 0.749–0.773 of them'."""
     report = json.loads((RESULTS / "sweep_overhead-cpu.json").read_text())
     cores = report["environment"]["cpu_count"]
     held = [cores * s["wall_seconds"] for s in report["sweeps"]]
     filled = [s["timed_seconds"] / (cores * s["wall_seconds"]) for s in report["sweeps"]]
+    efficiency = [s["efficiency"] for s in report["sweeps"]]
     core_seconds = seconds(held).removesuffix(" s")
     share = {f"{100 * f:.0f}" for f in filled}
     share = share.pop() if len(share) == 1 else f"{100 * min(filled):.0f}–{100 * max(filled):.0f}"
     quoted = (
-        f"of the {core_seconds} core-seconds (wall time × {cores} cores) the timed steps fill "
-        f"{share} %"
+        f"of the {core_seconds} core-seconds (wall time × {cores} cores) the rows' timed steps "
+        f"fill {share} %, and with the pacers' steps {min(efficiency):.3f}–{max(efficiency):.3f}"
     )
-    for page in ("measuring.md", "performance.md"):
-        assert quoted in flat(doc(page)), page
+    assert quoted in flat(doc("measuring.md"))
 
 
 def test_the_timer_overhead_share_is_every_committed_runs():
