@@ -22,8 +22,9 @@ Parts: `activation` (the activation modules), `matmul` (Linear and convolution l
 their weights' gradient accumulation included), `loss`, `optimizer`, and `other`: the rest
 of the step (zeroing gradients, pooling, an LSTM's gates and cell arithmetic, autograd's
 engine between nodes, and the hooks' own ≈ 1 µs calls), so the parts sum to the block's
-step time. On CPU a stamp is `perf_counter_ns`; on CUDA a CUDA event, so the parts are
-device time.
+step time. The stamps are the clock's that times the steps (`clock.py`): on CPU
+`perf_counter_ns`; on CUDA a CUDA event, so the parts are device time; on MPS a wall
+clock after a synchronisation.
 
 Why not torch.profiler: on this project's 2-core machine its per-operator bookkeeping
 (≈ 10 µs an operator, varying from block to block) landed in the operators' own times,
@@ -34,7 +35,6 @@ in `compile` or `cuda-graph` mode, whose fused kernels mix the parts.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from actbench.activation import Activation
+from actbench.clock import clock_for
 from actbench.model import Architecture
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
 from actbench.step import EagerStep, Step, StepSettings
@@ -51,29 +52,24 @@ LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 class _Stamps:
-    """Opening and closing stamps per part, read once a block ends."""
+    """Opening and closing stamps per part, read once a block ends. The stamps are the
+    device's clock's (`clock.clock_for`), so a part is timed as a step is: wall time on the
+    CPU, device time on CUDA, a synchronised wall clock on MPS."""
 
     def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == "cuda"
+        self.clock = clock_for(device)
+        self.now = self.clock.now  # bound once: the hooks call it on every module
         self.pairs: list[tuple[str, object, object]] = []
-
-    def now(self) -> object:
-        if self.cuda:
-            event = torch.cuda.Event(enable_timing=True)
-            event.record()
-            return event
-        return time.perf_counter_ns()
 
     def add(self, part: str, start: object) -> None:
         self.pairs.append((part, start, self.now()))
 
     def totals(self) -> dict[str, float]:
         """µs per part since the last call."""
-        if self.cuda:
-            torch.cuda.synchronize()
+        self.clock.sync()
         out = dict.fromkeys((*PROFILE_PARTS, "step"), 0.0)
         for part, start, end in self.pairs:
-            out[part] += start.elapsed_time(end) * 1e3 if self.cuda else (end - start) / 1e3
+            out[part] += self.clock.elapsed_us(start, end)
         self.pairs.clear()
         return out
 
@@ -230,14 +226,3 @@ def subnormal_fraction(step: Step) -> float:
             count += int(((t != 0) & (t.abs() < tiny)).sum())
             total += t.numel()
     return count / total if total else 0.0
-
-
-def measure(
-    architecture: Architecture,
-    activation: Activation,
-    settings: StepSettings,
-    x: torch.Tensor,
-    y: torch.Tensor,
-) -> dict[str, float]:
-    """µs per step in each part of an eager step of `activation`'s model: one block."""
-    return Profiler(architecture, activation, settings, x, y).block(x, y)

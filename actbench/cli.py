@@ -63,7 +63,8 @@ def build_parser() -> Parser:
         flags.add_format,
         flags.add_wide,
         description="Train the model once per (activation, seed), time every step, and write "
-        "<out>/<name>/ with trials.csv, history.csv, steps.npz, run.json, summary.md and plots. "
+        "<out>/<name>/ with run.json, trials.csv, rounds.csv, history.csv, memory.csv, steps/ "
+        "(each trial's step times), summary.md, summary.csv and plots. "
         "Defaults marked 'by dataset' follow --dataset (its article's settings).",
     )
     sweep_flags.add(s)
@@ -241,21 +242,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from actbench import plot as plot_mod
-    from actbench.storage import RunFolder
+    from actbench import printout
+    from actbench.storage import RunFolder, write_bytes
 
     folders = [RunFolder.open(ref, args.out) for ref in args.runs]
     for folder in folders:
         if folder.trials().empty:
             raise ActbenchError(f"run {folder.path} has no finished trials to plot")
     if len(folders) == 1:
-        for path in plot_mod.draw_run(folders[0]):
+        for path in printout.draw(folders[0]):
             print(path)
         return 0
     default = args.out / ("_vs_".join(f.name for f in folders) + ".png")
     output = args.output or default
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        print(plot_mod.save(plot_mod.overlay(folders), output))
+        write_bytes(output, plot_mod.png(plot_mod.overlay(folders)))
+        print(output)
     except OSError as exc:
         raise ActbenchError(f"cannot write {output}: {exc.strerror or exc}") from None
     return 0

@@ -1,8 +1,10 @@
-"""How a training step is timed: the clocks, the one place a step's time is read.
+"""How a training step is timed: the clocks, the one place that knows how to time on a device.
 
 A clock brackets each step with `start()`/`stop()` and hands back the epoch's step times
 in microseconds from `collect()`, called once per epoch so that the GPU is never
-synchronised inside an epoch:
+synchronised inside an epoch. The breakdown (`breakdown.py`) times spans that nest inside
+a step, so the same clocks also hand out stamps: `now()` takes one, `elapsed_us(start, end)`
+reads a span once `sync()` has waited for the device (once per step, never inside it):
 
 - CPU: `time.perf_counter_ns` around the step (the CPU executes it synchronously).
 - CUDA: a pair of `torch.cuda.Event(enable_timing=True)` per step, recorded on the stream;
@@ -23,6 +25,16 @@ class CpuClock:
         self._t0 = 0
         self._ns: list[int] = []
 
+    def now(self) -> int:
+        return time.perf_counter_ns()
+
+    def sync(self) -> None:
+        """Nothing to wait for: the CPU has finished the work when the stamp is taken."""
+
+    @staticmethod
+    def elapsed_us(start: int, end: int) -> float:
+        return (end - start) / 1e3
+
     def start(self) -> None:
         self._t0 = time.perf_counter_ns()
 
@@ -41,6 +53,19 @@ class CudaClock:
         self._pairs: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
         self._pool: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
         self._next = 0
+
+    def now(self) -> torch.cuda.Event:
+        """An event recorded on the stream: a stamp of device time, read after `sync()`."""
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def sync(self) -> None:
+        torch.cuda.synchronize(self.device)
+
+    @staticmethod
+    def elapsed_us(start: torch.cuda.Event, end: torch.cuda.Event) -> float:
+        return start.elapsed_time(end) * 1e3
 
     def start(self) -> None:
         if self._next == len(self._pool):  # events are reused epoch after epoch
@@ -69,6 +94,10 @@ class SyncClock(CpuClock):
     def __init__(self, device: torch.device) -> None:
         super().__init__()
         self.device = device
+
+    def now(self) -> int:
+        torch.mps.synchronize()
+        return time.perf_counter_ns()
 
     def start(self) -> None:
         torch.mps.synchronize()

@@ -50,11 +50,8 @@ class Instruments:
             plan.architecture, activation, plan.step, data.x_train, data.y_train
         )
         first = data.x_train[: plan.step.batch_size]
-        self.kernels = (
-            None
-            if activation.name == "identity"  # its own null: 0 by definition
-            else kernels.KernelTimer(plan.architecture, activation, first, threads)
-        )
+        # identity's timer times nothing: its own null, 0 by definition
+        self.kernels = kernels.KernelTimer(plan.architecture, activation, first, threads)
         self.probe = health.Probe(model, kind, plan.step.loss, data.x_val, data.y_val)
         self.blocks: list[dict[str, float]] = []
         self.health: list[dict[str, float]] = []
@@ -74,7 +71,7 @@ class Instruments:
         start = time.perf_counter()
         parts, health_now = self.twin.block(x, y, step), self.probe.read()
         parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
-        parts["kernel_us"] = self.kernels.round() if self.kernels else 0.0
+        parts["kernel_us"] = self.kernels.round()
         self.blocks.append(parts)
         self.health.append(health_now)
         readings = {f"profile_{p}_us": parts[p] for p in PROFILE_PARTS}

@@ -19,17 +19,14 @@ modes fuse the activation into its neighbours: this times the eager kernels.
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
 from actbench.activation import Activation, resolve
 from actbench.model import Architecture
 
-ROUNDS = 7
 BLOCK_SECONDS = 0.01  # one round's block of calls per activation: ~100 calls at MLP shapes
 
 
@@ -66,29 +63,34 @@ def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], No
 class KernelTimer:
     """One activation's kernels against identity's, timed a round at a time: one round
     per epoch read (`instruments.py`), between rounds of training, so the rounds spread over
-    the run like the breakdown's blocks; `kernel_us` is the median over them."""
+    the run like the breakdown's blocks; `kernel_us` is the median over them. Identity is
+    its own null: 0 by definition, nothing is built or timed for it."""
 
     def __init__(
         self, architecture: Architecture, activation: Activation, x: torch.Tensor, threads: int
     ) -> None:
+        self.timers: list = []
+        self.calls: list[int] = []
+        self.rounds = 0
+        if activation.name == "identity":
+            return
         # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
         # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
         logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         from torch.utils.benchmark import Timer
 
-        self.timers = []
         for act in (activation, resolve("identity")):
             model = architecture.build(act, seed=0).to(x.device)
             inputs = layer_inputs(model, type(act.make()), x)
             self.timers.append(
                 Timer("run()", globals={"run": _call(act, inputs)}, num_threads=threads)
             )
-        self.calls: list[int] = []
-        self.rounds = 0
 
     def round(self) -> float:
         """µs per step of the activation's kernels over identity's, from one block of each
-        (~10 ms; Timer sizes the block once), in alternating order."""
+        (~10 ms; Timer sizes the block once), in alternating order; 0 for identity."""
+        if not self.timers:
+            return 0.0
         if not self.calls:
             self.calls = [
                 max(
@@ -100,27 +102,3 @@ class KernelTimer:
         self.rounds += 1
         seconds = {i: self.timers[i].timeit(self.calls[i]).median for i in order}
         return (seconds[0] - seconds[1]) * 1e6
-
-
-def measure(
-    architecture: Architecture,
-    activations: Sequence[Activation],
-    x: torch.Tensor,
-    threads: int,
-    seed: int = 0,
-) -> dict[str, float]:
-    """µs per step of each activation's own kernels over identity's, at `x`'s batch: the
-    median of `ROUNDS` rounds, the activations in a shuffled order each round."""
-    timers = {
-        a.name: KernelTimer(architecture, a, x, threads)
-        for a in activations
-        if a.name != "identity"
-    }
-    per_round: dict[str, list[float]] = {name: [] for name in timers}
-    order, shuffle = list(timers), random.Random(seed)
-    for _ in range(ROUNDS):
-        shuffle.shuffle(order)
-        for name in order:
-            per_round[name].append(timers[name].round())
-    found = {name: float(np.median(values)) for name, values in per_round.items()}
-    return {a.name: found.get(a.name, 0.0) for a in activations}  # identity: 0, its own null

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 from functools import cache
 from urllib.parse import quote
@@ -81,9 +80,7 @@ def pictures(folder: RunFolder, summary: pd.DataFrame) -> dict[str, bytes]:
     if plot.missing(folder, folder.trials()):
         for name, fig in plot.figures(folder, summary).items():
             if name not in out:
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", dpi=100)
-                out[name] = buffer.getvalue()
+                out[name] = plot.png(fig)
     return {n: out[n] for n in PICTURE_WORDS if n in out}
 
 

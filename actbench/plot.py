@@ -4,15 +4,17 @@
 Reads only saved records (run.json, trials.csv, history.csv, rounds.csv) and draws with
 matplotlib's object API (a `Figure`, no pyplot state), so it works on headless machines,
 never touches training code, and a notebook shows each picture once. Every function
-returns the Figure; `draw_run` saves them into the run folder. Each activation keeps one
-colour in every picture.
+returns the Figure and writes nothing: drawing apart from writing, so the API, the report
+and the sweep share the pictures, and the run folder's files are written where the rest of
+them are (`printout.draw`, through `storage`). Each activation keeps one colour in every
+picture.
 """
 
 from __future__ import annotations
 
+import io
 import textwrap
 import zlib
-from pathlib import Path
 
 import matplotlib
 import pandas as pd
@@ -288,14 +290,12 @@ def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str,
     return out
 
 
-def save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=100)
-    return path
-
-
-def draw_run(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:
-    """(Re)draw every picture of a run folder into it."""
-    return [save(fig, folder.path / name) for name, fig in figures(folder, summary).items()]
+def png(fig: Figure) -> bytes:
+    """The picture as a PNG, as every copy of it is made (a run folder's file, the report's
+    page), so they are the same bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 def overlay(folders: list[RunFolder]) -> Figure:

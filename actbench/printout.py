@@ -8,6 +8,7 @@ gain, and the timer's own overhead.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
@@ -249,10 +250,16 @@ def write(folder: RunFolder, run: RunRecord) -> pd.DataFrame:
     summary = summarize_folder(folder)
     folder.write_summary(markdown_report(run, summary), summary)
     try:
-        plot.draw_run(folder, summary)
+        draw(folder, summary)
     except Exception as exc:  # a picture must never cost the numbers
         warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
     return summary
+
+
+def draw(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:
+    """(Re)draw every picture of a run folder into it: `plot` draws, the folder writes."""
+    pictures = plot.figures(folder, summary)
+    return folder.write_pictures({name: plot.png(fig) for name, fig in pictures.items()})
 
 
 def show_text(folder: RunFolder, fmt: str, wide: bool = True) -> str:

@@ -44,8 +44,8 @@ def group(
     (they then start every epoch in the same round), the machine's per-epoch speed reading."""
     batches = Batches(data.x_train, data.y_train, seed)
     lockstep = plan.config.schedule == "interleaved"
-    speed = reference.for_plan(plan, data, shared=True) if lockstep else None
-    return [Trial(plan, data, a, seed, pinning, batches, on_epoch, speed) for a in acts]
+    shared = reference.for_plan(plan, data, shared=True) if lockstep else None
+    return [Trial(plan, data, a, seed, pinning, batches, on_epoch, reference=shared) for a in acts]
 
 
 def run(

@@ -242,21 +242,43 @@ def _convert(values: pd.Series, want: str, column: str, path: Path) -> pd.Series
     return converted
 
 
-def steps(arrays: dict[str, np.ndarray], path: Path, names: set[str], seeds: set[int]):
-    """steps.npz: per-trial step times laid end to end, with their offsets."""
-    try:
-        acts, seed, offset, us = (arrays[k] for k in ("activation", "seed", "offset", "us"))
-    except KeyError as exc:
-        raise ActbenchError(f"{path} is damaged: no array {exc}") from None
+def steps(
+    arrays: dict[str, np.ndarray], path: Path, names: set[str], seeds: set[int]
+) -> dict[tuple[str, int], np.ndarray]:
+    """A steps file's trials (any version's, `upgrade_steps`), each one this run trains."""
+    out = upgrade_steps(arrays, path)
+    for activation, seed in out:
+        if activation not in names or seed not in seeds:
+            raise ActbenchError(
+                f"{path} is damaged: trial {activation!r}, seed {seed} is not in this run"
+            )
+    return out
+
+
+def upgrade_steps(arrays: dict[str, np.ndarray], path: Path) -> dict[tuple[str, int], np.ndarray]:
+    """A steps file's step times by (activation, seed), whatever version wrote it. Today's
+    file is one trial's: `activation` and `seed` are scalars beside its `us`. Older files
+    laid trials end to end, cut by an `offset` array: before 0.9 one steps.npz held every
+    trial, and each trial's own file kept that layout (one-element arrays) until steps/
+    had a format of its own."""
+    if "offset" not in arrays:
+        acts, seed, us = _arrays(arrays, path, ("activation", "seed", "us"))
+        if not (acts.ndim == seed.ndim == 0 and us.ndim == 1):
+            raise ActbenchError(f"{path} is damaged: not one trial's activation, seed and steps")
+        return {(str(acts.item()), int(seed.item())): us}
+    acts, seed, offset, us = _arrays(arrays, path, ("activation", "seed", "offset", "us"))
     if not (acts.ndim == seed.ndim == offset.ndim == us.ndim == 1):
         raise ActbenchError(f"{path} is damaged: arrays are not one-dimensional")
     if len(acts) != len(seed) or len(offset) != len(acts) + 1:
         raise ActbenchError(f"{path} is damaged: {len(acts)} trials but {len(offset)} offsets")
     if offset[0] != 0 or np.any(np.diff(offset) < 0) or offset[-1] != len(us):
         raise ActbenchError(f"{path} is damaged: offsets do not cover its {len(us)} steps")
-    out = {}
-    for i, (a, s) in enumerate(zip(acts, seed, strict=True)):
-        if str(a) not in names or int(s) not in seeds:
-            raise ActbenchError(f"{path} is damaged: trial {a!r}, seed {s} is not in this run")
-        out[(str(a), int(s))] = us[offset[i] : offset[i + 1]]
-    return out
+    trials = zip(acts, seed, offset[:-1], offset[1:], strict=True)
+    return {(str(a), int(s)): us[start:end] for a, s, start, end in trials}
+
+
+def _arrays(arrays: dict[str, np.ndarray], path: Path, names: tuple[str, ...]) -> list:
+    try:
+        return [arrays[name] for name in names]
+    except KeyError as exc:
+        raise ActbenchError(f"{path} is damaged: no array {exc}") from None

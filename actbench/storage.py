@@ -5,10 +5,12 @@
                  history.csv   one row per epoch of every trial
                  rounds.csv    one row per round of every trial: its block's median step
                  memory.csv    per trial and layer, the bytes saved for backward in a step
-                 steps/        every timed step (µs, float32) after warm-up, one .npz per
-                               trial (runs saved before 0.9: one steps.npz for all)
+                 steps/        each trial's timed steps after warm-up, in the order they
+                               ran: one .npz per trial (`activation`, `seed`, `us`: µs,
+                               float32), the raw times for a user's own statistics
                  summary.md    the results tables
                  summary.csv   one row per activation: the table's numbers, cost and gain
+                 *.png         the pictures (`plot.py` draws, `printout.draw` saves)
 
 A finished trial appends its rows to the CSVs (trials.csv last, so a trial listed there has
 its history, rounds and steps saved) and writes its own steps file; nothing rewrites the
@@ -16,9 +18,9 @@ folder, so saving stays as cheap for the hundredth trial as for the first. A wri
 half-way (kill -9) leaves at most a torn last line, which readers ignore and the next
 writer cuts, and rows of a trial that has no trials.csv row, which `--resume` drops
 (`drop_unfinished`) before it trains that trial again. Whole files (run.json, the steps of
-a trial, the summaries) are replaced atomically (a temporary file, then a rename). One
-writer at a time (`lock.RunLock`); every read is checked (`schema.py`). Files get the mode
-any file the user creates gets (the umask applies).
+a trial, the summaries, the pictures) are replaced atomically (a temporary file, then a
+rename). One writer at a time (`lock.RunLock`); every read is checked (`schema.py`). Files
+get the mode any file the user creates gets (the umask applies).
 """
 
 from __future__ import annotations
@@ -123,6 +125,10 @@ def write_text(path: Path, text: str) -> None:
     _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda p: p.write_bytes(data))
+
+
 class RunFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -212,10 +218,11 @@ class RunFolder:
         append_rows(self.path / ROUNDS, trial.round_rows())
 
     def _write_steps(self, trial: TrialResult) -> None:
+        """The trial's raw step times, one file of its own: its activation and seed as
+        scalars beside them, so `np.load` alone says whose they are (docs/results.md)."""
         arrays = {
-            "activation": np.array([trial.activation], dtype=str),
-            "seed": np.array([trial.seed], dtype=np.int64),
-            "offset": np.array([0, len(trial.step_us)], dtype=np.int64),
+            "activation": np.array(trial.activation, dtype=str),
+            "seed": np.array(trial.seed, dtype=np.int64),
             "us": np.asarray(trial.step_us, dtype=np.float32),
         }
 
@@ -252,6 +259,12 @@ class RunFolder:
     def write_summary(self, text: str, summary: pd.DataFrame) -> None:
         write_text(self.path / SUMMARY, text)
         _atomic(self.path / SUMMARY_CSV, lambda p: summary.to_csv(p, index=False))
+
+    def write_pictures(self, pictures: dict[str, bytes]) -> list[Path]:
+        """Save the run's pictures (file name -> PNG bytes), each replaced whole."""
+        for name, data in pictures.items():
+            write_bytes(self.path / name, data)
+        return [self.path / name for name in pictures]
 
     # -- reading ---------------------------------------------------------------------------
     def info(self) -> RunRecord:
@@ -317,7 +330,8 @@ class RunFolder:
         return self._csv(MEMORY)
 
     def steps(self) -> dict[tuple[str, int], np.ndarray]:
-        """Per-trial step times (µs) after warm-up, keyed by (activation, seed)."""
+        """Per-trial step times (µs) after warm-up, keyed by (activation, seed); files of
+        older formats read through `schema.upgrade_steps`."""
         files = sorted((self.path / STEPS).glob("*.npz")) if (self.path / STEPS).is_dir() else []
         steps: dict[tuple[str, int], np.ndarray] = {}
         for path in schema.old_step_files(self.path) + files:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from actbench import reference
 from actbench.activation import Activation
 from actbench.clock import clock_for
 from actbench.data import Batches, DeviceData
@@ -29,6 +28,7 @@ from actbench.disturbance import StepStats
 from actbench.instruments import Instruments
 from actbench.plan import Plan
 from actbench.records import EpochRecord, RoundRecord, TrialResult
+from actbench.reference import Reference, for_plan
 from actbench.step import Step, make_step
 
 EpochCallback = Callable[[EpochRecord], None]
@@ -80,12 +80,12 @@ class Trial:
         pinning: Pinning,
         batches: Batches | None = None,
         on_epoch: EpochCallback | None = None,
-        speed: reference.Reference | None = None,
+        reference: Reference | None = None,
     ) -> None:
         self.plan, self.data, self.activation, self.seed = plan, data, activation, seed
         self.pinning, self.on_epoch = pinning, on_epoch
         self.batches = batches or Batches(data.x_train, data.y_train, seed)
-        self.reference = speed or reference.for_plan(plan, data)
+        self.reference = reference or for_plan(plan, data)  # the machine-speed reading
         # built now, not in the first round: every trial of a group is set up (a compiled
         # step resets dynamo's caches) before any of them compiles or trains
         self.model = plan.architecture.build(activation, seed).to(pinning.device)

@@ -32,3 +32,28 @@ def test_cuda_clock_reads_events_once_per_epoch():
         timer.stop()
     us = timer.collect()
     assert us.shape == (3,) and (us > 0).all()
+
+
+def test_the_stamps_of_a_span_read_as_the_steps_do():
+    """The breakdown's stamps come from the same clock: a span bracketed by `now()` reads
+    in µs after `sync()`, like a step bracketed by start/stop."""
+    timer = clock.clock_for(torch.device("cpu"))
+    start = timer.now()
+    time.sleep(0.002)
+    end = timer.now()
+    timer.sync()
+    assert 2000 <= timer.elapsed_us(start, end) < 1e6
+
+
+def test_the_breakdown_synchronises_on_mps_as_the_steps_do(monkeypatch):
+    """On MPS a stamp, like a step's start and stop, waits for the device first (no MPS
+    needed: the synchronisation is counted)."""
+    from actbench import breakdown
+
+    calls = []
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: calls.append(1))
+    stamps = breakdown._Stamps(torch.device("mps"))
+    assert isinstance(stamps.clock, clock.SyncClock)
+    start = stamps.now()
+    stamps.add("activation", start)
+    assert len(calls) == 2 and stamps.totals()["activation"] >= 0

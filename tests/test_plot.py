@@ -4,7 +4,7 @@ import matplotlib.colors
 import pytest
 from PIL import Image
 
-from actbench import cli, plot, runner
+from actbench import cli, plot, printout, runner
 from actbench import summary as summary_mod
 from actbench.config import SweepConfig
 from actbench.run_record import RunRecord, describe
@@ -53,6 +53,16 @@ def test_plot_redraws_a_run(finished_run, capsys):
     assert cli.main(["plot", str(finished_run.path)]) == 0
     assert is_png(finished_run.path / plot.SCATTER)
     assert str(finished_run.path / plot.CURVES) in capsys.readouterr().out
+
+
+def test_drawing_writes_nothing_and_the_folder_saves_the_pictures(finished_run):
+    """plot builds figures; the run folder writes them (whole: no temporary file left)."""
+    files = {p.name: p.stat().st_mtime_ns for p in finished_run.path.iterdir()}
+    drawn = plot.figures(finished_run)
+    assert {p.name: p.stat().st_mtime_ns for p in finished_run.path.iterdir()} == files
+    paths = printout.draw(finished_run)
+    assert [p.name for p in paths] == list(drawn) and all(is_png(p) for p in paths)
+    assert not list(finished_run.path.glob(".*.tmp"))
 
 
 def test_plot_overlays_two_runs(shared, tmp_path):

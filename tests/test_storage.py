@@ -2,6 +2,7 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,60 @@ def test_damaged_steps_are_named(tmp_path):
     with pytest.raises(ActbenchError, match=r"cannot read .*seed0-.*npz.*run the sweep again"):
         folder.steps()
     assert len(folder.trials()) == 2  # the rest of the run still reads
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def steps_snippet() -> str:
+    """docs/results.md's code that reads a run's step times, as a user would copy it."""
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    section = text[text.index("### A trial's step times") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("run", ["saved now", "committed"])
+def test_the_docs_snippet_reads_each_trials_step_times(tmp_path, run, capsys):
+    """What docs/results.md shows a user reads the steps the package reads, in a run saved
+    today (one trial a file, no offsets) and in a committed run of the older layout."""
+    folder = saved_run(tmp_path) if run == "saved now" else RunFolder(ROOT / "results/default")
+    if run == "saved now":
+        for path in (folder.path / "steps").glob("*.npz"):
+            with np.load(path) as trial:
+                assert set(trial.files) == {"activation", "seed", "us"}
+                assert trial["activation"].ndim == trial["seed"].ndim == 0
+    code = steps_snippet().replace('"results/default/steps"', repr(str(folder.path / "steps")))
+    found: dict = {}
+    exec(compile(code, "docs/results.md", "exec"), found)
+    steps, saved = found["steps"], folder.steps()
+    trials = folder.trials().set_index(["activation", "seed"])
+    assert len(steps) == sum(len(us) for us in saved.values())
+    for (activation, seed), us in saved.items():
+        mine = steps[(steps.activation == activation) & (steps.seed == seed)].us.to_numpy()
+        assert np.array_equal(mine, us) and mine.dtype == np.float32, (activation, seed)
+        row = trials.loc[(activation, seed)]
+        assert len(us) == row["steps"] - row["warmup_steps"], (activation, seed)
+    assert np.array_equal(found["relu"].to_numpy(), saved[("relu", 0)])
+    assert "0.99" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"activation": "relu", "seed": 0}, "no array 'us'"),
+        ({"activation": ["relu", "relu"], "seed": 0, "us": [1.0]}, "not one trial's"),
+        ({"activation": "gelu", "seed": 0, "us": [1.0]}, "trial 'gelu', seed 0 is not in"),
+        ({"activation": ["relu"], "seed": [0], "offset": [0, 2], "us": [1.0]}, "do not cover"),
+    ],
+)
+def test_a_damaged_steps_file_is_one_line(tmp_path, arrays, message):
+    folder = saved_run(tmp_path)
+    path = next((folder.path / "steps").glob("seed0-*.npz"))
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **{k: np.array(v) for k, v in arrays.items()})
+    with pytest.raises(ActbenchError, match=message) as caught:
+        folder.steps()
+    assert "\n" not in str(caught.value) and path.name in str(caught.value)
 
 
 def test_a_run_json_without_configuration_is_refused(tmp_path):
