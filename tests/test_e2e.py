@@ -123,6 +123,7 @@ def test_idx_reader_agrees_with_torchvision_on_real_mnist():
 
 @pytest.mark.slow
 @pytest.mark.e2e
+@pytest.mark.timeout(900)  # a whole benchmark script: 109 s here
 def test_bench_step_script_runs_and_reports_ratios(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(

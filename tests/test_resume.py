@@ -235,6 +235,7 @@ def test_a_signal_keeps_the_finished_trials_and_resume_finishes(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ten subprocess sweeps and a resume: 160 s here
 def test_kill_9_at_random_moments_never_corrupts_a_run(tiny_mnist, tmp_path):
     """Fault injection: SIGKILL (no handler runs) at 10 random moments of one sweep, each
     the k-th line of its progress (a group starting, an epoch, a trial saved: k drawn at
