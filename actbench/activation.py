@@ -61,11 +61,6 @@ class Activation:
     def make(self) -> nn.Module:
         return self.factory()
 
-    def __reduce__(self):
-        """Sent to a worker process by name (a factory may be a closure, which pickle
-        cannot carry); the worker finds it again the way the parent did."""
-        return resolve, (self.name,)
-
 
 def _custom(spec: str) -> Activation:
     module_name, _, attr = spec.partition(":")

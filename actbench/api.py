@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,7 @@ from torch import nn
 
 from actbench import activation as activations_mod
 from actbench import comparison as compare_mod
-from actbench import comparison_view, pages, plot, printout, site, table
+from actbench import comparison_view, loader, pages, plot, printout, site, table, usercode
 from actbench import device as device_mod
 from actbench import environment as environment_mod
 from actbench import gate as gate_mod
@@ -218,7 +218,15 @@ def sweep(
 
 def _plain(name: str, value):
     """Python values as the config keeps them: a sequence as a tuple (one seed may be an
-    int), a path as a Path; anything else as given, for `plan.build` to check."""
+    int), a path as a Path, a factory or loader (or the tensors) by the name it is given
+    in this process; anything else as given, for `plan.build` to check."""
+    if name == "model" and callable(value):
+        return usercode.give(value, "model")
+    if name == "dataset" and isinstance(value, Mapping):
+        tensors = loader.Tensors(value)
+        return usercode.give(tensors, "dataset", f"tensors:{tensors.sha256[:12]}")
+    if name == "dataset" and callable(value):
+        return usercode.give(value, "dataset")
     if name in ("seeds", "cpu_affinity", "hidden") and isinstance(value, list | range):
         return tuple(value)
     if name == "seeds" and isinstance(value, int) and not isinstance(value, bool):

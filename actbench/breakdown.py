@@ -39,16 +39,14 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from actbench.activation import Activation
 from actbench.clock import clock_for
-from actbench.model import Architecture
+from actbench.network import Network, activation_modules, weight_layers
 from actbench.records import PROFILE_PARTS, PROFILE_STEPS
 from actbench.step import EagerStep, Step, StepSettings
 
 WARMUP, STEPS = 2, PROFILE_STEPS
-LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 class _Stamps:
@@ -91,19 +89,24 @@ def _created_by(output: torch.Tensor, inputs: tuple) -> list:
 class TimedStep(EagerStep):
     """The eager step, with every leaf module's forward and backward timed into its part."""
 
-    def __init__(self, *args, activation_type: type, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.stamps = _Stamps(self.flat.device)
         self._open: list[object] = []
         self.claimed: set = set()
+        acts = {id(m) for m in activation_modules(self.model)}
+        weights = {id(m) for m in weight_layers(self.model)}
+        inside = {id(c) for m in activation_modules(self.model) for c in m.modules() if c is not m}
         for module in self.model.modules():
-            if next(module.children(), None) is not None:
+            if id(module) in inside:
+                continue  # part of an activation module, timed as its part
+            if id(module) not in acts and next(module.children(), None) is not None:
                 continue  # a container: its leaves are timed, its own arithmetic is other
             part = (
                 "activation"
-                if isinstance(module, activation_type)
+                if id(module) in acts
                 else "matmul"
-                if isinstance(module, LAYERS)
+                if id(module) in weights
                 else "other"
             )
             module.register_forward_pre_hook(self._opener())
@@ -157,17 +160,16 @@ class Profiler:
 
     def __init__(
         self,
-        architecture: Architecture,
+        network: Network,
         activation: Activation,
         settings: StepSettings,
         x: torch.Tensor,
         y: torch.Tensor,
     ) -> None:
-        model = architecture.build(activation, seed=0).to(x.device)
+        model = network.build(activation, seed=0).to(x.device)
         s = settings
         self.step = TimedStep(
             model, s.optimizer, s.lr, x, y, s.batch_size, s.loss, s.momentum,
-            activation_type=type(activation.make()),
         )  # fmt: skip
         self.batch_size = s.batch_size
         self.warmup = WARMUP  # the first block warms the twin up; later ones refresh caches

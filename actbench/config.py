@@ -54,6 +54,12 @@ SERIES_DEFAULTS: dict[str, object] = {  # the airline article's LSTM
     "val_fraction": 0.1,
     "window": 10,
 }
+USER_DEFAULTS: dict[str, object] = {  # a user's loader: MNIST's settings, no network implied
+    **IMAGE_DEFAULTS,
+    "model": None,
+    "hidden": None,
+}
+TASKS = ("classification", "regression")
 DATASETS = {  # name: (models that fit it, its defaults)
     "mnist": (("mlp", "mlp-linear-last", "cnn"), IMAGE_DEFAULTS),
     "fashion-mnist": (("mlp", "mlp-linear-last", "cnn"), IMAGE_DEFAULTS),
@@ -79,8 +85,9 @@ class SweepConfig:
     cpu_affinity: tuple[int, ...] | None = None
     deterministic: bool = False
     mode: str = "eager"
-    dataset: str = "mnist"
-    model: str | None = None  # None: the dataset's default (see DEPENDENT)
+    dataset: str = "mnist"  # or a user's loader: FILE.py:NAME, package.module:NAME
+    model: str | None = None  # None: the dataset's default (see DEPENDENT); or a factory's spec
+    task: str | None = None  # a user's dataset: None follows its labels
     executor: str = "local"
     schedule: str = "interleaved"
     round_steps: int = 10

@@ -5,8 +5,9 @@ Work comes as groups: the trials of one seed, trained together under the run's s
 and the sweep persists each one at once, so resume, tables, plots and compare cannot tell
 them apart.
 
-- `local`: every group trains in a fresh worker process (`worker.py`, spawned), `jobs` of
-  them at once, each pinned to cores of its own when there are several; the next one is
+- `local`: every group trains in a fresh worker process (`worker.py`, started as its own
+  command line, `python -m actbench.worker`, as pyperf starts its workers), `jobs` of them
+  at once, each pinned to cores of its own when there are several; the next one is
   started while the others train, so its imports cost no wall time, and waits for its
   turn. The parent schedules, relays progress and hands back results. A worker that dies
   is an error that names its seed; what finished before it is already saved.
@@ -14,20 +15,26 @@ them apart.
   `threads` CPUs otherwise, so groups never share a device; it loads its dataset on its own
   node and records the host it ran on. Its trials come back together when the task ends.
 
-Activations handed to the Python API as objects defined in a notebook (`__main__`) cannot
-be imported by a fresh process; such a sweep trains its groups in this process instead
-(`inline`) and says so.
+A worker never re-runs the caller's main module (multiprocessing's spawn would import a
+plain script's `__main__` again, and fail on one piped to stdin): its job arrives over a
+pipe, pickled by cloudpickle, so the user's factories, loaders and activations defined in a
+notebook, a script or the REPL reach it by value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+import cloudpickle
 
 from actbench import worker
 from actbench.device import Pinning
@@ -38,11 +45,6 @@ from actbench.records import EpochRecord, TrialResult
 
 Started = Callable[[Group], None]
 Finished = Callable[[Group], None]
-
-
-def travels(name: str) -> bool:
-    """Whether a fresh process can find this activation by its name."""
-    return ":" not in name or not (name.startswith("__main__:") or "<" in name)
 
 
 def default_jobs(pinning: Pinning, groups: int) -> int:
@@ -72,22 +74,33 @@ def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]
 class _Worker:
     group: Group
     slot: int
-    process: multiprocessing.process.BaseProcess
+    process: subprocess.Popen
     conn: Connection
     done: bool = False
 
 
+def _environment() -> dict[str, str]:
+    """The worker imports this actbench (a checkout's, not another install's) first."""
+    here = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
+
+
 def _start(job: worker.Job, slot: int) -> _Worker:
-    """Start `job`'s process; it imports, then waits for `worker.Go` (see `_go`)."""
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(
-        target=worker.main, args=(job, theirs, os.getpid()), name=f"actbench-seed-{job.seed}"
+    """Start `job`'s process and send it the job; it imports, then waits for `worker.Go`
+    (see `_go`). Its own session: Ctrl-C is the parent's to handle (it stops the workers)."""
+    ours, theirs = Pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actbench.worker", str(theirs.fileno()), str(os.getpid())],
+        pass_fds=[theirs.fileno()],
+        env=_environment(),
+        start_new_session=True,
     )
-    # not daemonic: a compiled step's inductor may start compile workers of its own; the
-    # sweep kills its workers itself when it stops early (`local`'s finally)
-    process.start()
     theirs.close()  # the child holds the only other end: EOF when it is gone
+    # the caller's import path, so that modules it found (a test's, a notebook's folder)
+    # are found by reference; what is defined in no module travels by value
+    ours.send(list(sys.path))
+    ours.send_bytes(cloudpickle.dumps(job))
     return _Worker(job.group, slot, process, ours)
 
 
@@ -98,7 +111,7 @@ def _go(w: _Worker, slot: int, affinity: list[int] | None, alone: bool) -> None:
 
 
 def _died(w: _Worker) -> ActbenchError:
-    code = w.process.exitcode
+    code = w.process.returncode
     how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
     return ActbenchError(
         f"the worker process for seed {w.group.seed} {how} before its trials finished; the trials "
@@ -160,7 +173,7 @@ def local(
                     elif kind == "done":
                         w.done = True
                     elif kind == "eof":
-                        w.process.join()
+                        w.process.wait()
                         if not w.done:
                             raise _died(w)
                         del running[w.group]
@@ -169,23 +182,8 @@ def local(
     finally:
         for w in [*running.values(), *waiting]:  # interrupted or failed: stop the rest
             w.process.kill()
-            w.process.join()
+            w.process.wait()
             w.conn.close()
-
-
-def inline(
-    groups: Sequence[Group],
-    plan: Plan,
-    pinning: Pinning,
-    started: Started,
-    on_epoch: Callable[[EpochRecord], None],
-    finished: Finished,
-) -> Iterator[TrialResult]:
-    """Every group in this process, one after another (activations a worker can't import)."""
-    for group in groups:
-        started(group)
-        yield from worker.train_group(plan, group, pinning, on_epoch)
-        finished(group)
 
 
 def remote_group(job: worker.Job) -> list[TrialResult]:

@@ -31,9 +31,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from actbench.network import activation_modules, weight_layers
 from actbench.records import PROBE_ROWS, SATURATION
 
-WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _GRID = torch.linspace(-30.0, 30.0, 60001)
 
 
@@ -59,15 +59,18 @@ class Probe:
     def __init__(
         self,
         model: nn.Module,
-        activation_type: type,
         loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         x: torch.Tensor,
         y: torch.Tensor,
     ) -> None:
         self.model, self.loss = model, loss
         self.x, self.y = x[:PROBE_ROWS], y[:PROBE_ROWS]
-        self.activations = [m for m in model.modules() if isinstance(m, activation_type)]
-        self.weights = [m.weight for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
+        self.activations = activation_modules(model)
+        self.weights = [
+            m.weight
+            for m in weight_layers(model)
+            if isinstance(getattr(m, "weight", None), nn.Parameter)
+        ]
         first = self.activations[0] if self.activations else None
         # identity's "derivative" is 1 everywhere: never dead, never saturated
         self.largest = largest_derivative(first) if first is not None else 1.0
@@ -89,8 +92,9 @@ class Probe:
         values: dict[str, float] = {}
         dead_units = units = saturated = entries = 0
         for i, module in enumerate(self.activations):
-            d = torch.stack([derivative(module, z) for z in inputs[i]])  # calls x rows x units..
-            per_unit = d.movedim(2, 0).reshape(d.shape[2], -1)  # units x everything else
+            d = torch.stack([derivative(module, z) for z in inputs[i]])  # calls x rows x ...
+            axis = 2 if d.dim() >= 5 else d.dim() - 1  # a feature map's channels, else features
+            per_unit = d.movedim(axis, 0).reshape(d.shape[axis], -1)  # units x everything else
             dead = int((per_unit == 0).all(dim=1).sum())
             flat = int((d.abs() < SATURATION * self.largest).sum())
             values[f"dead_{i + 1}"] = dead / per_unit.shape[0]

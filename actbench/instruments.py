@@ -45,14 +45,13 @@ class Instruments:
         threads: int,
     ) -> None:
         self.plan, self.model = plan, model
-        kind = type(activation.make())
         self.twin = breakdown.Profiler(
-            plan.architecture, activation, plan.step, data.x_train, data.y_train
+            plan.network, activation, plan.step, data.x_train, data.y_train
         )
         first = data.x_train[: plan.step.batch_size]
         # identity's timer times nothing: its own null, 0 by definition
-        self.kernels = kernels.KernelTimer(plan.architecture, activation, first, threads)
-        self.probe = health.Probe(model, kind, plan.step.loss, data.x_val, data.y_val)
+        self.kernels = kernels.KernelTimer(plan.network, activation, first, threads)
+        self.probe = health.Probe(model, plan.step.loss, data.x_val, data.y_val)
         self.blocks: list[dict[str, float]] = []
         self.health: list[dict[str, float]] = []
         steps = max(1, data.x_train.shape[0] // plan.step.batch_size)

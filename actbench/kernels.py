@@ -25,18 +25,17 @@ import torch
 from torch import nn
 
 from actbench.activation import Activation, resolve
-from actbench.model import Architecture
+from actbench.network import Network, activation_modules
 
 BLOCK_SECONDS = 0.01  # one round's block of calls per activation: ~100 calls at MLP shapes
 
 
-def layer_inputs(model: nn.Module, activation_type: type, x: torch.Tensor) -> list[torch.Tensor]:
+def layer_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """The input of every call of the model's activation modules on batch `x`, in order."""
     seen: list[torch.Tensor] = []
     hooks = [
         m.register_forward_hook(lambda mod, args, out: seen.append(args[0].detach().clone()))
-        for m in model.modules()
-        if isinstance(m, activation_type)
+        for m in activation_modules(model)
     ]
     try:
         with torch.no_grad():
@@ -67,7 +66,7 @@ class KernelTimer:
     its own null: 0 by definition, nothing is built or timed for it."""
 
     def __init__(
-        self, architecture: Architecture, activation: Activation, x: torch.Tensor, threads: int
+        self, network: Network, activation: Activation, x: torch.Tensor, threads: int
     ) -> None:
         self.timers: list = []
         self.calls: list[int] = []
@@ -80,8 +79,8 @@ class KernelTimer:
         from torch.utils.benchmark import Timer
 
         for act in (activation, resolve("identity")):
-            model = architecture.build(act, seed=0).to(x.device)
-            inputs = layer_inputs(model, type(act.make()), x)
+            model = network.build(act, seed=0).to(x.device)
+            inputs = layer_inputs(model, x)
             self.timers.append(
                 Timer("run()", globals={"run": _call(act, inputs)}, num_threads=threads)
             )

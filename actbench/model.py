@@ -1,61 +1,62 @@
-"""The networks under test, each with a swappable activation: the seed article's MLP, its
-Keras CNN example, and the airline article's LSTM forecaster.
+"""The networks actbench ships, as factories of the kind a user hands over (`network.py`):
+the seed article's MLP, its Keras CNN example, and the airline article's LSTM forecaster.
 
-Every weight layer is created first, from the seed, and only then the activation modules,
-so for a given seed every activation starts from bit-identical weights (even one with
-parameters of its own, like PReLU). The global RNG is left as it was.
+Each takes `act` (a call returns a fresh activation module) and its own options, and is
+registered by name (`--model`), as timm's `create_model` finds its networks; `builtin`
+binds the options and returns the `Network` every layer reads. The weights are drawn from
+the RNG `Network.build` seeded, in the order they were before factories: the committed
+results' networks are the same networks.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from actbench.activation import Activation
 from actbench.config import MODELS
+from actbench.network import Network
 
-__all__ = ["MODELS", "Architecture", "build", "image_shape"]
+__all__ = ["MODELS", "build_cnn", "build_lstm", "build_mlp", "builtin", "image_shape"]
 
 IN_FEATURES, NUM_CLASSES = 28 * 28, 10
+Act = Callable[[], nn.Module]
 
 
-def build_mlp(
-    hidden: tuple[int, ...], activation: Activation, seed: int, linear_last: bool = False
-) -> nn.Sequential:
-    """784 -> hidden... -> 10 with `activation` after every hidden layer; with
-    `linear_last`, none after the last hidden layer (the second article's Keras stack,
+def mlp(
+    act: Act, hidden: tuple[int, ...] = (100, 100, 100), linear_last: bool = False
+) -> nn.Module:
+    """784 -> hidden... -> 10 with `act()` after every hidden layer; with `linear_last`,
+    none after the last hidden layer (the second article's Keras stack,
     Dense(200) -> activation -> Dense(200) -> Dense(10), is `--hidden 200,200`)."""
     widths = (IN_FEATURES, *hidden, NUM_CLASSES)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        linears = [nn.Linear(a, b) for a, b in itertools.pairwise(widths)]
+    linears = [nn.Linear(a, b) for a, b in itertools.pairwise(widths)]
     activated = len(linears) - 1 - int(linear_last)
     layers: list[nn.Module] = []
     for i, linear in enumerate(linears):
         layers.append(linear)
         if i < activated:
-            layers.append(activation.make())
+            layers.append(act())
     return nn.Sequential(*layers)
 
 
-def build_cnn(activation: Activation, seed: int) -> nn.Sequential:
+def cnn(act: Act) -> nn.Module:
     """The Keras example's CNN: Conv 32 3x3 -> MaxPool 2 -> Conv 64 3x3 -> MaxPool 2 ->
-    Conv 64 3x3 -> Flatten -> Dense 64 -> Dense 10, `activation` after every conv and the
-    hidden dense layer. Input: N x 1 x 28 x 28."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        conv1, conv2, conv3 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 64, 3)
-        dense, out = nn.Linear(64 * 3 * 3, 64), nn.Linear(64, NUM_CLASSES)
-    act = activation.make
+    Conv 64 3x3 -> Flatten -> Dense 64 -> Dense 10, `act()` after every conv and the
+    hidden dense layer. Input: N x 1 x 28 x 28; channels-last weights (measured 10-20 %
+    faster steps on CPU)."""
+    conv1, conv2, conv3 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 64, 3)
+    dense, out = nn.Linear(64 * 3 * 3, 64), nn.Linear(64, NUM_CLASSES)
     return nn.Sequential(
         conv1, act(), nn.MaxPool2d(2),
         conv2, act(), nn.MaxPool2d(2),
         conv3, act(), nn.Flatten(),
         dense, act(), out,
-    )  # fmt: skip
+    ).to(memory_format=torch.channels_last)  # fmt: skip
 
 
 class LSTMLayer(nn.Module):
@@ -92,57 +93,55 @@ class LSTMLayer(nn.Module):
         return torch.stack(outputs, dim=1) if self.sequence else h
 
 
-def build_lstm(
-    hidden: tuple[int, ...], activation: Activation, seed: int, features: int = 1
-) -> nn.Sequential:
+def lstm(act: Act, hidden: tuple[int, ...] = (6,), features: int = 1) -> nn.Module:
     """The airline article's forecaster: stacked LSTM layers of widths `hidden`, then
     Dense(1, linear) on the last step. Input: N x window x features. Weights are drawn
     as `nn.LSTM` draws them, uniform in +-1/sqrt(width)."""
     widths = (features, *hidden)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        pairs = []
-        for a, b in itertools.pairwise(widths):
-            project, recurrent = nn.Linear(a, 4 * b), nn.Linear(b, 4 * b, bias=False)
-            for weight in (*project.parameters(), *recurrent.parameters()):
-                nn.init.uniform_(weight, -(b**-0.5), b**-0.5)
-            pairs.append((project, recurrent))
-        out = nn.Linear(hidden[-1], 1)
+    pairs = []
+    for a, b in itertools.pairwise(widths):
+        project, recurrent = nn.Linear(a, 4 * b), nn.Linear(b, 4 * b, bias=False)
+        for weight in (*project.parameters(), *recurrent.parameters()):
+            nn.init.uniform_(weight, -(b**-0.5), b**-0.5)
+        pairs.append((project, recurrent))
+    out = nn.Linear(hidden[-1], 1)
     layers: list[nn.Module] = [
-        LSTMLayer(project, recurrent, activation.make(), sequence=i < len(pairs) - 1)
+        LSTMLayer(project, recurrent, act(), sequence=i < len(pairs) - 1)
         for i, (project, recurrent) in enumerate(pairs)
     ]
     return nn.Sequential(*layers, out)
 
 
-def build(name: str, hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Sequential:
-    """The model `--model` names; `hidden` applies to the MLPs and the LSTM."""
-    if name == "cnn":  # channels-last conv weights: measured 10-20 % faster steps on CPU
-        return build_cnn(activation, seed).to(memory_format=torch.channels_last)
-    if name == "lstm":
-        return build_lstm(hidden, activation, seed)
-    return build_mlp(hidden, activation, seed, linear_last=name == "mlp-linear-last")
-
-
 def image_shape(name: str) -> tuple[int, ...]:
-    """How one image is laid out for `name`: flat for the MLP, 1x28x28 for the CNN."""
-    return (1, 28, 28) if name == "cnn" else (IN_FEATURES,)
+    """How one image is laid out for `--model name`: flat for the MLPs, 1x28x28 for the
+    CNN and for a user's factory (which flattens it itself if it wants)."""
+    return (IN_FEATURES,) if name in ("mlp", "mlp-linear-last") else (1, 28, 28)
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """The network a run trains (`--model` and `--hidden`), apart from its activation."""
+def builtin(name: str, hidden: tuple[int, ...] | None) -> Network:
+    """The built-in network `--model name` with `--hidden` bound (the CNN has no widths)."""
+    if name == "cnn":
+        return Network("cnn", cnn, "cnn", image_shape(name), builtin=True)
+    hidden = tuple(hidden or ())
+    factory = (
+        functools.partial(lstm, hidden=hidden)
+        if name == "lstm"
+        else functools.partial(mlp, hidden=hidden, linear_last=name == "mlp-linear-last")
+    )
+    words = f"{name} {'-'.join(map(str, hidden))}"
+    return Network(name, factory, words, image_shape(name), builtin=True)
 
-    name: str
-    hidden: tuple[int, ...]
 
-    def build(self, activation: Activation, seed: int) -> nn.Sequential:
-        return build(self.name, self.hidden, activation, seed)
+def build_mlp(
+    hidden: tuple[int, ...], activation: Activation, seed: int, linear_last: bool = False
+) -> nn.Module:
+    """The MLP for `activation` at `seed` (scripts and tests build it directly)."""
+    return builtin("mlp-linear-last" if linear_last else "mlp", hidden).build(activation, seed)
 
-    @property
-    def image_shape(self) -> tuple[int, ...]:
-        return image_shape(self.name)
 
-    def describe(self) -> str:
-        """'mlp 100-100-100', 'cnn', 'lstm 6': run.json's words for it."""
-        return self.name if self.name == "cnn" else f"{self.name} {'-'.join(map(str, self.hidden))}"
+def build_cnn(activation: Activation, seed: int) -> nn.Module:
+    return builtin("cnn", None).build(activation, seed)
+
+
+def build_lstm(hidden: tuple[int, ...], activation: Activation, seed: int) -> nn.Module:
+    return builtin("lstm", hidden).build(activation, seed)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from actbench import activation as activations_mod
 from actbench import dataset as datasets
+from actbench import loader, usercode
 from actbench.activation import Activation
 from actbench.config import (
     DEPENDENT,
@@ -25,10 +26,12 @@ from actbench.config import (
     MODES,
     OPTIMIZERS,
     SCHEDULES,
+    TASKS,
     SweepConfig,
 )
 from actbench.errors import ActbenchError
-from actbench.model import MODELS, Architecture
+from actbench.model import MODELS, builtin
+from actbench.network import Network
 from actbench.step import StepSettings
 from actbench.task import Metric, Task
 
@@ -43,6 +46,7 @@ class Plan:
     activations: tuple[Activation, ...]  # the baseline first when it was not listed
     baseline: Activation | None
     filled: Mapping[str, object]  # the values the dataset's defaults supplied
+    network: Network  # the factory `--model` names, its options bound
 
     @property
     def task(self) -> Task:
@@ -51,10 +55,6 @@ class Plan:
     @property
     def metric(self) -> Metric:
         return self.dataset.task.metric
-
-    @property
-    def architecture(self) -> Architecture:
-        return Architecture(self.config.model, self.config.hidden)
 
     @property
     def step(self) -> StepSettings:
@@ -75,14 +75,18 @@ class Plan:
 def build(request: SweepConfig) -> Plan:
     """Check `request`, fill what its dataset decides, resolve its names: the run's `Plan`."""
     _types(request)
-    dataset = _dataset(request.dataset)
+    dataset = _dataset(request.dataset, request.task)
+    own = request.model is not None and usercode.is_spec(request.model)
     filled = {
         name: dataset.defaults[name]
         for name in DEPENDENT
-        if getattr(request, name) is None and dataset.defaults[name] is not None
+        if getattr(request, name) is None
+        and dataset.defaults[name] is not None
+        and not (own and name == "hidden")  # widths are the factory's own business
     }
     config = dataclasses.replace(request, **filled)
     _check(config, dataset)
+    network = _network(config)
     listed = _activations(config.activations)
     baseline = None if config.baseline is None else _baseline(config.baseline)
     acts = list(listed)
@@ -93,7 +97,7 @@ def build(request: SweepConfig) -> Plan:
         activations=tuple(a.name for a in acts),
         baseline=None if baseline is None else baseline.name,
     )
-    return Plan(config, dataset, tuple(acts), baseline, filled)
+    return Plan(config, dataset, tuple(acts), baseline, filled, network)
 
 
 def saved(run: RunRecord) -> Plan:
@@ -101,13 +105,39 @@ def saved(run: RunRecord) -> Plan:
     return build(run.config)
 
 
-def _dataset(name: str) -> datasets.Dataset:
+def _dataset(name: str, task: str | None) -> datasets.Dataset:
+    """A built-in dataset by name, or a user's loader by its spec."""
+    if task is not None:
+        _one_of("task", task, TASKS)
+    if usercode.is_spec(name):
+        load = usercode.resolve(name, "a data loader", "dataset")
+        if not callable(load):
+            raise ActbenchError(
+                f"{{dataset}} {name} is a {type(load).__name__}, not a loader to call", ["dataset"]
+            )
+        return loader.user_dataset(name, load, task)
+    if task is not None and name in datasets.DATASETS:
+        raise ActbenchError(f"{{task}} applies to a user's dataset, not {name}", ["task"])
     try:
         return datasets.DATASETS[name]
     except KeyError:
         raise ActbenchError(
-            f"{{dataset}} must be one of {', '.join(datasets.NAMES)}, got {name!r}", ["dataset"]
+            f"{{dataset}} must be one of {', '.join(datasets.NAMES)}, or FILE.py:NAME or "
+            f"package.module:NAME for a loader of your own, got {name!r}",
+            ["dataset"],
         ) from None
+
+
+def _network(c: SweepConfig) -> Network:
+    """The built-in network `model` names with its widths, or a user's factory."""
+    if not usercode.is_spec(c.model):
+        return builtin(c.model, c.hidden)
+    factory = usercode.resolve(c.model, "a network factory", "model")
+    if not callable(factory):
+        raise ActbenchError(
+            f"{{model}} {c.model} is a {type(factory).__name__}, not a factory to call", ["model"]
+        )
+    return Network(c.model, factory, c.model)
 
 
 def _activations(names: Sequence[str]) -> list[Activation]:
@@ -162,7 +192,7 @@ _INT = ("batch_size", "epochs", "patience", "jobs", "train_limit", "warmup_steps
 _INTS = ("seeds", "hidden", "cpu_affinity")
 _NUMBER = ("lr", "momentum", "val_fraction")
 _TEXT = ("device", "mode", "dataset", "model", "executor", "schedule", "optimizer", "name",
-         "ray_address", "baseline")  # fmt: skip
+         "ray_address", "baseline", "task")  # fmt: skip
 
 
 def _types(c: SweepConfig) -> None:
@@ -210,7 +240,15 @@ def _check(c: SweepConfig, dataset: datasets.Dataset) -> None:
     _one_of("optimizer", c.optimizer, OPTIMIZERS)
     _one_of("executor", c.executor, EXECUTORS)
     _one_of("mode", c.mode, MODES)
-    _one_of("model", c.model, MODELS)  # one that fits the dataset: `dataset.check`
+    if c.model is None:
+        raise ActbenchError(
+            f"{{model}} is needed with a user's dataset ({c.dataset}): a built-in "
+            f"({', '.join(MODELS)}) or FILE.py:NAME for a factory of your own",
+            ["model"],
+        )
+    own = usercode.is_spec(c.model)
+    if not own:
+        _one_of("model", c.model, MODELS)  # one that fits the dataset: `dataset.check`
     if c.momentum and c.optimizer != "sgd":
         raise ActbenchError(
             f"{{momentum}} applies to {{optimizer}} sgd, not {c.optimizer}",
@@ -223,8 +261,16 @@ def _check(c: SweepConfig, dataset: datasets.Dataset) -> None:
             f"{{val_fraction}} must be between 0 and 1 (exclusive), got {c.val_fraction}",
             ["val_fraction"],
         )
-    if not c.hidden or min(c.hidden) < 1:
-        raise ActbenchError(f"{{hidden}} wants integers >= 1, got {list(c.hidden)}", ["hidden"])
+    if own and c.hidden is not None:
+        raise ActbenchError(
+            f"{{hidden}} applies to the built-in networks, not {c.model}: a factory sets its "
+            "own widths",
+            ["hidden"],
+        )
+    if not own and (not c.hidden or min(c.hidden) < 1):
+        raise ActbenchError(
+            f"{{hidden}} wants integers >= 1, got {list(c.hidden or ())}", ["hidden"]
+        )
     if c.model == "mlp-linear-last" and len(c.hidden) < 2:
         raise ActbenchError(
             f"{{model}} mlp-linear-last leaves the last hidden layer linear, so it needs two or "

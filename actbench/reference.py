@@ -21,7 +21,7 @@ from actbench.plan import Plan
 def for_plan(plan: Plan, data: DeviceData, shared: bool = False) -> Reference:
     """The machine-speed reading for a run: its own model with the baseline's activation
     (identity without one), fixed weights, on a fixed batch of the run's shape."""
-    model = plan.architecture.build(plan.baseline or resolve("identity"), seed=0)
+    model = plan.network.build(plan.baseline or resolve("identity"), seed=0)
     size = min(plan.config.batch_size, data.x_train.shape[0])
     x, y = data.x_train[:size].clone(), data.y_train[:size].clone()
     return Reference(model.to(x.device), x, y, plan.task.loss, shared)
@@ -31,15 +31,13 @@ def describe(plan: Plan) -> str:
     """What `for_plan` times, in words, for run.json: two runs' reference readings compare
     only when this matches."""
     name = plan.baseline.name if plan.baseline else "identity"
-    return (
-        f"{plan.architecture.describe()}, {name}, batch {plan.config.batch_size}, forward+backward"
-    )
+    return f"{plan.network.describe()}, {name}, batch {plan.config.batch_size}, forward+backward"
 
 
 class Reference:
     """The machine's own speed, read at the start of every epoch on work of the run's kind.
 
-    Forward and backward of the run's own model (its architecture and widths, with the
+    Forward and backward of the run's own model (its network and widths, with the
     baseline's activation and fixed weights) on a fixed batch of the run's shape: the same
     kernels, shapes and threading as the steps under test, but identical in every epoch and
     every run of that configuration. On a shared machine a noisy neighbour can slow a whole

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import clock, environment, executor, groups, printout, reference
+from actbench import clock, environment, executor, fit, groups, printout, reference
 from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
@@ -74,7 +74,7 @@ def run(request: SweepConfig, quiet: bool = False) -> SweepOutcome:
 
 def _run(plan: Plan, quiet: bool) -> SweepOutcome:
     pinning = _pin(plan)
-    data_info = _data_info(plan, pinning)  # refused before a run folder exists
+    data_info, network_info = _data_info(plan, pinning)  # refused before a run folder exists
     name = plan.config.name or f"{datetime.now():%Y%m%d-%H%M%S}-{pinning.device.type}"
     folder = RunFolder.create(plan.config.out, name)
     run_info = {
@@ -90,6 +90,7 @@ def _run(plan: Plan, quiet: bool) -> SweepOutcome:
         "started": _now(),
         "finished": None,
         "data": data_info,
+        "network": network_info,
     }
     try:
         return _execute(plan, pinning, folder, run_info, quiet)
@@ -148,7 +149,7 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
             outcome = _complete(folder, run_info)
             folder.unlock()
             return outcome
-        run_info["data"] = _data_info(plan, pinning)
+        run_info["data"], _ = _data_info(plan, pinning)
     except BaseException:
         folder.unlock()
         raise
@@ -157,11 +158,11 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
     return _execute(plan, pinning, folder, run_info, quiet)
 
 
-def _data_info(plan: Plan, pinning: Pinning) -> dict:
-    """Load the data once, as each worker will, so that what cannot load is refused
-    here; what run.json says of it."""
-    _, info = plan.dataset.load(plan.config, pinning.device)
-    return info
+def _data_info(plan: Plan, pinning: Pinning) -> tuple[dict, dict]:
+    """Load the data once, as each worker will, and try the network on it, so that what
+    cannot load or train is refused here; what run.json says of both."""
+    data, info = plan.dataset.load(plan.config, pinning.device)
+    return info, fit.check(plan, data)
 
 
 def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
@@ -199,23 +200,10 @@ def _results(
     progress: Progress,
     jobs: int,
 ) -> Iterator[TrialResult]:
-    """The executor's stream of finished trials: Ray tasks, worker processes, or (for
-    activations a fresh process cannot import) this process."""
+    """The executor's stream of finished trials: Ray tasks or worker processes."""
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
         return executor.ray_trials(groups, plan, pinning, started, finished)
-    stay = [a.name for a in plan.activations if not executor.travels(a.name)]
-    if stay:
-        warnings.warn(
-            ActbenchWarning(
-                f"{', '.join(stay)} is defined in __main__ (a notebook or a lambda), which a "
-                "worker process cannot import: the seeds train one after another in this "
-                "process, so the spread over seeds leaves out what differs between processes "
-                "(define it in a module to get worker processes)"
-            ),
-            stacklevel=4,
-        )
-        return executor.inline(groups, plan, pinning, started, on_epoch, finished)
     return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs)
 
 

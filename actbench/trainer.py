@@ -88,7 +88,7 @@ class Trial:
         self.reference = reference or for_plan(plan, data)  # the machine-speed reading
         # built now, not in the first round: every trial of a group is set up (a compiled
         # step resets dynamo's caches) before any of them compiles or trains
-        self.model = plan.architecture.build(activation, seed).to(pinning.device)
+        self.model = plan.network.build(activation, seed).to(pinning.device)
         setup_start = time.perf_counter()
         self.step: Step = make_step(plan.step, self.model, data.x_train, data.y_train)
         self.setup_seconds = time.perf_counter() - setup_start  # CUDA graph capture, if any

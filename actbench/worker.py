@@ -1,6 +1,7 @@
 """One seed's group, trained in a worker process of its own.
 
-The parent (`executor.local`) spawns one fresh process per seed, as pyperf runs each
+The parent (`executor.local`) starts one fresh process per seed (`python -m
+actbench.worker FD PARENT`), as pyperf runs each
 benchmark in worker processes: what differs between processes (address-space layout,
 allocator state, thread placement) then differs between seeds, and the spread over seeds
 that every interval is built from carries it. A worker pins its own device, threads and
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -37,7 +40,8 @@ from actbench.records import EpochRecord, TrialResult
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs; it crosses a process boundary (activations travel by name)."""
+    """What a worker needs; it crosses a process boundary by cloudpickle (a user's code
+    defined outside an importable module travels by value)."""
 
     plan: Plan
     group: Group
@@ -96,13 +100,17 @@ def _orphan_watch(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="actbench-orphan-watch").start()
 
 
-def main(job: Job, conn: Connection, parent: int) -> None:
-    """The worker process's entry point. It waits for `Go`, then sends the parent
-    `(kind, payload)` messages: ("epoch", EpochRecord), ("trial", TrialResult),
+def main(conn: Connection, parent: int) -> None:
+    """The worker process's entry point. It reads the parent's import path and its `Job`
+    (pickled by cloudpickle: the user's code comes by value), waits for `Go`, then sends
+    the parent `(kind, payload)` messages: ("epoch", EpochRecord), ("trial", TrialResult),
     ("error", str), ("done", None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
     _orphan_watch(parent)
     try:
+        theirs = conn.recv()
+        sys.path[:] = [*theirs, *(p for p in sys.path if p not in theirs)]
+        job: Job = pickle.loads(conn.recv_bytes())
         go: Go = conn.recv()
         pinning = device_mod.pin(
             job.device, job.threads, go.cpu_affinity, job.plan.config.deterministic,
@@ -124,3 +132,7 @@ def main(job: Job, conn: Connection, parent: int) -> None:
         conn.send(("error", f"{type(error).__name__}: {error} (at {where})"))
     finally:
         conn.close()
+
+
+if __name__ == "__main__":
+    main(Connection(int(sys.argv[1])), int(sys.argv[2]))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import executor
+from actbench import executor, worker
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -90,8 +90,11 @@ def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
 
 def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1):
     """`executor.local`'s stand-in: the seed groups train one after another in the test's
-    process (`executor.inline`), the path a notebook-defined activation takes."""
-    return executor.inline(groups, plan, pinning, started, on_epoch, finished)
+    process, through the worker's own `train_group`."""
+    for group in groups:
+        started(group)
+        yield from worker.train_group(plan, group, pinning, on_epoch)
+        finished(group)
 
 
 @contextlib.contextmanager

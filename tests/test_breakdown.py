@@ -6,7 +6,7 @@ from torch import nn
 
 from actbench import activation, breakdown, clock
 from actbench.activation import Activation
-from actbench.model import Architecture
+from actbench.model import builtin
 from actbench.records import PROFILE_PARTS
 from actbench.step import StepSettings
 
@@ -19,7 +19,7 @@ def data(model: str = "mlp"):
 
 def measure(act: Activation, model: str = "mlp") -> dict[str, float]:
     x, y = data(model)
-    architecture = Architecture(model, (64, 64))
+    architecture = builtin(model, (64, 64))
     twin = breakdown.Profiler(architecture, act, StepSettings(batch_size=50), x, y)
     return twin.block(x, y)  # one block, as a trial's first epoch read runs it
 
@@ -62,7 +62,7 @@ class Slow(nn.Module):
 def test_an_activations_forward_and_backward_land_in_its_part(monkeypatch):
     monkeypatch.setattr(clock.time, "perf_counter_ns", CLOCK)  # the one clock's stamps
     parts = measure(Activation("slow", Slow))
-    layers = 2  # Architecture(mlp, (64, 64)): an activation after each hidden layer
+    layers = 2  # builtin(mlp, (64, 64)): an activation after each hidden layer
     expected = layers * (FORWARD_TICKS + BACKWARD_TICKS) / 1e3  # ticks are ns; parts are µs
     # plus one tick per reading of the clock inside each bracket: a few µs at most
     assert expected <= parts["activation"] < expected + 0.1
@@ -120,11 +120,11 @@ def test_the_twin_takes_the_trials_weights_and_adam_state():
     x, y = data()
     settings = StepSettings(batch_size=50)
     act = activation.resolve("relu")
-    trial = breakdown.Profiler(Architecture("mlp", (16,)), act, settings, x, y).step
+    trial = breakdown.Profiler(builtin("mlp", (16,)), act, settings, x, y).step
     for _ in range(5):  # a trial that has trained: weights and moments of its own
         trial.fetch(x[:50], y[:50])
         trial()
-    twin = breakdown.Profiler(Architecture("mlp", (16,)), act, settings, x, y)
+    twin = breakdown.Profiler(builtin("mlp", (16,)), act, settings, x, y)
     twin.block(x, y)
     twin.follow(trial)
     assert torch.equal(twin.step.flat, trial.flat)
@@ -136,7 +136,7 @@ def test_the_twin_takes_the_trials_weights_and_adam_state():
 def test_subnormal_numbers_are_counted_in_weights_and_optimizer_state():
     x, y = data()
     step = breakdown.Profiler(
-        Architecture("mlp", (16,)), activation.resolve("relu"), StepSettings(batch_size=50), x, y
+        builtin("mlp", (16,)), activation.resolve("relu"), StepSettings(batch_size=50), x, y
     ).step
     step.fetch(x[:50], y[:50])
     step()

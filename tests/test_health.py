@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actbench import health
+from actbench.network import MARK
 
 
 def batch(rows: int = 64):
@@ -25,9 +26,17 @@ def stack(act: type, bias: list[float]) -> nn.Sequential:
     return model
 
 
+def marked(model: nn.Module, act: type) -> nn.Module:
+    """`model` with its `act` modules marked as `Network.build` marks what `act()` made."""
+    for module in model.modules():
+        if isinstance(module, act):
+            setattr(module, MARK, True)
+    return model
+
+
 def read(model: nn.Module, act: type) -> dict[str, float]:
     x, y = batch()
-    return health.Probe(model, act, F.cross_entropy, x, y).read()
+    return health.Probe(marked(model, act), F.cross_entropy, x, y).read()
 
 
 def test_a_layer_whose_units_are_all_dead_reads_all_dead():
@@ -89,5 +98,5 @@ def test_a_convolutions_units_are_its_channels():
         model[0].bias.copy_(torch.tensor([-1.0, 1.0]))
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(8, 1, 6, 6, generator=g), torch.randint(0, 2, (8,), generator=g)
-    values = health.Probe(model, nn.ReLU, F.cross_entropy, x, y).read()
+    values = health.Probe(marked(model, nn.ReLU), F.cross_entropy, x, y).read()
     assert values["dead_1"] == 0.5  # one channel of two

@@ -2,7 +2,7 @@ import torch
 from torch import nn
 
 from actbench import activation
-from actbench.model import build, build_cnn, build_mlp, image_shape
+from actbench.model import build_cnn, build_mlp, builtin, image_shape
 
 
 def linear_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -57,6 +57,6 @@ def test_cnn_same_seed_same_weights_for_every_activation():
 
 def test_build_picks_the_model_and_its_input_shape():
     act = activation.resolve("tanh")
-    assert isinstance(build("cnn", (100,), act, 0)[0], nn.Conv2d)
-    assert build("mlp", (16,), act, 0)[0].in_features == 784
+    assert isinstance(builtin("cnn", (100,)).build(act, 0)[0], nn.Conv2d)
+    assert builtin("mlp", (16,)).build(act, 0)[0].in_features == 784
     assert image_shape("cnn") == (1, 28, 28) and image_shape("mlp") == (784,)

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from actbench import activation, executor, plan, runner
+from actbench import activation, plan, runner
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 
@@ -35,7 +35,7 @@ def test_the_dataset_decides_only_what_was_left_unset():
     built = plan.build(SweepConfig(dataset="airline", epochs=20))
     assert built.config.epochs == 20 and "epochs" not in built.filled
     assert built.config.model == "lstm" and built.config.window == 10
-    assert built.metric.name == "rmse" and built.architecture.describe() == "lstm 6"
+    assert built.metric.name == "rmse" and built.network.describe() == "lstm 6"
     assert built.step.batch_size == 1 and built.step.loss == built.task.loss
 
 
@@ -82,7 +82,5 @@ def test_a_sweep_resolves_each_name_once(tiny_config, monkeypatch):
 
     monkeypatch.setattr(activation, "resolve", resolve)
     monkeypatch.setattr(plan, "build", build)
-    monkeypatch.setattr(executor, "travels", lambda name: False)  # train in this process
-    with pytest.warns(UserWarning, match="worker process cannot import"):
-        runner.run(tiny_config, quiet=True)
+    runner.run(tiny_config, quiet=True)
     assert sorted(looked_up) == ["identity", "relu", "tanh"] and len(built) == 1

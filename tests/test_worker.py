@@ -120,12 +120,6 @@ def test_two_jobs_train_two_seeds_at_once_on_separate_cores(tiny_config, monkeyp
     assert sorted(by_seed.values()) == ["0", "1"]
 
 
-def test_an_activation_from_main_trains_in_this_process_and_says_so():
-    assert executor.travels("relu") and executor.travels("torch.nn:GELU")
-    assert not executor.travels("__main__:swish")
-    assert not executor.travels("tests.x:<lambda>")
-
-
 @pytest.mark.slow
 def test_the_last_seed_is_split_to_fill_the_idle_core_with_its_baseline_beside_each_part(
     tiny_config, monkeypatch
