@@ -85,6 +85,24 @@ class ComparisonResult:
     metric: Metric = ACCURACY
 
 
+def network_difference(run_a: RunRecord, run_b: RunRecord) -> str | None:
+    """How the two runs' networks differ, if they do: another `--model` or widths, other
+    shapes, or a user's factory whose code changed. Speed verdicts between different
+    networks would compare networks, not activations: `compare` makes none."""
+    ca, cb = run_a.config, run_b.config
+    if (ca.model, ca.hidden) != (cb.model, cb.hidden):
+        name_a, name_b = (r.network.get("name") or r.config.model for r in (run_a, run_b))
+        return f"model {name_a} vs {name_b}"
+    na, nb = run_a.network, run_b.network
+    if na.get("shapes") and nb.get("shapes") and na["shapes"] != nb["shapes"]:
+        return f"parameter shapes ({na.get('parameters')} vs {nb.get('parameters')} parameters)"
+    fa, fb = na.get("factory") or {}, nb.get("factory") or {}
+    if fa.get("sha256") != fb.get("sha256"):
+        a, b = (str(f.get("sha256"))[:8] for f in (fa, fb))
+        return f"the factory's code ({ca.model}: sha256 {a} vs {b})"
+    return None
+
+
 def differences(run_a: RunRecord, run_b: RunRecord) -> tuple[list[str], list[str]]:
     """(informational differences, model/data warnings) between two runs."""
     ca, cb = run_a.config, run_b.config
@@ -230,6 +248,11 @@ def compare(
         if speed is not None:
             estimates[name], scores[name] = speed, delta
     info, warn = differences(run_a, run_b)
+    other = network_difference(run_a, run_b)
+    if other is not None:
+        warn.append(f"different networks ({other}): no speed verdicts")
+        rows = [_no_verdict(row) for row in rows]
+        estimates = {}
     return ComparisonResult(
         a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates,
         scores, metric,
@@ -284,6 +307,13 @@ def _row(
         us_per_step_b=tb["us_per_step_median"].median(),
     )
     return row, speed, delta
+
+
+def _no_verdict(row: dict) -> dict:
+    """A row between different networks: its numbers shown, no verdict, nothing gated."""
+    if "ratio" in row:
+        row.update(verdict="different networks", gated=False)
+    return row
 
 
 def _verdict(speed: stats.RatioEstimate, tolerance: float, gated: bool, disturbed: str) -> str:

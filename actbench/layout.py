@@ -50,6 +50,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "memory",
                 "health",
                 "clock",
+                "fit",
             }
         ),
     ),
@@ -67,6 +68,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "task",
                 "device",
                 "environment",
+                "network",
+                "loader",
+                "usercode",
             }
         ),
     ),

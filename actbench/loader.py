@@ -94,8 +94,6 @@ def read(spec: str, load: Callable[[], object]) -> dict[str, Pair]:
     }
     if len(set(kinds.values())) > 1:
         raise _refuse(spec, f"the splits' dtypes differ: {_dtypes(splits)}")
-    if not kinds["train"][0]:
-        raise _refuse(spec, f"inputs must be floating point tensors: {_dtypes(splits)}")
     _LOADED[id(load)] = (load, splits)
     return splits
 

@@ -99,6 +99,8 @@ class RunRecord:
     metric: str = "accuracy"  # how the run is scored (`task.metric_named`)
     dataset_defaults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     data: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # the network's size and shapes, and a user's factory and loader with their code's hash
+    network: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     timing_method: str | None = None
     reference: str | None = None  # what the machine-speed reading times
     timer_overhead_us: float | None = None
@@ -123,6 +125,7 @@ class RunRecord:
             metric=info["metric"],
             dataset_defaults=_frozen(info.get("dataset_defaults") or {}),
             data=_frozen(info.get("data") or {}),
+            network=_frozen(info.get("network") or {}),
             timing_method=info.get("timing_method"),
             reference=info["reference"],
             timer_overhead_us=info.get("timer_overhead_us"),

@@ -37,22 +37,33 @@ def add(s: argparse.ArgumentParser) -> None:
     )
     s.add_argument(
         "--dataset",
-        choices=tuple(config.DATASETS),
         default=d.dataset,
+        metavar="{" + ",".join(config.DATASETS) + "} or FILE.py:NAME",
         help="mnist, fashion-mnist, kmnist: 28x28 images in 10 classes, read from "
         "<data-dir>/{MNIST,FashionMNIST,KMNIST}/raw (scored by accuracy); airline: the "
-        "monthly airline-passenger series 1949-1960, shipped with actbench (scored by RMSE)",
+        "monthly airline-passenger series 1949-1960, shipped with actbench (scored by RMSE); "
+        "FILE.py:NAME or package.module:NAME: your loader, a function of no argument that "
+        "returns {'train': (x, y), 'test': (x, y)} and optionally 'val' (docs/your-network.md)",
+    )
+    s.add_argument(
+        "--task",
+        choices=config.TASKS,
+        default=None,
+        help="a user's dataset: what its labels are; default: integer labels are "
+        "classification (accuracy), float targets regression (RMSE)",
     )
     s.add_argument(
         "--model",
-        choices=MODELS,
         default=None,
+        metavar="{" + ",".join(MODELS) + "} or FILE.py:NAME",
         help="mlp: the seed article's MLP (784-hidden-10); mlp-linear-last: the same with no "
         "activation after the last hidden layer (the second article's Keras stack is "
         "--hidden 200,200); cnn: the Keras example's CNN "
         "(Conv32-Pool-Conv64-Pool-Conv64-Dense64-Dense10; --hidden is ignored); lstm: "
         "stacked LSTM layers of --hidden units, then Dense 1, the swept activation as the "
-        f"cell's nonlinearity (series only). Default by dataset: {by_dataset('model')}",
+        "cell's nonlinearity (series only); FILE.py:NAME or package.module:NAME: your "
+        "factory, called with act (act() returns a fresh module of the trial's activation) "
+        f"and returning an nn.Module. Default by dataset: {by_dataset('model')}",
     )
     s.add_argument(
         "--executor",
@@ -170,7 +181,8 @@ def add(s: argparse.ArgumentParser) -> None:
         "--train-limit",
         type=number(int, "--train-limit"),
         default=None,
-        help="use only the first N training images, before the split (image datasets)",
+        help="use only the first N training examples, before the split (image datasets and "
+        "a user's dataset)",
     )
     s.add_argument(
         "--seeds",

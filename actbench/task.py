@@ -134,23 +134,31 @@ class Task:
             loss_sum += self.loss_sum(output, target)
             score += self.score_sum(output, target)
         model.train()
-        n = x.shape[0]
+        n = self.count(y)
         return loss_sum.item() / n, self.metric_of(score.item(), n)
+
+    def count(self, y: torch.Tensor) -> int:
+        """How many scored examples `y` holds."""
+        return y.shape[0]
 
 
 class Classification(Task):
-    """Cross-entropy on logits; accuracy of the arg-max."""
+    """Cross-entropy on logits; accuracy of the arg-max. Logits (N, C) for labels (N), or
+    (N, T, C) for labels (N, T), a sequence model's: every position is an example."""
 
     metric = ACCURACY
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output, target)
+        return F.cross_entropy(output.flatten(0, -2), target.flatten())
 
     def loss_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output, target, reduction="sum")
+        return F.cross_entropy(output.flatten(0, -2), target.flatten(), reduction="sum")
 
     def score_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return (output.argmax(dim=1) == target).sum()
+        return (output.argmax(dim=-1) == target).sum()
+
+    def count(self, y: torch.Tensor) -> int:
+        return y.numel()
 
     def metric_of(self, score_sum: float, n: int) -> float:
         return score_sum / n

@@ -50,7 +50,7 @@ def main() -> None:
     data, _ = plan.dataset.load(plan.config, pinning.device)
     x, y = data.x_train, data.y_train
     twins = {
-        a.name: breakdown.Profiler(plan.architecture, a, plan.step, x, y) for a in plan.activations
+        a.name: breakdown.Profiler(plan.network, a, plan.step, x, y) for a in plan.activations
     }
     for twin in twins.values():
         train(twin, x, y, args.epochs)
