@@ -25,7 +25,8 @@ def test_every_flag_of_every_command_is_in_the_docs():
 
 
 def test_the_readme_is_short_and_links_every_docs_page():
-    assert len(README.splitlines()) <= 160  # one screenful per capability: the sweep, its evidence, Python, your network, compare
+    # a screenful per capability: the sweep, its evidence, Python, your network, compare
+    assert len(README.splitlines()) <= 160
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"(docs/{page.name})" in README, f"README does not link docs/{page.name}"
 

@@ -20,7 +20,8 @@ TODAY = {  # run.json as the sweep writes it today (results/default's, shortened
     "config": {
         "activations": ["identity", "relu"], "device": "cpu", "threads": None,
         "cpu_affinity": None, "deterministic": False, "mode": "eager", "dataset": "mnist",
-        "model": "mlp", "task": None, "executor": "local", "schedule": "interleaved", "round_steps": 10,
+        "model": "mlp", "task": None, "executor": "local", "schedule": "interleaved",
+        "round_steps": 10,
         "baseline": "identity", "ray_address": None, "hidden": [100, 100, 100],
         "batch_size": 100, "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "epochs": 100,
         "patience": 10, "val_fraction": 0.2, "window": None, "train_limit": None,
