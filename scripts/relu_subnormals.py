@@ -49,9 +49,7 @@ def main() -> None:
     plan = build(SweepConfig(activations=tuple(args.activations.split(",")), device="cpu"))
     data, _ = plan.dataset.load(plan.config, pinning.device)
     x, y = data.x_train, data.y_train
-    twins = {
-        a.name: breakdown.Profiler(plan.network, a, plan.step, x, y) for a in plan.activations
-    }
+    twins = {a.name: breakdown.Profiler(plan.network, a, plan.step, x, y) for a in plan.activations}
     for twin in twins.values():
         train(twin, x, y, args.epochs)
     subnormal = {n: 100 * breakdown.subnormal_fraction(t.step) for n, t in twins.items()}
