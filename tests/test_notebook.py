@@ -26,3 +26,12 @@ def test_the_example_notebook_runs_top_to_bottom(tiny_mnist, tmp_path, monkeypat
     assert len(images) >= 5  # scatter, curves, timeline, health, overlay
     assert (tmp_path / "out" / "notebook-a" / "trials.csv").is_file()
     assert (tmp_path / "out" / "notebook-b" / "trials.csv").is_file()
+    # the factory and activation defined in the notebook trained (in worker processes: the
+    # only local executor there is), both seeds, each activation and the baseline
+    trials = (tmp_path / "out" / "notebook-mine" / "trials.csv").read_text().splitlines()
+    assert len(trials) == 1 + 2 * 3
+    assert any("__main__:SquaredReLU" in h for h in html)
+    # Conv2d(1, 8, 3) and Linear(1352, 10), counted by hand
+    assert any(
+        f"parameters: {8 * 9 + 8 + 1352 * 10 + 10}" in "".join(o.get("text", "")) for o in outputs
+    )
