@@ -286,7 +286,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"actbench: {verdict.summary()}", file=sys.stderr)
     if verdict.failures:
         return EXIT_FAILED
-    return EXIT_UNCHECKED if verdict.unchecked else 0
+    return EXIT_UNCHECKED if verdict.outcome in ("untested", "incomplete") else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
