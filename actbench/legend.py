@@ -63,7 +63,10 @@ def _gain_interval(summary: pd.DataFrame) -> str:
     if k < MIN_SEEDS:
         return "one seed: the difference alone (no CI: 1 seed)"
     text = f"{LEVEL}: a paired t interval over {k} seeds"
-    if rows["gain_low"].isna().any():
+    flat = rows[rows["gain_low"].isna()]
+    if (flat["gain"] == 0).any():
+        text += "; (no CI: identical): every seed scored the same on both"
+    if (flat["gain"] != 0).any():
         text += "; (no CI: no spread): every seed moved by the same amount"
     return text
 
@@ -117,9 +120,10 @@ def notes(summary: pd.DataFrame, warmup_asked: int | None = None) -> list[str]:
         )
     others = _others(summary)
     if len(others) and others["cost_pct_low"].isna().all() and "cost_rounds" in others:
-        per_seed = (others["cost_rounds"] / others["cost_seeds"]).min()
+        per_seed = round((others["cost_rounds"] / others["cost_seeds"]).min())
+        rounds = f"{per_seed} round" + ("" if per_seed == 1 else "s")
         out.append(
-            f"no CI: no cost has an interval ({per_seed:.0f} rounds a seed; an interval needs "
+            f"no CI: no cost has an interval ({rounds} a seed; an interval needs "
             f"{MIN_POINTS}), so no row is starred."
         )
     diverged = summary[summary.get("diverged", pd.Series(0, index=summary.index)) > 0]

@@ -96,6 +96,7 @@ def _gain(row, gain: str, digits: int) -> str:
     if pd.isna(row[f"{gain}_low"]):
         seeds = row["gain_seeds"]
         why = "1 seed" if pd.isna(seeds) or seeds < MIN_SEEDS else "no spread"
+        why = "identical" if why == "no spread" and row[gain] == 0 else why
         return f"{row[gain]:+.{digits}f} (no CI: {why})"
     return interval(row[gain], row[f"{gain}_low"], row[f"{gain}_high"], f"+.{digits}f")
 
