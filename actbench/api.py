@@ -108,12 +108,17 @@ class Run:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The table `actbench show` prints, as a DataFrame (its cells as shown)."""
-        return table.display(self.summary)
+        """The numbers `actbench show` prints, typed: one row per activation, best first,
+        plain names (`t[t.activation == "elu"]`), numbers as floats in the units their names
+        say (`test_accuracy_mean` a fraction, `cost_pct` %, `cost_us` µs, `gain_pts`
+        accuracy points), `pareto` (the `*`) and `timing` in columns of their own. `text()`
+        formats it; `summary` has every column."""
+        return table.frame(self.summary)
 
-    def text(self, fmt: str = "github") -> str:
-        """What `actbench show` prints under its first line, in any tabulate format."""
-        return printout.printed(self.record, self.summary, fmt)
+    def text(self, fmt: str = "github", wide: bool = True) -> str:
+        """What `actbench show` prints under its first line (`--wide` by default), in any
+        tabulate format: `table` formatted, with its notes and legend."""
+        return printout.printed(self.record, self.summary, fmt, wide)
 
     def plot(self) -> dict[str, Figure]:
         """Every picture of the run, by file name (the same pictures the sweep saved)."""
@@ -131,24 +136,31 @@ class Run:
 
 
 class Comparison:
-    """Run B against run A, row by row: `.table` (what `compare` prints), `.rows` (every
-    number), `.gate(...)` (what the CI gate would say: `.failures`, `.unchecked`,
-    `.summary()`), `.failures(...)` (its failures alone), `.plot()` (both runs, linked)."""
+    """Run B against run A, row by row: `.table` (typed: what `compare` prints, as numbers
+    and verdict words), `.rows` (every number behind it: p-values, bases), `.text()` (the
+    printout), `.gate(...)` (what the CI gate would say: `.outcome`, `.failures`,
+    `.unchecked`, `.summary()`), `.failures(...)` (its failures alone), `.plot()` (both
+    runs, linked)."""
 
     def __init__(self, result: compare_mod.Comparison, runs: tuple[Run, Run]) -> None:
         self.result, self.runs = result, runs
 
     @property
     def table(self) -> pd.DataFrame:
-        """What `compare` prints, as a DataFrame (its cells as shown)."""
-        return comparison_view.display(self.result)
+        """What `compare` prints, typed: per activation each side's metric as stored
+        (`test_accuracy_a`, a fraction), B - A in the unit its name says (`delta_pts`), the
+        speed levels and `ratio` (B/A) with their intervals as floats, and the verdicts in
+        columns of their own (`score_verdict`, `speed`, `speed_note`)."""
+        return comparison_view.frame(self.result)
 
-    def text(self, fmt: str = "github") -> str:
-        """What `compare` prints for this pair, in any tabulate format."""
-        return comparison_view.render(self.result, fmt)
+    def text(self, fmt: str = "github", wide: bool = True) -> str:
+        """What `compare --wide` prints for this pair (`table` formatted), in any tabulate
+        format."""
+        return comparison_view.render(self.result, fmt, wide)
 
     @property
     def rows(self) -> pd.DataFrame:
+        """Every number the comparison computed, per activation (what `--csv` writes)."""
         return self.result.rows
 
     def gate(

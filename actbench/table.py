@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from actbench.formats import MISSING, disturbed, interval, number, score, tabulated
+from actbench.formats import MISSING, disturbed, interval, number, score, tabulated, words
 from actbench.legend import legend  # noqa: F401 (the report's pages read it from here)
 from actbench.records import PROFILE_PARTS
 from actbench.stats import CONFIDENCE, MIN_SEEDS
@@ -54,7 +54,7 @@ def frame(summary: pd.DataFrame) -> pd.DataFrame:
     named = summary.rename(columns={f"gain{end}": f"{gain}{end}" for end in ("", "_low", "_high")})
     out = named.reindex(columns=_frame_columns(summary)).reset_index(drop=True)
     for column in TEXT_COLUMNS:
-        out[column] = out[column].fillna("").astype(str)
+        out[column] = words(out[column])
     for column in FLAG_COLUMNS:
         out[column] = out[column].fillna(False).astype(bool)
     numbers = [c for c in out if c not in [*TEXT_COLUMNS, *FLAG_COLUMNS, "model", "mode"]]
