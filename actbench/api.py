@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from actbench import activation as activations_mod
+from actbench import command as command_mod
 from actbench import comparison as compare_mod
 from actbench import comparison_view, pages, plot, printout, site, table
 from actbench import device as device_mod
@@ -220,12 +221,18 @@ def sweep(
         raise TypeError(f"sweep() got unknown option(s) {', '.join(unknown)}")
     if isinstance(activations, str):  # "relu,tanh", as on the command line
         activations = activations.split(",")
+    names = tuple(_name(a) for a in activations)
     config = SweepConfig(
-        activations=tuple(_name(a) for a in activations),
+        activations=names,
         baseline=None if baseline is None else _name(baseline),
         **{k: _plain(k, v) for k, v in options.items()},
     )
-    return _finished(lambda: sweep_mod.run(config, quiet=quiet))
+    asked = {"activations": list(names)}
+    if baseline != DEFAULTS.baseline:
+        asked["baseline"] = config.baseline
+    call = command_mod.python_call("sweep", asked | options)
+    with command_mod.invoked_as(call):
+        return _finished(lambda: sweep_mod.run(config, quiet=quiet))
 
 
 def _plain(name: str, value):
@@ -292,7 +299,7 @@ def env(
     plan_mod.check_pins(threads, affinity)
     with device_mod.state_kept():  # the caller's threads and affinity stay as they were
         info = environment_mod.collect(device_mod.pin(device, threads, affinity))
-    info.pop("argv", None)
+    info.pop("argv", None), info.pop("command", None)  # a run's, not this machine's
     return info
 
 

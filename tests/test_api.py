@@ -36,6 +36,10 @@ def test_sweep_takes_names_classes_and_callables(tiny_mnist, tmp_path):
     names = ["torch.nn:GELU", "torch:sin", "relu", "tests.test_api:swish", "identity"]
     assert set(run.summary["activation"]) == set(names)
     assert isinstance(run.trials, pd.DataFrame) and len(run.trials) == 5
+    assert run.record.environment.command.startswith(  # the call, not the host's argv
+        "actbench.sweep(activations=['torch.nn:GELU', 'torch:sin', 'relu', "
+        "'tests.test_api:swish'], name='api', device='cpu', threads=1, hidden=(32, 32), "
+    )
     assert len(run.history) == 10 and run.path == tmp_path / "results" / "api"
     html = run._repr_html_()
     assert "<table" in html and "torch.nn:GELU" in html and "cost" in html
