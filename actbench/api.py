@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from actbench import activation as activations_mod
+from actbench import command as command_mod
 from actbench import comparison as compare_mod
 from actbench import comparison_view, loader, pages, plot, printout, site, table, usercode
 from actbench import device as device_mod
@@ -108,12 +109,17 @@ class Run:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The table `actbench show` prints, as a DataFrame (its cells as shown)."""
-        return table.display(self.summary)
+        """The numbers `actbench show` prints, typed: one row per activation, best first,
+        plain names (`t[t.activation == "elu"]`), numbers as floats in the units their names
+        say (`test_accuracy_mean` a fraction, `cost_pct` %, `cost_us` µs, `gain_pts`
+        accuracy points), `pareto` (the `*`) and `timing` in columns of their own. `text()`
+        formats it; `summary` has every column."""
+        return table.frame(self.summary)
 
-    def text(self, fmt: str = "github") -> str:
-        """What `actbench show` prints under its first line, in any tabulate format."""
-        return printout.printed(self.record, self.summary, fmt)
+    def text(self, fmt: str = "github", wide: bool = True) -> str:
+        """What `actbench show` prints under its first line (`--wide` by default), in any
+        tabulate format: `table` formatted, with its notes and legend."""
+        return printout.printed(self.record, self.summary, fmt, wide)
 
     def plot(self) -> dict[str, Figure]:
         """Every picture of the run, by file name (the same pictures the sweep saved)."""
@@ -131,24 +137,31 @@ class Run:
 
 
 class Comparison:
-    """Run B against run A, row by row: `.table` (what `compare` prints), `.rows` (every
-    number), `.gate(...)` (what the CI gate would say: `.failures`, `.unchecked`,
-    `.summary()`), `.failures(...)` (its failures alone), `.plot()` (both runs, linked)."""
+    """Run B against run A, row by row: `.table` (typed: what `compare` prints, as numbers
+    and verdict words), `.rows` (every number behind it: p-values, bases), `.text()` (the
+    printout), `.gate(...)` (what the CI gate would say: `.outcome`, `.failures`,
+    `.unchecked`, `.summary()`), `.failures(...)` (its failures alone), `.plot()` (both
+    runs, linked)."""
 
     def __init__(self, result: compare_mod.Comparison, runs: tuple[Run, Run]) -> None:
         self.result, self.runs = result, runs
 
     @property
     def table(self) -> pd.DataFrame:
-        """What `compare` prints, as a DataFrame (its cells as shown)."""
-        return comparison_view.display(self.result)
+        """What `compare` prints, typed: per activation each side's metric as stored
+        (`test_accuracy_a`, a fraction), B - A in the unit its name says (`delta_pts`), the
+        speed levels and `ratio` (B/A) with their intervals as floats, and the verdicts in
+        columns of their own (`score_verdict`, `speed`, `speed_note`)."""
+        return comparison_view.frame(self.result)
 
-    def text(self, fmt: str = "github") -> str:
-        """What `compare` prints for this pair, in any tabulate format."""
-        return comparison_view.render(self.result, fmt)
+    def text(self, fmt: str = "github", wide: bool = True) -> str:
+        """What `compare --wide` prints for this pair (`table` formatted), in any tabulate
+        format."""
+        return comparison_view.render(self.result, fmt, wide)
 
     @property
     def rows(self) -> pd.DataFrame:
+        """Every number the comparison computed, per activation (what `--csv` writes)."""
         return self.result.rows
 
     def gate(
@@ -208,12 +221,18 @@ def sweep(
         raise TypeError(f"sweep() got unknown option(s) {', '.join(unknown)}")
     if isinstance(activations, str):  # "relu,tanh", as on the command line
         activations = activations.split(",")
+    names = tuple(_name(a) for a in activations)
     config = SweepConfig(
-        activations=tuple(_name(a) for a in activations),
+        activations=names,
         baseline=None if baseline is None else _name(baseline),
         **{k: _plain(k, v) for k, v in options.items()},
     )
-    return _finished(lambda: sweep_mod.run(config, quiet=quiet))
+    asked = {"activations": list(names)}
+    if baseline != DEFAULTS.baseline:
+        asked["baseline"] = config.baseline
+    call = command_mod.python_call("sweep", asked | options)
+    with command_mod.invoked_as(call):
+        return _finished(lambda: sweep_mod.run(config, quiet=quiet))
 
 
 def _plain(name: str, value):
@@ -288,7 +307,7 @@ def env(
     plan_mod.check_pins(threads, affinity)
     with device_mod.state_kept():  # the caller's threads and affinity stay as they were
         info = environment_mod.collect(device_mod.pin(device, threads, affinity))
-    info.pop("argv", None)
+    info.pop("argv", None), info.pop("command", None)  # a run's, not this machine's
     return info
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from actbench import __version__, flags, sweep_flags
+from actbench.command import program
 from actbench.errors import ActbenchError, ActbenchWarning
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format
 from actbench.interrupts import SweepInterrupted, Terminated
@@ -191,7 +192,7 @@ def _print_table(outcome: SweepOutcome, fmt: str | None, wide: bool) -> None:
 
 def resume_command(argv: Sequence[str], name: str) -> str:
     """The command line that finishes run `name`: the one typed, with `--resume NAME`."""
-    prog = "actbench" if Path(sys.argv[0]).name == "actbench" else "python -m actbench"
+    prog = " ".join(program(sys.argv[0]) or ["python", "-m", "actbench"])
     kept, skip = [], False
     for arg in argv:  # an earlier --resume is replaced, not repeated
         if skip or arg == "--resume" or arg.startswith("--resume="):
@@ -286,7 +287,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"actbench: {verdict.summary()}", file=sys.stderr)
     if verdict.failures:
         return EXIT_FAILED
-    return EXIT_UNCHECKED if verdict.unchecked else 0
+    return EXIT_UNCHECKED if verdict.outcome in ("untested", "incomplete") else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -348,7 +349,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     plan_mod.check_pins(args.threads, args.cpu_affinity)
     with device_mod.state_kept():
         env = environment.collect(device_mod.pin(args.device, args.threads, args.cpu_affinity))
-    env.pop("argv", None)
+    env.pop("argv", None), env.pop("command", None)  # this command's, not a run's
     rows = [(k, "" if v is None else v) for k, v in env.items()]
     print(
         tabulate(

@@ -11,46 +11,114 @@ import pandas as pd
 from actbench import stats
 from actbench.comparison import BASIS, ComparisonResult
 from actbench.errors import ActbenchError
-from actbench.formats import interval, number, score, tabulated, wrapped
+from actbench.formats import interval, number, score, tabulated, words, wrapped
 
 
 def _level(value: float, basis: str) -> str:
     return number(value, ".1f" if basis == "µs" else ".3f")
 
 
-def display(comp: ComparisonResult) -> pd.DataFrame:
-    r, metric = comp.rows, comp.metric
-    level = round(100 * comp.confidence)
-    get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r))  # noqa: E731
-    bases = [b if isinstance(b, str) else "" for b in get("basis")]
-    return pd.DataFrame(
+def delta_column(comp: ComparisonResult) -> str:
+    """`delta_pts` (accuracy points) or `delta_rmse`: the name says the unit."""
+    metric = comp.metric
+    return "delta_" + ("pts" if metric.higher_is_better else metric.unit.lower())
+
+
+def _split(verdict: object) -> tuple[str, str]:
+    """'slower (disturbed) (raw)' -> ('slower', 'disturbed, raw'): the verdict's word and
+    what qualifies it, each in a column of its own."""
+    if not isinstance(verdict, str):
+        return "", ""
+    word, _, rest = verdict.partition(" (")
+    if word == "only in A" or word == "only in B":
+        return word, ""
+    return word, ", ".join(q.strip("() ") for q in rest.split(") (") if q.strip("() "))
+
+
+TEXT = ["activation", "score_verdict", "basis", "basis_of", "ratio_over", "speed", "speed_note",
+        "timing"]  # fmt: skip
+
+
+def frame(comp: ComparisonResult) -> pd.DataFrame:
+    """`Comparison.table`: one typed row per activation. The metric of each side as stored
+    (accuracy a fraction, mean and std over seeds), B - A in the unit the column's name
+    says (`delta_pts`, `delta_rmse`), each side's speed level and B/A with its interval, the
+    verdicts in columns of their own (`score_verdict`; `speed`: faster/slower/same/
+    undecided, `speed_note`: what qualifies it), and µs/step per side. `.rows` has
+    every number behind it (p-values, bases)."""
+    r, column, delta = comp.rows, comp.metric.column, delta_column(comp)
+    get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r), index=r.index)  # noqa: E731
+    verdicts = [_split(v) for v in get("verdict")]
+    out = pd.DataFrame(
         {
             "activation": r["activation"],
+            f"{column}_a": get("score_a_mean"),
+            f"{column}_a_std": get("score_a_std"),
+            f"{column}_b": get("score_b_mean"),
+            f"{column}_b_std": get("score_b_std"),
+            delta: get("delta"),
+            f"{delta}_low": get("delta_low"),
+            f"{delta}_high": get("delta_high"),
+            "score_seeds": get("score_seeds"),
+            "score_p_value": get("score_p_value"),
+            "score_verdict": get("score_verdict"),
+            "basis": get("basis"),
+            "basis_of": get("basis_of"),
+            "level_a": get("level_a"),
+            "level_b": get("level_b"),
+            "ratio": get("ratio"),
+            "ratio_low": get("ratio_low"),
+            "ratio_high": get("ratio_high"),
+            "ratio_over": get("ratio_over"),
+            "speed": [word for word, _ in verdicts],
+            "speed_note": [note for _, note in verdicts],
+            "gated": get("gated").fillna(False).astype(bool),
+            "timing": get("timing"),
+            "us_per_step_a": get("us_per_step_a"),
+            "us_per_step_b": get("us_per_step_b"),
+            "seeds_a": get("seeds_a"),
+            "seeds_b": get("seeds_b"),
+        }
+    ).reset_index(drop=True)
+    for name in TEXT:
+        out[name] = words(out[name])
+    numbers = [c for c in out if c not in [*TEXT, "gated"]]
+    out[numbers] = out[numbers].astype(float)
+    return out
+
+
+def display(comp: ComparisonResult) -> pd.DataFrame:
+    """Every column as people read it, formatted from `frame`."""
+    f, metric, delta = frame(comp), comp.metric, delta_column(comp)
+    rows, level, column = f.to_dict("records"), round(100 * comp.confidence), metric.column
+    return pd.DataFrame(
+        {
+            "activation": f["activation"],
             metric.side_label.format(side="A"): [
-                score(metric, m, s)
-                for m, s in zip(r["score_a_mean"], r["score_a_std"], strict=True)
+                score(metric, x[f"{column}_a"], x[f"{column}_a_std"]) for x in rows
             ],
             metric.side_label.format(side="B"): [
-                score(metric, m, s)
-                for m, s in zip(r["score_b_mean"], r["score_b_std"], strict=True)
+                score(metric, x[f"{column}_b"], x[f"{column}_b_std"]) for x in rows
             ],
             f"{metric.delta_label} [{level}% CI]": [
-                interval(x, lo, hi, f"+.{metric.digits}f")
-                for x, lo, hi in zip(get("delta"), get("delta_low"), get("delta_high"), strict=True)
+                interval(x[delta], x[f"{delta}_low"], x[f"{delta}_high"], f"+.{metric.digits}f")
+                for x in rows
             ],
-            metric.what: r["score_verdict"],
-            "speed A": [_level(v, b) for v, b in zip(get("level_a"), bases, strict=True)],
-            "speed B": [_level(v, b) for v, b in zip(get("level_b"), bases, strict=True)],
+            metric.what: f["score_verdict"],
+            "speed A": [_level(x["level_a"], x["basis"]) for x in rows],
+            "speed B": [_level(x["level_b"], x["basis"]) for x in rows],
             "measured as": [
-                BASIS[b].format(baseline=of) if b else "—"
-                for b, of in zip(bases, get("basis_of"), strict=True)
+                BASIS[x["basis"]].format(baseline=x["basis_of"]) if x["basis"] else "—"
+                for x in rows
             ],
             f"B/A [{level}% CI]": [
-                interval(x, lo, hi, ".3f")
-                for x, lo, hi in zip(get("ratio"), get("ratio_low"), get("ratio_high"), strict=True)
+                interval(x["ratio"], x["ratio_low"], x["ratio_high"], ".3f") for x in rows
             ],
-            "speed": r["verdict"],
-            "timing": [t if isinstance(t, str) and t else "ok" for t in get("timing")],
+            "speed": [
+                x["speed"] + "".join(f" ({q})" for q in x["speed_note"].split(", ") if q)
+                for x in rows
+            ],
+            "timing": [x["timing"] or "ok" for x in rows],
         }
     )
 

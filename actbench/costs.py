@@ -16,8 +16,12 @@
   rule `compare` applies to two runs, so a gain's interval needs the seeds any interval
   over seeds needs (`stats.MIN_SEEDS`); with fewer there is only the difference.
 
+Where a cost has no interval, `cost_no_interval` says why in one word (`NO_INTERVAL`), so
+that every table can mark the cell and never star it.
+
 `pareto` marks the activations that no other beats on both (cost lower-or-equal and gain
-higher-or-equal, one of them strictly).
+higher-or-equal, one of them strictly), among those whose cost can bear it: with an
+interval, and read as 0 where that interval holds 0 (a saving it cannot show is none).
 """
 
 from __future__ import annotations
@@ -46,12 +50,26 @@ COLUMNS = (
     "gain_seeds",
 )
 KEYS = ["seed", "group", "round"]
+# why a cost has no interval, in the word its cell shows (the table's notes say the rest)
+NO_INTERVAL = {
+    "short": f"fewer than {stats.MIN_POINTS} rounds in a seed",
+    "flat": "the same ratio in every round, no spread",
+}
 
 
 def _empty(names: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({c: math.nan for c in COLUMNS}, index=pd.Index(names, name="activation"))
     frame["cost_over"] = ""
+    frame["cost_no_interval"] = ""
     return frame
+
+
+def why_no_interval(level: stats.Level) -> str:
+    """The one word (`NO_INTERVAL`) for a level without an interval; '' when it has one."""
+    if math.isfinite(level.se) and level.se > 0:
+        return ""
+    errors = [se for _, se in level.values.values()]
+    return "short" if any(not math.isfinite(se) for se in errors) else "flat"
 
 
 def paired_rounds(rounds: pd.DataFrame, activation: str, baseline: str) -> pd.DataFrame:
@@ -103,6 +121,7 @@ def cost(rounds: pd.DataFrame, activation: str, baseline: str) -> dict[str, floa
         "cost_rounds": float(sum(x.size for x in series.values())),
         "cost_seeds": float(level.seeds),
         "cost_over": level.over,
+        "cost_no_interval": why_no_interval(level),
     }
 
 
@@ -133,6 +152,18 @@ def gain(
         "gain_high": ends[1],
         "gain_seeds": delta.seeds,
     }
+
+
+def bearable(frame: pd.DataFrame) -> pd.Series:
+    """The cost a best trade-off may be judged by: NaN without an interval or with a
+    disturbed timing, 0 where the interval holds 0 (no saving, no cost shown), else the cost
+    in µs. Without any other activation to judge, none (a baseline alone is no trade-off)."""
+    low, high = frame["cost_us_low"], frame["cost_us_high"]
+    usable = low.notna() & (frame["timing"].fillna("") == "")
+    cost_us = frame["cost_us"].where(~((low <= 0) & (high >= 0)), 0.0).where(usable)
+    if not cost_us[frame["cost_over"] != "baseline"].notna().any():
+        return cost_us * math.nan
+    return cost_us
 
 
 def pareto(cost_us: pd.Series, gain: pd.Series) -> pd.Series:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from actbench import command
 from actbench import device as device_mod
 
 
@@ -98,7 +99,8 @@ def collect(pinning: device_mod.Pinning) -> dict:
         "cudnn_version": torch.backends.cudnn.version()
         if torch.backends.cudnn.is_available()
         else None,
-        "argv": sys.argv,
+        "argv": sys.argv,  # as Python received it: what scripts/remake.py reruns
+        "command": command.current(sys.argv),  # as the user would type it again
     }
     env["git_commit"], env["git_dirty"] = git_commit()
     env["cpu_affinity"] = pinning.cpu_affinity or None

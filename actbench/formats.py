@@ -18,6 +18,11 @@ MISSING = "—"
 COLUMNS = 100  # what a terminal shows without wrapping: the compact tables fit in it
 
 
+def words(values: pd.Series) -> pd.Series:
+    """A column of text as text: '' where a value is missing (NaN, None)."""
+    return values.map(lambda v: v if isinstance(v, str) else "").astype(str)
+
+
 def number(value: float, spec: str) -> str:
     return MISSING if pd.isna(value) else format(value, spec)
 

@@ -42,13 +42,31 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
+        """No row broke a limit (which says nothing of the rows it could not test)."""
         return not self.failures
 
-    def summary(self) -> str:
-        """One line: what was checked and the outcome (printed whether it passed or not)."""
+    @property
+    def outcome(self) -> str:
+        """The gate in one word that agrees with the CLI's exit code: `FAIL` (1) when a row
+        broke a limit; `untested` (3) when it tested nothing it was asked about;
+        `incomplete` (3) when it tested some rows and not others; `pass` (0) only when it
+        tested every row and none failed; '' when no limit was asked for."""
         if not self.asked:
             return ""
-        outcome = f"FAIL ({len(self.failures)} row(s) over a limit)" if self.failures else "pass"
+        if self.failures:
+            return "FAIL"
+        if not self.checked:
+            return "untested"
+        return "incomplete" if self.unchecked else "pass"
+
+    def summary(self) -> str:
+        """One line: the outcome, what was tested and what could not be (printed whether it
+        passed or not)."""
+        if not self.asked:
+            return ""
+        outcome = self.outcome
+        if self.failures:
+            outcome += f" ({len(self.failures)} row(s) over a limit)"
         line = (
             f"gate: {outcome}; {self.checked} row(s) tested as one Holm family at "
             f"{100 * self.alpha:g}% (one-sided)"

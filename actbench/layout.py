@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "gate",
                 "comparison",
                 "table",
+                "legend",
                 "formats",
                 "summary",
                 "costs",
@@ -78,7 +79,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
         "records and storage",
         frozenset({"storage", "schema", "lock", "records", "run_record", "disturbance"}),
     ),
-    ("plain values", frozenset({"config", "errors", "quiet", "layout"})),
+    ("plain values", frozenset({"config", "errors", "quiet", "layout", "command"})),
 ]
 
 # what trains, times and writes a result; the reports read records when asked, so a table

@@ -16,11 +16,12 @@ from actbench import anatomy, plot
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
+from actbench.legend import legend, notes
 from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
 from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
-from actbench.table import breakdown_display, health_display, legend, render
+from actbench.table import breakdown_display, health_display, render
 
 BREAKDOWN_TITLE = "Where an eager step's time goes (µs per step)"
 HEALTH_TITLE = "What a step holds, and how the network trains"
@@ -44,9 +45,10 @@ def _optimizer(cfg: SweepConfig) -> str:
     return f"{cfg.optimizer} lr {cfg.lr}{extra}"
 
 
-def header(run: RunRecord) -> str:
-    """How the steps were timed and what the intervals are over, in one line above the
-    table: the two facts a reader needs before trusting a cost."""
+def header(run: RunRecord, summary: pd.DataFrame | None = None) -> str:
+    """How the steps were timed and what the intervals are over, in one line beside the
+    table: the two facts a reader needs before trusting a cost (none claimed where, in
+    `summary`, no cost has one)."""
     env = run.environment
     if env.device == "cpu" and env.threads == 1:
         where = "timed step on 1 CPU thread (steady under a busy neighbour; --threads N to change)"
@@ -55,6 +57,9 @@ def header(run: RunRecord) -> str:
     else:
         where = f"timed on {env.device} ({env.device_name})"
     seeds = len(run.config.seeds)
+    if summary is not None and not _any_cost_interval(summary):
+        trained = "1 seed" if seeds == 1 else f"{seeds} seeds, each in a worker process of its own"
+        return f"{where}; {trained}; too few rounds for any cost interval"
     if seeds >= 2:
         over = f"intervals over {seeds} seeds, each trained in a worker process of its own"
         if seeds == 2:
@@ -64,10 +69,21 @@ def header(run: RunRecord) -> str:
     return f"{where}; {over}"
 
 
+def _any_cost_interval(summary: pd.DataFrame) -> bool:
+    """Whether any activation's cost has an interval (True for a run without costs: there
+    is nothing to take back)."""
+    if "cost_pct_low" not in summary or not summary["baseline"].any():
+        return True
+    return bool(summary.loc[~summary["baseline"], "cost_pct_low"].notna().any())
+
+
 def printed(run: RunRecord, summary: pd.DataFrame, fmt: str, wide: bool = True) -> str:
-    """What `sweep` and `show` print: the table (compact unless `wide`), its legend, the
-    breakdown, the timer; prose wrapped to a terminal's width."""
-    out = [render(summary, fmt, wide), wrapped(header(run)), wrapped(legend(summary))]
+    """What `sweep` and `show` print: the table (compact unless `wide`), the notes that
+    qualify it, its header and legend, the breakdown, the timer; prose wrapped to a
+    terminal's width."""
+    out = [render(summary, fmt, wide)]
+    out += [wrapped(note) for note in notes(summary, run.config.warmup_steps)]
+    out += [wrapped(header(run, summary)), wrapped(legend(summary))]
     for title, table, caption in sections(summary, fmt, wide):
         out += ["", f"{title}:", table, wrapped(caption)]
     out.append(wrapped(footer(run, summary)))
@@ -194,9 +210,23 @@ def footer(run: RunRecord, summary: pd.DataFrame) -> str:
     )
 
 
-def setup(run: RunRecord) -> list[str]:
+def _warmup(run: RunRecord, summary: pd.DataFrame | None) -> str:
+    """The warm-up the trials really excluded (`summary`'s), beside the one asked for; without
+    a summary, the most a trial excluded."""
+    asked = run.config.warmup_steps
+    done = None if summary is None else summary.get("warmup_steps", pd.Series()).dropna()
+    if done is None or done.empty:
+        return f"warm-up: up to {asked} steps excluded per trial (a trial keeps half its steps)"
+    low, high = int(done.min()), int(done.max())
+    span = str(low) if low == high else f"{low}–{high}"
+    if low == high == asked:
+        return f"warm-up steps excluded per trial: {span}"
+    return f"warm-up steps excluded per trial: {span} ({asked} asked; a trial keeps half its steps)"
+
+
+def setup(run: RunRecord, summary: pd.DataFrame | None = None) -> list[str]:
     """What was trained, where, with what, and when: the lines above summary.md's table and
-    the HTML report's."""
+    the HTML report's; with `summary`, what was really done (the warm-up excluded)."""
     cfg, env = run.config, run.environment
     return [
         f"device: `{env.device}` ({env.device_name}), threads: {env.threads}, "
@@ -205,8 +235,8 @@ def setup(run: RunRecord) -> list[str]:
         f"batch {cfg.batch_size}, mode {cfg.mode}, {_optimizer(cfg)}, "
         f"≤{cfg.epochs} epochs, patience {cfg.patience}, val fraction {cfg.val_fraction}"
         + (f", train limit {cfg.train_limit}" if cfg.train_limit else ""),
-        f"seeds: {', '.join(map(str, cfg.seeds))}; warm-up steps excluded per trial: "
-        f"{cfg.warmup_steps}; timing: {run.timing_method}",
+        f"seeds: {', '.join(map(str, cfg.seeds))}; {_warmup(run, summary)}; "
+        f"timing: {run.timing_method}",
         f"schedule: {cfg.schedule}"
         + (f" (rounds of {cfg.round_steps} steps)" if cfg.schedule == "interleaved" else "")
         + f"; baseline: {cfg.baseline or 'none'}",
@@ -217,10 +247,12 @@ def setup(run: RunRecord) -> list[str]:
 
 def markdown_report(run: RunRecord, summary: pd.DataFrame) -> str:
     """summary.md: the table with the configuration and environment needed to read it."""
-    lines = [f"# actbench run `{run.name}`", "", *(f"- {line}" for line in setup(run))]
+    lines = [f"# actbench run `{run.name}`", "", *(f"- {line}" for line in setup(run, summary))]
+    lines += ["", render(summary, "github"), ""]
+    qualified = notes(summary, run.config.warmup_steps)
+    lines += [*(f"- {note}" for note in qualified), *([""] if qualified else [])]
     lines += [
-        "",
-        render(summary, "github"),
+        header(run, summary),
         "",
         f"Sorted by {metric_of(summary).title}, best first. µs/step: median of each trial's "
         "median step time over seeds, IQR likewise. " + legend(summary),

@@ -18,7 +18,7 @@ from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from types import MappingProxyType
 
-from actbench import schema
+from actbench import command, schema
 from actbench.config import SweepConfig
 
 
@@ -78,8 +78,12 @@ class Environment:
 
     @property
     def command(self) -> str | None:
-        """The command line that made the run, as one string."""
-        return None if self.argv is None else " ".join(map(str, self.argv))
+        """The command that made the run, to copy: as recorded (`command.current`), or, for
+        a run saved before, made copyable from its argv (`python -m actbench ...`)."""
+        recorded = self.fields.get("command")
+        if isinstance(recorded, str) and recorded:
+            return recorded
+        return None if self.argv is None else command.from_argv(self.argv)
 
     @property
     def commit(self) -> str:

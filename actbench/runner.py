@@ -28,10 +28,10 @@ from actbench.plan import Plan
 from actbench.progress import Progress
 from actbench.records import TrialResult
 from actbench.run_record import RunRecord
+from actbench.stats import MIN_TIMED_STEPS
 from actbench.step import check_mode
 from actbench.storage import RunFolder
 
-MIN_TIMED_STEPS = 100
 Done = set[tuple[str, int]]
 
 

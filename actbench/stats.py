@@ -44,6 +44,7 @@ CONFIDENCE = 0.95  # the level of every interval actbench shows or tests
 # respect) and a score's difference has none
 MIN_SEEDS = 2
 MIN_POINTS = 5  # fewer values in a seed's series: no within-seed error (a median of 4 says little)
+MIN_TIMED_STEPS = 100  # fewer timed steps in a trial: its step-time statistics are rough
 RESAMPLES = 500  # bootstrap draws per seed: the standard error to about 3 %
 WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
 

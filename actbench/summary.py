@@ -8,8 +8,10 @@ are disturbed (`disturbance.py`); the profile columns say where an eager step's 
 (`anatomy.py`), `kernel_us` what the activation's kernels take alone (`kernels.py`), the
 bytes columns what a step holds (`memory.py`, the median over seeds), and the health
 columns why it trains as it does (`health.py`: mean over seeds; the gradient ratio's
-geometric mean, with a t interval over seeds on its logarithm). `table.py` formats what
-this computes.
+geometric mean, with a t interval over seeds on its logarithm). `warmup_steps` and
+`timed_steps` say what was really timed (the most a trial excluded, the fewest it kept:
+a short run excludes less than the configuration's warm-up). `table.py` formats what this
+computes.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ def summarize(
             "epochs_mean": grouped["epochs"].mean(),
             "diverged": grouped["diverged"].sum().astype(int),
             "diverged_epochs": grouped["diverged_epoch"].agg(_epochs),
+            # what was really timed: the warm-up each trial excluded, the steps it kept
+            "warmup_steps": grouped["warmup_steps"].max(),
+            "timed_steps": (trials["steps"] - trials["warmup_steps"])
+            .groupby(trials["activation"], sort=False)
+            .min(),
             "timing": disturbance.by_activation(trials),
             **{column: grouped[column].median() for column in MEMORY_COLUMNS},
             **{column: grouped[column].mean() for column in HEALTH_COLUMNS},
@@ -76,9 +83,8 @@ def summarize(
     summary = summary.join(anatomy.table(trials, history))
     rounds = pd.DataFrame() if rounds is None else rounds
     summary = summary.join(costs.table(trials, rounds, baseline, metric))
-    # a disturbed row's cost is not to be trusted: it is never a best trade-off
-    trusted = summary["cost_us"].where(summary["timing"] == "")
-    summary["pareto"] = costs.pareto(trusted, summary["gain"])
+    # a cost without an interval, or disturbed, is never a best trade-off
+    summary["pareto"] = costs.pareto(costs.bearable(summary), summary["gain"])
     summary["baseline"] = summary.index == baseline
     summary = anatomy.reconcile(summary)
     return (

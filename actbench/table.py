@@ -6,16 +6,64 @@ from __future__ import annotations
 
 import pandas as pd
 
-from actbench.formats import disturbed, interval, score, tabulated
+from actbench.formats import MISSING, disturbed, interval, number, score, tabulated, words
+from actbench.legend import legend  # noqa: F401 (the report's pages read it from here)
 from actbench.records import PROFILE_PARTS
-from actbench.stats import CONFIDENCE
+from actbench.stats import CONFIDENCE, MIN_SEEDS
 from actbench.summary import PROFILE_COLUMNS, metric_of
 
 KIB = 1024
 
 
+TEXT_COLUMNS = ["activation", "cost_over", "cost_no_interval", "timing", "diverged_epochs"]
+FLAG_COLUMNS = ["pareto", "baseline"]
+
+
+def gain_column(summary: pd.DataFrame) -> str:
+    """`gain_pts` (accuracy points) or `gain_rmse`: the name says the unit, as
+    `test_accuracy` (a fraction) and `cost_pct` do."""
+    metric = metric_of(summary)
+    return "gain_" + ("pts" if metric.higher_is_better else metric.unit.lower())
+
+
+def _frame_columns(summary: pd.DataFrame) -> list[str]:
+    """Run.table's columns, in order: the metric's (and its raw twin's) and the gain's
+    names follow the run's metric."""
+    metric, gain = metric_of(summary), gain_column(summary)
+    scores = [metric.column]
+    if metric.raw_column and summary.get(f"{metric.raw_column}_mean", pd.Series()).notna().any():
+        scores.append(metric.raw_column)
+    return [
+        "activation", "seeds", *(f"{c}_{s}" for c in scores for s in ("mean", "std")),
+        "us_per_step_median", "us_per_step_p25", "us_per_step_p75",
+        "cost_pct", "cost_pct_low", "cost_pct_high", "cost_us", "cost_us_low", "cost_us_high",
+        "cost_over", "cost_no_interval", gain, f"{gain}_low", f"{gain}_high", "gain_seeds",
+        "pareto", "baseline", "timing", "epochs_mean", "diverged", "diverged_epochs",
+        "warmup_steps", "timed_steps", "model", "mode",
+    ]  # fmt: skip
+
+
+def frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """`Run.table`: one typed row per activation, best first, the numbers every table
+    formats. Plain activation names; numbers as numbers in the units their names say (the
+    metric as stored: accuracy a fraction; µs; cost in % and µs; gain in points or RMSE);
+    the best trade-off (`pareto`), the baseline and the timing's verdict (`timing`: '' when
+    steady, else why not) in columns of their own; `cost_no_interval`: why a cost has no
+    interval, in the word its cell shows ('' when it has one)."""
+    gain = gain_column(summary)
+    named = summary.rename(columns={f"gain{end}": f"{gain}{end}" for end in ("", "_low", "_high")})
+    out = named.reindex(columns=_frame_columns(summary)).reset_index(drop=True)
+    for column in TEXT_COLUMNS:
+        out[column] = words(out[column])
+    for column in FLAG_COLUMNS:
+        out[column] = out[column].fillna(False).astype(bool)
+    numbers = [c for c in out if c not in [*TEXT_COLUMNS, *FLAG_COLUMNS, "model", "mode"]]
+    out[numbers] = out[numbers].astype(float)
+    return out
+
+
 def _diverged(count: int, epochs: str) -> str:
-    return f"{count} (epoch {epochs})" if count else "0"
+    return f"{int(count)} (epoch {epochs})" if count else "0"
 
 
 def _raw(mean: float, std: float) -> str:
@@ -25,62 +73,72 @@ def _raw(mean: float, std: float) -> str:
     return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
 
 
-def _cost(row) -> str:
+def cost_cell(row: dict, column: str, unit: str = "", bare: bool = False) -> str:
+    """A cost with what it can bear: its interval (none when `bare`); `(no CI: WHY)` without
+    one; `≈0` for a point below 0 whose interval holds 0 (no saving the data cannot bear)."""
     if row["baseline"]:
         return "baseline"
-    return interval(row["cost_us"], row["cost_us_low"], row["cost_us_high"], "+.1f")
+    value, low, high = row[column], row.get(f"{column}_low"), row.get(f"{column}_high")
+    if pd.isna(value):
+        return MISSING
+    if pd.isna(low):
+        return f"{value:+.1f}{unit} (no CI: {row.get('cost_no_interval') or 'none'})"
+    if value < 0 <= high:
+        return f"≈0{unit}" if bare else f"≈0{unit} [{low:+.1f}, {high:+.1f}]"
+    return f"{value:+.1f}{unit}" if bare else interval(value, low, high, "+.1f", unit)
 
 
-def _cost_pct(row) -> str:
+def _gain(row, gain: str, digits: int) -> str:
     if row["baseline"]:
         return "baseline"
-    return interval(row["cost_pct"], row["cost_pct_low"], row["cost_pct_high"], "+.1f", "%")
-
-
-def _gain(row, digits: int) -> str:
-    if row["baseline"]:
-        return "baseline"
-    if pd.isna(row["gain"]):
-        return "—"
-    if pd.isna(row["gain_low"]):
-        return f"{row['gain']:+.{digits}f} (1 seed, no CI)"
-    return interval(row["gain"], row["gain_low"], row["gain_high"], f"+.{digits}f")
+    if pd.isna(row[gain]):
+        return MISSING
+    if pd.isna(row[f"{gain}_low"]):
+        seeds = row["gain_seeds"]
+        why = "1 seed" if pd.isna(seeds) or seeds < MIN_SEEDS else "no spread"
+        why = "identical" if why == "no spread" and row[gain] == 0 else why
+        return f"{row[gain]:+.{digits}f} (no CI: {why})"
+    return interval(row[gain], row[f"{gain}_low"], row[f"{gain}_high"], f"+.{digits}f")
 
 
 def has_costs(summary: pd.DataFrame) -> bool:
     return bool(summary["baseline"].any()) if "baseline" in summary else False
 
 
+def _level() -> str:
+    return f"{round(100 * CONFIDENCE)}% CI"
+
+
 def display(summary: pd.DataFrame) -> pd.DataFrame:
-    """Human-readable columns (strings with units) for tabulate."""
-    rows, metric = summary.to_dict("records"), metric_of(summary)
-    level = f"{round(100 * CONFIDENCE)}% CI"
+    """Every column as people read it (strings with units), formatted from `frame`."""
+    typed, metric, gain = frame(summary), metric_of(summary), gain_column(summary)
+    rows = typed.to_dict("records")
     columns = {
-        "activation": [r["activation"] + (" *" if r.get("pareto") else "") for r in rows],
+        "activation": [r["activation"] + (" *" if r["pareto"] else "") for r in rows],
         f"{metric.label} (mean ± std)": [
             score(metric, r[f"{metric.column}_mean"], r[f"{metric.column}_std"]) for r in rows
         ],
     }
-    if metric.raw_column and f"{metric.raw_column}_mean" in summary:
+    if metric.raw_column and f"{metric.raw_column}_mean" in typed:
         unit = summary["raw_unit"].iloc[0] if "raw_unit" in summary else "data units"
         columns[f"{metric.label}, {unit}"] = [
             _raw(r[f"{metric.raw_column}_mean"], r[f"{metric.raw_column}_std"]) for r in rows
         ]
     columns |= {
-        "seeds": summary["seeds"],
-        "model": summary["model"],
-        "mode": summary["mode"],
-        "µs/step (median, raw)": summary["us_per_step_median"].map("{:.1f}".format),
+        "seeds": [number(r["seeds"], ".0f") for r in rows],
+        "model": typed["model"],
+        "mode": typed["mode"],
+        "µs/step (median, raw)": typed["us_per_step_median"].map("{:.1f}".format),
         "µs/step IQR (raw)": [
             f"{r['us_per_step_p25']:.1f}–{r['us_per_step_p75']:.1f}" for r in rows
         ],
     }
     if has_costs(summary):
-        columns[f"cost µs/step [{level}]"] = [_cost(r) for r in rows]
-        columns["cost % of baseline step"] = [_cost_pct(r) for r in rows]
+        columns[f"cost µs/step [{_level()}]"] = [cost_cell(r, "cost_us") for r in rows]
+        columns["cost % of baseline step"] = [cost_cell(r, "cost_pct", "%") for r in rows]
         gain_unit = "pts" if metric.higher_is_better else f"{metric.unit} reduction"
-        columns[f"gain {gain_unit} [{level}]"] = [_gain(r, metric.digits) for r in rows]
-    columns["epochs"] = summary["epochs_mean"].map("{:.1f}".format)
+        columns[f"gain {gain_unit} [{_level()}]"] = [_gain(r, gain, metric.digits) for r in rows]
+    columns["epochs"] = typed["epochs_mean"].map("{:.1f}".format)
     columns["diverged"] = [_diverged(r["diverged"], r["diverged_epochs"]) for r in rows]
     columns["timing"] = [r["timing"] or "ok" for r in rows]
     return pd.DataFrame(columns)
@@ -110,9 +168,7 @@ def breakdown_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
     if any(pd.notna(r.get("kernel_us")) for r in rows):
         frame["kernels alone"] = [_us(r["kernel_us"]) for r in rows]
     if has_costs(summary):
-        frame["cost µs"] = [
-            "baseline" if r["baseline"] else _us(r["cost_us"], "+.1f") for r in rows
-        ]
+        frame["cost µs"] = [cost_cell(r, "cost_us", bare=True) for r in rows]
     return frame
 
 
@@ -153,64 +209,22 @@ def compact(summary: pd.DataFrame) -> pd.DataFrame:
     """The columns a reader decides by, fitting a 100-column terminal: the metric, the raw
     step time, cost % and gain with their intervals, and whether the timing is to be trusted
     (`display` has them all)."""
-    full, metric = display(summary), metric_of(summary)
-    level = f"{round(100 * CONFIDENCE)}% CI"
+    full, typed, metric = display(summary), frame(summary), metric_of(summary)
     columns = {
         "activation": full["activation"],
         metric.label: full[f"{metric.label} (mean ± std)"],
         "µs/step": full["µs/step (median, raw)"],
     }
     if has_costs(summary):
-        columns[f"cost % [{level}]"] = [
-            "baseline"
-            if r["baseline"]
-            else interval(r["cost_pct"], r["cost_pct_low"], r["cost_pct_high"], "+.1f")
-            for r in summary.to_dict("records")
-        ]
+        rows = typed.to_dict("records")
+        columns[f"cost % [{_level()}]"] = [cost_cell(r, "cost_pct") for r in rows]
         gain = next(c for c in full if c.startswith("gain "))
         columns[gain.replace(" reduction", "")] = full[gain]  # "gain RMSE": the legend says
-    if summary["diverged"].sum():
+    if typed["diverged"].sum():
         columns["diverged"] = full["diverged"]
-    columns["timing"] = [disturbed(t) for t in summary["timing"]]
+    columns["timing"] = [disturbed(t) for t in typed["timing"]]
     return pd.DataFrame(columns)
 
 
 def render(summary: pd.DataFrame, fmt: str = "github", wide: bool = True) -> str:
     return tabulated(display(summary) if wide else compact(summary), fmt)
-
-
-def _cost_basis(summary: pd.DataFrame) -> str:
-    """What the cost intervals are over, from the rows themselves."""
-    over = summary.get("cost_over", pd.Series(dtype=object))
-    over = over[~summary["baseline"]].dropna() if len(over) else over
-    if len(over) and (over == "within this run").all():
-        return "within this run (one seed: a rerun may land outside it)"
-    seeds = (
-        summary.loc[~summary["baseline"], "cost_seeds"].dropna() if "cost_seeds" in summary else []
-    )
-    k = int(max(seeds)) if len(seeds) else 0
-    if k >= 2:
-        return f"a t interval over {k} seeds, each trained in its own process" + (
-            " (2 seeds: wide)" if k == 2 else ""
-        )
-    return "a bootstrap interval over rounds (a run saved before intervals over seeds)"
-
-
-def legend(summary: pd.DataFrame) -> str:
-    """How to read the cost and gain columns of this summary, in one paragraph."""
-    if not has_costs(summary):
-        return ""
-    base = summary.loc[summary["baseline"], "activation"].iloc[0]
-    metric = metric_of(summary)
-    better = "more accurate" if metric.higher_is_better else f"lower in {metric.title}"
-    return (
-        f"cost: extra time per step over the baseline `{base}` measured in the same rounds "
-        "(per seed, the median over rounds of the step-time ratio; drift cancels), as % of "
-        "the baseline's step and in µs of its median step, with "
-        f"{_cost_basis(summary)}; µs/step columns are raw, not drift-corrected. "
-        f"gain: {metric.gain_title}, paired by seed, with a t interval over seeds; "
-        f"{metric.title} is mean ± std over seeds. "
-        f"* = no other activation is both cheaper and {better}. "
-        "timing: ok, or disturbed (a wide spread or a slow tail of step times; ×N: in N "
-        "seeds; the wide table and summary.md say why)."
-    )

@@ -44,8 +44,11 @@ class Job:
     """One result to make again: the command, where it runs, and what goes where after."""
 
     result: Path  # results/NAME/run.json or results/NAME.json
-    argv: list[str]  # relative to the worktree, run with its PYTHONPATH
+    argv: list[str]  # run with the worktree's PYTHONPATH
     copies: list[tuple[Path, Path]]  # (made in the scratch folder, committed place)
+    # a sweep runs in its scratch folder, so that the command it records (`--out runs`) is
+    # one a reader can copy; a script runs in the worktree, where its path is
+    in_scratch: bool = False
 
 
 def _flag(argv: list[str], flag: str) -> str | None:
@@ -63,15 +66,13 @@ def job_for(result: Path, scratch: Path, results: Path) -> Job:
     argv = json.loads(result.read_text(encoding="utf-8"))["environment"]["argv"]
     if result.name == "run.json":  # a sweep: python -m actbench sweep ... --out OUT
         folder = result.parent
-        args = list(argv[1:])
-        runs = scratch / "runs"
-        args = (
-            _replace(args, "--out", str(runs)) if "--out" in args else [*args, "--out", str(runs)]
-        )
+        args = list(argv[1:])  # argv[0]: the path of the __main__.py that ran, never copied
+        args = _replace(args, "--out", "runs") if "--out" in args else [*args, "--out", "runs"]
         if _flag(args, "--name") is None:
             args += ["--name", folder.name]
-        made = runs / (_flag(args, "--name") or folder.name)
-        return Job(result, [sys.executable, "-m", "actbench", *args], [(made, folder)])
+        made = scratch / "runs" / (_flag(args, "--name") or folder.name)
+        argv = [sys.executable, "-m", "actbench", *args]
+        return Job(result, argv, [(made, folder)], in_scratch=True)
     script, args = argv[0], list(argv[1:])
     copies = []
     if "--json" in args:
@@ -165,7 +166,8 @@ def remake(results: list[Path], commit: str, dry_run: bool) -> None:
                     continue
                 scratch.mkdir()
                 env = {**os.environ, "PYTHONPATH": str(tree)}
-                done = subprocess.run(job.argv, cwd=tree, env=env, check=False)
+                cwd = scratch if job.in_scratch else tree
+                done = subprocess.run(job.argv, cwd=cwd, env=env, check=False)
                 if done.returncode not in (0, 1):  # a gate or check may exit 1 on its verdict
                     raise SystemExit(f"remake: {key(result)} exited {done.returncode}; stopped")
                 for made, target in job.copies:

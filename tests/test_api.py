@@ -2,6 +2,7 @@
 
 import re
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +36,10 @@ def test_sweep_takes_names_classes_and_callables(tiny_mnist, tmp_path):
     names = ["torch.nn:GELU", "torch:sin", "relu", "tests.test_api:swish", "identity"]
     assert set(run.summary["activation"]) == set(names)
     assert isinstance(run.trials, pd.DataFrame) and len(run.trials) == 5
+    assert run.record.environment.command.startswith(  # the call, not the host's argv
+        "actbench.sweep(activations=['torch.nn:GELU', 'torch:sin', 'relu', "
+        "'tests.test_api:swish'], name='api', device='cpu', threads=1, hidden=(32, 32), "
+    )
     assert len(run.history) == 10 and run.path == tmp_path / "results" / "api"
     html = run._repr_html_()
     assert "<table" in html and "torch.nn:GELU" in html and "cost" in html
@@ -51,9 +56,9 @@ def test_compare_returns_a_table_gate_and_picture(tiny_mnist, tmp_path):
     actbench.sweep(["relu"], name="b", **small(tiny_mnist, tmp_path))
     comparison = actbench.compare(a, "b", out=tmp_path / "results")
     assert set(comparison.table["activation"]) == {"relu", "identity"}
-    assert "B/A [95% CI]" in comparison.table.columns
+    assert "B/A [95% CI]" in comparison.text()
     verdict = comparison.gate(slower_pct=50)  # one seed a side: nothing a gate may test
-    assert verdict.checked == 0 and verdict.failures == []
+    assert verdict.checked == 0 and verdict.failures == [] and verdict.outcome == "untested"
     assert {line.split(" ")[0] for line in verdict.unchecked} == {"relu", "identity"}
     assert isinstance(comparison.plot(), Figure)
     assert "A = a   B = b" in repr(comparison)
@@ -169,3 +174,34 @@ def test_env_previews_the_pins_and_leaves_the_process_as_it_was(capsys):
     assert cli.main(["env", "--device", "cpu", "--cpu-affinity", "0", "--format", "github"]) == 0
     assert "| cpu_affinity" in capsys.readouterr().out
     assert os.sched_getaffinity(0) == before and torch.get_num_threads() == 2
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def test_a_run_s_table_is_data_with_plain_names():
+    """The committed Quick start run (README's table: elu 97.54 %, +10.7 % [+10.3, +11.0],
+    starred)."""
+    t = actbench.load(RESULTS / "default").table
+    elu = t[t.activation == "elu"]
+    assert len(elu) == 1
+    row = elu.iloc[0]
+    assert row["test_accuracy_mean"] == pytest.approx(0.9754, abs=5e-5)  # a fraction
+    assert round(row["cost_pct"], 1) == 10.7 and round(row["cost_pct_low"], 1) == 10.3
+    assert round(row["gain_pts"], 2) == 5.50  # accuracy points, as the name says
+    assert row["pareto"]  # starred, in a column of its own
+    assert row["cost_no_interval"] == "" and row["timing"] == ""
+    assert t["pareto"].dtype == bool and t["cost_pct"].dtype == float
+    assert list(t.activation) == ["elu", "relu", "tanh", "sigmoid", "identity"]
+
+
+def test_a_comparison_s_table_is_numbers_where_the_values_are_numbers():
+    comparison = actbench.compare(RESULTS / "default", RESULTS / "default-again")
+    t = comparison.table
+    numeric = ["test_accuracy_a", "test_accuracy_b", "delta_pts", "delta_pts_low",
+               "delta_pts_high", "level_a", "level_b", "ratio", "ratio_low", "ratio_high",
+               "us_per_step_a", "us_per_step_b", "score_seeds", "seeds_a"]  # fmt: skip
+    assert all(t[c].dtype == float for c in numeric), t.dtypes
+    assert t["gated"].dtype == bool
+    assert set(t["speed"]) <= {"faster", "slower", "same", "undecided"}
+    assert len(t[t.activation == "elu"]) == 1 and 0.9 < t["test_accuracy_a"].iloc[0] < 1

@@ -2,6 +2,7 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from actbench import cli, printout, schema
 from actbench import summary as summary_mod
@@ -109,3 +110,32 @@ def test_an_example_is_not_redrawn_by_its_name(capsys, monkeypatch):
         capsys.readouterr().err
     )
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.mark.slow  # 17 activations x 2 seeds: half a minute on two cores
+def test_a_short_all_activations_sweep_stars_nothing_without_an_interval(tiny_config):
+    """Every built-in, one epoch of 9 steps on two seeds (4 of them warm-up, half the trial):
+    too few rounds for any cost interval, so no row is starred, every cost cell says why,
+    and the notes say so."""
+    from dataclasses import replace
+
+    from actbench import runner
+
+    config = replace(tiny_config, activations=["all"], seeds=[0, 1], epochs=1, warmup_steps=50)
+    outcome = runner.run(config, quiet=True)
+    summary = outcome.summary
+    assert len(summary) == 17 and not summary["pareto"].any()
+    text = printout.printed(outcome.folder.info(), summary, "github", wide=False)
+    lines = text.splitlines()
+    rows = lines[2 : next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    assert len(rows) == 17 and not any(" *" in row.split("|")[1] for row in rows)
+    costs = [row.split("|")[4].strip() for row in rows if "baseline" not in row]
+    assert len(costs) == 16 and all(c.endswith(" (no CI: short)") for c in costs)
+    prose = " ".join(text.split())  # as wrapped to 100 columns
+    assert "no CI: no cost has an interval (1 round a seed; an interval needs 5)" in prose
+    assert "warm-up: 4 steps excluded per trial, not the 50 asked" in prose
+    markdown = (outcome.folder.path / "summary.md").read_text(encoding="utf-8")
+    assert (
+        "warm-up steps excluded per trial: 4 (50 asked; a trial keeps half its steps)" in markdown
+    )
+    assert "- no CI: no cost has an interval" in markdown

@@ -32,32 +32,41 @@ def test_a_sweep_is_made_again_into_the_scratch_folder_under_its_own_name(tmp_pa
         ],
     )
     job = remake.job_for(run, tmp_path / "s", tmp_path / "results")
+    # run in the scratch folder, with the relative --out the made run records as its command
     assert job.argv == [
         sys.executable,
         "-m",
         "actbench",
         "sweep",
         "--out",
-        str(tmp_path / "s" / "runs"),
+        "runs",
         "--name",
         "default",
         "--device",
         "cpu",
     ]
-    assert job.copies == [(tmp_path / "s" / "runs" / "default", run.parent)]
+    assert job.in_scratch and job.copies == [(tmp_path / "s" / "runs" / "default", run.parent)]
+
+
+def test_a_sweep_recorded_with_its_command_is_made_from_its_argv(tmp_path):
+    """A run saved since runs recorded `command` keeps `argv` as Python got it: remake
+    reads argv, as for older runs."""
+    run = result(
+        tmp_path / "results" / "r" / "run.json",
+        ["/abs/actbench/__main__.py", "sweep", "--out", "runs", "--seeds", "0-1"],
+    )
+    saved = json.loads(run.read_text())
+    saved["environment"]["command"] = "python -m actbench sweep --out runs --seeds 0-1"
+    run.write_text(json.dumps(saved))
+    job = remake.job_for(run, tmp_path / "s", tmp_path / "results")
+    assert job.argv[1:] == ["-m", "actbench", "sweep", "--out", "runs", "--seeds", "0-1",
+                            "--name", "r"]  # fmt: skip
 
 
 def test_a_sweep_without_a_name_gets_its_folder_s_name(tmp_path):
     run = result(tmp_path / "results" / "x" / "run.json", ["a/__main__.py", "sweep", "--quiet"])
     job = remake.job_for(run, tmp_path / "s", tmp_path / "results")
-    assert job.argv[3:] == [
-        "sweep",
-        "--quiet",
-        "--out",
-        str(tmp_path / "s" / "runs"),
-        "--name",
-        "x",
-    ]
+    assert job.argv[3:] == ["sweep", "--quiet", "--out", "runs", "--name", "x"]
 
 
 def test_a_script_writes_its_json_and_kept_sweeps_to_scratch_and_reads_the_committed_file(
