@@ -252,7 +252,6 @@ def compare(
     if other is not None:
         warn.append(f"different networks ({other}): no speed verdicts")
         rows = [_no_verdict(row) for row in rows]
-        estimates = {}
     return ComparisonResult(
         a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates,
         scores, metric,
@@ -312,7 +311,7 @@ def _row(
 def _no_verdict(row: dict) -> dict:
     """A row between different networks: its numbers shown, no verdict, nothing gated."""
     if "ratio" in row:
-        row.update(verdict="different networks", gated=False)
+        row.update(verdict="none (different networks)", gated=False, ungated="different networks")
     return row
 
 

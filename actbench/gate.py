@@ -83,7 +83,10 @@ def _speed_tests(comp: ComparisonResult, limit: float, result: GateResult) -> li
     for name, estimate in comp.estimates.items():
         where = f"{name} ({comp.a} -> {comp.b}, speed)"
         if not rows.loc[name, "gated"]:
-            result.unchecked.append(f"{where}: raw µs across machines")
+            why = rows.loc[name].get("ungated") if "ungated" in rows else None
+            result.unchecked.append(
+                f"{where}: {why if isinstance(why, str) else 'raw µs across machines'}"
+            )
         elif not estimate.testable:
             result.unchecked.append(f"{where}: {_why_not(estimate)}")
         else:
