@@ -108,25 +108,12 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
         "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "
         "share of its block's step (the machine's speed cancels). The wide table and "
-        "summary.md have every part. "
+        "summary.md have every part. " + anatomy.total_note(summary)
     )
     verdict = anatomy.verdict(summary)
-    shares = [
-        f"{r['activation']} {r['explained_pct']:.0f}% ({r['profile_net_us']:.0f} of "
-        f"{r['cost_us']:.0f} µs)"
-        for r in summary.to_dict("records")
-        if not r["baseline"] and pd.notna(r.get("explained_pct"))
-    ]
     if verdict:
         text += verdict + ". "
-    if shares:
-        text += (
-            "Its part, net of the baseline's, explains of its timed cost: "
-            + "; ".join(shares)
-            + ". The rest is in `other` (autograd's engine, the module call) and the "
-            "neighbouring layers (docs/measuring.md)."
-        )
-    return text + _slow_optimizers(summary)
+    return text + anatomy.explains(summary) + _slow_optimizers(summary)
 
 
 def _slow_optimizers(summary: pd.DataFrame) -> str:
