@@ -105,7 +105,7 @@ def run_page(entry: trend.Entry, sources: dict[str, str]) -> dict:
         "legend": table.legend(summary),
         "sections": [
             {"title": t, "table": cells(f), "caption": c}
-            for t, f, c in printout.section_frames(summary)
+            for t, f, c in printout.section_frames(summary, run=run)
         ],
         "footer": printout.footer(run, summary),
         "pictures": [{"src": src, "alt": PICTURE_WORDS[n]} for n, src in sources.items()],

@@ -109,3 +109,19 @@ def test_an_example_is_not_redrawn_by_its_name(capsys, monkeypatch):
         capsys.readouterr().err
     )
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_the_health_legend_counts_the_rows_the_probe_read(capsys):
+    """airline's validation split is 12 windows, MNIST's 12 000 rows (the probe reads the
+    first 1000); a short sweep's 400 rows are all read."""
+    results = Path(__file__).resolve().parents[1] / "results"
+    assert cli.main(["show", str(results / "airline-lstm"), "--format", "plain"]) == 0
+    assert "Health on all 12 validation windows after each epoch read" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    run = RunFolder(results / "default").info()
+    assert "Health on 1000 fixed validation rows after" in printout.health_caption(run)
+    info = RunFolder(results / "default").run_info()
+    info["data"]["val"] = 400
+    short = RunRecord.from_dict(info)
+    assert "Health on all 400 validation rows after" in printout.health_caption(short)
