@@ -194,6 +194,7 @@ def _chart(metric: str, frame: pd.DataFrame, links: dict[str, str]) -> dict:
         "html": div,
         "cost": cells(trend.table(frame, "cost_pct", "+.1f")),
         "gain": cells(trend.table(frame, "gain", f"+.{digits}f")),
+        "step": cells(trend.table(frame, "us_per_step_median", ".1f")),
     }
 
 
