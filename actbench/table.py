@@ -4,6 +4,8 @@ network trains (memory and health)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from actbench.formats import disturbed, interval, score, tabulated
@@ -155,9 +157,13 @@ def compact(summary: pd.DataFrame) -> pd.DataFrame:
     (`display` has them all)."""
     full, metric = display(summary), metric_of(summary)
     level = f"{round(100 * CONFIDENCE)}% CI"
+    narrow = replace(metric, digits=metric.narrow_digits or metric.digits)
+    rows = summary.to_dict("records")
     columns = {
         "activation": full["activation"],
-        metric.label: full[f"{metric.label} (mean ± std)"],
+        metric.label: [
+            score(narrow, r[f"{metric.column}_mean"], r[f"{metric.column}_std"]) for r in rows
+        ],
         "µs/step": full["µs/step (median, raw)"],
     }
     if has_costs(summary):
@@ -168,7 +174,8 @@ def compact(summary: pd.DataFrame) -> pd.DataFrame:
             for r in summary.to_dict("records")
         ]
         gain = next(c for c in full if c.startswith("gain "))
-        columns[gain.replace(" reduction", "")] = full[gain]  # "gain RMSE": the legend says
+        # "gain RMSE": the legend says
+        columns[gain.replace(" reduction", "")] = [_gain(r, narrow.digits) for r in rows]
     if summary["diverged"].sum():
         columns["diverged"] = full["diverged"]
     columns["timing"] = [disturbed(t) for t in summary["timing"]]
