@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "stats",
                 "anatomy",
                 "health_plot",
+                "labels",
+                "palette",
             }
         ),
     ),
