@@ -107,17 +107,73 @@ def _spread(frame: pd.DataFrame, paired: pd.DataFrame | None) -> pd.Series:
     return worst
 
 
+def _clearly_positive(summary: pd.DataFrame) -> pd.Series:
+    """Costs whose interval lies above 0. A share of a cost that may be 0 or below means
+    nothing: 36 µs of a 13 µs cost read as 290 %, of a negative one as -146 %."""
+    low = summary.get("cost_us_low", pd.Series(np.nan, index=summary.index))
+    return ~summary["baseline"].astype(bool) & (low > 0)
+
+
 def reconcile(summary: pd.DataFrame) -> pd.DataFrame:
     """The activation part net of the baseline's, and the share of the timed cost (µs)
-    it and the directly timed kernels explain."""
+    it and the directly timed kernels explain, where that cost is clearly above 0."""
     base = summary.loc[summary["baseline"], "profile_activation_us"]
     base_us = float(base.iloc[0]) if len(base) else 0.0
     net = summary["profile_activation_us"] - base_us
-    cost = summary["cost_us"].where(~summary["baseline"])
+    cost, clear = summary["cost_us"], _clearly_positive(summary)
     return summary.assign(
         profile_net_us=net.where(~summary["baseline"]),
-        explained_pct=(net / cost * 100).where(cost.abs() > 0),
-        kernel_of_cost_pct=(summary["kernel_us"] / cost * 100).where(cost.abs() > 0),
+        explained_pct=(net / cost * 100).where(clear),
+        kernel_of_cost_pct=(summary["kernel_us"] / cost * 100).where(clear),
+    )
+
+
+def explains(summary: pd.DataFrame) -> str:
+    """How much of each timed cost the activation's part explains, in a sentence: a share
+    where the cost is clearly above 0, a dash and the reason where it is not."""
+    rows = summary[~summary["baseline"]].to_dict("records") if "explained_pct" in summary else []
+    shown = [
+        f"{r['activation']} {r['explained_pct']:.0f}% ({r['profile_net_us']:.0f} of "
+        f"{r['cost_us']:.0f} µs)"
+        for r in rows
+        if pd.notna(r["explained_pct"])
+    ]
+    dashed = [
+        r["activation"]
+        for r in rows
+        if pd.isna(r["explained_pct"]) and pd.notna(r.get("profile_net_us"))
+    ]
+    if not shown and not dashed:
+        return ""
+    parts = list(shown)
+    if dashed:
+        parts.append(
+            f"— for {', '.join(dashed)} (the cost's interval reaches 0 or could not be "
+            "computed: a share of it would mean nothing)"
+        )
+    text = "Its part, net of the baseline's, explains of its timed cost: " + "; ".join(parts) + "."
+    if shown:
+        text += (
+            " The rest is in `other` (autograd's engine, the module call) and the "
+            "neighbouring layers (docs/measuring.md)."
+        )
+    return text
+
+
+def total_note(summary: pd.DataFrame) -> str:
+    """Why the breakdown's total is not the table's µs/step: it is another step."""
+    if "us_per_step_median" not in summary:
+        return ""
+    total = summary[COLUMNS].sum(axis=1, min_count=len(COLUMNS))
+    over = (100 * (total / summary["us_per_step_median"] - 1)).dropna().round()
+    if over.empty:
+        return ""
+    span = f"{over.min():+.0f}" + ("" if over.min() == over.max() else f" to {over.max():+.0f}")
+    return (
+        "total: the parts' sum, the hooked twin's step, not a timed step: here "
+        f"{span} % over the table's µs/step, the hooks' own calls (≈ 1 µs on every module "
+        "call and every autograd node, charged to `other`; an LSTM's time steps make many) "
+        "and short blocks between rounds; costs and µs/step are the timed steps'. "
     )
 
 

@@ -76,15 +76,18 @@ def build_parser() -> Parser:
         "(re)draw a run's plots, or overlay several runs in one scatter",
         flags.add_out,
         description="With one RUN: redraw its pictures in its "
-        "folder. With several: one scatter of all of them (e.g. CPU vs GPU).",
+        "folder (or, with -o, write its scatter there). With several: one scatter of all of "
+        "them (e.g. CPU vs GPU, MLP vs CNN).",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folder, or run name under --out")
     p.add_argument(
+        "-o",
         "--output",
         type=Path,
         default=None,
-        help="where the overlay scatter of several runs goes "
-        "(default: <out>/<first>_vs_<others>.png)",
+        metavar="PNG",
+        help="write the scatter to this file: one run's (its folder is left as it is), or the "
+        "overlay of several (default: the run's folder; <out>/<first>_vs_<others>.png)",
     )
     p.set_defaults(handler=cmd_plot)
 
@@ -250,12 +253,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     for folder in folders:
         if folder.trials().empty:
             raise ActbenchError(f"run {folder.path} has no finished trials to plot")
-    if len(folders) == 1:
+    if len(folders) == 1 and args.output is None:
         for path in printout.draw(folders[0]):
             print(path)
         return 0
     default = args.out / ("_vs_".join(f.name for f in folders) + ".png")
     output = args.output or default
+    if output.suffix.lower() != ".png":
+        raise ActbenchError(f"-o {output}: the scatter is a PNG; name a .png file")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(output, plot_mod.png(plot_mod.overlay(folders)))

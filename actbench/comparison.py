@@ -91,7 +91,11 @@ def network_difference(run_a: RunRecord, run_b: RunRecord) -> str | None:
     networks would compare networks, not activations: `compare` makes none."""
     ca, cb = run_a.config, run_b.config
     if (ca.model, ca.hidden) != (cb.model, cb.hidden):
-        name_a, name_b = (r.network.get("name") or r.config.model for r in (run_a, run_b))
+        name_a, name_b = (
+            r.network.get("name")
+            or " ".join([str(r.config.model), "-".join(map(str, r.config.hidden or ()))]).strip()
+            for r in (run_a, run_b)
+        )
         return f"model {name_a} vs {name_b}"
     na, nb = run_a.network, run_b.network
     if na.get("shapes") and nb.get("shapes") and na["shapes"] != nb["shapes"]:

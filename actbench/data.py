@@ -30,9 +30,10 @@ FILES = {
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 PROVIDE = ("data_dir", "download")  # the parameters HOW_TO_PROVIDE names
-HOW_TO_PROVIDE = (
-    "put the four {name} IDX files in {raw} (torchvision's layout), point {{data_dir}} or "
-    "$ACTBENCH_DATA at the folder that holds {folder}/, or drop {{download}}"
+HOW_TO_PROVIDE = (  # every file named, and where it goes: a user copying them needs both
+    "put the four {name} IDX files ({files}; plain or .gz) in {raw} (torchvision's layout), "
+    "point {{data_dir}} or $ACTBENCH_DATA at the folder that holds {folder}/, or drop "
+    "{{download}}"
 )
 
 
@@ -47,7 +48,8 @@ class ImageSource:
     std: float
 
     def how_to_provide(self, raw: Path) -> str:
-        return HOW_TO_PROVIDE.format(name=self.name, raw=raw, folder=self.folder)
+        files = ", ".join(n for pair in FILES.values() for n in pair)
+        return HOW_TO_PROVIDE.format(name=self.name, files=files, raw=raw, folder=self.folder)
 
 
 MNIST_SOURCE = ImageSource("MNIST", "MNIST", 0.1307, 0.3081)

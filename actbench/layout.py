@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "stats",
                 "anatomy",
                 "health_plot",
+                "labels",
+                "palette",
             }
         ),
     ),

@@ -105,7 +105,7 @@ def run_page(entry: trend.Entry, sources: dict[str, str]) -> dict:
         "legend": table.legend(summary),
         "sections": [
             {"title": t, "table": cells(f), "caption": c}
-            for t, f, c in printout.section_frames(summary)
+            for t, f, c in printout.section_frames(summary, run=run)
         ],
         "footer": printout.footer(run, summary),
         "pictures": [{"src": src, "alt": PICTURE_WORDS[n]} for n, src in sources.items()],
@@ -194,6 +194,7 @@ def _chart(metric: str, frame: pd.DataFrame, links: dict[str, str]) -> dict:
         "html": div,
         "cost": cells(trend.table(frame, "cost_pct", "+.1f")),
         "gain": cells(trend.table(frame, "gain", f"+.{digits}f")),
+        "step": cells(trend.table(frame, "us_per_step_median", ".1f")),
     }
 
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import io
 import textwrap
-import zlib
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from actbench import health_plot, table
+from actbench import health_plot, labels, table
 from actbench import summary as summary_mod
-from actbench.activation import BUILTINS
 from actbench.errors import ActbenchError
+from actbench.palette import colour, shape
 from actbench.records import PROFILE_PARTS
 from actbench.run_record import RunRecord, describe
+from actbench.stats import CONFIDENCE
 from actbench.storage import RunFolder
 from actbench.task import metric_named
 
@@ -40,25 +40,19 @@ def _title(text: str, figure_inches: float) -> str:
     return textwrap.fill(text, max(40, int(9 * figure_inches)), break_on_hyphens=False)
 
 
-def colour(activation: str):
-    """The same colour for an activation in every picture of every run."""
-    pairs = matplotlib.colormaps["tab20"].colors  # ten strong colours first, then their light twins
-    palette = pairs[0::2] + pairs[1::2]
-    names = list(BUILTINS)
-    index = names.index(activation) if activation in names else zlib.crc32(activation.encode())
-    return palette[index % len(palette)]
-
-
 def _bar(value: pd.Series, low: pd.Series, high: pd.Series):
     return [(value - low).fillna(0.0).clip(lower=0), (high - value).fillna(0.0).clip(lower=0)]
 
 
-def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str | None) -> None:
+def _points(ax, summary: pd.DataFrame, relative: bool, marker: str | None, label: str | None):
+    """Draw one point per activation (its own marker unless `marker`, a run's, is given);
+    returns (x, y, name, colour) per point, for the names beside them."""
+    named = []
     for row in summary.to_dict("records"):
         one = pd.DataFrame([row])
         if relative:
-            x, y = one["cost_us"], one["gain"]
-            xerr = _bar(x, one["cost_us_low"], one["cost_us_high"])
+            x, y = one["cost_pct"], one["gain"]
+            xerr = _bar(x, one["cost_pct_low"], one["cost_pct_high"])
             yerr = _bar(y, one["gain_low"], one["gain_high"])
         else:
             metric = summary_mod.metric_of(summary)
@@ -68,48 +62,72 @@ def _points(ax, summary: pd.DataFrame, relative: bool, marker: str, label: str |
         name, disturbed = row["activation"], bool(row.get("timing"))
         shown = name if label is None else f"{name} ({label})"
         ax.errorbar(
-            x, y, xerr=xerr, yerr=yerr, fmt=marker, capsize=3, color=colour(name),
-            label=shown, markerfacecolor="white" if disturbed else None,
-            linestyle="none",
+            x, y, xerr=xerr, yerr=yerr, fmt=marker or shape(name), capsize=3,
+            color=colour(name), label=shown, linestyle="none",
+            markerfacecolor="white" if disturbed else None,
         )  # fmt: skip
         if relative and row.get("pareto"):
             ax.scatter(x, y, s=220, facecolors="none", edgecolors="black", linewidths=1.2)
+        named.append((float(x.iloc[0]), float(y.iloc[0]), name, colour(name)))
+    return named
+
+
+def _bars(rows: pd.DataFrame, low: str, over: str) -> str:
+    """What a cost's or gain's bars are, from the rows drawn: over how many seeds, within
+    one run, or none where no interval could be computed."""
+    level = f"{round(100 * CONFIDENCE)}% CI"
+    drawn = rows[rows[low].notna()]
+    if drawn.empty:
+        return "no bars: no interval could be computed (the table says why)"
+    seeds = int(drawn[over].max()) if over in drawn and drawn[over].notna().any() else 1
+    words = f"bars = {level} over {seeds} seeds" if seeds > 1 else f"bars = {level} within the run"
+    return words + ("" if len(drawn) == len(rows) else "; none where there is no interval")
+
+
+def _relative_axes(ax, runs: list[tuple[str, RunRecord, pd.DataFrame]]) -> None:
+    """Cost as % of each run's own baseline step, so runs 10x apart share the axis."""
+    metric = summary_mod.metric_of(runs[0][2])
+    base = runs[0][2].loc[runs[0][2]["baseline"], "activation"].iloc[0]
+    rows = pd.concat([s[~s["baseline"]] for _, _, s in runs])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    own = "each run's own" if len(runs) > 1 else "the"
+    ax.set_xlabel(
+        f"cost: extra time per step over {base}, % of {own} {base} step in the same rounds\n"
+        f"(← cheaper; {_bars(rows, 'cost_pct_low', 'cost_seeds')})"
+    )
+    gain = (
+        f"test-accuracy points over {base}"
+        if metric.higher_is_better
+        else f"{metric.title} reduction from {base}"
+    )
+    ax.set_ylabel(f"gain: {gain}\n(↑ better; {_bars(rows, 'gain_low', 'gain_seeds')})")
 
 
 def scatter(runs: list[tuple[str, RunRecord, pd.DataFrame]]) -> Figure:
     """One point per activation (and run): what it buys against what it costs.
 
     With a baseline: gain (the metric's improvement: accuracy points, or RMSE reduction)
-    against cost (µs/step) over the baseline, bars
-    = the table's confidence intervals, ringed = no other activation beats it on both.
-    Without one (old runs, `--baseline none`): the metric against median µs/step (IQR bars).
+    against cost, as % of the run's own baseline step (the table's cost %: runs whose steps
+    differ 10x, an MLP's and a CNN's, share one axis), bars = the table's confidence
+    intervals where it has them, ringed = no other activation beats it on both. Without one
+    (old runs, `--baseline none`): the metric against median µs/step (IQR bars), on a log
+    axis when the runs span more than 10x. One run: a marker per activation; several: a
+    marker per run. Each point's name is written beside it.
     """
     relative = all(table.has_costs(summary) for _, _, summary in runs)
     metric = summary_mod.metric_of(runs[0][2])
-    what = metric.what
     fig = Figure(figsize=(9, 6), layout="constrained")
     ax = fig.subplots()
+    named = []
     for i, (label, _, summary) in enumerate(runs):
-        _points(ax, summary, relative, MARKERS[i % len(MARKERS)], label if len(runs) > 1 else None)
+        marker, run_label = (MARKERS[i % len(MARKERS)], label) if len(runs) > 1 else (None, None)
+        named += _points(ax, summary, relative, marker, run_label)
     if len(runs) > 1:  # the same activation across runs: a line from the first run's point
         _link(ax, runs, relative)
     seeds = max(int(s["seeds"].max()) for _, _, s in runs)
     if relative:
-        base = runs[0][2].loc[runs[0][2]["baseline"], "activation"].iloc[0]
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.axvline(0, color="grey", lw=0.8)
-        bars = (
-            f"95% CI over {seeds} seeds"
-            if seeds > 1
-            else f"95% CI within this run; {what}: 1 seed, no CI"
-        )
-        ax.set_xlabel(f"cost: extra µs per step over {base}  (← cheaper; bars = {bars})")
-        gain = (
-            f"test-accuracy points over {base}"
-            if metric.higher_is_better
-            else f"{metric.title} reduction from {base}"
-        )
-        ax.set_ylabel(f"gain: {gain}  (↑ better)")
+        _relative_axes(ax, runs)
     else:
         medians = pd.concat([s["us_per_step_median"] for _, _, s in runs])
         if medians.max() > 10 * medians.min():  # e.g. CPU vs GPU, MLP vs CNN
@@ -130,20 +148,21 @@ def scatter(runs: list[tuple[str, RunRecord, pd.DataFrame]]) -> Figure:
         )
     key = None  # beside the points, never over them: what the rings and hollows mean
     if relative:
-        better = "more accurate" if metric.higher_is_better else f"lower in {what}"
+        better = "more accurate" if metric.higher_is_better else f"lower in {metric.what}"
         key = (
             f"ringed: no other is both\ncheaper and {better}\n"
             "hollow: timing disturbed,\ncost not to be trusted"
         )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, title=key,
-              title_fontsize=8)  # fmt: skip
+              title_fontsize=8, ncols=2 if len(named) > 24 else 1)  # fmt: skip
     ax.grid(alpha=0.3)
+    labels.place(ax, named)
     return fig
 
 
 def _link(ax, runs: list[tuple[str, RunRecord, pd.DataFrame]], relative: bool) -> None:
     metric = summary_mod.metric_of(runs[0][2])
-    x, y = ("cost_us", "gain") if relative else ("us_per_step_median", f"{metric.column}_mean")
+    x, y = ("cost_pct", "gain") if relative else ("us_per_step_median", f"{metric.column}_mean")
     scale = 1 if relative else metric.scale
     first = runs[0][2].set_index("activation")
     for _, _, summary in runs[1:]:

@@ -84,7 +84,7 @@ def printed(run: RunRecord, summary: pd.DataFrame, fmt: str, wide: bool = True) 
     out = [render(summary, fmt, wide)]
     out += [wrapped(note) for note in notes(summary, run.config.warmup_steps)]
     out += [wrapped(header(run, summary)), wrapped(legend(summary))]
-    for title, table, caption in sections(summary, fmt, wide):
+    for title, table, caption in sections(summary, fmt, wide, run):
         out += ["", f"{title}:", table, wrapped(caption)]
     out.append(wrapped(footer(run, summary)))
     note = advice(run, summary)
@@ -93,21 +93,26 @@ def printed(run: RunRecord, summary: pd.DataFrame, fmt: str, wide: bool = True) 
     return "\n".join(p for p in out if p is not None)
 
 
-def sections(summary: pd.DataFrame, fmt: str, wide: bool = True) -> list[tuple[str, str, str]]:
+def sections(
+    summary: pd.DataFrame, fmt: str, wide: bool = True, run: RunRecord | None = None
+) -> list[tuple[str, str, str]]:
     """(title, table, caption) of the tables below the main one, for runs that have them."""
-    return [(t, tabulated(f, fmt), c) for t, f, c in section_frames(summary, wide)]
+    return [(t, tabulated(f, fmt), c) for t, f, c in section_frames(summary, wide, run)]
 
 
-def section_frames(summary: pd.DataFrame, wide: bool = True) -> list[tuple[str, pd.DataFrame, str]]:
+def section_frames(
+    summary: pd.DataFrame, wide: bool = True, run: RunRecord | None = None
+) -> list[tuple[str, pd.DataFrame, str]]:
     """(title, cells, caption) of the breakdown and the health table (the terminal's, the
-    notebook's and the HTML report's), for runs that have them."""
+    notebook's and the HTML report's), for runs that have them; `run` says how many
+    validation rows the health probe read."""
     out = []
     breakdown = breakdown_display(summary, wide)
     if not breakdown.empty:
         out.append((BREAKDOWN_TITLE, breakdown, breakdown_caption(summary)))
     health = health_display(summary, wide)
     if not health.empty:
-        out.append((HEALTH_TITLE, health, HEALTH_CAPTION))
+        out.append((HEALTH_TITLE, health, health_caption(run)))
     return out
 
 
@@ -124,25 +129,12 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
         "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "
         "share of its block's step (the machine's speed cancels). The wide table and "
-        "summary.md have every part. "
+        "summary.md have every part. " + anatomy.total_note(summary)
     )
     verdict = anatomy.verdict(summary)
-    shares = [
-        f"{r['activation']} {r['explained_pct']:.0f}% ({r['profile_net_us']:.0f} of "
-        f"{r['cost_us']:.0f} µs)"
-        for r in summary.to_dict("records")
-        if not r["baseline"] and pd.notna(r.get("explained_pct"))
-    ]
     if verdict:
         text += verdict + ". "
-    if shares:
-        text += (
-            "Its part, net of the baseline's, explains of its timed cost: "
-            + "; ".join(shares)
-            + ". The rest is in `other` (autograd's engine, the module call) and the "
-            "neighbouring layers (docs/measuring.md)."
-        )
-    return text + _slow_optimizers(summary)
+    return text + anatomy.explains(summary) + _slow_optimizers(summary)
 
 
 def _slow_optimizers(summary: pd.DataFrame) -> str:
@@ -165,16 +157,29 @@ def _count(blocks: pd.Series) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-HEALTH_CAPTION = (
-    "saved/step: bytes autograd keeps for backward in one step, each storage once, "
-    "the parameters and the batch left out (memory.csv: per layer); step peak: one step's "
-    "highest allocation above its start (CPU: torch.profiler's memory view, per operator). "
-    f"Health on {PROBE_ROWS} fixed validation rows after each epoch read: dead = hidden units "
-    "whose derivative is 0 on every row; saturated = entries whose derivative is below "
-    f"{SATURATION:.0%} of the activation's largest; grad ratio = the first weight "
-    "layer's gradient norm over the last's at the last epoch read (far below 1: it vanishes), "
-    "geometric mean over seeds with a t interval. Mean over seeds; health.png per layer."
-)
+def probed(run: RunRecord | None) -> str:
+    """'1000 fixed validation rows' or 'all 12 validation windows': what the health probe
+    read (its first `PROBE_ROWS` validation rows: a short split has fewer)."""
+    unit = "windows" if run is not None and run.config.window else "rows"
+    held = run.data.get("val") if run is not None else None
+    if isinstance(held, int) and held <= PROBE_ROWS:
+        return f"all {held} validation {unit}"
+    return f"{PROBE_ROWS} fixed validation {unit}"
+
+
+def health_caption(run: RunRecord | None = None) -> str:
+    """How the memory and health columns were read, with the rows the probe really read."""
+    return (
+        "saved/step: bytes autograd keeps for backward in one step, each storage once, "
+        "the parameters and the batch left out (memory.csv: per layer); step peak: one step's "
+        "highest allocation above its start (CPU: torch.profiler's memory view, per operator). "
+        f"Health on {probed(run)} after each epoch read: dead = hidden units "
+        "whose derivative is 0 on every row; saturated = entries whose derivative is below "
+        f"{SATURATION:.0%} of the activation's largest; grad ratio = the first weight "
+        "layer's gradient norm over the last's at the last epoch read (far below 1: it "
+        "vanishes), geometric mean over seeds with a t interval. Mean over seeds; health.png "
+        "per layer."
+    )
 
 
 def advice(run: RunRecord, summary: pd.DataFrame) -> str:
@@ -258,7 +263,7 @@ def markdown_report(run: RunRecord, summary: pd.DataFrame) -> str:
         "median step time over seeds, IQR likewise. " + legend(summary),
         "",
     ]
-    for title, table, caption in sections(summary, "github"):
+    for title, table, caption in sections(summary, "github", run=run):
         lines += [f"## {title}", "", table, "", caption, ""]
     lines += [footer(run, summary), ""]
     if advice(run, summary):

@@ -4,6 +4,8 @@ network trains (memory and health)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from actbench.formats import MISSING, disturbed, interval, number, score, tabulated, words
@@ -208,18 +210,22 @@ def health_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
 def compact(summary: pd.DataFrame) -> pd.DataFrame:
     """The columns a reader decides by, fitting a 100-column terminal: the metric, the raw
     step time, cost % and gain with their intervals, and whether the timing is to be trusted
-    (`display` has them all)."""
+    (`display` has them all). A regression's RMSE and its gain take fewer digits here."""
     full, typed, metric = display(summary), frame(summary), metric_of(summary)
+    narrow = replace(metric, digits=metric.narrow_digits or metric.digits)
+    rows = typed.to_dict("records")
     columns = {
         "activation": full["activation"],
-        metric.label: full[f"{metric.label} (mean ± std)"],
+        metric.label: [
+            score(narrow, r[f"{metric.column}_mean"], r[f"{metric.column}_std"]) for r in rows
+        ],
         "µs/step": full["µs/step (median, raw)"],
     }
     if has_costs(summary):
-        rows = typed.to_dict("records")
         columns[f"cost % [{_level()}]"] = [cost_cell(r, "cost_pct") for r in rows]
-        gain = next(c for c in full if c.startswith("gain "))
-        columns[gain.replace(" reduction", "")] = full[gain]  # "gain RMSE": the legend says
+        gain, label = gain_column(summary), next(c for c in full if c.startswith("gain "))
+        # "gain RMSE": the legend says
+        columns[label.replace(" reduction", "")] = [_gain(r, gain, narrow.digits) for r in rows]
     if typed["diverged"].sum():
         columns["diverged"] = full["diverged"]
     columns["timing"] = [disturbed(t) for t in typed["timing"]]

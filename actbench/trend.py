@@ -46,10 +46,17 @@ def _plain(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
+def _applies(model: str, key: str) -> bool:
+    """`--hidden` shapes the MLP and the LSTM, not the CNN (its layers are fixed): two CNN
+    runs that differ only there trained the same network, and their key must not say it."""
+    return not (key == "hidden" and model == "cnn")
+
+
 def group_key(run: RunRecord) -> str:
     """What makes two runs comparable, as one value: equal keys, one group."""
     cfg, env = run.config, run.environment
-    return repr([_plain(getattr(cfg, k)) for k in WHAT] + [_plain(getattr(env, k)) for k in WHERE])
+    what = [_plain(getattr(cfg, k)) if _applies(cfg.model, k) else "-" for k in WHAT]
+    return repr(what + [_plain(getattr(env, k)) for k in WHERE])
 
 
 def run_row(entry: Entry) -> dict:
@@ -102,20 +109,31 @@ def _values(r: dict) -> dict:
     return out
 
 
-def table(frame: pd.DataFrame, column: str, spec: str) -> pd.DataFrame:
-    """The chart's numbers without JavaScript: a row per run (in the chart's order), a column
-    per activation, each cell the value and its interval."""
+def _cells(frame: pd.DataFrame, column: str, spec: str) -> list[str]:
+    """Each point's value and interval as text: a step time's with its IQR (the baseline's
+    too), a cost's or gain's with its 95% interval ('baseline' for the baseline's)."""
     from actbench.formats import interval
 
-    cells = frame.assign(
-        cell=[
-            "baseline" if b else interval(v, lo, hi, spec)
-            for b, v, lo, hi in zip(
-                frame["baseline"], frame[column], frame[f"{column}_low"],
-                frame[f"{column}_high"], strict=True,
+    if column == "us_per_step_median":
+        return [
+            "—" if pd.isna(v) else f"{v:{spec}} (IQR {lo:{spec}}–{hi:{spec}})"
+            for v, lo, hi in zip(
+                frame[column], frame["us_per_step_p25"], frame["us_per_step_p75"], strict=True
             )
         ]
-    )  # fmt: skip
+    return [
+        "baseline" if b else interval(v, lo, hi, spec)
+        for b, v, lo, hi in zip(
+            frame["baseline"], frame[column], frame[f"{column}_low"], frame[f"{column}_high"],
+            strict=True,
+        )
+    ]  # fmt: skip
+
+
+def table(frame: pd.DataFrame, column: str, spec: str) -> pd.DataFrame:
+    """The chart's numbers without JavaScript: a row per run (in the chart's order), a column
+    per activation, each cell the value and its interval (a step time's IQR)."""
+    cells = frame.assign(cell=_cells(frame, column, spec))
     wide = cells.pivot_table(
         index=["group_no", "run", "started"], columns="activation", values="cell", aggfunc="first",
         sort=False,

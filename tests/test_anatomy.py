@@ -1,5 +1,7 @@
 """The breakdown across a run: intervals, internal controls, reconciliation with cost."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +46,7 @@ def test_the_part_net_of_the_baseline_is_set_against_the_cost():
             "profile_activation_us": [5.0, 65.0],
             "kernel_us": [0.0, 40.0],
             "cost_us": [0.0, 80.0],
+            "cost_us_low": [0.0, 70.0],
         }
     )
     out = anatomy.reconcile(summary).set_index("activation")
@@ -82,3 +85,65 @@ def test_controls_are_read_in_the_same_rounds_so_a_slower_machine_later_is_not_a
     # the medians alone differ (identity 100, the others 125), the same rounds agree
     assert frame.loc["relu", "profile_matmul_us"] == 125.0
     assert frame["profile_spread_pct"].max() == 0.0
+
+
+def _shares() -> pd.DataFrame:
+    """elu's cost is clearly above 0; relu's interval reaches 0 (36 µs of its part against
+    a 13 µs cost would read 290 %); relu6's has none; sigmoid's is below 0."""
+    return pd.DataFrame(
+        {
+            "activation": ["identity", "elu", "relu", "relu6", "sigmoid"],
+            "baseline": [True, False, False, False, False],
+            "profile_activation_us": [4.0, 64.0, 40.0, 30.0, 20.0],
+            "kernel_us": [0.0, 50.0, 30.0, 20.0, 10.0],
+            "cost_us": [0.0, 80.0, 13.0, 9.0, -11.0],
+            "cost_us_low": [0.0, 70.0, -5.0, float("nan"), -20.0],
+        }
+    )
+
+
+def test_a_share_of_the_cost_only_where_the_cost_is_clearly_above_0():
+    out = anatomy.reconcile(_shares()).set_index("activation")
+    assert out.loc["elu", "explained_pct"] == 75.0  # 60 of 80
+    assert out.loc["elu", "kernel_of_cost_pct"] == 62.5  # 50 of 80
+    for name in ("relu", "relu6", "sigmoid"):
+        assert np.isnan(out.loc[name, "explained_pct"]), name
+        assert np.isnan(out.loc[name, "kernel_of_cost_pct"]), name
+    assert anatomy.explains(anatomy.reconcile(_shares())) == (
+        "Its part, net of the baseline's, explains of its timed cost: elu 75% (60 of 80 µs); "
+        "— for relu, relu6, sigmoid (the cost's interval reaches 0 or could not be computed: "
+        "a share of it would mean nothing). The rest is in `other` (autograd's engine, the "
+        "module call) and the neighbouring layers (docs/measuring.md)."
+    )
+
+
+def test_the_total_says_it_is_the_hooked_step_and_how_far_from_the_timed_one():
+    summary = pd.DataFrame(
+        {
+            "activation": ["identity", "relu"],
+            "profile_activation_us": [10.0, 50.0],
+            "profile_matmul_us": [900.0, 900.0],
+            "profile_loss_us": [40.0, 40.0],
+            "profile_optimizer_us": [50.0, 50.0],
+            "profile_other_us": [500.0, 460.0],  # both steps sum to 1500 µs
+            "us_per_step_median": [1200.0, 1000.0],
+        }
+    )
+    assert anatomy.total_note(summary).startswith(
+        "total: the parts' sum, the hooked twin's step, not a timed step: here +25 to +50 % "
+        "over the table's µs/step,"
+    )
+
+
+def test_the_committed_runs_totals_are_said_to_be_the_hooked_step_and_docs_quote_them():
+    """results/airline-lstm: total 1907.8 µs beside a µs/step of 1256.9 (tanh)."""
+    from actbench import summary as summary_mod
+    from actbench.storage import RunFolder
+
+    root = Path(__file__).resolve().parents[1]
+    measuring = " ".join((root / "docs" / "measuring.md").read_text().split())
+    for name, span in (("airline-lstm", "+41 to +52 %"), ("default", "+18 to +20 %")):
+        summary = summary_mod.summarize_folder(RunFolder(root / "results" / name))
+        assert f"here {span} over the table's µs/step" in anatomy.total_note(summary)
+        assert f"`results/{name}`" in measuring and span in measuring
+    assert "1907.8 µs for tanh beside a µs/step of 1256.9" in measuring

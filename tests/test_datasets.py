@@ -88,6 +88,19 @@ def test_a_missing_sibling_names_the_folder_it_looked_in(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # refused before a run folder exists
 
 
+def test_a_missing_fashion_mnist_names_its_four_files_and_where_they_go(tmp_path, capsys):
+    argv = ["sweep", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "data")]
+    assert cli.main([*argv, "--no-download", "--out", str(tmp_path / "r")]) == 2
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    assert capsys.readouterr().err.strip() == (
+        f"actbench: error: no Fashion-MNIST data in {raw}; put the four Fashion-MNIST IDX "
+        "files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+        f"t10k-labels-idx1-ubyte; plain or .gz) in {raw} (torchvision's layout), point "
+        "--data-dir or $ACTBENCH_DATA at the folder that holds FashionMNIST/, or drop "
+        "--no-download"
+    )
+
+
 def test_the_packaged_series_is_verified():
     values = series.read()
     assert values.size == 144 and values.sum() == 40363

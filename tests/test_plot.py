@@ -1,4 +1,5 @@
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib.colors
 import pytest
@@ -120,9 +121,19 @@ def test_pictures_use_one_colour_per_activation_everywhere(finished_run):
 
 
 def test_the_scatter_says_what_its_bars_are_and_which_way_is_better(finished_run):
-    ax = plot.figures(finished_run)[plot.SCATTER].axes[0]
-    assert "95% CI" in ax.get_xlabel() and "← cheaper" in ax.get_xlabel()
-    assert "↑ better" in ax.get_ylabel()
+    summary = summary_mod.summarize_folder(finished_run)
+    costs = ~summary["baseline"]
+    summary.loc[costs, ["cost_pct", "cost_pct_low", "cost_pct_high"]] = [4.0, 3.0, 5.0]
+    summary.loc[costs, ["gain", "gain_low", "gain_high"]] = [1.0, 0.5, 1.5]
+    summary.loc[costs, ["cost_seeds", "gain_seeds"]] = 2.0
+    ax = plot.scatter([(finished_run.name, finished_run.info(), summary)]).axes[0]
+    assert ax.get_xlabel() == (
+        "cost: extra time per step over identity, % of the identity step in the same rounds\n"
+        "(← cheaper; bars = 95% CI over 2 seeds)"
+    )
+    assert ax.get_ylabel() == (
+        "gain: test-accuracy points over identity\n(↑ better; bars = 95% CI over 2 seeds)"
+    )
     error_bars = [c for c in ax.containers if hasattr(c, "has_xerr") and c.has_xerr]
     assert len(error_bars) == 3  # identity, relu, tanh, each with its interval
 
@@ -175,3 +186,54 @@ def test_legends_sit_beside_the_data_and_overlay_arrows_bend_apart(finished_run,
     arrows = [t.arrow_patch for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
     bends = {arrow.get_connectionstyle().rad for arrow in arrows}
     assert len(bends) == 3  # identity, relu and tanh each bend their own way
+
+
+def _x_of(ax) -> dict[str, float]:
+    """Legend label -> x of the point it stands for."""
+    return {
+        c.get_label(): float(c.lines[0].get_xdata()[0]) for c in ax.containers
+        if hasattr(c, "has_xerr")
+    }  # fmt: skip
+
+
+def test_an_mlp_and_a_cnn_10x_apart_share_a_linear_cost_axis():
+    """results/default (≈ 900 µs/step) against results/cnn (≈ 25 000): each cost as % of
+    its own run's identity step, the tables' cost % (+5.7 and +13.1 for relu)."""
+    root = Path(__file__).resolve().parents[1] / "results"
+    ax = plot.overlay([RunFolder(root / "default"), RunFolder(root / "cnn")]).axes[0]
+    x = _x_of(ax)
+    assert round(x["relu (default)"], 1) == 5.7 and round(x["relu (cnn)"], 1) == 13.1
+    assert round(x["tanh (cnn)"], 1) == 45.0 and x["identity (cnn)"] == 0.0
+    assert ax.get_xscale() == "linear"
+    assert ax.get_xlabel() == (
+        "cost: extra time per step over identity, % of each run's own identity step in the "
+        "same rounds\n(← cheaper; bars = 95% CI over 3 seeds)"
+    )
+
+
+def test_every_point_is_named_beside_it(finished_run):
+    ax = plot.figures(finished_run)[plot.SCATTER].axes[0]
+    names = [t.get_text() for t in ax.texts if getattr(t, "arrow_patch", None) is None]
+    assert sorted(names) == ["identity", "relu", "tanh"]
+
+
+def test_a_scatter_without_cost_intervals_draws_no_bars_and_says_so(finished_run):
+    summary = summary_mod.summarize_folder(finished_run)
+    costs = ~summary["baseline"]
+    summary.loc[costs, ["cost_pct_low", "cost_pct_high"]] = float("nan")
+    ax = plot.scatter([(finished_run.name, finished_run.info(), summary)]).axes[0]
+    assert ax.get_xlabel().endswith(
+        "(← cheaper; no bars: no interval could be computed (the table says why))"
+    )
+
+
+def test_plot_o_writes_one_runs_scatter_and_leaves_its_folder(finished_run, tmp_path, capsys):
+    files = {p.name: p.stat().st_mtime_ns for p in finished_run.path.iterdir()}
+    out = tmp_path / "x.png"
+    assert cli.main(["plot", str(finished_run.path), "-o", str(out)]) == 0
+    assert is_png(out) and capsys.readouterr().out == f"{out}\n"
+    assert {p.name: p.stat().st_mtime_ns for p in finished_run.path.iterdir()} == files
+    text = tmp_path / "x.txt"
+    assert cli.main(["plot", str(finished_run.path), "-o", str(text)]) == cli.EXIT_ERROR
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(f"-o {text}: the scatter is a PNG; name a .png file")

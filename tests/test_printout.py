@@ -139,3 +139,19 @@ def test_a_short_all_activations_sweep_stars_nothing_without_an_interval(tiny_co
         "warm-up steps excluded per trial: 4 (50 asked; a trial keeps half its steps)" in markdown
     )
     assert "- no CI: no cost has an interval" in markdown
+
+
+def test_the_health_legend_counts_the_rows_the_probe_read(capsys):
+    """airline's validation split is 12 windows, MNIST's 12 000 rows (the probe reads the
+    first 1000); a short sweep's 400 rows are all read."""
+    results = Path(__file__).resolve().parents[1] / "results"
+    assert cli.main(["show", str(results / "airline-lstm"), "--format", "plain"]) == 0
+    assert "Health on all 12 validation windows after each epoch read" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    run = RunFolder(results / "default").info()
+    assert "Health on 1000 fixed validation rows after" in printout.health_caption(run)
+    info = RunFolder(results / "default").run_info()
+    info["data"]["val"] = 400
+    short = RunRecord.from_dict(info)
+    assert "Health on all 400 validation rows after" in printout.health_caption(short)

@@ -106,6 +106,13 @@ def test_the_index_lists_every_run_and_draws_incomparable_ones_apart(site):
     cost = index[1]  # each activation's cost across runs, without JavaScript
     group = {row[1]: row[0] for row in cost[1:]}
     assert group["a"] == group["b"] != group["c"]
+    step = index[3]  # the third panel's numbers: µs per step, median (IQR)
+    assert step[0][:3] == ["group", "run", "started"] and len(step) == 4
+    assert " (IQR " in step[1][3]
+    text = " ".join((site / "index.html").read_text(encoding="utf-8").split())
+    words = "the three tables below hold its numbers, one per panel (cost, gain, µs per step)"
+    assert words in text
+    assert "<summary>µs per step, median (IQR), raw</summary>" in text
 
 
 def test_a_comparison_page_says_what_compare_says(runs, tmp_path, capsys):

@@ -143,3 +143,19 @@ def test_the_compact_table_keeps_what_a_reader_decides_by():
     ]  # fmt: skip
     wide = table.display(s)
     assert set(compact.columns) - {"test acc %", "µs/step", "cost % [95% CI]"} <= set(wide.columns)
+
+
+def test_the_airline_runs_compact_table_fits_100_columns():
+    """It was 103 wide: RMSE and its gain at 4 digits; 3 are what the spread can bear."""
+    from pathlib import Path
+
+    from actbench import summary as summary_mod
+    from actbench.storage import RunFolder
+
+    root = Path(__file__).resolve().parents[1] / "results" / "airline-lstm"
+    text = table.render(summary_mod.summarize_folder(RunFolder(root)), "github", wide=False)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert (
+        "| tanh *     | 0.092 ± 0.011 | 1256.9  | +12.4 [+12.0, +12.8] | +0.001 [-0.019, +0.021] "
+        "| ok     |"
+    ) in text.splitlines()

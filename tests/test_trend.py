@@ -9,14 +9,19 @@ from actbench.run_record import RunRecord, where
 
 
 def run(
-    started: str, threads: int = 1, epochs: int = 10, model: str = "mlp", val_fraction=None
+    started: str,
+    threads: int = 1,
+    epochs: int = 10,
+    model: str = "mlp",
+    val_fraction=None,
+    hidden=(100,),
 ) -> RunRecord:
     return RunRecord.from_dict({
         "started": started,
         "metric": "accuracy",
         "status": "complete",
         "config": {
-            "dataset": "mnist", "model": model, "hidden": [100], "batch_size": 100,
+            "dataset": "mnist", "model": model, "hidden": list(hidden), "batch_size": 100,
             "optimizer": "adam", "lr": 0.001, "momentum": 0.9, "mode": "eager",
             "baseline": "identity", "train_limit": None, "epochs": epochs,
             "activations": ["relu"], "seeds": [0, 1, 2], "val_fraction": val_fraction,
@@ -86,3 +91,18 @@ def test_the_charts_numbers_as_a_table():
     assert list(frame["run"]) == ["a", "b", "c"]
     assert list(frame["relu"]) == ["+5.0 [+4.0, +6.0]", "+6.0 [+5.0, +7.0]", "+9.0 [+8.0, +10.0]"]
     assert set(frame["identity"]) == {"baseline"}
+
+
+def test_hidden_widths_part_mlps_but_not_cnns_whose_layers_are_fixed():
+    key = trend.group_key
+    assert key(run("x", model="cnn")) == key(run("x", model="cnn", hidden=(100, 100, 100)))
+    assert "100,100,100" not in key(run("x", model="cnn", hidden=(100, 100, 100)))
+    assert key(run("x")) != key(run("x", hidden=(100, 100, 100)))
+
+
+def test_the_step_times_table_holds_the_third_panels_numbers():
+    frame = trend.table(trend.points(entries()), "us_per_step_median", ".1f")
+    assert list(frame["relu"]) == [
+        "105.0 (IQR 104.0–106.0)", "106.0 (IQR 105.0–107.0)", "109.0 (IQR 108.0–110.0)",
+    ]  # fmt: skip
+    assert set(frame["identity"]) == {"100.0 (IQR 99.0–101.0)"}  # the baseline's step too
