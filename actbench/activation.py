@@ -1,4 +1,5 @@
-"""Activation functions by name: the built-ins and `package.module:attr` custom ones.
+"""Activation functions by name: the built-ins and custom ones (`package.module:attr`, or
+`FILE.py:NAME` for a file of the user's).
 
 An `Activation` is a name plus a zero-argument factory, so every trial gets fresh
 modules (learnable activations such as PReLU must not share parameters across layers).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from actbench import usercode
 from actbench.errors import ActbenchError
 
 BUILTINS: dict[str, Callable[[], nn.Module]] = {
@@ -63,6 +65,9 @@ class Activation:
 
 
 def _custom(spec: str) -> Activation:
+    where = spec.rpartition(":")[0]
+    if where.endswith(".py") or "/" in where:  # a file of the user's: FILE.py:NAME
+        return _wrap(spec, usercode.resolve(spec, "an activation", "activations"))
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ActbenchError(f"custom activation {spec!r} must look like package.module:attr")

@@ -23,6 +23,10 @@ from torch import nn
 def build(act):
     return nn.Sequential(nn.Linear(6, 5), act(), nn.Linear(5, 3))
 
+class Square(nn.Module):
+    def forward(self, x):
+        return x * x
+
 def no_module(act):
     act()
     return 3
@@ -87,13 +91,13 @@ def code(tmp_path: Path) -> Path:
 
 def test_a_factory_and_a_loader_from_files_train_and_are_recorded(code, tmp_path):
     run = actbench.sweep(
-        ["relu", "tanh"],
+        ["relu", f"{code}/nets.py:Square"],
         model=f"{code}/nets.py:build",
         dataset=f"{code}/data.py:load",
         out=tmp_path / "runs",
         **TINY,
     )
-    assert sorted(run.summary["activation"]) == ["identity", "relu", "tanh"]
+    assert sorted(run.summary["activation"]) == [f"{code}/nets.py:Square", "identity", "relu"]
     saved = json.loads((run.path / "run.json").read_text())
     # Linear(6, 5) and Linear(5, 3): 6*5 + 5 + 5*3 + 3 weights, counted by hand
     assert saved["network"]["parameters"] == 53
