@@ -28,8 +28,8 @@ HEALTH_TITLE = "What a step holds, and how the network trains"
 
 
 def model_name(cfg: SweepConfig) -> str:
-    """'MLP 784-100-100-100-10', 'CNN (Keras example)' or 'LSTM 6-6 -> 1', from a saved
-    configuration."""
+    """'MLP 784-100-100-100-10', 'CNN (Keras example)', 'LSTM 6-6 -> 1' or a factory's
+    spec, from a saved configuration."""
     hidden = "-".join(map(str, cfg.hidden or ()))
     if cfg.model == "cnn":
         return "CNN 32c3-p2-64c3-p2-64c3-64-10 (Keras example)"
@@ -37,7 +37,7 @@ def model_name(cfg: SweepConfig) -> str:
         return f"LSTM {hidden} -> Dense 1, window {cfg.window}"
     if cfg.model == "mlp-linear-last":
         return f"MLP 784-{hidden}-10, last hidden layer linear"
-    return f"MLP 784-{hidden}-10"
+    return f"MLP 784-{hidden}-10" if cfg.model == "mlp" else str(cfg.model)  # a factory: its spec
 
 
 def _optimizer(cfg: SweepConfig) -> str:
