@@ -226,3 +226,34 @@ def test_the_readmes_python_example_runs_without_a_main_guard(tmp_path, how):
     assert "rows 4" in done.stdout  # identity, relu, GELU, sin
     assert "bootstrapping phase" not in done.stderr
     assert (tmp_path / "actbench-runs").is_dir()
+
+
+OTHER = """
+from torch import nn
+
+def build(act):
+    return nn.Sequential(nn.Linear(6, 7), act(), nn.Linear(7, 3))
+"""
+
+
+def test_a_users_run_resumes_compares_reports_and_exports(code, tmp_path):
+    """Everything that reads a run reads a user's; compare makes no speed verdict between
+    two different networks and says why, and the gate calls those rows untested."""
+    (code / "other.py").write_text(textwrap.dedent(OTHER))
+    spec = dict(dataset=f"{code}/data.py:load", out=tmp_path / "runs", **TINY)
+    spec["seeds"] = [0, 1]
+    a = actbench.sweep(["relu"], model=f"{code}/nets.py:build", name="a", **spec)
+    b = actbench.sweep(["relu"], model=f"{code}/nets.py:build", name="b", **spec)
+    c = actbench.sweep(["relu"], model=f"{code}/other.py:build", name="c", **spec)
+    again = actbench.resume(a, out=tmp_path / "runs")  # every trial saved: nothing to train
+    assert len(again.trials) == len(a.trials) == 4
+    same = actbench.compare(a, b)
+    assert "different networks" not in " ".join(same.result.warnings)
+    other = actbench.compare(a, c)
+    assert any("different networks (model" in w for w in other.result.warnings)
+    assert set(other.rows["verdict"].dropna()) == {"none (different networks)"}
+    gate = other.gate(slower_pct=5)
+    assert gate.outcome != "pass" and "different networks" in gate.summary()
+    index = actbench.report([a, b, c], output=tmp_path / "site")
+    assert Path(index).is_file()
+    assert any(actbench.export(a, tensorboard=tmp_path / "tb").iterdir())
