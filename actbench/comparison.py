@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from actbench import costs, disturbance, stats
-from actbench.config import DEFAULT_TOLERANCE
+from actbench.config import DEFAULT_TOLERANCE, MODELS
 from actbench.errors import ActbenchError
 from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
@@ -90,7 +90,8 @@ def network_difference(run_a: RunRecord, run_b: RunRecord) -> str | None:
     shapes, or a user's factory whose code changed. Speed verdicts between different
     networks would compare networks, not activations: `compare` makes none."""
     ca, cb = run_a.config, run_b.config
-    if (ca.model, ca.hidden) != (cb.model, cb.hidden):
+    own = ca.model not in MODELS and cb.model not in MODELS  # factories: by code, not by name
+    if not own and (ca.model, ca.hidden) != (cb.model, cb.hidden):
         name_a, name_b = (
             r.network.get("name")
             or " ".join([str(r.config.model), "-".join(map(str, r.config.hidden or ()))]).strip()

@@ -80,10 +80,25 @@ class _Worker:
 
 
 def _environment() -> dict[str, str]:
-    """The worker imports this actbench (a checkout's, not another install's) first."""
+    """The worker imports this actbench (a checkout's, not another install's) first; an
+    installed one it finds where Python does."""
     here = str(Path(__file__).resolve().parent.parent)
+    if here in sys.path and Path(here).name in ("site-packages", "dist-packages"):
+        return dict(os.environ)
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
+
+
+def check_travels(plan: Plan) -> None:
+    """Refuse, before a run folder exists, a plan that cannot be sent to a worker (a
+    factory or loader holding a lock, an open file, a generator)."""
+    try:
+        cloudpickle.dumps(plan)
+    except Exception as exc:
+        raise ActbenchError(
+            f"cannot send this run to a worker process: {type(exc).__name__}: {exc} (a "
+            "factory, loader or activation holds something that cannot be pickled)"
+        ) from None
 
 
 def _start(job: worker.Job, slot: int) -> _Worker:
@@ -99,8 +114,11 @@ def _start(job: worker.Job, slot: int) -> _Worker:
     theirs.close()  # the child holds the only other end: EOF when it is gone
     # the caller's import path, so that modules it found (a test's, a notebook's folder)
     # are found by reference; what is defined in no module travels by value
-    ours.send(list(sys.path))
-    ours.send_bytes(cloudpickle.dumps(job))
+    try:
+        ours.send(list(sys.path))
+        ours.send_bytes(cloudpickle.dumps(job))
+    except OSError:  # it died while importing: found when its pipe is read
+        pass
     return _Worker(job.group, slot, process, ours)
 
 
@@ -186,10 +204,15 @@ def local(
             w.conn.close()
 
 
-def remote_group(job: worker.Job) -> list[TrialResult]:
-    """One seed's group inside a Ray worker: its own pins, its own copy of the data."""
+def remote_group(pickled: bytes) -> list[TrialResult]:
+    """One seed's group inside a Ray worker: its own pins, its own copy of the data. The
+    job comes pickled by cloudpickle (Ray's own copy of it does not know which of the
+    user's files travel by value)."""
+    import pickle
+
     from actbench import device as device_mod
 
+    job: worker.Job = pickle.loads(pickled)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
     deterministic = job.plan.config.deterministic
     pinning = device_mod.pin(job.device, job.threads, None, deterministic, own_cores=False)
@@ -235,7 +258,8 @@ def ray_trials(
     )
     pending, of = [], {}
     for group in groups:
-        ref = task.remote(worker.Job(plan, group, pinning.device.type, pinning.threads))
+        job = worker.Job(plan, group, pinning.device.type, pinning.threads)
+        ref = task.remote(cloudpickle.dumps(job))
         pending.append(ref)
         of[ref] = group
         started(group)

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from actbench import usercode
+from actbench import health, usercode
 from actbench.data import DeviceData
 from actbench.errors import ActbenchError
 from actbench.network import check_same_start, shape_summary
@@ -66,7 +66,8 @@ def check(plan: Plan, data: DeviceData) -> dict[str, object]:
             ) from None
         _output_fits(plan, output, y)
         if not summary:  # an activation under test may diverge: that is a result
-            loss = float(plan.task.loss(output, y))
+            loss = _first_loss(plan, output, y)
+            _probe(plan, model, data)
             if not math.isfinite(loss):
                 raise ActbenchError(
                     f"the loss is {loss} at the first step with {activation.name} (seed {seed}) "
@@ -76,6 +77,32 @@ def check(plan: Plan, data: DeviceData) -> dict[str, object]:
                 )
             summary = {"name": plan.network.describe(), **shape_summary(model)}
     return {**summary, **_code(plan)}
+
+
+def _first_loss(plan: Plan, output: torch.Tensor, y: torch.Tensor) -> float:
+    try:
+        return float(plan.task.loss(output, y))
+    except Exception as exc:  # labels of the wrong dtype or range for the task
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ActbenchError(
+            f"{{dataset}} {plan.config.dataset}: the {plan.metric.what} loss fails on the "
+            f"network's output {_shape(output)} and the labels {_shape(y)} ({y.dtype}): "
+            f"{type(exc).__name__}: {first}",
+            ["dataset", "task"],
+        ) from None
+
+
+def _probe(plan: Plan, model: torch.nn.Module, data: DeviceData) -> None:
+    """The health probe once, as every trial will read it, so that it fails here."""
+    try:
+        health.Probe(model, plan.task.loss, data.x_val, data.y_val).read()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ActbenchError(
+            f"{{model}} {plan.network.name}: the health probe fails on it: "
+            f"{type(exc).__name__}: {first}",
+            ["model"],
+        ) from None
 
 
 def _code(plan: Plan) -> dict[str, object]:

@@ -92,18 +92,38 @@ class Probe:
         values: dict[str, float] = {}
         dead_units = units = saturated = entries = 0
         for i, module in enumerate(self.activations):
-            d = torch.stack([derivative(module, z) for z in inputs[i]])  # calls x rows x ...
-            axis = 2 if d.dim() >= 5 else d.dim() - 1  # a feature map's channels, else features
-            per_unit = d.movedim(axis, 0).reshape(d.shape[axis], -1)  # units x everything else
-            dead = int((per_unit == 0).all(dim=1).sum())
-            flat = int((d.abs() < SATURATION * self.largest).sum())
-            values[f"dead_{i + 1}"] = dead / per_unit.shape[0]
-            values[f"saturated_{i + 1}"] = flat / d.numel()
-            dead_units, units = dead_units + dead, units + per_unit.shape[0]
-            saturated, entries = saturated + flat, entries + d.numel()
+            if not inputs[i]:  # made by act() but never called on this batch
+                values[f"dead_{i + 1}"] = values[f"saturated_{i + 1}"] = float("nan")
+                continue
+            dead, count, flat, size = _read(module, inputs[i], self.largest)
+            values[f"dead_{i + 1}"] = dead / count
+            values[f"saturated_{i + 1}"] = flat / size
+            dead_units, units = dead_units + dead, units + count
+            saturated, entries = saturated + flat, entries + size
         norms = [float(g.norm()) for g in grads]
         values |= {f"grad_norm_{j + 1}": n for j, n in enumerate(norms)}
         values["dead"] = dead_units / units if units else 0.0
         values["saturated"] = saturated / entries if entries else 0.0
         values["grad_ratio"] = norms[0] / norms[-1] if norms and norms[-1] > 0 else float("nan")
         return values
+
+
+def _read(
+    module: nn.Module, calls: list[torch.Tensor], largest: float
+) -> tuple[int, int, int, int]:
+    """(dead units, units, saturated entries, entries) of one activation module over its
+    calls on the batch. Calls of one shape (an LSTM's time steps) pool into the same units;
+    a module called at several shapes (one `act()` reused at two widths) counts each
+    call's units apart."""
+    shapes = {tuple(z.shape) for z in calls}
+    groups = [calls] if len(shapes) == 1 else [[z] for z in calls]
+    dead = count = flat = size = 0
+    for group in groups:
+        d = torch.stack([derivative(module, z) for z in group])  # calls x rows x ...
+        axis = 2 if d.dim() >= 5 else d.dim() - 1  # a feature map's channels, else features
+        per_unit = d.movedim(axis, 0).reshape(d.shape[axis], -1)  # units x everything else
+        dead += int((per_unit == 0).all(dim=1).sum())
+        count += per_unit.shape[0]
+        flat += int((d.abs() < SATURATION * largest).sum())
+        size += d.numel()
+    return dead, count, flat, size

@@ -142,6 +142,8 @@ class UserDataset(Dataset):
             splits["val"] = (x[val_idx], y[val_idx])
             x, y = x[train_idx], y[train_idx]
         splits["train"] = (x, y)
+        if isinstance(self.task, Classification):  # cross-entropy wants int64 labels
+            splits = {k: (a, b.long()) for k, (a, b) in splits.items()}
         moved = {
             k: (a.to(device).contiguous(), b.to(device).contiguous())
             for k, (a, b) in splits.items()

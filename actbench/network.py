@@ -97,21 +97,31 @@ def _first(exc: BaseException) -> str:
 
 
 def _own_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Parameters and buffers by name, without those of the activation's modules."""
-    skip = {f"{name}." for name, m in model.named_modules() if name and getattr(m, MARK, False)}
-    return {k: v for k, v in model.state_dict().items() if not any(k.startswith(s) for s in skip)}
+    """Parameters by name (under every name a shared module has), without those of the
+    activation's modules. Buffers are left out: a cache or running statistic may hold
+    anything before the first step."""
+    named = model.named_modules(remove_duplicate=False)
+    skip = tuple(f"{name}." for name, m in named if name and getattr(m, MARK, False))
+    return {
+        k: p.detach()
+        for k, p in model.named_parameters(remove_duplicate=False)
+        if not k.startswith(skip)
+    }
 
 
 def first_difference(a: nn.Module, b: nn.Module) -> str | None:
-    """The first parameter or buffer (not an activation's own) that differs between two
-    builds, or None when they are bit-identical."""
+    """The first parameter (not an activation's own) that differs between two builds, or
+    None when they are bit-identical."""
     sa, sb = _own_state(a), _own_state(b)
     for key in [*sa, *(k for k in sb if k not in sa)]:
         if key not in sa or key not in sb:
             return key
     for key, value in sa.items():
         other = sb[key]
-        if value.shape != other.shape or not torch.equal(value, other):
+        if value.shape != other.shape or (
+            not torch.equal(value, other)
+            and not torch.allclose(value, other, rtol=0.0, atol=0.0, equal_nan=True)
+        ):
             return key
     return None
 

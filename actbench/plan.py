@@ -23,9 +23,11 @@ from actbench.activation import Activation
 from actbench.config import (
     DEPENDENT,
     EXECUTORS,
+    IMAGE_DEFAULTS,
     MODES,
     OPTIMIZERS,
     SCHEDULES,
+    SERIES_DEFAULTS,
     TASKS,
     SweepConfig,
 )
@@ -84,6 +86,9 @@ def build(request: SweepConfig) -> Plan:
         and dataset.defaults[name] is not None
         and not (own and name == "hidden")  # widths are the factory's own business
     }
+    if not own and request.hidden is None and "hidden" not in filled:  # a user's dataset
+        source = SERIES_DEFAULTS if request.model == "lstm" else IMAGE_DEFAULTS
+        filled["hidden"] = source["hidden"]  # a built-in network's own widths
     config = dataclasses.replace(request, **filled)
     _check(config, dataset)
     network = _network(config)

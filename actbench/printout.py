@@ -328,6 +328,18 @@ def listing(folders: list[RunFolder], wide: bool = True) -> list[dict]:
     return rows
 
 
+def _short(spec: str) -> str:
+    """A user's `dir/modular.py:load` as `modular:load`, for a 100-column row."""
+    where, _, name = spec.rpartition(":")
+    if not where:
+        return spec
+    return f"{Path(where).name.removesuffix('.py')}:{name}"
+
+
+def _clipped(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _listed(name: str, run: RunRecord, trials: int, wide: bool) -> dict:
     """One run's row of `list`."""
     cfg, env, status = run.config, run.environment, run.status or ""
@@ -337,7 +349,7 @@ def _listed(name: str, run: RunRecord, trials: int, wide: bool) -> dict:
             "run": name,
             "started": (run.started or "")[:16].replace("T", " "),
             "device": f"{env.device or '?'} ×{threads}",
-            "trained": f"{cfg.dataset} {cfg.model} {cfg.mode}",
+            "trained": _clipped(" ".join([_short(cfg.dataset), _short(str(cfg.model)), cfg.mode])),
             "trials": trials if status in ("complete", "") else f"{trials} ({status})",
         }
     return {

@@ -75,6 +75,7 @@ def run(request: SweepConfig, quiet: bool = False) -> SweepOutcome:
 def _run(plan: Plan, quiet: bool) -> SweepOutcome:
     pinning = _pin(plan)
     data_info, network_info = _data_info(plan, pinning)  # refused before a run folder exists
+    executor.check_travels(plan)
     name = plan.config.name or f"{datetime.now():%Y%m%d-%H%M%S}-{pinning.device.type}"
     folder = RunFolder.create(plan.config.out, name)
     run_info = {
@@ -149,7 +150,8 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
             outcome = _complete(folder, run_info)
             folder.unlock()
             return outcome
-        run_info["data"], _ = _data_info(plan, pinning)
+        run_info["data"], network = _data_info(plan, pinning)
+        _same_network(folder, run_info.get("network") or {}, network)
     except BaseException:
         folder.unlock()
         raise
@@ -163,6 +165,20 @@ def _data_info(plan: Plan, pinning: Pinning) -> tuple[dict, dict]:
     cannot load or train is refused here; what run.json says of both."""
     data, info = plan.dataset.load(plan.config, pinning.device)
     return info, fit.check(plan, data)
+
+
+def _same_network(folder: RunFolder, saved: dict, now: dict) -> None:
+    """A resume trains the network its finished trials trained: refused when the user's
+    factory or loader changed its code, or the network its shapes."""
+    for key in ("factory", "loader"):
+        before, after = (saved.get(key) or {}).get("sha256"), (now.get(key) or {}).get("sha256")
+        if before and before != after:
+            raise ActbenchError(
+                f"cannot resume {folder.path}: the {key}'s code changed since its trials "
+                f"trained (sha256 {before[:8]} then, {str(after)[:8]} now)"
+            )
+    if saved.get("shapes") and saved["shapes"] != now.get("shapes"):
+        raise ActbenchError(f"cannot resume {folder.path}: the network's shapes changed")
 
 
 def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:

@@ -250,10 +250,63 @@ def test_a_users_run_resumes_compares_reports_and_exports(code, tmp_path):
     same = actbench.compare(a, b)
     assert "different networks" not in " ".join(same.result.warnings)
     other = actbench.compare(a, c)
-    assert any("different networks (model" in w for w in other.result.warnings)
+    assert any("different networks (parameter shapes" in w for w in other.result.warnings)
     assert set(other.rows["verdict"].dropna()) == {"none (different networks)"}
     gate = other.gate(slower_pct=5)
     assert gate.outcome != "pass" and "different networks" in gate.summary()
     index = actbench.report([a, b, c], output=tmp_path / "site")
     assert Path(index).is_file()
     assert any(actbench.export(a, tensorboard=tmp_path / "tb").iterdir())
+
+
+SHARED = """
+import torch
+from torch import nn
+
+class Twice(nn.Module):
+    '''One act() module called at two widths, and one never called.'''
+
+    def __init__(self, act):
+        super().__init__()
+        self.act, self.idle = act(), act()
+        self.a, self.b, self.out = nn.Linear(6, 5), nn.Linear(5, 4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.out(self.act(self.b(self.act(self.a(x)))))
+
+def build(act):
+    return Twice(act)
+
+def int32(act):
+    return nn.Sequential(nn.Linear(6, 5), act(), nn.Linear(5, 3))
+"""
+
+
+def test_a_shared_or_idle_activation_module_trains_with_its_health_read(code, tmp_path):
+    (code / "shared.py").write_text(textwrap.dedent(SHARED))
+    run = actbench.sweep(
+        ["prelu"], model=f"{code}/shared.py:build", dataset=f"{code}/data.py:load",
+        out=tmp_path, **TINY,
+    )  # fmt: skip
+    assert len(run.trials) == 2 and run.health["dead"].notna().all()
+
+
+def test_a_built_in_network_takes_a_users_data_with_its_own_widths(tmp_path):
+    x = torch.randn(300, 784)
+    y = torch.randint(0, 10, (300,), dtype=torch.int32)  # int32 labels: made int64
+    run = actbench.sweep(
+        ["relu"], model="mlp", dataset={"train": (x[:200], y[:200]), "test": (x[200:], y[200:])},
+        out=tmp_path, **TINY,
+    )  # fmt: skip
+    assert run.record.config.hidden == (100, 100, 100)
+
+
+def test_a_resume_refuses_a_factory_whose_code_changed(code, tmp_path):
+    spec = dict(dataset=f"{code}/data.py:load", out=tmp_path, name="r", **TINY)
+    run = actbench.sweep(["relu"], model=f"{code}/nets.py:build", **spec)
+    (run.path / "trials.csv").write_text(
+        "\n".join((run.path / "trials.csv").read_text().splitlines()[:2]) + "\n"
+    )  # one trial lost: something left to train
+    (code / "nets.py").write_text(textwrap.dedent(FACTORY) + "\n# edited\n")
+    with pytest.raises(ActbenchError, match="the factory's code changed"):
+        actbench.resume(run, out=tmp_path)
