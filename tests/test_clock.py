@@ -8,12 +8,13 @@ from actbench import clock
 
 def test_cpu_clock_measures_the_bracketed_region_and_resets_per_epoch():
     timer = clock.clock_for(torch.device("cpu"))
-    for delay in (0.002, 0.0):
+    for delay in (0.002, 0.012):
         timer.start()
         time.sleep(delay)
         timer.stop()
     first = timer.collect()
-    assert first.shape == (2,) and first[0] >= 2000 and first[1] < first[0]
+    # a sleep lasts at least what it asked (a busy machine only lengthens it): lower bounds
+    assert first.shape == (2,) and first[0] >= 2000 and first[1] >= 12000
     assert timer.collect().size == 0
 
 
