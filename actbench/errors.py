@@ -48,3 +48,9 @@ class ActbenchError(_Phrased, Exception):
 
 class ActbenchWarning(_Phrased, UserWarning):
     """Something a reader of the results should know (rough timing, a divergence)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """'ValueError: its first line': a user's exception, said in one line of a refusal."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

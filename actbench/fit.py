@@ -16,7 +16,7 @@ import torch
 
 from actbench import health, usercode
 from actbench.data import DeviceData
-from actbench.errors import ActbenchError
+from actbench.errors import ActbenchError, first_line
 from actbench.network import check_same_start, shape_summary
 from actbench.plan import Plan
 
@@ -49,19 +49,18 @@ def _output_fits(plan: Plan, output: object, y: torch.Tensor) -> None:
 def check(plan: Plan, data: DeviceData) -> dict[str, object]:
     """Refuse a network that cannot train on `data`; what run.json says of it."""
     seed, acts = plan.config.seeds[0], plan.activations
-    check_same_start(plan.network, acts, seed)
+    models = check_same_start(plan.network, acts, seed)
     x, y = data.x_train[: plan.config.batch_size], data.y_train[: plan.config.batch_size]
     summary: dict[str, object] = {}
-    for activation in acts:  # the baseline first: the network itself, before any activation
-        model = plan.network.build(activation, seed).to(x.device)
+    for activation, model in zip(acts, models, strict=True):  # the baseline first
+        model = model.to(x.device)
         try:
             with torch.no_grad():
                 output = model(x)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ActbenchError(
                 f"{{model}} {plan.network.name} failed on a batch of {{dataset}} "
-                f"{plan.config.dataset} inputs {_shape(x)}: {type(exc).__name__}: {first}",
+                f"{plan.config.dataset} inputs {_shape(x)}: {first_line(exc)}",
                 ["model", "dataset"],
             ) from None
         _output_fits(plan, output, y)
@@ -83,11 +82,10 @@ def _first_loss(plan: Plan, output: torch.Tensor, y: torch.Tensor) -> float:
     try:
         return float(plan.task.loss(output, y))
     except Exception as exc:  # labels of the wrong dtype or range for the task
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ActbenchError(
             f"{{dataset}} {plan.config.dataset}: the {plan.metric.what} loss fails on the "
             f"network's output {_shape(output)} and the labels {_shape(y)} ({y.dtype}): "
-            f"{type(exc).__name__}: {first}",
+            f"{first_line(exc)}",
             ["dataset", "task"],
         ) from None
 
@@ -97,10 +95,8 @@ def _probe(plan: Plan, model: torch.nn.Module, data: DeviceData) -> None:
     try:
         health.Probe(model, plan.task.loss, data.x_val, data.y_val).read()
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ActbenchError(
-            f"{{model}} {plan.network.name}: the health probe fails on it: "
-            f"{type(exc).__name__}: {first}",
+            f"{{model}} {plan.network.name}: the health probe fails on it: {first_line(exc)}",
             ["model"],
         ) from None
 

@@ -127,6 +127,7 @@ class UserDataset(Dataset):
 
     def _load(self, cfg, device: torch.device) -> tuple[DeviceData, dict]:
         splits = dict(read(self.name, self.load_fn))
+        held_out = "given" if "val" in splits else "held out of train"
         x, y = splits["train"]
         n = x.shape[0]
         if cfg.train_limit is not None:
@@ -149,7 +150,6 @@ class UserDataset(Dataset):
             for k, (a, b) in splits.items()
         }
         data = DeviceData(*moved["train"], *moved["val"], *moved["test"])
-        held_out = "given" if "val" in read(self.name, self.load_fn) else "held out of train"
         return data, {"loader": self.name, "val": held_out, "input_shape": list(x.shape[1:])}
 
 

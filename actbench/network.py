@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from actbench.activation import Activation
-from actbench.errors import ActbenchError
+from actbench.errors import ActbenchError, first_line
 
 MARK = "_actbench_activation"  # set on every module `act()` made
 Factory = Callable[[Callable[[], nn.Module]], nn.Module]
@@ -72,7 +72,8 @@ class Network:
                 raise
             except Exception as exc:
                 raise ActbenchError(
-                    f"{{model}} {self.name} failed to build with {activation.name}: {_first(exc)}",
+                    f"{{model}} {self.name} failed to build with {activation.name}: "
+                    f"{first_line(exc)}",
                     ["model"],
                 ) from None
         if not isinstance(model, nn.Module):
@@ -89,11 +90,6 @@ class Network:
 
     def describe(self) -> str:
         return self.words or self.name
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _own_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -118,17 +114,19 @@ def first_difference(a: nn.Module, b: nn.Module) -> str | None:
             return key
     for key, value in sa.items():
         other = sb[key]
-        if value.shape != other.shape or (
-            not torch.equal(value, other)
-            and not torch.allclose(value, other, rtol=0.0, atol=0.0, equal_nan=True)
+        if value.shape != other.shape or not torch.allclose(
+            value, other, rtol=0.0, atol=0.0, equal_nan=True
         ):
             return key
     return None
 
 
-def check_same_start(network: Network, activations: Sequence[Activation], seed: int) -> None:
+def check_same_start(
+    network: Network, activations: Sequence[Activation], seed: int
+) -> list[nn.Module]:
     """Refuse a factory whose networks would start from different weights: twice for the
-    first activation (deterministic for a seed), then once for every other one."""
+    first activation (deterministic for a seed), then once for every other one. Returns
+    each activation's build, for the checks that follow."""
     first = network.build(activations[0], seed)
     again = network.build(activations[0], seed)
     key = first_difference(first, again)
@@ -139,8 +137,10 @@ def check_same_start(network: Network, activations: Sequence[Activation], seed: 
             "global RNG, which actbench seeds)",
             ["model"],
         )
+    built = [first]
     for activation in activations[1:]:
-        key = first_difference(first, network.build(activation, seed))
+        built.append(network.build(activation, seed))
+        key = first_difference(first, built[-1])
         if key is not None:
             raise ActbenchError(
                 f"{{model}} {network.name} builds different weights for {activations[0].name} "
@@ -148,6 +148,7 @@ def check_same_start(network: Network, activations: Sequence[Activation], seed: 
                 "the activation's modules must not depend on the activation)",
                 ["model"],
             )
+    return built
 
 
 def shape_summary(model: nn.Module) -> dict[str, object]:

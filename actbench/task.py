@@ -151,10 +151,14 @@ class Classification(Task):
     metric = ACCURACY
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output.flatten(0, -2), target.flatten())
+        if output.dim() > 2:  # a sequence's positions as examples; (N, C) as it is (timed)
+            output, target = output.flatten(0, -2), target.flatten()
+        return F.cross_entropy(output, target)
 
     def loss_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output.flatten(0, -2), target.flatten(), reduction="sum")
+        if output.dim() > 2:
+            output, target = output.flatten(0, -2), target.flatten()
+        return F.cross_entropy(output, target, reduction="sum")
 
     def score_sum(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return (output.argmax(dim=-1) == target).sum()

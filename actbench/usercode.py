@@ -25,7 +25,7 @@ from types import ModuleType
 
 import cloudpickle
 
-from actbench.errors import ActbenchError
+from actbench.errors import ActbenchError, first_line
 
 _GIVEN: dict[str, object] = {}  # objects handed over from Python, by the name they got
 _FILES: dict[Path, ModuleType] = {}
@@ -64,7 +64,7 @@ def _load_file(path: Path, spec: str, param: str) -> ModuleType:
     except Exception as exc:
         del sys.modules[name]
         raise ActbenchError(
-            f"{{{param}}} {spec!r}: {path} failed to load: {_first(exc)}", [param]
+            f"{{{param}}} {spec!r}: {path} failed to load: {first_line(exc)}", [param]
         ) from None
     module.__actbench_mtime__ = stamp
     cloudpickle.register_pickle_by_value(module)  # a worker gets its code, not its path
@@ -87,13 +87,8 @@ def _import(module_name: str, spec: str, param: str) -> ModuleType:
         ) from None
     except Exception as exc:  # whatever the module raises on import
         raise ActbenchError(
-            f"{{{param}}} {spec!r}: {module_name} failed to import: {_first(exc)}", [param]
+            f"{{{param}}} {spec!r}: {module_name} failed to import: {first_line(exc)}", [param]
         ) from None
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def resolve(spec: str, what: str, param: str) -> object:
