@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from actbench import costs
+from actbench import costs, outliers
 from actbench.stats import CONFIDENCE, MIN_POINTS, MIN_SEEDS, MIN_TIMED_STEPS, WITHIN_RUN
 from actbench.summary import metric_of
 
@@ -101,7 +101,7 @@ def legend(summary: pd.DataFrame) -> str:
 
 def notes(summary: pd.DataFrame, warmup_asked: int | None = None) -> list[str]:
     """What qualifies the table, one line each: trials too short for steady step-time
-    statistics, a warm-up cut short, trials that diverged."""
+    statistics, a warm-up cut short, trials that diverged, a seed apart."""
     out = []
     timed = summary.get("timed_steps", pd.Series(dtype=float)).dropna()
     if len(timed) and timed.min() < MIN_TIMED_STEPS:
@@ -131,7 +131,7 @@ def notes(summary: pd.DataFrame, warmup_asked: int | None = None) -> list[str]:
         counts = zip(diverged["activation"], diverged["diverged"], strict=True)
         names = ", ".join(f"{a} ({int(n)})" for a, n in counts)
         out.append(f"diverged: {names} trial(s) stopped with a non-finite loss.")
-    return out
+    return out + outliers.notes(summary)
 
 
 def _span(values: pd.Series) -> str:

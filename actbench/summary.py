@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from actbench import anatomy, costs, disturbance
+from actbench import anatomy, costs, disturbance, outliers
 from actbench.errors import ActbenchError
 from actbench.stats import CONFIDENCE
 from actbench.storage import RunFolder
@@ -83,6 +83,7 @@ def summarize(
     summary = summary.join(anatomy.table(trials, history))
     rounds = pd.DataFrame() if rounds is None else rounds
     summary = summary.join(costs.table(trials, rounds, baseline, metric))
+    summary = summary.join(outliers.table(rounds, baseline, history))
     # a cost without an interval, or disturbed, is never a best trade-off
     summary["pareto"] = costs.pareto(costs.bearable(summary), summary["gain"])
     summary["baseline"] = summary.index == baseline
