@@ -22,6 +22,11 @@ and per weight layer (Linear and convolution, in forward order):
   sigmoid); the probe shows whether it happened in this run.
 
 `dead` and `saturated` pool the layers (over all hidden units, or entries).
+
+And the share of subnormal numbers (nonzero, below the dtype's smallest normal: slow on
+x86 unless flushed) in what the activation reads (`subnormal_in_pct`), what it writes
+(`subnormal_out_pct`) and the weights' gradients (`subnormal_grad_pct`), on the same batch:
+the weights and optimizer state are counted by `breakdown.subnormal_fraction`.
 """
 
 from __future__ import annotations
@@ -78,8 +83,15 @@ class Probe:
     def read(self) -> dict[str, float]:
         """This epoch's columns: dead_N, saturated_N, grad_norm_N and the pooled values."""
         inputs: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(self.activations))}
+        outputs: list[torch.Tensor] = []
+
+        def keep(i: int, args: tuple, out: object) -> None:
+            inputs[i].append(args[0].detach())
+            if torch.is_tensor(out):
+                outputs.append(out.detach())
+
         hooks = [
-            m.register_forward_hook(lambda mod, args, out, i=i: inputs[i].append(args[0].detach()))
+            m.register_forward_hook(lambda mod, args, out, i=i: keep(i, args, out))
             for i, m in enumerate(self.activations)
         ]
         try:
@@ -105,7 +117,21 @@ class Probe:
         values["dead"] = dead_units / units if units else 0.0
         values["saturated"] = saturated / entries if entries else 0.0
         values["grad_ratio"] = norms[0] / norms[-1] if norms and norms[-1] > 0 else float("nan")
+        values["subnormal_in_pct"] = subnormal_pct([z for zs in inputs.values() for z in zs])
+        values["subnormal_out_pct"] = subnormal_pct(outputs)
+        values["subnormal_grad_pct"] = subnormal_pct(list(grads))
         return values
+
+
+def subnormal_pct(tensors: list[torch.Tensor]) -> float:
+    """% of the floating-point values of `tensors` that are subnormal; NaN for none."""
+    count = total = 0
+    for t in tensors:
+        if t.is_floating_point() and t.numel():
+            tiny = torch.finfo(t.dtype).tiny
+            count += int(((t != 0) & (t.abs() < tiny)).sum())
+            total += t.numel()
+    return 100 * count / total if total else float("nan")
 
 
 def _read(

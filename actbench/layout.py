@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "summary",
                 "costs",
                 "outliers",
+                "subnormals",
                 "stats",
                 "anatomy",
                 "health_plot",

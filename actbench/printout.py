@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from actbench import anatomy, plot
+from actbench import anatomy, plot, subnormals
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
@@ -112,7 +112,7 @@ def section_frames(
         out.append((BREAKDOWN_TITLE, breakdown, breakdown_caption(summary)))
     health = health_display(summary, wide)
     if not health.empty:
-        out.append((HEALTH_TITLE, health, health_caption(run)))
+        out.append((HEALTH_TITLE, health, health_caption(run) + subnormals.sentence(summary)))
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from actbench import anatomy, costs, disturbance, outliers
+from actbench import anatomy, costs, disturbance, outliers, subnormals
 from actbench.errors import ActbenchError
 from actbench.stats import CONFIDENCE
 from actbench.storage import RunFolder
@@ -81,6 +81,7 @@ def summarize(
     for column in RATIO_COLUMNS:
         summary = summary.join(grouped[column].apply(_geometric).unstack().add_prefix(column))
     summary = summary.join(anatomy.table(trials, history))
+    summary = summary.join(subnormals.table(history))
     rounds = pd.DataFrame() if rounds is None else rounds
     summary = summary.join(costs.table(trials, rounds, baseline, metric))
     summary = summary.join(outliers.table(rounds, baseline, history))
