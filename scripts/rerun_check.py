@@ -12,7 +12,16 @@ half-width of the intervals.
         --against results/rerun_check-cpu.json -- --jobs 2
 
 `--against` also checks every run of this set against every run of an earlier set (another
-setting of the same sweep): do the two settings measure the same costs?
+setting of the same sweep): do the two settings measure the same costs? `--epochs 0` runs
+the sweep at its own defaults (the Quick start's command, early stopping included).
+
+It also says how far each activation's kernel multiple of a copy of the same bytes
+(`kernel_copy_x`, `kernels.py`) moves from run to run: every run's against the runs'
+median, the largest distance in %. A multiple that travels between machines must at least
+hold on one.
+
+    python scripts/rerun_check.py --epochs 0 --activations relu,tanh,sigmoid,elu \
+        --json results/rerun_check-default-cpu.json
 
 Run nothing else on the machine meanwhile.
 """
@@ -36,11 +45,14 @@ from actbench import device
 from actbench.environment import collect
 
 COLUMNS = ["cost_pct", "cost_pct_low", "cost_pct_high", "cost_seeds"]
+KERNEL = ["kernel_copy_x", "kernel_gbs"]  # the kernels' multiple of a copy, and bandwidth
 
 
 def sweep(args, out: Path, name: str) -> pd.DataFrame:
     argv = ["sweep", "--device", args.device, "--out", str(out), "--name", name, "--quiet"]
-    argv += ["--activations", args.activations, "--epochs", str(args.epochs), "--patience", "0"]
+    argv += ["--activations", args.activations]
+    if args.epochs:
+        argv += ["--epochs", str(args.epochs), "--patience", "0"]
     argv += ["--no-download", *args.extra]
     start = time.perf_counter()
     proc = subprocess.run(
@@ -69,6 +81,27 @@ def check(pairs) -> tuple[list[list[str]], list[bool]]:
             verdict = "yes" if checks[-1] else "NO"
             rows.append([f"{na} vs {nb}", act, *costs, f"{gap:.2f}", f"{allowed:.2f}", verdict])
     return rows, checks
+
+
+def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Per activation: each run's kernel multiple of copy, their median, and the largest
+    distance (%) of a run's from that median."""
+    out = {}
+    frames = [s for s in runs.values() if KERNEL[0] in s]
+    if not frames:
+        return out
+    for act in frames[0].index:
+        values = [float(s.loc[act, KERNEL[0]]) for s in frames if act in s.index]
+        values = [v for v in values if math.isfinite(v)]
+        if not values:
+            continue
+        mid = float(pd.Series(values).median())
+        out[act] = {
+            "copy_x": values,
+            "copy_x_median": mid,
+            "copy_x_apart_pct": max(abs(v / mid - 1) * 100 for v in values),
+        }
+    return out
 
 
 def main() -> int:
@@ -105,10 +138,18 @@ def main() -> int:
             f"{sum(checks)} of {len(checks)} checks hold ({100 * sum(checks) / len(checks):.0f} %)"
         )
     print(f"median interval half-width {median_half:.2f} points of cost %")
+    kernel = kernel_spread(runs)
+    if kernel:
+        print("kernel multiple of copy, largest distance from the runs' median:")
+        print(", ".join(f"{a} {v['copy_x_apart_pct']:.1f} %" for a, v in kernel.items()))
     if args.json:
         report = {
             "config": {k: v for k, v in vars(args).items() if k != "json"},
-            "costs": {name: s[COLUMNS].to_dict("index") for name, s in runs.items()},
+            "costs": {
+                name: s[[c for c in COLUMNS + KERNEL if c in s]].to_dict("index")
+                for name, s in runs.items()
+            },
+            "kernel": kernel,
             "against": str(args.against) if args.against else None,
             "checks": held,
             "median_half_width_pct": median_half,
