@@ -36,8 +36,8 @@ def saved_bytes(module: nn.Module, z: torch.Tensor) -> int:
     seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), t.numel() * t.element_size())
+        where = t.untyped_storage().data_ptr()
+        seen[where] = max(seen.get(where, 0), t.numel() * t.element_size())
         return t
 
     leaf = z.detach().clone().requires_grad_(True)
@@ -61,7 +61,8 @@ def copy_buffers(
     out = []
     for count in bytes_per_call:
         half = max(1, count // 2)
-        out.append((torch.ones(half, dtype=torch.uint8, device=device), torch.empty(half, dtype=torch.uint8, device=device)))
+        src = torch.ones(half, dtype=torch.uint8, device=device)
+        out.append((src, torch.empty_like(src)))
     return out
 
 

@@ -4,7 +4,8 @@ health and memory.
 Every reading happens between rounds, never inside a timed step. After the validation
 pass of a read epoch: one block of the step breakdown on the trial's twin
 (`breakdown.py`), one round of its kernels timed alone against identity's and against a
-copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows (`health.py`). An epoch is read every
+copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows
+(`health.py`). An epoch is read every
 `READ_STEPS` training steps or so: every epoch of the default MNIST sweep (480 steps),
 every 10th of a 40-step epoch; the first epoch always. The readings cost tens of ms a
 trial, which a short epoch would pay many times over; the same epochs are read in every

@@ -150,8 +150,7 @@ def sensitive(summary: pd.DataFrame) -> list[str]:
     out = []
     for row in summary.to_dict("records"):
         moves = {
-            words: row.get(f"sensitive_{name}", float("nan"))
-            for name, words in RANGE_WORDS.items()
+            words: row.get(f"sensitive_{name}", float("nan")) for name, words in RANGE_WORDS.items()
         }
         far = {w: r for w, r in moves.items() if r > SENSITIVE or r < 1 / SENSITIVE}
         if far:
