@@ -58,7 +58,7 @@ def layer_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return seen
 
 
-def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], None]:
+def forward_backward(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], None]:
     """Forward + backward of `activation` on every one of `inputs`: one step's share."""
     module = activation.make().to(inputs[0].device) if inputs else activation.make()
     leaves = [z.clone().requires_grad_(True) for z in inputs]
@@ -119,7 +119,7 @@ class KernelTimer:
         inputs = [layer_inputs(network.build(act, seed=0).to(x.device), x) for act in acts]
         sizes = [floor.traffic(activation.make().to(x.device), z) for z in inputs[0]]
         self.traffic = sum(sizes)
-        runs = [_call(act, z) for act, z in zip(acts, inputs, strict=True)]
+        runs = [forward_backward(act, z) for act, z in zip(acts, inputs, strict=True)]
         runs.append(floor.copier(floor.copy_buffers(sizes, x.device)))
         runs.append(floor.copier(floor.copy_buffers([2] * len(sizes), x.device)))
         self.timers = [timer(run, threads) for run in runs]
@@ -167,7 +167,7 @@ def sensitivity(
     if activation.name == "identity" or not inputs:
         return dict.fromkeys(names, math.nan)
     sets = [inputs] + [[floor.ranged(z, r) for z in inputs] for r in floor.RANGES]
-    timers = [timer(_call(activation, zs), threads) for zs in sets]
+    timers = [timer(forward_backward(activation, zs), threads) for zs in sets]
     calls = calls_for(timers[0], SENSITIVITY_SECONDS)  # sized once: the same calls in each
     seconds: list[list[float]] = [[] for _ in timers]
     for p in range(SENSITIVITY_PASSES):
