@@ -112,7 +112,17 @@ def request(
     """A checked request: every activation resolved, sizes parsed, at least one thread."""
     if threads < 1:
         raise ActbenchError(f"{{threads}} must be at least 1, got {threads}", ["threads"])
-    return Request(named(activations), parse_sizes(sizes), threads, flush_denormal)
+    if flush_denormal and not torch.set_flush_denormal(True):
+        raise ActbenchError(
+            "{flush_denormal}: this CPU cannot flush denormals (no SSE3)", ["flush_denormal"]
+        )
+    torch.set_flush_denormal(False)
+    acts = named(activations)
+    if not acts:
+        raise ActbenchError(
+            "{activations}: identity is the null, timed with each; name another", ["activations"]
+        )
+    return Request(acts, parse_sizes(sizes), threads, flush_denormal)
 
 
 def _time(run, threads: int) -> float:
@@ -158,12 +168,8 @@ def _cell(act: activation.Activation, size: int, request: Request, flip: bool) -
 
 
 def probe(request: Request) -> list[dict]:
-    """Every reading of `request` in this process, at the capability it dispatches."""
-    if request.flush_denormal and not torch.set_flush_denormal(True):
-        raise ActbenchError(
-            "{flush_denormal}: this CPU cannot flush denormals (no SSE3)", ["flush_denormal"]
-        )
-    torch.set_flush_denormal(False)
+    """Every reading of `request` (checked by `request`) in this process, at the
+    capability it dispatches."""
     acts = [activation.resolve(name) for name in request.activations]
     out, flip = [], False
     with device.state_kept():
@@ -263,22 +269,28 @@ def table(record: dict) -> pd.DataFrame:
     rows = pd.DataFrame(
         {
             "bytes": normal["bytes"].map(_size),
-            "kernel µs": normal["kernel_us"].map("{:.2f}".format),
-            "copy µs": (normal["copy_us"] - normal["null_copy_us"]).map("{:.2f}".format),
-            "× copy": normal["copy_x"].map("{:.2f}".format),
-            "GB/s": normal["gbs"].map("{:.1f}".format),
+            "kernel µs": normal["kernel_us"].map(_cell_text),
+            "copy µs": (normal["copy_us"] - normal["null_copy_us"]).map(_cell_text),
+            "× copy": normal["copy_x"].map(_cell_text),
+            "GB/s": normal["gbs"].map(_cell_text),
         }
     )
     for r in floor.RANGES:
         gross = off[off["range"] == r].set_index(keys)["gross_us"]
-        rows[f"{r} ×"] = (gross / normal["gross_us"]).map("{:.2f}".format)
+        rows[f"{r} ×"] = (gross / normal["gross_us"]).map(_cell_text)
     on = frame[frame["flush_denormal"] & (frame["range"] == "subnormal")].set_index(keys)
     if len(on):
         slow = off[off["range"] == "subnormal"].set_index(keys)["gross_us"]
-        rows["subnormal flush off/on"] = (slow / on["gross_us"]).map("{:.2f}".format)
+        rows["subnormal flush off/on"] = (slow / on["gross_us"]).map(_cell_text)
     rows = rows.reset_index()
     rows["size_bytes"] = rows["size_bytes"].map(_size)
     return rows.rename(columns={"size_bytes": "input"})
+
+
+def _cell_text(value: float) -> str:
+    """A number to two significant decimals, or a dash where there is none (a copy lost in
+    noise at a tiny size leaves no multiple)."""
+    return "—" if pd.isna(value) else f"{value:.2f}"
 
 
 def _size(value: float) -> str:
@@ -314,4 +326,7 @@ def save(record: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":  # a child at another capability: request on stdin, readings out
-    json.dump(probe(Request(**json.load(sys.stdin))), sys.stdout)
+    try:
+        json.dump(probe(Request(**json.load(sys.stdin))), sys.stdout)
+    except ActbenchError as exc:  # its one line is the parent's refusal
+        sys.exit(str(exc))

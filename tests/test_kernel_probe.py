@@ -99,3 +99,8 @@ def test_a_capability_runs_in_a_child_that_really_dispatched_it():
     request = kernel_probe.request(["relu"], "4K")
     readings = kernel_probe.run(request, "default")["readings"]
     assert len(readings) == 4 and {r["capability"] for r in readings} == {"DEFAULT"}
+
+
+def test_identity_alone_is_nothing_to_probe(capsys):
+    assert cli.main(["kernels", "--activations", "identity", "--sizes", "4K"]) == 2
+    assert "identity is the null" in capsys.readouterr().err
