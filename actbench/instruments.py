@@ -5,14 +5,15 @@ Every reading happens between rounds, never inside a timed step. After the valid
 pass of a read epoch: one block of the step breakdown on the trial's twin
 (`breakdown.py`), one round of its kernels timed alone against identity's and against a
 copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows
-(`health.py`). An epoch is read every
-`READ_STEPS` training steps or so: every epoch of the default MNIST sweep (480 steps),
-every 10th of a 40-step epoch; the first epoch always. The readings cost tens of ms a
-trial, which a short epoch would pay many times over; the same epochs are read in every
-trial of a run, so the trials of a group are still read in the same rounds. Once, when the trial
-ends: the bytes autograd saves for backward and the peak of one step (`memory.py`). The
-trial's own model is only read: the twin trains a copy, and the probe asks autograd for
-gradients without touching `.grad`.
+(`health.py`). An epoch is read every `READ_STEPS` training steps or so: every epoch of
+the default MNIST sweep (480 steps), every 10th of a 40-step epoch; the first epoch
+always. The readings cost tens of ms a trial, which a short epoch would pay many times
+over; the same epochs are read in every trial of a run, so the trials of a group are
+still read in the same rounds. Once, when the trial ends: the bytes autograd saves for
+backward and the peak of one step (`memory.py`), and its kernels' time on adversarial
+inputs over the trained model's real ones (`kernels.sensitivity`). The trial's own model
+is only read: the twin trains a copy, and the probe asks autograd for gradients without
+touching `.grad`.
 """
 
 from __future__ import annotations

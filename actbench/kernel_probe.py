@@ -288,7 +288,7 @@ def table(record: dict) -> pd.DataFrame:
 
 
 def _cell_text(value: float) -> str:
-    """A number to two significant decimals, or a dash where there is none (a copy lost in
+    """A number to two decimals, or a dash where there is none (a copy lost in
     noise at a tiny size leaves no multiple)."""
     return "—" if pd.isna(value) else f"{value:.2f}"
 
