@@ -27,6 +27,7 @@ __all__ = [
     "env",
     "export",
     "load",
+    "probe",
     "report",
     "resume",
     "runs",

@@ -358,3 +358,24 @@ def export(run: Run | str | Path, tensorboard: str | Path, out: str | Path = DEF
 
     folder = run.folder if isinstance(run, Run) else Run(run, out).folder
     return trackers.tensorboard(folder, Path(tensorboard))
+
+
+def probe(
+    activations: Sequence[ActivationLike] = ("all",),
+    *,
+    sizes: str | None = None,
+    threads: int = 1,
+    flush_denormal: bool = False,
+    cpu_capability: str | None = None,
+    json: str | Path | None = None,
+) -> pd.DataFrame:
+    """Each activation's forward + backward against a copy of the same bytes, over sizes
+    and input ranges (see `actbench kernels`): one row per reading; `json` saves them all."""
+    from actbench import kernel_probe
+
+    names = [a if isinstance(a, str) else activations_mod.from_object(a).name for a in activations]
+    request = kernel_probe.request(names, sizes, threads, flush_denormal)
+    record = kernel_probe.run(request, cpu_capability)
+    if json is not None:
+        kernel_probe.save(record, Path(json))
+    return pd.DataFrame(record["readings"])

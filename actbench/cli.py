@@ -160,6 +160,17 @@ def build_parser() -> Parser:
         "it would record, so you can check what you are about to pin.",
     )
     e.set_defaults(handler=cmd_env)
+
+    k = command(
+        "kernels",
+        "time each activation's kernels against a copy of the same bytes, over sizes",
+        flags.add_probe,
+        flags.add_format,
+        description="Forward + backward of each activation, and a plain copy of the bytes it "
+        "reads and writes, over tensor sizes from the caches to memory, on normal, "
+        "large-negative, tiny and subnormal inputs (docs/measuring.md).",
+    )
+    k.set_defaults(handler=cmd_kernels)
     return parser
 
 
@@ -364,6 +375,19 @@ def cmd_env(args: argparse.Namespace) -> int:
             disable_numparse=True,
         )
     )
+    return 0
+
+
+def cmd_kernels(args: argparse.Namespace) -> int:
+    from actbench import kernel_probe
+
+    request = kernel_probe.request(
+        args.activations.split(","), args.sizes, args.threads, args.flush_denormal
+    )
+    record = kernel_probe.run(request, args.cpu_capability)
+    if args.json is not None:
+        kernel_probe.save(record, args.json)
+    print(kernel_probe.text(record, args.format or default_format()))
     return 0
 
 

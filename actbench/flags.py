@@ -233,3 +233,38 @@ def add_export(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tensorboard", type=Path, required=True, metavar="DIR", help="TensorBoard log folder"
     )
+
+
+def add_probe(p: argparse.ArgumentParser) -> None:
+    """`kernels`: which activations, sizes, threads, capabilities, flush, where to save."""
+    p.add_argument(
+        "--activations",
+        default="all",
+        help="comma list: built-in names, FILE.py:NAME or package.module:attr "
+        "(default: every built-in)",
+    )
+    p.add_argument(
+        "--sizes",
+        default=None,
+        help="comma list of input sizes in bytes, K/M/G for KiB/MiB/GiB (default: 4K, x4 up "
+        "to 4x the last-level cache this CPU's sysfs reports)",
+    )
+    p.add_argument(
+        "--threads", type=number(int, "--threads"), default=1, help="intra-op threads (default 1)"
+    )
+    p.add_argument(
+        "--flush-denormal",
+        action="store_true",
+        help="time each range with denormals flushed too, in alternating blocks beside "
+        "flush off (their price as a ratio)",
+    )
+    p.add_argument(
+        "--cpu-capability",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="probe once per capability (default, avx2, avx512 on x86; 'all': each this CPU "
+        "dispatches), each in a fresh process with ATEN_CPU_CAPABILITY set",
+    )
+    p.add_argument(
+        "--json", type=Path, default=None, help="write every reading and the environment here"
+    )

@@ -3,15 +3,17 @@ health and memory.
 
 Every reading happens between rounds, never inside a timed step. After the validation
 pass of a read epoch: one block of the step breakdown on the trial's twin
-(`breakdown.py`), one round of its kernels timed alone against identity's (`kernels.py`)
-and the health probe on the fixed validation rows (`health.py`). An epoch is read every
-`READ_STEPS` training steps or so: every epoch of the default MNIST sweep (480 steps),
-every 10th of a 40-step epoch; the first epoch always. The readings cost tens of ms a
-trial, which a short epoch would pay many times over; the same epochs are read in every
-trial of a run, so the trials of a group are still read in the same rounds. Once, when the trial
-ends: the bytes autograd saves for backward and the peak of one step (`memory.py`). The
-trial's own model is only read: the twin trains a copy, and the probe asks autograd for
-gradients without touching `.grad`.
+(`breakdown.py`), one round of its kernels timed alone against identity's and against a
+copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows
+(`health.py`). An epoch is read every `READ_STEPS` training steps or so: every epoch of
+the default MNIST sweep (480 steps), every 10th of a 40-step epoch; the first epoch
+always. The readings cost tens of ms a trial, which a short epoch would pay many times
+over; the same epochs are read in every trial of a run, so the trials of a group are
+still read in the same rounds. Once, when the trial ends: the bytes autograd saves for
+backward and the peak of one step (`memory.py`), and its kernels' time on adversarial
+inputs over the trained model's real ones (`kernels.sensitivity`). The trial's own model
+is only read: the twin trains a copy, and the probe asks autograd for gradients without
+touching `.grad`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from actbench.records import PROFILE_PARTS
 from actbench.step import Step
 
 HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
+KERNEL_COLUMNS = ("kernel_us", "kernel_copy_x", "kernel_gbs")
 READ_STEPS = 400  # training steps between readings, at least (see above)
 
 
@@ -45,6 +48,7 @@ class Instruments:
         threads: int,
     ) -> None:
         self.plan, self.model = plan, model
+        self.activation, self.threads = activation, threads
         self.twin = breakdown.Profiler(
             plan.network, activation, plan.step, data.x_train, data.y_train
         )
@@ -70,12 +74,12 @@ class Instruments:
         start = time.perf_counter()
         parts, health_now = self.twin.block(x, y, step), self.probe.read()
         parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
-        parts["kernel_us"] = self.kernels.round()
+        parts |= self.kernels.round().columns()
         self.blocks.append(parts)
         self.health.append(health_now)
         readings = {f"profile_{p}_us": parts[p] for p in PROFILE_PARTS}
         readings["subnormal_pct"] = parts["subnormal_pct"]
-        readings["kernel_us"] = parts["kernel_us"]
+        readings |= {k: parts[k] for k in KERNEL_COLUMNS}
         readings["probe_seconds"] = time.perf_counter() - start
         return readings | {"health": health_now}
 
@@ -87,7 +91,10 @@ class Instruments:
         }
         values["profile_blocks"] = len(self.blocks)
         values["subnormal_pct"] = _median(b["subnormal_pct"] for b in self.blocks)
-        values["kernel_us"] = _median(b["kernel_us"] for b in self.blocks)
+        values |= {k: _median(b[k] for b in self.blocks) for k in KERNEL_COLUMNS}
+        values["kernel_bytes"] = self.kernels.traffic or math.nan
+        inputs = kernels.layer_inputs(self.model, x[: self.plan.step.batch_size])
+        values |= kernels.sensitivity(self.activation, inputs, self.threads)
         for key in HEALTH_SUMMARY:
             first, last = (self.health[0], self.health[-1]) if self.health else ({}, {})
             values[f"{key}_first"] = first.get(key, math.nan)

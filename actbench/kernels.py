@@ -10,7 +10,13 @@ input of every call of the activation (each hidden layer; an LSTM's every time s
 The same is timed through `identity` (the call's own dispatch and autograd bookkeeping),
 a block of ~10 ms of each per round, in alternating order; a sweep times one round per
 epoch of every trial (so the rounds spread over the run, as the breakdown's blocks do),
-and `kernel_us` is the median over them of (activation − identity).
+and `kernel_us` is the median over them of (activation − identity). In the same rounds, a
+copy of the bytes that forward + backward moves (`floor.py`) is timed against a copy of
+nothing: `kernel_copy_x` is the kernels' time as a multiple of that floor (1: at the
+memory's speed; far above: bound by arithmetic or the code path) and `kernel_gbs` the
+bandwidth they reach, both per round, the trial's the median over rounds. Once a trial,
+`sensitivity` times the kernels on adversarial inputs of the same shapes against the
+pre-activations they really see.
 Timer runs at the trial's thread count (one on CPU by default) and, on CUDA, synchronises
 the device around every block, so it measures device time, not launch time. Compiled
 modes fuse the activation into its neighbours: this times the eager kernels.
@@ -19,15 +25,21 @@ modes fuse the activation into its neighbours: this times the eager kernels.
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from actbench import floor
 from actbench.activation import Activation, resolve
 from actbench.network import Network, activation_modules
 
 BLOCK_SECONDS = 0.01  # one round's block of calls per activation: ~100 calls at MLP shapes
+SENSITIVITY_SECONDS = 0.001  # a block of the input-range check, once per trial
+SENSITIVITY_PASSES = 11  # its blocks of each range, interleaved: a spell of noise is outvoted
 
 
 def layer_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -46,7 +58,7 @@ def layer_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return seen
 
 
-def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], None]:
+def forward_backward(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], None]:
     """Forward + backward of `activation` on every one of `inputs`: one step's share."""
     module = activation.make().to(inputs[0].device) if inputs else activation.make()
     leaves = [z.clone().requires_grad_(True) for z in inputs]
@@ -59,45 +71,107 @@ def _call(activation: Activation, inputs: list[torch.Tensor]) -> Callable[[], No
     return run
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One round: the kernels over identity's (µs per step), the copy of the same bytes over
+    a copy of nothing, and what follows from them (NaN where either is not above 0)."""
+
+    kernel_us: float
+    floor_us: float
+    traffic: int  # bytes the activation's forward + backward moves at the least (`floor.py`)
+
+    @property
+    def copy_x(self) -> float:
+        return self.kernel_us / self.floor_us if self.floor_us > 0 else math.nan
+
+    @property
+    def gbs(self) -> float:
+        return self.traffic / self.kernel_us / 1e3 if self.kernel_us > 0 else math.nan
+
+    def columns(self) -> dict[str, float]:
+        return {"kernel_us": self.kernel_us, "kernel_copy_x": self.copy_x, "kernel_gbs": self.gbs}
+
+
+NOTHING = Reading(0.0, math.nan, 0)  # identity's: its own null
+
+
 class KernelTimer:
-    """One activation's kernels against identity's, timed a round at a time: one round
-    per epoch read (`instruments.py`), between rounds of training, so the rounds spread over
-    the run like the breakdown's blocks; `kernel_us` is the median over them. Identity is
-    its own null: 0 by definition, nothing is built or timed for it."""
+    """One activation's kernels against identity's, and a copy of the same bytes against a
+    copy of nothing, timed a round at a time: one round per epoch read (`instruments.py`),
+    between rounds of training, so the rounds spread over the run like the breakdown's
+    blocks. Identity is its own null: 0 by definition, nothing is built or timed for it.
+
+    Each side is net of its own null, made of the same calls: the activation's over
+    identity's (the Python call, `autograd.grad` and its bookkeeping, which a step never
+    pays for an activation), the copy's over a one-byte copy per call (its dispatch). So
+    `kernel_copy_x` compares the work of each and not their calling overheads; what the
+    activation's own two operators cost to dispatch stays in it, as a step pays it."""
 
     def __init__(
         self, network: Network, activation: Activation, x: torch.Tensor, threads: int
     ) -> None:
         self.timers: list = []
         self.calls: list[int] = []
-        self.rounds = 0
+        self.rounds, self.traffic = 0, 0
         if activation.name == "identity":
             return
-        # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
-        # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-        from torch.utils.benchmark import Timer
+        acts = (activation, resolve("identity"))
+        inputs = [layer_inputs(network.build(act, seed=0).to(x.device), x) for act in acts]
+        sizes = [floor.traffic(activation.make().to(x.device), z) for z in inputs[0]]
+        self.traffic = sum(sizes)
+        runs = [forward_backward(act, z) for act, z in zip(acts, inputs, strict=True)]
+        runs.append(floor.copier(floor.copy_buffers(sizes, x.device)))
+        runs.append(floor.copier(floor.copy_buffers([2] * len(sizes), x.device)))
+        self.timers = [timer(run, threads) for run in runs]
 
-        for act in (activation, resolve("identity")):
-            model = network.build(act, seed=0).to(x.device)
-            inputs = layer_inputs(model, x)
-            self.timers.append(
-                Timer("run()", globals={"run": _call(act, inputs)}, num_threads=threads)
-            )
-
-    def round(self) -> float:
-        """µs per step of the activation's kernels over identity's, from one block of each
-        (~10 ms; Timer sizes the block once), in alternating order; 0 for identity."""
+    def round(self) -> Reading:
+        """One block of each (~10 ms; Timer sizes the blocks once) in alternating order:
+        the kernels over identity's, the copy over the null copy."""
         if not self.timers:
-            return 0.0
+            return NOTHING
         if not self.calls:
-            self.calls = [
-                max(
-                    1, round(BLOCK_SECONDS / t.blocked_autorange(min_run_time=BLOCK_SECONDS).median)
-                )
-                for t in self.timers
-            ]
-        order = (0, 1) if self.rounds % 2 == 0 else (1, 0)
+            self.calls = [calls_for(t, BLOCK_SECONDS) for t in self.timers]
+        order = range(len(self.timers))
+        order = order if self.rounds % 2 == 0 else reversed(order)
         self.rounds += 1
-        seconds = {i: self.timers[i].timeit(self.calls[i]).median for i in order}
-        return (seconds[0] - seconds[1]) * 1e6
+        s = {i: self.timers[i].timeit(self.calls[i]).median * 1e6 for i in order}
+        return Reading(s[0] - s[1], s[2] - s[3], self.traffic)
+
+
+def timer(run: Callable[[], None], threads: int):
+    """A `torch.utils.benchmark.Timer` of `run()` at `threads`."""
+    # torch.utils.benchmark imports cpp_extension, which logs a warning on a CUDA build
+    # without a GPU ("No CUDA runtime is found"): a sweep's output is the user's results
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    from torch.utils.benchmark import Timer
+
+    return Timer("run()", globals={"run": run}, num_threads=threads)
+
+
+def calls_for(t, seconds: float) -> int:
+    """Calls of timer `t` that take about `seconds`."""
+    return max(1, round(seconds / t.blocked_autorange(min_run_time=seconds).median))
+
+
+def sensitivity(
+    activation: Activation, inputs: list[torch.Tensor], threads: int
+) -> dict[str, float]:
+    """How much longer the kernels take on each adversarial range (`floor.RANGES`) than on
+    `inputs`, the pre-activations they really see: a ratio per range (`sensitive_negative`,
+    ...), NaN for identity. Whole calls, not net of identity's: at a small layer the net
+    time is a few µs, and a ratio of two such differences is noise (it even goes below 0);
+    a whole call understates a slow path rather than invent one. Short blocks (~1 ms each,
+    `SENSITIVITY_PASSES` passes in alternating order, the median of each): a 2x change
+    shows, 10 % would not."""
+    names = [f"sensitive_{r}" for r in floor.RANGES]
+    if activation.name == "identity" or not inputs:
+        return dict.fromkeys(names, math.nan)
+    sets = [inputs] + [[floor.ranged(z, r) for z in inputs] for r in floor.RANGES]
+    timers = [timer(forward_backward(activation, zs), threads) for zs in sets]
+    calls = calls_for(timers[0], SENSITIVITY_SECONDS)  # sized once: the same calls in each
+    seconds: list[list[float]] = [[] for _ in timers]
+    for p in range(SENSITIVITY_PASSES):
+        for i in range(len(timers)) if p % 2 == 0 else reversed(range(len(timers))):
+            seconds[i].append(timers[i].timeit(calls).median)
+    real, *ranged = (statistics.median(s) for s in seconds)
+    return {name: t / real for name, t in zip(names, ranged, strict=True)}

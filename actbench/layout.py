@@ -12,7 +12,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("front ends", frozenset({"__main__", "__init__", "cli", "sweep_flags", "flags", "api"})),
     (
         "orchestration",
-        frozenset({"runner", "executor", "worker", "progress", "interrupts", "groups"}),
+        frozenset(
+            {"runner", "executor", "worker", "progress", "interrupts", "groups", "kernel_probe"}
+        ),
     ),
     (
         "reports",
@@ -76,6 +78,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "network",
                 "loader",
                 "usercode",
+                "floor",
             }
         ),
     ),

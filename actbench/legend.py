@@ -101,7 +101,8 @@ def legend(summary: pd.DataFrame) -> str:
 
 def notes(summary: pd.DataFrame, warmup_asked: int | None = None) -> list[str]:
     """What qualifies the table, one line each: trials too short for steady step-time
-    statistics, a warm-up cut short, trials that diverged, a seed apart."""
+    statistics, a warm-up cut short, trials that diverged, kernels slowed by their inputs,
+    a seed apart."""
     out = []
     timed = summary.get("timed_steps", pd.Series(dtype=float)).dropna()
     if len(timed) and timed.min() < MIN_TIMED_STEPS:
@@ -131,7 +132,32 @@ def notes(summary: pd.DataFrame, warmup_asked: int | None = None) -> list[str]:
         counts = zip(diverged["activation"], diverged["diverged"], strict=True)
         names = ", ".join(f"{a} ({int(n)})" for a, n in counts)
         out.append(f"diverged: {names} trial(s) stopped with a non-finite loss.")
+    moved = sensitive(summary)
+    if moved:
+        out.append(
+            "inputs (against the kernels' time on the pre-activations they really see, timed "
+            f"alone once per trial, median over seeds): {'; '.join(moved)}."
+        )
     return out + outliers.notes(summary)
+
+
+RANGE_WORDS = {"negative": "large negatives", "tiny": "tiny values", "subnormal": "subnormals"}
+SENSITIVE = 2.0  # a kernel whose time moves more than this factor with its inputs is named
+
+
+def sensitive(summary: pd.DataFrame) -> list[str]:
+    """'elu's kernels take 3.1× as long on large negatives', one per activation whose
+    kernels' time moves more than `SENSITIVE`× (either way) on an adversarial range."""
+    out = []
+    for row in summary.to_dict("records"):
+        moves = {
+            words: row.get(f"sensitive_{name}", float("nan")) for name, words in RANGE_WORDS.items()
+        }
+        far = {w: r for w, r in moves.items() if r > SENSITIVE or r < 1 / SENSITIVE}
+        if far:
+            said = ", ".join(f"{r:.1f}× as long on {w}" for w, r in far.items())
+            out.append(f"{row['activation']}'s kernels take {said}")
+    return out
 
 
 def _span(values: pd.Series) -> str:

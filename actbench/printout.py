@@ -129,12 +129,24 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
         "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "
         "share of its block's step (the machine's speed cancels). The wide table and "
-        "summary.md have every part. " + anatomy.total_note(summary)
+        "summary.md have every part. " + _floor_note(summary) + anatomy.total_note(summary)
     )
     verdict = anatomy.verdict(summary)
     if verdict:
         text += verdict + ". "
     return text + anatomy.explains(summary) + _slow_optimizers(summary)
+
+
+def _floor_note(summary: pd.DataFrame) -> str:
+    """What the wide table's floor columns say, for runs that measured them."""
+    if "kernel_copy_x" not in summary or summary["kernel_copy_x"].isna().all():
+        return ""
+    return (
+        "× copy: the kernels alone as a multiple of a plain copy of the bytes their forward + "
+        "backward reads and writes, timed in the same rounds, each net of its own null call "
+        "(near 1: at the memory's speed; far above: bound by arithmetic or the code path); "
+        "GB/s: those bytes over the kernels' time. "
+    )
 
 
 def _slow_optimizers(summary: pd.DataFrame) -> str:

@@ -36,6 +36,8 @@ class EpochRecord:
     profile_other_us: float = float("nan")
     subnormal_pct: float = float("nan")  # of the weights and optimizer state (`breakdown.py`)
     kernel_us: float = float("nan")  # one round of the kernels alone (`kernels.py`)
+    kernel_copy_x: float = float("nan")  # that round's kernels over a copy of their bytes
+    kernel_gbs: float = float("nan")  # that round's bytes counted / kernel time, GB/s
     probe_seconds: float = float("nan")  # the breakdown block and the health probe
     # dead_N, saturated_N, grad_norm_N, dead, saturated, grad_ratio (`health.py`): columns
     health: dict[str, float] = field(default_factory=dict)
@@ -113,6 +115,13 @@ class TrialResult:
     profile_blocks: int = 0
     subnormal_pct: float = float("nan")  # median over the blocks
     kernel_us: float = float("nan")  # its kernels over identity's, median over the epochs' rounds
+    kernel_copy_x: float = float("nan")  # as a multiple of a copy of their bytes, median
+    kernel_gbs: float = float("nan")  # the bandwidth they reach, GB/s, median over rounds
+    kernel_bytes: float = float("nan")  # bytes forward + backward moves at the least (`floor`)
+    # the kernels' time on adversarial inputs over their real ones, once (`kernels.sensitivity`)
+    sensitive_negative: float = float("nan")
+    sensitive_tiny: float = float("nan")
+    sensitive_subnormal: float = float("nan")
     saved_bytes: float = float("nan")  # saved for backward in one step (`memory.py`)
     peak_bytes: float = float("nan")  # one step's peak above what it started with
     dead_first: float = float("nan")  # training health (`health.py`), first and last epoch

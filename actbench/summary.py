@@ -5,7 +5,9 @@ seeds, best first; µs/step is the median over seeds of each trial's median step
 with the IQR likewise (one seed: exactly that trial's median and IQR). Cost and gain are
 measured against the run's baseline (`costs.py`); `timing` says when a trial's step times
 are disturbed (`disturbance.py`); the profile columns say where an eager step's time goes
-(`anatomy.py`), `kernel_us` what the activation's kernels take alone (`kernels.py`), the
+(`anatomy.py`), `kernel_us` what the activation's kernels take alone (`kernels.py`; with
+their multiple of a copy of their bytes, the bandwidth they reach and their time on
+adversarial inputs over their real ones, each the median over seeds), the
 bytes columns what a step holds (`memory.py`, the median over seeds), and the health
 columns why it trains as it does (`health.py`: mean over seeds; the gradient ratio's
 geometric mean, with a t interval over seeds on its logarithm). `warmup_steps` and
@@ -27,7 +29,9 @@ from actbench.storage import RunFolder
 from actbench.task import ACCURACY, Metric, metric_named
 
 PROFILE_COLUMNS = anatomy.COLUMNS
-MEMORY_COLUMNS = ["kernel_us", "saved_bytes", "peak_bytes", "subnormal_pct"]
+KERNEL_COLUMNS = ["kernel_us", "kernel_copy_x", "kernel_gbs", "kernel_bytes"]
+SENSITIVE_COLUMNS = ["sensitive_negative", "sensitive_tiny", "sensitive_subnormal"]
+MEMORY_COLUMNS = [*KERNEL_COLUMNS, *SENSITIVE_COLUMNS, "saved_bytes", "peak_bytes", "subnormal_pct"]
 HEALTH_COLUMNS = ["dead_first", "dead_last", "saturated_first", "saturated_last"]
 RATIO_COLUMNS = ["grad_ratio_first", "grad_ratio_last"]
 

@@ -169,6 +169,9 @@ def breakdown_display(summary: pd.DataFrame, wide: bool = True) -> pd.DataFrame:
     frame["total"] = [_us(sum(r[c] for c in PROFILE_COLUMNS)) for r in rows]
     if any(pd.notna(r.get("kernel_us")) for r in rows):
         frame["kernels alone"] = [_us(r["kernel_us"]) for r in rows]
+    if wide and any(pd.notna(r.get("kernel_copy_x")) for r in rows):  # runs since the floor
+        frame["× copy"] = [_us(r["kernel_copy_x"], ".2f") for r in rows]
+        frame["GB/s"] = [_us(r["kernel_gbs"]) for r in rows]
     if has_costs(summary):
         frame["cost µs"] = [cost_cell(r, "cost_us", bare=True) for r in rows]
     return frame

@@ -1,6 +1,7 @@
 """Make committed results again, by one command, from the commands they recorded.
 
-Every result under `results/` (a run folder's run.json, or a script's JSON) recorded the
+Every result under `results/` (a run folder's run.json, a script's JSON, or the JSON of
+`actbench kernels --json`) recorded the
 command line that made it (`environment.argv`). This script makes a clean worktree of one
 commit (HEAD by default), reruns each chosen result's command there, one at a time, and writes
 what it made back where the result belongs; then it sets the commit column of
@@ -73,6 +74,15 @@ def job_for(result: Path, scratch: Path, results: Path) -> Job:
         made = scratch / "runs" / (_flag(args, "--name") or folder.name)
         argv = [sys.executable, "-m", "actbench", *args]
         return Job(result, argv, [(made, folder)], in_scratch=True)
+    if argv[1:2] == ["kernels"]:  # python -m actbench kernels ... --json FILE: in the tree
+        args = list(argv[1:])
+        made = scratch / result.name
+        args = (
+            _replace(args, "--json", str(made))
+            if "--json" in args
+            else [*args, "--json", str(made)]
+        )
+        return Job(result, [sys.executable, "-m", "actbench", *args], [(made, result)])
     script, args = argv[0], list(argv[1:])
     copies = []
     if "--json" in args:

@@ -33,10 +33,10 @@ def commands(text: str) -> list[str]:
     """Every `python -m actbench sweep` or `python scripts/X.py` command in a text: code
     block lines (with their backslash continuations) and inline code spans."""
     joined = re.sub(r"\\\n\s*", " ", text)
-    found = re.findall(r"`(python (?:-m actbench sweep|scripts/\w+\.py)[^`]*)`", joined)
+    found = re.findall(r"`(python (?:-m actbench (?:sweep|kernels)|scripts/\w+\.py)[^`]*)`", joined)
     for line in joined.splitlines():
         line = line.split("  #")[0].strip()
-        if re.match(r"python (-m actbench sweep|scripts/\w+\.py)", line):
+        if re.match(r"python (-m actbench (sweep|kernels)|scripts/\w+\.py)", line):
             found.append(line)
     return [" ".join(command.split()) for command in found]
 
@@ -93,7 +93,9 @@ def test_a_documented_command_is_the_one_its_result_recorded(where, command):
     argv = shlex.split(command)[1:]
     result = named_result(argv)
     recorded = recorded_argv(result)
-    if argv[0] == "-m":  # python -m actbench sweep ...
+    if argv[:3] == ["-m", "actbench", "kernels"]:  # its flags, as a script's
+        assert script_flags(argv[3:]) == script_flags(recorded[2:]), (where, command)
+    elif argv[0] == "-m":  # python -m actbench sweep ...
         made = sweep_config(recorded[1:])
         shown = sweep_config(argv[2:])
         if shown["device"] == "auto" and made["device"] == "cpu":

@@ -121,3 +121,27 @@ def test_short_trials_and_a_warm_up_cut_short_are_noted_under_the_table():
         "its steps).",
     ]
     assert legend.notes(run(), 50) == []  # 1000 timed steps, the warm-up asked
+
+
+def test_a_kernel_whose_time_moves_over_2x_with_its_inputs_is_named_in_one_line():
+    """Hand-made ratios: elu 3.1x slower on large negatives, gelu 0.4x on subnormals (either
+    way counts), tanh 1.9x (under 2x: not named), identity none measured."""
+    frame = pd.DataFrame(
+        {
+            "activation": ["elu", "gelu", "tanh", "identity"],
+            "sensitive_negative": [3.1, 1.0, 1.9, float("nan")],
+            "sensitive_tiny": [1.0, 1.1, 1.0, float("nan")],
+            "sensitive_subnormal": [1.2, 0.4, 1.0, float("nan")],
+        }
+    )
+    assert legend.sensitive(frame) == [
+        "elu's kernels take 3.1× as long on large negatives",
+        "gelu's kernels take 0.4× as long on subnormals",
+    ]
+    notes = legend.notes(frame.assign(baseline=False, cost_pct=float("nan")))
+    lines = [n for n in notes if n.startswith("inputs")]
+    assert len(lines) == 1 and "elu's" in lines[0] and "tanh" not in lines[0]
+
+
+def test_a_run_saved_before_the_input_check_has_no_input_note():
+    assert legend.sensitive(pd.DataFrame({"activation": ["relu"]})) == []

@@ -106,7 +106,7 @@ def test_the_readmes_python_twins_are_the_commands():
 
     text = " ".join(section("From Python or a notebook").split())
     twins = re.findall(r"`(\w+)\(\)` is `(\w+)`", text)
-    assert {f for f, _ in twins} == {"runs", "env", "report", "export"}
+    assert {f for f, _ in twins} == {"runs", "env", "report", "export", "probe"}
     for function, command in twins:
         assert function in actbench.__all__ and command in subcommands(), function
         said = " ".join(getattr(actbench, function).__doc__.split())

@@ -133,3 +133,16 @@ def test_the_made_by_cell_of_the_named_rows_is_set():
     )
     out = remake.with_commits(text, {"results/g.json": "c" * 40})
     assert out == text.replace("`bbbbbbbbb`", "`ccccccccc`")
+
+
+def test_a_kernel_probe_is_made_again_by_its_command_writing_its_json_to_scratch(tmp_path):
+    results = tmp_path / "results"
+    argv = ["/x/actbench/__main__.py", "kernels", "--activations", "elu", "--json", "/tmp/k.json"]
+    made = result(results / "kernels-cpu.json", argv)
+    s = tmp_path / "s"
+    job = remake.job_for(made, s, results)
+    assert job.argv == [
+        sys.executable, "-m", "actbench", "kernels", "--activations", "elu",
+        "--json", str(s / "kernels-cpu.json"),
+    ]  # fmt: skip
+    assert job.copies == [(s / "kernels-cpu.json", made)] and not job.in_scratch

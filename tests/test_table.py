@@ -1,3 +1,5 @@
+import math
+
 import pandas as pd
 import pytest
 
@@ -159,3 +161,18 @@ def test_the_airline_runs_compact_table_fits_100_columns():
         "| tanh *     | 0.092 ± 0.011 | 1256.9  | +12.4 [+12.0, +12.8] | +0.001 [-0.019, +0.021] "
         "| ok     |"
     ) in text.splitlines()
+
+
+def test_the_wide_breakdown_shows_each_kernel_against_its_copy_and_old_runs_do_not():
+    """Hand-made: relu's kernels 2.50x a copy of their bytes at 12.3 GB/s; identity none."""
+    from actbench.anatomy import COLUMNS
+
+    rows = {"activation": ["relu", "identity"], **{c: [10.0, 1.0] for c in COLUMNS}}
+    rows |= {"kernel_us": [40.0, 0.0], "kernel_copy_x": [2.5, math.nan]}
+    rows |= {"kernel_gbs": [12.34, math.nan]}
+    now = pd.DataFrame(rows)
+    wide = table.breakdown_display(now, wide=True)
+    assert list(wide["× copy"]) == ["2.50", "—"] and list(wide["GB/s"]) == ["12.3", "—"]
+    assert "× copy" not in table.breakdown_display(now, wide=False)
+    before = now.drop(columns=["kernel_copy_x", "kernel_gbs"])  # a run saved before the floor
+    assert "× copy" not in table.breakdown_display(before, wide=True)
