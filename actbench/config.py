@@ -84,6 +84,8 @@ class SweepConfig:
     threads: int | None = None
     cpu_affinity: tuple[int, ...] | None = None
     deterministic: bool = False
+    cpu_capability: str | None = None  # ATEN_CPU_CAPABILITY of the workers; None: torch's own
+    flush_denormal: bool = False  # the workers flush subnormal floats to zero
     mode: str = "eager"
     dataset: str = "mnist"  # or a user's loader: FILE.py:NAME, package.module:NAME
     model: str | None = None  # None: the dataset's default (see DEPENDENT); or a factory's spec
