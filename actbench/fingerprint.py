@@ -202,4 +202,4 @@ def record_workers(env: dict, reading: dict[str, object]) -> None:
     env["flush_denormal"] = flush if first or env["flush_denormal"] == flush else None
     for key in ("cpu_capability", "flush_denormal"):
         if env.get(f"parent_{key}") == env[key]:
-            env.pop(f"parent_{key}")
+            env.pop(f"parent_{key}", None)

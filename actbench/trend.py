@@ -6,8 +6,9 @@ Two runs' costs are drawn on one line only when they are *comparable*: the same 
 baseline and the pins `--cpu-capability` and `--flush-denormal`) on the same kind of
 machine (`WHERE`: device, CPU or GPU model, host, threads, affinity). Every other pair sits
 in another band of the chart, never joined by a line, because a cost that moved there may
-have moved with the machine. Epochs, patience and seeds may differ inside a band: they change how precisely a
-cost is known, not what it is. Reads summaries (`summary.py`'s rows), never training code.
+have moved with the machine. Epochs, patience and seeds may differ inside a band: they
+change how precisely a cost is known, not what it is. Reads summaries (`summary.py`'s
+rows), never training code.
 """
 
 from __future__ import annotations

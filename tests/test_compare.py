@@ -350,7 +350,7 @@ def test_env_prints_what_a_run_would_record(capsys):
         ["env", "--device", "cpu", "--threads", "1", "--cpu-affinity", "0", "--format", "plain"],
         capsys,
     )
-    fields = dict((line.split(None, 1) + [""])[:2] for line in stdout.strip().splitlines()[1:])
+    fields = dict([*line.split(None, 1), ""][:2] for line in stdout.strip().splitlines()[1:])
     assert code == 0 and fields["threads"].strip() == "1" and fields["cpu_affinity"] == "0"
     assert fields["device"] == "cpu" and "torch_version" in fields
     # the fingerprint: what torch dispatches here, and the libraries it was built with
