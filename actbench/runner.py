@@ -264,7 +264,7 @@ class _Notes:
 def _train(
     plan: Plan, pinning: Pinning, folder: RunFolder, run_info: dict, quiet: bool
 ) -> SweepOutcome:
-    run_info.setdefault("environment", environment.collect(pinning))
+    machine = run_info.setdefault("environment", environment.collect(pinning))
     run_info["timer_overhead_us"] = clock.overhead_us(pinning.device)
     done = _done(folder)
     todo = groups.to_train(plan, done, _next_group_id(folder))
@@ -287,7 +287,7 @@ def _train(
                 progress.trial_finished(result, pacer=True)
                 continue
             notes.add(result)
-            fingerprint.record_workers(run_info["environment"], vars(result))
+            fingerprint.record_workers(machine, vars(result))
             folder.add_trial(result)
             trained += 1
             progress.trial_finished(result)

@@ -138,3 +138,12 @@ def test_the_worker_processes_dispatch_and_flush_as_pinned(tiny_config):
     assert env.cpu_capability == "DEFAULT" and env.flush_denormal is True
     assert saved["environment"]["parent_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert device.flushing() is False  # the parent's own state is as it was
+
+
+def test_a_resume_keeps_the_runs_pins_and_refuses_others(tiny_config):
+    config = replace(tiny_config, activations=["relu"], flush_denormal=True, epochs=1)
+    folder = runner.run(config, quiet=True).folder
+    given = replace(tiny_config, flush_denormal=False)
+    assert runner._saved_plan(folder, given, set()).config.flush_denormal is True  # not asked
+    with pytest.raises(ActbenchError, match="flush_denormal True vs False"):
+        runner.resume(folder.path, given, {"flush_denormal"}, quiet=True)
