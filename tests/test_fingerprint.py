@@ -147,3 +147,13 @@ def test_a_resume_keeps_the_runs_pins_and_refuses_others(tiny_config):
     assert runner._saved_plan(folder, given, set()).config.flush_denormal is True  # not asked
     with pytest.raises(ActbenchError, match="flush_denormal True vs False"):
         runner.resume(folder.path, given, {"flush_denormal"}, quiet=True)
+
+
+def test_the_python_api_takes_the_pins_and_refuses_as_the_cli_does(tmp_path):
+    import actbench
+
+    with pytest.raises(ActbenchError, match="cpu_capability 'sse9' is not one") as caught:
+        actbench.sweep(["relu"], cpu_capability="sse9", out=tmp_path / "runs")
+    assert "\n" not in str(caught.value) and not (tmp_path / "runs").exists()
+    with pytest.raises(ActbenchError, match="flush_denormal must be True or False"):
+        actbench.sweep(["relu"], flush_denormal="yes", out=tmp_path / "runs")
