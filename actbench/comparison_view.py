@@ -123,14 +123,23 @@ def display(comp: ComparisonResult) -> pd.DataFrame:
             "timing": [x["timing"] or "ok" for x in rows],
         }
     )
-    return _with_machine(shown, f, comp)
+    return _with_machine(shown, comp, wide=True)
 
 
-def _with_machine(shown: pd.DataFrame, f: pd.DataFrame, comp: ComparisonResult) -> pd.DataFrame:
-    """A `machine differs` column beside the rows, when the machines' fingerprints differ."""
+def _with_machine(shown: pd.DataFrame, comp: ComparisonResult, wide: bool) -> pd.DataFrame:
+    """A `machine differs` column beside the rows, when the machines' fingerprints differ:
+    the fields that could explain each row, or in a 100-column table their numbers in the
+    notes' `the machines differ:` line."""
     if not comp.suspects:
         return shown
-    return shown.assign(**{"machine differs": [m or "—" for m in f["machine"]]})
+    cells = [
+        ", ".join(
+            s.words if wide else str(k) for k, s in enumerate(comp.suspects, 1) if name in s.rows
+        )
+        or "—"
+        for name in shown["activation"]
+    ]
+    return shown.assign(**{"machine differs": cells})
 
 
 def compact(comp: ComparisonResult) -> pd.DataFrame:
@@ -148,7 +157,7 @@ def compact(comp: ComparisonResult) -> pd.DataFrame:
             "speed": full["speed"],
         }
     )
-    return _with_machine(compact, frame(comp), comp)
+    return _with_machine(compact, comp, wide=False)
 
 
 def notes(comp: ComparisonResult) -> list[str]:
@@ -162,7 +171,10 @@ def notes(comp: ComparisonResult) -> list[str]:
     if comp.differences:
         lines.append("differs: " + "; ".join(comp.differences))
     if comp.suspects:
-        lines.append("the machines differ: " + "; ".join(s.note() for s in comp.suspects))
+        lines.append(
+            "the machines differ: "
+            + "; ".join(f"({k}) {s.note()}" for k, s in enumerate(comp.suspects, 1))
+        )
     if not comp.differences and not comp.warnings and not comp.suspects:
         lines.append("same configuration and environment")
     return lines

@@ -446,6 +446,9 @@ def test_a_capability_difference_is_named_beside_the_rows_it_could_explain(out):
     assert [s.field for s in comp.suspects] == ["cpu_capability"]  # microcode is the same
     shown = comparison_view.display(comp).set_index("activation")["machine differs"]
     assert shown.to_dict() == {"identity": "—", "relu": "CPU capability", "tanh": "CPU capability"}
+    # a 100-column table gives the difference's number in the notes' line: (1) CPU capability
+    numbered = comparison_view.compact(comp).set_index("activation")["machine differs"]
+    assert numbered.to_dict() == {"identity": "—", "relu": "1", "tanh": "1"}
     assert "same configuration" not in text
 
 
