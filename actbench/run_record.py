@@ -85,6 +85,14 @@ class Environment:
             fields=_frozen(dict(saved)),
         )
 
+    def listed(self) -> dict[str, object]:
+        """Every recorded field as one value (the math libraries as 'blas mkl, lapack
+        mkl'), for a two-column table: `env` and the HTML report's run page."""
+        return {
+            k: ", ".join(f"{n} {x}" for n, x in v.items()) if isinstance(v, Mapping) else v
+            for k, v in self.fields.items()
+        }
+
     @property
     def recorded(self) -> bool:
         """Whether the run recorded its environment at all."""

@@ -92,6 +92,7 @@ def test_todays_run_json_reads_field_by_field():
     assert (env.cpu_capability, env.flush_denormal, env.cpu_boost) == ("AVX2", False, None)
     assert (env.cpu_flags, env.cpu_microcode) == ("avx2 avx512f fma", "0x1")
     assert env.math_libraries["blas"] == "mkl" and env.aten_cpu_capability is None
+    assert env.listed()["math_libraries"] == "blas mkl, onednn v3.12.0"  # one table cell
     assert (c.cpu_capability, c.flush_denormal) == (None, False)
     assert run.reference == "mlp 100-100-100, identity, batch 100, forward+backward"
     assert (run.timer_overhead_us, run.resumed) == (0.08, ("2026-12-01T08:35:00+00:00",))
