@@ -28,9 +28,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from actbench import costs, disturbance, stats
-from actbench import suspects as suspects_mod
-from actbench.config import DEFAULT_TOLERANCE, MODELS
+from actbench import costs, disturbance, stats, suspects
+from actbench.config import DEFAULT_TOLERANCE, MODELS, PINS
 from actbench.errors import ActbenchError
 from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
@@ -54,7 +53,6 @@ MODEL_KEYS = (
     "split_seed",
 )
 # A difference here is what a comparison is usually for (or at least worth knowing).
-PINS = ("cpu_capability", "flush_denormal")  # what the worker processes were pinned to
 SETUP_KEYS = ("mode", "deterministic", *PINS, "schedule", "round_steps", "baseline")
 ENV_KEYS = (
     "device",
@@ -85,7 +83,7 @@ class ComparisonResult:
     estimates: dict[str, stats.RatioEstimate] = field(default_factory=dict, repr=False)
     scores: dict[str, stats.MetricDelta] = field(default_factory=dict, repr=False)
     metric: Metric = ACCURACY
-    suspects: list[suspects_mod.Suspect] = field(default_factory=list)  # machine differences
+    machine: list[suspects.Suspect] = field(default_factory=list)  # its differences, `suspects`
 
 
 def network_difference(run_a: RunRecord, run_b: RunRecord) -> str | None:
@@ -257,8 +255,8 @@ def compare(
         if speed is not None:
             estimates[name], scores[name] = speed, delta
     info, warn = differences(run_a, run_b)
-    machine = suspects_mod.of(run_a, run_b, names)
-    rows = [row | {"machine": suspects_mod.beside(row["activation"], machine)} for row in rows]
+    machine = suspects.of(run_a, run_b, names)
+    rows = [row | {"machine": suspects.beside(row["activation"], machine)} for row in rows]
     other = network_difference(run_a, run_b)
     if other is not None:
         warn.append(f"different networks ({other}): no speed verdicts")

@@ -130,11 +130,11 @@ def _with_machine(shown: pd.DataFrame, comp: ComparisonResult, wide: bool) -> pd
     """A `machine differs` column beside the rows, when the machines' fingerprints differ:
     the fields that could explain each row, or in a 100-column table their numbers in the
     notes' `the machines differ:` line."""
-    if not comp.suspects:
+    if not comp.machine:
         return shown
     cells = [
         ", ".join(
-            s.words if wide else str(k) for k, s in enumerate(comp.suspects, 1) if name in s.rows
+            s.words if wide else str(k) for k, s in enumerate(comp.machine, 1) if name in s.rows
         )
         or "—"
         for name in shown["activation"]
@@ -170,12 +170,12 @@ def notes(comp: ComparisonResult) -> list[str]:
         )
     if comp.differences:
         lines.append("differs: " + "; ".join(comp.differences))
-    if comp.suspects:
+    if comp.machine:
         lines.append(
             "the machines differ: "
-            + "; ".join(f"({k}) {s.note()}" for k, s in enumerate(comp.suspects, 1))
+            + "; ".join(f"({k}) {s.note()}" for k, s in enumerate(comp.machine, 1))
         )
-    if not comp.differences and not comp.warnings and not comp.suspects:
+    if not comp.differences and not comp.warnings and not comp.machine:
         lines.append("same configuration and environment")
     return lines
 
@@ -224,7 +224,7 @@ def to_json(comparisons: list[ComparisonResult]) -> str:
                     "metric": c.metric.name,
                     "differences": c.differences,
                     "warnings": c.warnings,
-                    "machine": [s.note() for s in c.suspects],
+                    "machine": [s.note() for s in c.machine],
                     "tolerance": c.tolerance,
                     "confidence": c.confidence,
                     "rows": json.loads(c.rows.to_json(orient="records")),

@@ -22,6 +22,7 @@ LOCATION_FIELDS = frozenset(
     {"data_dir", "download", "out", "name", "executor", "ray_address", "jobs"}
 )
 _TUPLES = ("activations", "seeds", "cpu_affinity", "hidden")
+PINS = ("cpu_capability", "flush_denormal")  # what the worker processes are pinned to
 # The vocabularies, as plain names: `--help` and argument errors answer from these without
 # importing torch (activation.BUILTINS, model.MODELS and dataset.DATASETS hold the objects;
 # a test keeps the names equal).

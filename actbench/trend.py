@@ -20,7 +20,8 @@ import pandas as pd
 from matplotlib.colors import to_hex
 
 from actbench import plot
-from actbench.comparison import MODEL_KEYS, PINS
+from actbench.comparison import MODEL_KEYS
+from actbench.config import PINS
 from actbench.run_record import RunRecord, describe, what, where
 from actbench.task import metric_named
 

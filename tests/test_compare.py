@@ -443,7 +443,7 @@ def test_a_capability_difference_is_named_beside_the_rows_it_could_explain(out):
     text = comparison_view.render(comp, "github")
     # relu and tanh run element-wise kernels of their own; identity's step is matmuls alone
     assert "CPU capability AVX512 -> AVX2 could explain relu, tanh" in text
-    assert [s.field for s in comp.suspects] == ["cpu_capability"]  # microcode is the same
+    assert [s.field for s in comp.machine] == ["cpu_capability"]  # microcode is the same
     shown = comparison_view.display(comp).set_index("activation")["machine differs"]
     assert shown.to_dict() == {"identity": "—", "relu": "CPU capability", "tanh": "CPU capability"}
     # a 100-column table gives the difference's number in the notes' line: (1) CPU capability
@@ -455,7 +455,7 @@ def test_a_capability_difference_is_named_beside_the_rows_it_could_explain(out):
 def test_a_fingerprint_one_run_lacks_is_no_difference(out):
     # a run saved before fingerprints: nothing is known of its microcode, so nothing named
     comp = comparison.compare(make_run(out, "a"), make_run(out, "b", env={"cpu_microcode": "0x2"}))
-    assert comp.suspects == [] and "machine differs" not in comparison_view.display(comp)
+    assert comp.machine == [] and "machine differs" not in comparison_view.display(comp)
 
 
 def test_a_microcode_or_library_difference_could_explain_every_row(out):
