@@ -157,3 +157,14 @@ def test_the_python_api_takes_the_pins_and_refuses_as_the_cli_does(tmp_path):
     assert "\n" not in str(caught.value) and not (tmp_path / "runs").exists()
     with pytest.raises(ActbenchError, match="flush_denormal must be True or False"):
         actbench.sweep(["relu"], flush_denormal="yes", out=tmp_path / "runs")
+
+
+def test_pin_flushes_when_asked_and_the_callers_state_comes_back():
+    torch.set_flush_denormal(False)
+    with device.state_kept():
+        device.pin("cpu", 1, flush_denormal=True)
+        assert device.flushing() is True
+        device.pin("cpu", 1)  # unpinned: nothing flushed
+        assert device.flushing() is False
+        device.pin("cpu", 1, flush_denormal=True)
+    assert device.flushing() is False
