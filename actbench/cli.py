@@ -361,12 +361,13 @@ def cmd_env(args: argparse.Namespace) -> int:
     from actbench import device as device_mod
     from actbench import environment
     from actbench import plan as plan_mod
+    from actbench.run_record import Environment
 
     plan_mod.check_pins(args.threads, args.cpu_affinity)
     with device_mod.state_kept():
         env = environment.collect(device_mod.pin(args.device, args.threads, args.cpu_affinity))
     env.pop("argv", None), env.pop("command", None)  # this command's, not a run's
-    rows = [(k, "" if v is None else v) for k, v in env.items()]
+    rows = [(k, "" if v is None else v) for k, v in Environment.of(env).listed().items()]
     print(
         tabulate(
             rows,

@@ -28,8 +28,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from actbench import costs, disturbance, stats
-from actbench.config import DEFAULT_TOLERANCE, MODELS
+from actbench import costs, disturbance, stats, suspects
+from actbench.config import DEFAULT_TOLERANCE, MODELS, PINS
 from actbench.errors import ActbenchError
 from actbench.run_record import RunRecord
 from actbench.storage import RunFolder
@@ -53,7 +53,7 @@ MODEL_KEYS = (
     "split_seed",
 )
 # A difference here is what a comparison is usually for (or at least worth knowing).
-SETUP_KEYS = ("mode", "deterministic", "schedule", "round_steps", "baseline")
+SETUP_KEYS = ("mode", "deterministic", *PINS, "schedule", "round_steps", "baseline")
 ENV_KEYS = (
     "device",
     "device_name",
@@ -83,6 +83,7 @@ class ComparisonResult:
     estimates: dict[str, stats.RatioEstimate] = field(default_factory=dict, repr=False)
     scores: dict[str, stats.MetricDelta] = field(default_factory=dict, repr=False)
     metric: Metric = ACCURACY
+    machine: list[suspects.Suspect] = field(default_factory=list)  # its differences, `suspects`
 
 
 def network_difference(run_a: RunRecord, run_b: RunRecord) -> str | None:
@@ -138,6 +139,7 @@ def same_machine(run_a: RunRecord, run_b: RunRecord) -> bool:
         ea.machine_key is not None
         and run_a.reference == run_b.reference
         and all(getattr(ea, k) == getattr(eb, k) for k in CONTROL_KEYS)
+        and all(getattr(run_a.config, k) == getattr(run_b.config, k) for k in PINS)
     )
 
 
@@ -253,13 +255,15 @@ def compare(
         if speed is not None:
             estimates[name], scores[name] = speed, delta
     info, warn = differences(run_a, run_b)
+    machine = suspects.of(run_a, run_b, names)
+    rows = [row | {"machine": suspects.beside(row["activation"], machine)} for row in rows]
     other = network_difference(run_a, run_b)
     if other is not None:
         warn.append(f"different networks ({other}): no speed verdicts")
         rows = [_no_verdict(row) for row in rows]
     return ComparisonResult(
         a.name, b.name, pd.DataFrame(rows), info, warn, tolerance, confidence, estimates,
-        scores, metric,
+        scores, metric, machine,
     )  # fmt: skip
 
 

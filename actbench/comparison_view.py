@@ -36,7 +36,7 @@ def _split(verdict: object) -> tuple[str, str]:
 
 
 TEXT = ["activation", "score_verdict", "basis", "basis_of", "ratio_over", "speed", "speed_note",
-        "timing"]  # fmt: skip
+        "timing", "machine"]  # fmt: skip
 
 
 def frame(comp: ComparisonResult) -> pd.DataFrame:
@@ -44,7 +44,8 @@ def frame(comp: ComparisonResult) -> pd.DataFrame:
     (accuracy a fraction, mean and std over seeds), B - A in the unit the column's name
     says (`delta_pts`, `delta_rmse`), each side's speed level and B/A with its interval, the
     verdicts in columns of their own (`score_verdict`; `speed`: faster/slower/same/
-    undecided, `speed_note`: what qualifies it), and µs/step per side. `.rows` has
+    undecided, `speed_note`: what qualifies it), what of the machine differs that could
+    explain the row (`machine`, `suspects.py`), and µs/step per side. `.rows` has
     every number behind it (p-values, bases)."""
     r, column, delta = comp.rows, comp.metric.column, delta_column(comp)
     get = lambda col: r[col] if col in r else pd.Series([math.nan] * len(r), index=r.index)  # noqa: E731
@@ -74,6 +75,7 @@ def frame(comp: ComparisonResult) -> pd.DataFrame:
             "speed_note": [note for _, note in verdicts],
             "gated": get("gated").fillna(False).astype(bool),
             "timing": get("timing"),
+            "machine": get("machine"),
             "us_per_step_a": get("us_per_step_a"),
             "us_per_step_b": get("us_per_step_b"),
             "seeds_a": get("seeds_a"),
@@ -91,7 +93,7 @@ def display(comp: ComparisonResult) -> pd.DataFrame:
     """Every column as people read it, formatted from `frame`."""
     f, metric, delta = frame(comp), comp.metric, delta_column(comp)
     rows, level, column = f.to_dict("records"), round(100 * comp.confidence), metric.column
-    return pd.DataFrame(
+    shown = pd.DataFrame(
         {
             "activation": f["activation"],
             metric.side_label.format(side="A"): [
@@ -121,6 +123,23 @@ def display(comp: ComparisonResult) -> pd.DataFrame:
             "timing": [x["timing"] or "ok" for x in rows],
         }
     )
+    return _with_machine(shown, comp, wide=True)
+
+
+def _with_machine(shown: pd.DataFrame, comp: ComparisonResult, wide: bool) -> pd.DataFrame:
+    """A `machine differs` column beside the rows, when the machines' fingerprints differ:
+    the fields that could explain each row, or in a 100-column table their numbers in the
+    notes' `the machines differ:` line."""
+    if not comp.machine:
+        return shown
+    cells = [
+        ", ".join(
+            s.words if wide else str(k) for k, s in enumerate(comp.machine, 1) if name in s.rows
+        )
+        or "—"
+        for name in shown["activation"]
+    ]
+    return shown.assign(**{"machine differs": cells})
 
 
 def compact(comp: ComparisonResult) -> pd.DataFrame:
@@ -129,7 +148,7 @@ def compact(comp: ComparisonResult) -> pd.DataFrame:
     every column."""
     full, level = display(comp), round(100 * comp.confidence)
     delta = f"{comp.metric.delta_label} [{level}% CI]"
-    return pd.DataFrame(
+    compact = pd.DataFrame(
         {
             "activation": full["activation"],
             delta: full[delta],
@@ -138,6 +157,7 @@ def compact(comp: ComparisonResult) -> pd.DataFrame:
             "speed": full["speed"],
         }
     )
+    return _with_machine(compact, comp, wide=False)
 
 
 def notes(comp: ComparisonResult) -> list[str]:
@@ -150,7 +170,12 @@ def notes(comp: ComparisonResult) -> list[str]:
         )
     if comp.differences:
         lines.append("differs: " + "; ".join(comp.differences))
-    elif not comp.warnings:
+    if comp.machine:
+        lines.append(
+            "the machines differ: "
+            + "; ".join(f"({k}) {s.note()}" for k, s in enumerate(comp.machine, 1))
+        )
+    if not comp.differences and not comp.warnings and not comp.machine:
         lines.append("same configuration and environment")
     return lines
 
@@ -199,6 +224,7 @@ def to_json(comparisons: list[ComparisonResult]) -> str:
                     "metric": c.metric.name,
                     "differences": c.differences,
                     "warnings": c.warnings,
+                    "machine": [s.note() for s in c.machine],
                     "tolerance": c.tolerance,
                     "confidence": c.confidence,
                     "rows": json.loads(c.rows.to_json(orient="records")),

@@ -22,6 +22,7 @@ LOCATION_FIELDS = frozenset(
     {"data_dir", "download", "out", "name", "executor", "ray_address", "jobs"}
 )
 _TUPLES = ("activations", "seeds", "cpu_affinity", "hidden")
+PINS = ("cpu_capability", "flush_denormal")  # what the worker processes are pinned to
 # The vocabularies, as plain names: `--help` and argument errors answer from these without
 # importing torch (activation.BUILTINS, model.MODELS and dataset.DATASETS hold the objects;
 # a test keeps the names equal).
@@ -84,6 +85,8 @@ class SweepConfig:
     threads: int | None = None
     cpu_affinity: tuple[int, ...] | None = None
     deterministic: bool = False
+    cpu_capability: str | None = None  # ATEN_CPU_CAPABILITY of the workers; None: torch's own
+    flush_denormal: bool = False  # the workers flush subnormal floats to zero
     mode: str = "eager"
     dataset: str = "mnist"  # or a user's loader: FILE.py:NAME, package.module:NAME
     model: str | None = None  # None: the dataset's default (see DEPENDENT); or a factory's spec

@@ -111,6 +111,18 @@ def set_deterministic(enabled: bool, device: torch.device) -> None:
     torch.backends.cudnn.benchmark = False if enabled else torch.backends.cudnn.benchmark
 
 
+def flushing() -> bool:
+    """Whether this process flushes subnormal floats to zero now (torch has no getter:
+    a subnormal float32 result survives an arithmetic op unless it is flushed)."""
+    return bool((torch.full((1,), 1e-38) * 0.5).item() == 0.0)
+
+
+def set_flush_denormal(enabled: bool) -> None:
+    """Flush subnormals to zero (`--flush-denormal`), or not; refused where the CPU cannot."""
+    if not torch.set_flush_denormal(enabled) and enabled:
+        raise ActbenchError("{flush_denormal}: this CPU cannot flush denormals", ["flush_denormal"])
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -139,6 +151,7 @@ def state_kept() -> Iterator[None]:
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     cudnn = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
     deterministic = torch.are_deterministic_algorithms_enabled()
+    flush = flushing()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         yield
@@ -150,6 +163,8 @@ def state_kept() -> Iterator[None]:
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn
         if torch.are_deterministic_algorithms_enabled() != deterministic:
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        if flushing() != flush:
+            torch.set_flush_denormal(flush)
 
 
 @dataclass(frozen=True)
@@ -189,12 +204,14 @@ def pin(
     cpu_affinity: list[int] | None = None,
     deterministic: bool = False,
     own_cores: bool = True,
+    flush_denormal: bool = False,
 ) -> Pinning:
     """Resolve the device and apply every pin; refuse anything that cannot be honoured.
 
     `own_cores`: the run has this process's CPUs to itself between timed steps, so its
     untimed passes may use them all (torch's default count, within the affinity). A Ray
     task shares its node with other groups' timed steps and keeps to `threads`.
+    `flush_denormal`: subnormals flushed to zero in this process, or not.
     """
     device = resolve(spec)
     if threads is None and device.type == "cpu":
@@ -202,6 +219,7 @@ def pin(
     in_force = pin_threads(threads)
     affinity = pin_affinity(cpu_affinity)
     set_deterministic(deterministic, device)
+    set_flush_denormal(flush_denormal)
     cores = min(TORCH_DEFAULT_THREADS, len(affinity)) if affinity else TORCH_DEFAULT_THREADS
     return Pinning(
         device=device,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from actbench import command
+from actbench import command, fingerprint
 from actbench import device as device_mod
 
 
@@ -108,6 +108,7 @@ def collect(pinning: device_mod.Pinning) -> dict:
         props = torch.cuda.get_device_properties(device)
         env["device_memory_gib"] = round(props.total_memory / 2**30, 2)
         env["device_capability"] = f"{props.major}.{props.minor}"
+    env.update(fingerprint.collect())  # the timed steps' own capability: `runner`
     try:  # the installed version, without importing a possibly mismatched build
         env["torchvision_version"] = metadata.version("torchvision")
     except metadata.PackageNotFoundError:

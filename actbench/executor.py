@@ -36,7 +36,7 @@ from pathlib import Path
 
 import cloudpickle
 
-from actbench import worker
+from actbench import fingerprint, worker
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.groups import Group
@@ -79,14 +79,16 @@ class _Worker:
     done: bool = False
 
 
-def _environment() -> dict[str, str]:
+def _environment(cpu_capability: str | None = None) -> dict[str, str]:
     """The worker imports this actbench (a checkout's, not another install's) first; an
-    installed one it finds where Python does."""
+    installed one it finds where Python does. Its torch dispatches `cpu_capability` when
+    the run pins one (read once, when torch starts)."""
+    pinned = {**os.environ, **fingerprint.capability_env(cpu_capability)}
     here = str(Path(__file__).resolve().parent.parent)
     if here in sys.path and Path(here).name in ("site-packages", "dist-packages"):
-        return dict(os.environ)
+        return pinned
     path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
+    return {**pinned, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
 
 
 def check_travels(plan: Plan) -> None:
@@ -108,7 +110,7 @@ def _start(job: worker.Job, slot: int) -> _Worker:
     process = subprocess.Popen(
         [sys.executable, "-m", "actbench.worker", str(theirs.fileno()), str(os.getpid())],
         pass_fds=[theirs.fileno()],
-        env=_environment(),
+        env=_environment(job.plan.config.cpu_capability),
         start_new_session=True,
     )
     theirs.close()  # the child holds the only other end: EOF when it is gone
@@ -214,8 +216,10 @@ def remote_group(pickled: bytes) -> list[TrialResult]:
 
     job: worker.Job = pickle.loads(pickled)
     # Ray sets CUDA_VISIBLE_DEVICES to the one GPU it granted, so that is "cuda" here
-    deterministic = job.plan.config.deterministic
-    pinning = device_mod.pin(job.device, job.threads, None, deterministic, own_cores=False)
+    c = job.plan.config
+    pinning = device_mod.pin(
+        job.device, job.threads, None, c.deterministic, False, c.flush_denormal
+    )
     return list(worker.train_group(job.plan, job.group, pinning))
 
 
@@ -253,9 +257,12 @@ def ray_trials(
                 f"cannot start or join Ray at {plan.config.ray_address or 'local'}: {exc}"
             ) from None
     on_gpu = pinning.device.type == "cuda"
-    task = ray.remote(num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else pinning.threads)(
-        remote_group
-    )
+    pinned = fingerprint.capability_env(plan.config.cpu_capability)  # read as torch starts
+    task = ray.remote(
+        num_gpus=1 if on_gpu else 0,
+        num_cpus=0 if on_gpu else pinning.threads,
+        runtime_env={"env_vars": pinned} if pinned else None,
+    )(remote_group)
     pending, of = [], {}
     for group in groups:
         job = worker.Job(plan, group, pinning.device.type, pinning.threads)

@@ -93,7 +93,7 @@ def run_page(entry: trend.Entry, sources: dict[str, str]) -> dict:
         if isinstance(r.get("timing"), str) and r["timing"]
     ]
     advice = printout.advice(run, summary)
-    env = {k: v for k, v in run.environment.fields.items() if k != "argv"}
+    env = {k: v for k, v in run.environment.listed().items() if k != "argv"}
     return {
         "name": entry.name,
         "describe": describe(run),

@@ -132,6 +132,8 @@ class TrialResult:
     grad_ratio_last: float = float("nan")
     test_rmse: float = float("nan")  # a regression's metric, on the normalised scale
     test_rmse_raw: float = float("nan")  # the same in the data's own unit (run.json says which)
+    cpu_capability: str = ""  # what torch dispatched in the process that timed it
+    flush_denormal: bool | None = None  # whether that process flushed subnormals
     rounds: list[RoundRecord] = field(default_factory=list, repr=False)
     history: list[EpochRecord] = field(default_factory=list, repr=False)
     step_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32), repr=False)

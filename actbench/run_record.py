@@ -56,6 +56,17 @@ class Environment:
     git_commit: str | None = None
     git_dirty: bool | None = None
     argv: tuple[str, ...] | None = None  # the command that made the run
+    # the fingerprint (`fingerprint.py`): the timed steps' capability and flush state as
+    # their worker processes read them, and what else can change a kernel's speed
+    cpu_capability: str | None = None  # "AVX512"; several, comma-separated, if workers differed
+    flush_denormal: bool | None = None
+    aten_cpu_capability: str | None = None  # the parent's ATEN_CPU_CAPABILITY, if set
+    cpu_flags: str | None = None  # "avx2 avx512f ... fma": the instruction sets that matter
+    cpu_microcode: str | None = None
+    kernel_release: str | None = None
+    cpufreq_governor: str | None = None
+    cpu_boost: bool | None = None
+    math_libraries: Mapping[str, object] | None = None  # blas, lapack, mkl, onednn, openmp
     fields: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
@@ -67,9 +78,20 @@ class Environment:
             **{name: _text(saved.get(name)) for name in words},
             threads=saved.get("threads"),
             git_dirty=saved.get("git_dirty"),
+            flush_denormal=saved.get("flush_denormal"),
+            cpu_boost=saved.get("cpu_boost"),
+            math_libraries=_frozen(saved.get("math_libraries")),
             argv=None if argv is None else tuple(argv if isinstance(argv, list) else [argv]),
             fields=_frozen(dict(saved)),
         )
+
+    def listed(self) -> dict[str, object]:
+        """Every recorded field as one value (the math libraries as 'blas mkl, lapack
+        mkl'), for a two-column table: `env` and the HTML report's run page."""
+        return {
+            k: ", ".join(f"{n} {x}" for n, x in v.items()) if isinstance(v, Mapping) else v
+            for k, v in self.fields.items()
+        }
 
     @property
     def recorded(self) -> bool:
@@ -178,6 +200,8 @@ def what(run: RunRecord) -> str:
     if c.train_limit:
         parts.append(f"train limit {c.train_limit}")
     parts.append(f"baseline {c.baseline}" if c.baseline else "no baseline")
+    parts += [f"cpu capability {c.cpu_capability}"] if c.cpu_capability else []
+    parts += ["flush-denormal"] if c.flush_denormal else []
     return ", ".join(map(str, parts))
 
 

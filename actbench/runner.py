@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import clock, environment, executor, fit, groups, printout, reference
+from actbench import clock, environment, executor, fingerprint, fit, groups, printout, reference
 from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
@@ -49,7 +49,10 @@ class SweepOutcome:
 
 def _pin(plan: Plan) -> Pinning:
     c = plan.config
-    pinning = device_mod.pin(c.device, c.threads, c.cpu_affinity, c.deterministic)
+    fingerprint.check_pins(c.cpu_capability, c.flush_denormal)
+    pinning = device_mod.pin(
+        c.device, c.threads, c.cpu_affinity, c.deterministic, flush_denormal=c.flush_denormal
+    )
     check_mode(c.mode, pinning.device)
     return pinning
 
@@ -261,7 +264,7 @@ class _Notes:
 def _train(
     plan: Plan, pinning: Pinning, folder: RunFolder, run_info: dict, quiet: bool
 ) -> SweepOutcome:
-    run_info.setdefault("environment", environment.collect(pinning))
+    machine = run_info.setdefault("environment", environment.collect(pinning))
     run_info["timer_overhead_us"] = clock.overhead_us(pinning.device)
     done = _done(folder)
     todo = groups.to_train(plan, done, _next_group_id(folder))
@@ -284,6 +287,7 @@ def _train(
                 progress.trial_finished(result, pacer=True)
                 continue
             notes.add(result)
+            fingerprint.record_workers(machine, vars(result))
             folder.add_trial(result)
             trained += 1
             progress.trial_finished(result)

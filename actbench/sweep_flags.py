@@ -123,6 +123,20 @@ def add(s: argparse.ArgumentParser) -> None:
         help="use torch's deterministic algorithms (recorded; may be slower)",
     )
     s.add_argument(
+        "--cpu-capability",
+        default=d.cpu_capability,
+        metavar="ISA",
+        help="the instruction set torch's own CPU kernels use in the worker processes that "
+        "time the steps (ATEN_CPU_CAPABILITY): default, avx2 or avx512 on x86 (refused where "
+        "this CPU or torch cannot); unset: torch's choice, recorded either way",
+    )
+    s.add_argument(
+        "--flush-denormal",
+        action="store_true",
+        help="the worker processes flush subnormal floats to zero (torch.set_flush_denormal; "
+        "refused where the CPU cannot); recorded either way",
+    )
+    s.add_argument(
         "--hidden",
         type=int_list("--hidden"),
         default=None,

@@ -2,12 +2,13 @@
 chart that shows a regression as a visible step.
 
 Two runs' costs are drawn on one line only when they are *comparable*: the same training
-(`WHAT`: `compare`'s model keys - data, model, batch, optimizer, split - and the mode and
-baseline) on the same kind of machine (`WHERE`: device, CPU or GPU model, host, threads,
-affinity). Every other pair sits in another band of
-the chart, never joined by a line, because a cost that moved there may have moved with the
-machine. Epochs, patience and seeds may differ inside a band: they change how precisely a
-cost is known, not what it is. Reads summaries (`summary.py`'s rows), never training code.
+(`WHAT`: `compare`'s model keys - data, model, batch, optimizer, split - the mode, the
+baseline and the pins `--cpu-capability` and `--flush-denormal`) on the same kind of
+machine (`WHERE`: device, CPU or GPU model, host, threads, affinity). Every other pair sits
+in another band of the chart, never joined by a line, because a cost that moved there may
+have moved with the machine. Epochs, patience and seeds may differ inside a band: they
+change how precisely a cost is known, not what it is. Reads summaries (`summary.py`'s
+rows), never training code.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from matplotlib.colors import to_hex
 
 from actbench import plot
 from actbench.comparison import MODEL_KEYS
+from actbench.config import PINS
 from actbench.run_record import RunRecord, describe, what, where
 from actbench.task import metric_named
 
 PRECISION_ONLY = ("epochs", "patience", "warmup_steps")  # how precisely, not what, is known
-WHAT = (*(k for k in MODEL_KEYS if k not in PRECISION_ONLY), "mode", "baseline")
+WHAT = (*(k for k in MODEL_KEYS if k not in PRECISION_ONLY), "mode", "baseline", *PINS)
 WHERE = ("device", "device_name", "cpu_model", "hostname", "threads", "cpu_affinity")
 PANELS = (  # (column, title): the cost, the gain, and the raw step a run without a baseline has
     ("cost_pct", "cost, % of the baseline's step"),

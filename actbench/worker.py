@@ -25,11 +25,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 from actbench import device as device_mod
-from actbench import schedule
+from actbench import fingerprint, schedule
 from actbench.activation import Activation
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
@@ -82,8 +82,9 @@ def train_group(
         gc.freeze()
     try:
         trials = schedule.group(plan, data, group.activations, group.seed, pinning, on_epoch)
+        reading = fingerprint.worker_reading()  # what the timed steps dispatch and flush
         for result in schedule.run(trials, plan.config.schedule, group.seed, group.paced):
-            yield result.in_group(group.id)
+            yield replace(result.in_group(group.id), **reading)
     finally:
         if ours:
             gc.unfreeze()
@@ -114,7 +115,7 @@ def main(conn: Connection, parent: int) -> None:
         go: Go = conn.recv()
         pinning = device_mod.pin(
             job.device, job.threads, go.cpu_affinity, job.plan.config.deterministic,
-            own_cores=go.own_cores,
+            own_cores=go.own_cores, flush_denormal=job.plan.config.flush_denormal,
         )  # fmt: skip
         results = train_group(
             job.plan, job.group, pinning, lambda record: conn.send(("epoch", record))

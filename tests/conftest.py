@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import executor, worker
+from actbench import device, executor, worker
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -120,7 +120,9 @@ def _torch_settings_restored():
     next test gets them back (a later test may need both CPUs)."""
     threads = torch.get_num_threads()
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    flush = device.flushing()
     yield
+    torch.set_flush_denormal(flush)
     torch.set_num_threads(threads)
     if affinity is not None and os.sched_getaffinity(0) != affinity:
         os.sched_setaffinity(0, affinity)

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def test_airline_defaults_are_the_articles_lstm():
         "window": 10,
     }
     assert cfg.epochs == 20  # given, so not the dataset's 150
+
+
+def test_the_pins_are_config_fields_unset_by_default():
+    assert (parse().cpu_capability, parse().flush_denormal) == (None, False)
+    cfg = parse("--cpu-capability", "avx2", "--flush-denormal")
+    assert (cfg.cpu_capability, cfg.flush_denormal) == ("avx2", True)
 
 
 def test_lists_and_ranges():
@@ -231,11 +238,18 @@ def test_in_process_sweep_prints_the_table(tiny_mnist, tmp_path, capsys):
             "cli",
             "--format",
             "github",
+            "--cpu-capability",
+            "default",
+            "--flush-denormal",
         ]
     )
     out = capsys.readouterr().out
     assert code == 0 and out.startswith("| activation")
     assert "| torch:sin" in out and (tmp_path / "cli" / "trials.csv").is_file()
+    saved = json.loads((tmp_path / "cli" / "run.json").read_text())
+    assert saved["config"]["cpu_capability"] == "default" and saved["config"]["flush_denormal"]
+    # trained in this process (the workers' stand-in here): it flushed, as pinned
+    assert saved["environment"]["flush_denormal"] is True
 
 
 @pytest.mark.slow

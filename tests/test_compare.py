@@ -4,6 +4,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.stats import t as t_distribution
 
 from actbench import cli, comparison, comparison_view, gate
@@ -349,9 +350,12 @@ def test_env_prints_what_a_run_would_record(capsys):
         ["env", "--device", "cpu", "--threads", "1", "--cpu-affinity", "0", "--format", "plain"],
         capsys,
     )
-    fields = dict(line.split(None, 1) for line in stdout.strip().splitlines()[1:])
+    fields = dict([*line.split(None, 1), ""][:2] for line in stdout.strip().splitlines()[1:])
     assert code == 0 and fields["threads"].strip() == "1" and fields["cpu_affinity"] == "0"
     assert fields["device"] == "cpu" and "torch_version" in fields
+    # the fingerprint: what torch dispatches here, and the libraries it was built with
+    assert fields["parent_cpu_capability"].strip() == torch.backends.cpu.get_cpu_capability()
+    assert "blas" in fields["math_libraries"] and "kernel_release" in fields
 
 
 def test_schedule_is_a_configuration_difference(out):
@@ -430,3 +434,44 @@ def test_two_seeds_get_the_same_interval_rule_in_show_compare_and_the_report(out
     assert f"[{low:+.2f}, {high:+.2f}]" in (site / "runs" / "two-a.html").read_text()
     low, high = by_hand(delta).expected[1:]
     assert f"[{low:+.2f}, {high:+.2f}]" in (site / "compare" / "two-a--two-b.html").read_text()
+
+
+def test_a_capability_difference_is_named_beside_the_rows_it_could_explain(out):
+    a = make_run(out, "a", env={"cpu_capability": "AVX512", "cpu_microcode": "0x1"})
+    b = make_run(out, "b", env={"cpu_capability": "AVX2", "cpu_microcode": "0x1"})
+    comp = comparison.compare(a, b)
+    text = comparison_view.render(comp, "github")
+    # relu and tanh run element-wise kernels of their own; identity's step is matmuls alone
+    assert "CPU capability AVX512 -> AVX2 could explain relu, tanh" in text
+    assert [s.field for s in comp.machine] == ["cpu_capability"]  # microcode is the same
+    shown = comparison_view.display(comp).set_index("activation")["machine differs"]
+    assert shown.to_dict() == {"identity": "—", "relu": "CPU capability", "tanh": "CPU capability"}
+    # a 100-column table gives the difference's number in the notes' line: (1) CPU capability
+    numbered = comparison_view.compact(comp).set_index("activation")["machine differs"]
+    assert numbered.to_dict() == {"identity": "—", "relu": "1", "tanh": "1"}
+    assert "same configuration" not in text
+
+
+def test_a_fingerprint_one_run_lacks_is_no_difference(out):
+    # a run saved before fingerprints: nothing is known of its microcode, so nothing named
+    comp = comparison.compare(make_run(out, "a"), make_run(out, "b", env={"cpu_microcode": "0x2"}))
+    assert comp.machine == [] and "machine differs" not in comparison_view.display(comp)
+
+
+def test_a_microcode_or_library_difference_could_explain_every_row(out):
+    libraries = {"blas": "mkl", "onednn": "v3.12.0"}
+    a = make_run(out, "a", env={"cpu_microcode": "0x1", "math_libraries": libraries})
+    b = make_run(
+        out, "b", env={"cpu_microcode": "0x2", "math_libraries": {**libraries, "blas": "open"}}
+    )
+    notes = " ".join(comparison_view.notes(comparison.compare(a, b)))
+    assert "microcode 0x1 -> 0x2 could explain identity, relu, tanh" in notes
+    assert "math libraries blas mkl -> blas open could explain identity, relu, tanh" in notes
+
+
+def test_runs_with_other_pins_are_not_the_same_setup(out):
+    a, b = make_run(out, "a"), make_run(out, "b", config={"flush_denormal": True})
+    comp = comparison.compare(a, b)
+    assert "flush_denormal: False -> True" in comp.differences
+    # the reference step corrects one machine's speed, not another pin's kernels
+    assert comp.rows.set_index("activation").loc["identity", "basis"] == "µs"

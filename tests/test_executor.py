@@ -103,3 +103,12 @@ def test_ray_missing_is_a_clear_error(tiny_mnist, tmp_path, monkeypatch, capsys)
     )
     err = capsys.readouterr().err
     assert code == 2 and "pip install 'actbench[ray]'" in err and "Traceback" not in err
+
+
+@needs_ray
+@pytest.mark.slow
+@pytest.mark.workers
+def test_ray_tasks_dispatch_and_flush_as_pinned(tiny_config, local_ray):
+    pinned = replace(tiny_config, executor="ray", cpu_capability="default", flush_denormal=True)
+    trials = runner.run(replace(pinned, epochs=1), quiet=True).folder.trials()
+    assert set(trials["cpu_capability"]) == {"DEFAULT"} and set(trials["flush_denormal"]) == {True}

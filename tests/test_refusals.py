@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -96,6 +97,7 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="refusal needs a 
         (["--mode", "turbo"], "invalid choice: 'turbo'"),
         (["--cpu-affinity", "999"], "--cpu-affinity names CPU(s) [999]"),
         (["--cpu-affinity", "x"], "--cpu-affinity wants comma-separated integers"),
+        (["--cpu-capability", "sse9"], "--cpu-capability 'sse9' is not one this"),
     ],
 )
 def test_sweep_refusals(argv, message, tiny_mnist, tmp_path, capsys):
@@ -103,6 +105,18 @@ def test_sweep_refusals(argv, message, tiny_mnist, tmp_path, capsys):
         ["sweep", "--data-dir", str(tiny_mnist), "--out", str(tmp_path), *TINY, *argv], capsys
     )
     assert_refused(code, err, message)
+
+
+def test_a_capability_this_cpu_lacks_leaves_no_run_folder(tiny_mnist, tmp_path, capsys):
+    info = Path("/proc/cpuinfo")
+    flags = info.read_text() if info.is_file() else ""
+    if " avx512f" in flags or " avx2" not in flags:
+        pytest.skip("needs an x86 CPU with AVX2 and without AVX512")
+    code, err = run_main(
+        cpu_sweep(tiny_mnist, tmp_path / "runs", "--cpu-capability", "avx512"), capsys
+    )
+    assert_refused(code, err, "--cpu-capability avx512: this CPU lacks avx512f")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_missing_data_with_no_download(tmp_path, capsys):

@@ -19,7 +19,8 @@ TODAY = {  # run.json as the sweep writes it today (results/default's, shortened
     "status": "complete",
     "config": {
         "activations": ["identity", "relu"], "device": "cpu", "threads": None,
-        "cpu_affinity": None, "deterministic": False, "mode": "eager", "dataset": "mnist",
+        "cpu_affinity": None, "deterministic": False, "cpu_capability": None,
+        "flush_denormal": False, "mode": "eager", "dataset": "mnist",
         "model": "mlp", "task": None, "executor": "local", "schedule": "interleaved",
         "round_steps": 10,
         "baseline": "identity", "ray_address": None, "hidden": [100, 100, 100],
@@ -41,7 +42,11 @@ TODAY = {  # run.json as the sweep writes it today (results/default's, shortened
         "cpu_model": "AMD EPYC", "cpu_count": 2, "threads": 1, "device": "cpu",
         "device_name": "AMD EPYC", "deterministic": False, "cuda_version": "13.0",
         "argv": ["actbench", "sweep", "--name", "default"], "git_commit": "6ac28332f2d5eb8497",
-        "git_dirty": False, "cpu_affinity": "0,1",
+        "git_dirty": False, "cpu_affinity": "0,1", "parent_cpu_capability": "AVX512",
+        "aten_cpu_capability": None, "cpu_flags": "avx2 avx512f fma", "cpu_microcode": "0x1",
+        "kernel_release": "6.18", "cpufreq_governor": None, "cpu_boost": None,
+        "math_libraries": {"blas": "mkl", "onednn": "v3.12.0"}, "cpu_capability": "AVX2",
+        "flush_denormal": False,
     },
     "timer_overhead_us": 0.08,
     "jobs": 2,
@@ -84,6 +89,11 @@ def test_todays_run_json_reads_field_by_field():
     assert (env.torch_version, env.cuda_version, env.git_dirty) == ("2.14.1+cu130", "13.0", False)
     assert env.commit == "6ac28332f" and env.command == "actbench sweep --name default"
     assert env.recorded and env.fields["cpu_count"] == 2  # the free-form fields, all of them
+    assert (env.cpu_capability, env.flush_denormal, env.cpu_boost) == ("AVX2", False, None)
+    assert (env.cpu_flags, env.cpu_microcode) == ("avx2 avx512f fma", "0x1")
+    assert env.math_libraries["blas"] == "mkl" and env.aten_cpu_capability is None
+    assert env.listed()["math_libraries"] == "blas mkl, onednn v3.12.0"  # one table cell
+    assert (c.cpu_capability, c.flush_denormal) == (None, False)
     assert run.reference == "mlp 100-100-100, identity, batch 100, forward+backward"
     assert (run.timer_overhead_us, run.resumed) == (0.08, ("2026-12-01T08:35:00+00:00",))
     assert (run.started, run.finished) == ("2026-12-01T08:34:14+00:00", "2026-12-01T08:36:07+00:00")
@@ -105,6 +115,10 @@ def test_the_first_versions_run_json_reads_as_it_meant():
     assert run.reference == schema.OLD_REFERENCE
     assert (env.cpu_affinity, env.git_commit, env.git_dirty) == ("0,1,2", "0123456789abcdef", True)
     assert env.commit == "012345678-dirty"
+    # before pins and fingerprints: torch's own capability, nothing flushed, nothing recorded
+    assert (c.cpu_capability, c.flush_denormal, env.cpu_capability, env.flush_denormal) == (
+        None, False, None, None,
+    )  # fmt: skip
     assert (run.jobs, run.resumed, run.timer_overhead_us, run.data_unit) == (None, (), None, None)
     assert run.to_dict()["config"]["schedule"] == "sequential"  # upgraded, as a resume writes
 

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 
 from actbench import trend
-from actbench.run_record import RunRecord, where
+from actbench.run_record import RunRecord, describe, where
 
 
 def run(
@@ -106,3 +106,17 @@ def test_the_step_times_table_holds_the_third_panels_numbers():
         "105.0 (IQR 104.0–106.0)", "106.0 (IQR 105.0–107.0)", "109.0 (IQR 108.0–110.0)",
     ]  # fmt: skip
     assert set(frame["identity"]) == {"100.0 (IQR 99.0–101.0)"}  # the baseline's step too
+
+
+def test_runs_with_other_pins_are_in_groups_of_their_own_and_their_names_say_so():
+    plain = run("x")
+    pinned = RunRecord.from_dict(
+        {**plain.to_dict(), "config": {**plain.to_dict()["config"], "cpu_capability": "avx2"}}
+    )
+    flushed = RunRecord.from_dict(
+        {**plain.to_dict(), "config": {**plain.to_dict()["config"], "flush_denormal": True}}
+    )
+    keys = {trend.group_key(r) for r in (plain, pinned, flushed)}
+    assert len(keys) == 3
+    assert "cpu capability avx2" in describe(pinned) and "flush-denormal" in describe(flushed)
+    assert "capability" not in describe(plain) and "flush" not in describe(plain)
