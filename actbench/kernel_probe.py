@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -28,14 +27,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import activation, device, environment, floor, kernels
+from actbench import activation, device, environment, fingerprint, floor, kernels
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
 
 RANGES = ("normal", *floor.RANGES)
 MIN_RUN = 0.01  # seconds a timer's blocks take at least, per cell
 CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
-CANDIDATES = {"x86_64": ("default", "avx2", "avx512"), "aarch64": ("default", "sve256")}
 UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 FALLBACK_LLC = 32 * 2**20  # where the caches cannot be read: sizes up to 4x this
 
@@ -183,37 +181,26 @@ def probe(request: Request) -> list[dict]:
 
 
 def capabilities(text: str | None) -> list[str]:
-    """The capabilities asked (`all`: every one this CPU dispatches when asked), each
-    checked in a fresh process; one not dispatched as asked is refused in one line."""
+    """The capabilities asked (`all`: every one this machine can run), each checked by
+    `fingerprint.check_capability` (the CPU's flags, then a fresh process: torch reports
+    AVX512 when asked on a CPU without it, and dies of an illegal instruction later); one
+    it cannot run is refused in one line."""
     if text is None:
         return []
-    candidates = CANDIDATES.get(platform.machine(), ("default",))
     asked = [c.strip().lower() for c in text.split(",")]
     if asked == ["all"]:
-        return [c for c in candidates if dispatched(c) == c.upper()]
+        return [c for c in fingerprint.choices() if _runs(c)]
     for name in asked:
-        if name not in candidates:
-            valid = ", ".join(candidates)
-            raise ActbenchError(
-                f"{{cpu_capability}} {name!r}: valid here: {valid}, or all", ["cpu_capability"]
-            )
-        got = dispatched(name)
-        if got != name.upper():
-            raise ActbenchError(
-                f"{{cpu_capability}} {name}: torch dispatches {got} when asked for it on this "
-                "CPU (torch.backends.cpu.get_cpu_capability())",
-                ["cpu_capability"],
-            )
+        fingerprint.check_capability(name)
     return asked
 
 
-def dispatched(name: str) -> str:
-    """What torch dispatches in a fresh process started with ATEN_CPU_CAPABILITY=name."""
-    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=_env(name), capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or "nothing (the process failed)"
+def _runs(name: str) -> bool:
+    try:
+        fingerprint.check_capability(name)
+    except ActbenchError:
+        return False
+    return True
 
 
 def _env(capability: str) -> dict[str, str]:
