@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "formats",
                 "summary",
                 "costs",
+                "precision",
                 "stats",
                 "anatomy",
                 "health_plot",
