@@ -92,6 +92,16 @@ def size(
     return Sizing(tuple(first), needed, tuple(first) + added)
 
 
+def announce(sizing: Sizing, asked: float, cap: int) -> str:
+    """The line a sweep says between its stages."""
+    n0, n = len(sizing.first), len(sizing.seeds)
+    head = f"precision ±{asked:g} points: the first {n0} seeds ask for {sizing.needed}"
+    if not sizing.added:
+        return f"{head}; no seed to add"
+    capped = f" (the cap, --max-seeds {cap})" if sizing.needed > cap else ""
+    return f"{head}; training seeds {sizing.added[0]}-{sizing.added[-1]}, {n} in all{capped}"
+
+
 def half_widths(summary: pd.DataFrame) -> pd.Series:
     """Each activation's cost half-width in points (NaN without an interval)."""
     rows = summary[summary["cost_over"] != "baseline"].set_index("activation")

@@ -25,7 +25,7 @@ from actbench.errors import ActbenchError, ActbenchWarning
 from actbench.groups import Group
 from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interrupt
 from actbench.plan import Plan
-from actbench.progress import Progress
+from actbench.progress import Progress, between_stages
 from actbench.records import TrialResult
 from actbench.run_record import RunRecord
 from actbench.stats import MIN_TIMED_STEPS
@@ -208,7 +208,7 @@ def _execute(
     try:
         with sigterm_as_interrupt():
             outcome = _train(plan, pinning, folder, run_info, quiet)
-            more = _second_stage(plan, folder, run_info)
+            more = _second_stage(plan, folder, run_info, quiet)
             if more is None:
                 return outcome
             then = _train(more, pinning, folder, run_info, quiet)
@@ -217,7 +217,7 @@ def _execute(
         folder.unlock()
 
 
-def _second_stage(plan: Plan, folder: RunFolder, run_info: dict) -> Plan | None:
+def _second_stage(plan: Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Plan | None:
     """A run asked for `--precision`, its first stage just trained: the seeds its costs need
     (`precision.size`) recorded in run.json, and the plan that trains them; None when no
     precision was asked, the stage was decided before (a resume), or no seed is needed."""
@@ -230,6 +230,7 @@ def _second_stage(plan: Plan, folder: RunFolder, run_info: dict) -> Plan | None:
     saved = RunRecord.from_dict(run_info).config  # as saved: no pin a resume moved
     run_info.update(precision=sizing.record(), config=replace(saved, seeds=sizing.seeds).to_json())
     folder.write_run(run_info)
+    between_stages(precision.announce(sizing, c.precision, c.max_seeds), quiet)
     if not sizing.added:
         return None
     run_info.update(status="running", finished=None)

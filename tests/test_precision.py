@@ -158,7 +158,9 @@ def test_a_precision_already_reached_adds_no_seed(tiny_config):
     assert run["config"]["seeds"] == [0, 1] and run["precision"]["needed"] == 2
     assert sorted(set(folder.trials()["seed"])) == [0, 1]
     text = " ".join(show_text(folder, "github").split())
-    assert "reached for relu" in text and "not for" not in text
+    note = text[text.find("precision asked") :].partition(". ")[0]
+    reached = note.partition("reached for ")[2]
+    assert "relu (±" in reached and "tanh (±" in reached and "not for" not in note, note
 
 
 @pytest.mark.parametrize(
@@ -209,3 +211,26 @@ def test_a_resume_finishes_the_second_stage_and_takes_the_first_seeds_as_typed(
     run = json.loads((outcome.folder.path / "run.json").read_text())
     assert run["precision"]["first_seeds"] == [0, 1, 2] and run["config"]["seeds"] == [0, 1, 2, 3]
     assert runner.resume(config.out / config.name, config, typed, quiet=True).trained == 0
+
+
+def test_the_line_between_the_stages_says_what_the_first_asked_for():
+    sizing = precision.Sizing((0, 1, 2), 14, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9))
+    assert precision.announce(sizing, 2.0, 10) == (
+        "precision ±2 points: the first 3 seeds ask for 14; training seeds 3-9, 10 in all "
+        "(the cap, --max-seeds 10)"
+    )
+    assert precision.announce(precision.Sizing((0, 1), 2, (0, 1)), 2.0, 10).endswith(
+        "no seed to add"
+    )
+
+
+def test_the_python_api_refuses_a_precision_in_its_own_words(tiny_config):
+    import actbench
+
+    where = {"device": "cpu", "data_dir": tiny_config.data_dir, "out": tiny_config.out}
+    with pytest.raises(ActbenchError, match="precision is a half-width"):
+        actbench.sweep(["relu"], precision=-1.0, **where)
+    with pytest.raises(ActbenchError, match="precision wants a number"):
+        actbench.sweep(["relu"], precision="2", **where)
+    with pytest.raises(ActbenchError, match="max_seeds caps"):
+        actbench.sweep(["relu"], precision=2.0, seeds=[0, 1, 2], max_seeds=2, **where)
