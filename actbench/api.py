@@ -212,8 +212,9 @@ def sweep(
     `options` are `SweepConfig`'s fields - the CLI's flags by their Python names, with the
     same defaults: dataset, seeds, epochs, patience, device, threads, mode, model, hidden,
     batch_size, optimizer, lr, momentum, window, schedule, round_steps, train_limit,
-    data_dir, out, name, ... Left unset, model, hidden, batch_size, epochs, patience,
-    val_fraction and window follow the dataset (`dataset="airline"`: the article's LSTM).
+    data_dir, out, name, precision and max_seeds (`--precision`), ... Left unset, model,
+    hidden, batch_size, epochs, patience, val_fraction and window follow the dataset
+    (`dataset="airline"`: the article's LSTM).
     """
     known = {f.name for f in dataclasses.fields(SweepConfig)} - {"activations", "baseline"}
     unknown = sorted(set(options) - known)

@@ -27,6 +27,7 @@ PINS = ("cpu_capability", "flush_denormal")  # what the worker processes are pin
 # importing torch (activation.BUILTINS, model.MODELS and dataset.DATASETS hold the objects;
 # a test keeps the names equal).
 DEVICE_CHOICES = "auto|cpu|cuda|cuda:N|mps"
+DEFAULT_MAX_SEEDS = 10  # --precision: the most seeds its second stage may bring a run to
 DEFAULT_TOLERANCE = 0.03  # compare: "same" speed within ± 3 %
 # A user's runs, beside their work (as MLflow's mlruns/ and pytest-benchmark's .benchmarks/);
 # this repository's examples live in results/, apart from them.
@@ -107,6 +108,10 @@ class SweepConfig:
     window: int | None = None
     train_limit: int | None = None
     seeds: tuple[int, ...] = (0, 1, 2)  # intervals over seeds
+    # --precision: the cost half-width asked for (points of cost %), met by adding seeds
+    # (Stein's two stages, `precision.py`) up to `max_seeds` in all; None: the seeds as given
+    precision: float | None = None
+    max_seeds: int = DEFAULT_MAX_SEEDS
     jobs: int | None = None  # seed groups at once (worker processes); None: see executor
     warmup_steps: int = 50
     split_seed: int = 0

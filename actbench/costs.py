@@ -27,6 +27,7 @@ interval, and read as 0 where that interval holds 0 (a saving it cannot show is 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -102,13 +103,16 @@ def _ratios(paired: pd.DataFrame) -> dict[int, np.ndarray]:
     return {int(s): r.to_numpy(float) for s, r in ratio.groupby(paired["seed"])}
 
 
-def cost(rounds: pd.DataFrame, activation: str, baseline: str) -> dict[str, float]:
-    """Cost columns of `activation` against `baseline` from their paired rounds."""
+def cost(
+    rounds: pd.DataFrame, activation: str, baseline: str, first: Collection[int] = ()
+) -> dict[str, float]:
+    """Cost columns of `activation` against `baseline` from their paired rounds (`first`:
+    the first stage of a run sized by `--precision`, `stats.level`)."""
     paired = paired_rounds(rounds, activation, baseline)
     series = _ratios(paired)
     if not series:
         return {}
-    level = stats.level(series)
+    level = stats.level(series, first)
     ratio, low, high = level.interval(CONFIDENCE)
     base_us = float(paired.groupby("seed")["us_median_base"].median().median())
     return {
@@ -182,6 +186,7 @@ def table(
     rounds: pd.DataFrame,
     baseline: str | None,
     metric: Metric = ACCURACY,
+    first: Collection[int] = (),
 ) -> pd.DataFrame:
     """Cost and gain of every activation in `trials` (NaN without a baseline or rounds)."""
     names = list(dict.fromkeys(trials["activation"]))
@@ -194,7 +199,7 @@ def table(
             values = {c: 0.0 for c in COLUMNS if not c.endswith(("rounds", "seeds"))}
             values["cost_over"] = "baseline"
         else:
-            values.update(cost(rounds, name, baseline))
+            values.update(cost(rounds, name, baseline, first))
             values.update(gain(trials, name, baseline, metric))
         for column, value in values.items():
             frame.loc[name, column] = value

@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "costs",
                 "outliers",
                 "subnormals",
+                "precision",
                 "stats",
                 "anatomy",
                 "health_plot",

@@ -193,9 +193,9 @@ def check_pins(threads: int | None, cpu_affinity: Sequence[int] | None) -> None:
 
 
 _INT = ("batch_size", "epochs", "patience", "jobs", "train_limit", "warmup_steps",
-        "round_steps", "window", "threads", "split_seed")  # fmt: skip
+        "round_steps", "window", "threads", "split_seed", "max_seeds")  # fmt: skip
 _INTS = ("seeds", "hidden", "cpu_affinity")
-_NUMBER = ("lr", "momentum", "val_fraction")
+_NUMBER = ("lr", "momentum", "val_fraction", "precision")
 _TEXT = ("device", "mode", "dataset", "model", "executor", "schedule", "optimizer", "name",
          "ray_address", "baseline", "task")  # fmt: skip
 
@@ -287,5 +287,34 @@ def _check(c: SweepConfig, dataset: datasets.Dataset) -> None:
         raise ActbenchError(f"{{seeds}} wants integers >= 0, got {list(c.seeds)}", ["seeds"])
     if len(set(c.seeds)) != len(c.seeds):
         raise ActbenchError(f"{{seeds}} names a seed twice: {list(c.seeds)}", ["seeds"])
+    if c.precision is not None:
+        _precision(c)
     if c.name is not None and (not c.name or "/" in c.name or c.name in {".", ".."}):
         raise ActbenchError(f"{{name}} must be a plain folder name, got {c.name!r}", ["name"])
+
+
+def _precision(c: SweepConfig) -> None:
+    """What Stein's two stages need (`precision.py`): a half-width to reach, a spread to
+    read from the first seeds, a cost to read it from, and room above them to add seeds."""
+    if not c.precision > 0:
+        raise ActbenchError(
+            f"{{precision}} is a half-width in points of cost %, greater than 0, got {c.precision}",
+            ["precision"],
+        )
+    if len(c.seeds) < 2:
+        raise ActbenchError(
+            f"{{precision}} reads the spread of the first {{seeds}}, so it needs two or more, "
+            f"got {list(c.seeds)}",
+            ["precision", "seeds"],
+        )
+    if c.baseline is None:
+        raise ActbenchError(
+            "{precision} sizes the cost intervals, and a cost is over a {baseline}: got none",
+            ["precision", "baseline"],
+        )
+    if c.max_seeds < len(c.seeds):
+        raise ActbenchError(
+            f"{{max_seeds}} caps the seeds {{precision}} may bring the run to, so it cannot be "
+            f"fewer than the {len(c.seeds)} {{seeds}} given, got {c.max_seeds}",
+            ["max_seeds", "precision", "seeds"],
+        )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from actbench import anatomy, plot, subnormals
+from actbench import anatomy, plot, precision, subnormals
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
@@ -83,6 +83,7 @@ def printed(run: RunRecord, summary: pd.DataFrame, fmt: str, wide: bool = True) 
     terminal's width."""
     out = [render(summary, fmt, wide)]
     out += [wrapped(note) for note in notes(summary, run.config.warmup_steps)]
+    out += [wrapped(asked) for asked in filter(None, [precision.note(run, summary)])]
     out += [wrapped(header(run, summary)), wrapped(legend(summary))]
     for title, table, caption in sections(summary, fmt, wide, run):
         out += ["", f"{title}:", table, wrapped(caption)]
@@ -267,6 +268,7 @@ def markdown_report(run: RunRecord, summary: pd.DataFrame) -> str:
     lines = [f"# actbench run `{run.name}`", "", *(f"- {line}" for line in setup(run, summary))]
     lines += ["", render(summary, "github"), ""]
     qualified = notes(summary, run.config.warmup_steps)
+    qualified += filter(None, [precision.note(run, summary)])
     lines += [*(f"- {note}" for note in qualified), *([""] if qualified else [])]
     lines += [
         header(run, summary),

@@ -17,6 +17,12 @@ from actbench.records import EpochRecord, TrialResult
 from actbench.task import ACCURACY, Metric
 
 
+def between_stages(text: str, quiet: bool = False) -> None:
+    """A line between a sweep's stages (no bar is open then), such as --precision's sizing."""
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
 class Progress:
     def __init__(
         self,

@@ -134,6 +134,10 @@ class RunRecord:
     finished: str | None = None
     resumed: tuple[str, ...] = ()  # when each resume started
     jobs: int | None = None  # seed groups at once in the latest execution
+    # --precision: the seeds that sized the run (its first stage) and how many all of its
+    # activations needed before the cap; () and None until the second stage is decided
+    first_seeds: tuple[int, ...] = ()
+    seeds_needed: int | None = None
     document: str = field(default="{}", repr=False, compare=False)  # run.json, upgraded
 
     @classmethod
@@ -159,6 +163,8 @@ class RunRecord:
             finished=info.get("finished"),
             resumed=tuple(info.get("resumed") or ()),
             jobs=info.get("jobs"),
+            first_seeds=tuple((info.get("precision") or {}).get("first_seeds") or ()),
+            seeds_needed=(info.get("precision") or {}).get("needed"),
             document=json.dumps(info),
         )
 

@@ -16,7 +16,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import clock, environment, executor, fingerprint, fit, groups, printout, reference
+from actbench import (
+    clock,
+    environment,
+    executor,
+    fingerprint,
+    fit,
+    groups,
+    precision,
+    printout,
+    reference,
+)
 from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
@@ -25,7 +35,7 @@ from actbench.errors import ActbenchError, ActbenchWarning
 from actbench.groups import Group
 from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interrupt
 from actbench.plan import Plan
-from actbench.progress import Progress
+from actbench.progress import Progress, between_stages
 from actbench.records import TrialResult
 from actbench.run_record import RunRecord
 from actbench.stats import MIN_TIMED_STEPS
@@ -120,8 +130,10 @@ def _saved_plan(folder: RunFolder, given: SweepConfig, explicit: set[str]) -> Pl
     saved = plan_mod.saved(info)
     typed = {n: getattr(given, n) for n in explicit if hasattr(given, n)}
     checked = set(typed) - LOCATION_FIELDS  # nothing typed to check: no second plan
-    asked = plan_mod.build(replace(saved.config, **typed)) if checked else saved
-    differ = saved.config.differences(asked.config, only=checked)
+    # a run sized by --precision was asked for its first seeds; it saved them all
+    request = replace(saved.config, seeds=info.first_seeds or saved.config.seeds)
+    asked = plan_mod.build(replace(request, **typed)) if checked else saved
+    differ = request.differences(asked.config, only=checked)
     if differ:
         raise ActbenchError(
             f"cannot resume {folder.path}: configuration differs from the saved run "
@@ -204,12 +216,38 @@ def _execute(
     run_info: dict,
     quiet: bool,
 ) -> SweepOutcome:
-    """Train what `folder` is missing; the folder is locked by the caller, unlocked here."""
+    """Train what `folder` is missing, and a second stage's seeds when a precision asks for
+    them; the folder is locked by the caller, unlocked here."""
     try:
         with sigterm_as_interrupt():
-            return _train(plan, pinning, folder, run_info, quiet)
+            outcome = _train(plan, pinning, folder, run_info, quiet)
+            more = _second_stage(plan, folder, run_info, quiet)
+            if more is None:
+                return outcome
+            then = _train(more, pinning, folder, run_info, quiet)
+            return replace(then, trained=outcome.trained + then.trained)
     finally:
         folder.unlock()
+
+
+def _second_stage(plan: Plan, folder: RunFolder, run_info: dict, quiet: bool) -> Plan | None:
+    """A run asked for `--precision`, its first stage just trained: the seeds its costs need
+    (`precision.size`) recorded in run.json, and the plan that trains them; None when no
+    precision was asked, the stage was decided before (a resume), or no seed is needed."""
+    c = plan.config
+    if c.precision is None or "precision" in run_info or c.baseline is None:
+        return None
+    sizing = precision.size(
+        folder.rounds(), c.activations, c.baseline, c.seeds, c.precision, c.max_seeds
+    )
+    saved = RunRecord.from_dict(run_info).config  # as saved: no pin a resume moved
+    run_info.update(precision=sizing.record(), config=replace(saved, seeds=sizing.seeds).to_json())
+    folder.write_run(run_info)
+    between_stages(precision.announce(sizing, c.precision, c.max_seeds), quiet)
+    if not sizing.added:
+        return None
+    run_info.update(status="running", finished=None)
+    return plan.replaced(seeds=sizing.seeds)
 
 
 def _results(

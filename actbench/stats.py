@@ -25,12 +25,16 @@ batches on both sides): a paired t-test and t-interval over the common seeds, or
 testable" with fewer than `MIN_SEEDS`. The same function gives a run's gain over its baseline
 (`costs.gain`) and a comparison's B - A, so `show`, `compare`, the report and the API agree.
 Every interval is at `CONFIDENCE`.
+
+**A run sized by `--precision`** (`precision.py`) added seeds to its first ones after
+reading their spread; its level's interval is Stein's (`stein`): the first seeds' spread,
+t with their degrees of freedom, over all seeds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,15 +130,37 @@ def _combined(values: np.ndarray, errors: np.ndarray) -> tuple[float, float, flo
     return float(values.mean()), max(between, within), float(k - 1)
 
 
-def level(series: Mapping[int, np.ndarray]) -> Level:
-    """The level of per-seed time series (`seed -> series`, each in time order)."""
+def spread(values: np.ndarray, errors: np.ndarray) -> float:
+    """One seed's standard deviation as the interval rule reads it from per-seed `values`
+    and their within-seed `errors` (its standard error times sqrt(k)); NaN: no interval."""
+    _, se, _ = _combined(values, errors)
+    return se * math.sqrt(values.size)
+
+
+def level(series: Mapping[int, np.ndarray], first: Collection[int] = ()) -> Level:
+    """The level of per-seed time series (`seed -> series`, each in time order). `first`:
+    the first stage of a run whose seeds were sized by `--precision` (`stein`)."""
     values = {s: seed_value(x, seed=s) for s, x in series.items() if _clean(x).size}
     if not values:
         return Level(math.nan, math.nan, math.nan, 0, {})
     v = np.array([x[0] for x in values.values()])
     e = np.array([x[1] for x in values.values()])
     log, se, df = _combined(v, e)
+    early = [s for s in values if s in set(first)]
+    if MIN_SEEDS <= len(early) < len(values):
+        se, df = stein(v, e, np.isin(list(values), early))
     return Level(log, se, df, len(values), values)
+
+
+def stein(values: np.ndarray, errors: np.ndarray, first: np.ndarray) -> tuple[float, float]:
+    """(standard error, df) of the mean of all `values` by Stein's two-stage rule: the
+    spread of the `first` stage's values alone (the seeds that sized the run; never below
+    their within-seed errors, as `_combined`), over sqrt(all), with t(n0 - 1). The second
+    stage's count depended on that spread only, so the interval's coverage is exact under
+    normality, where the one-stage rule on all seeds would fall short (docs/measuring.md)."""
+    n0 = int(first.sum())
+    _, se0, _ = _combined(values[first], errors[first])
+    return se0 * math.sqrt(n0 / values.size), float(n0 - 1)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ computes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -49,10 +51,12 @@ def summarize(
     baseline: str | None = None,
     metric: Metric = ACCURACY,
     history: pd.DataFrame | None = None,
+    first: Collection[int] = (),
 ) -> pd.DataFrame:
     """One row per activation, best `metric` first; cost and gain over `baseline`; the
     breakdown from `history`'s blocks when given. `trials` in today's columns (a run
-    folder's are: `schema.upgrade_trials`)."""
+    folder's are: `schema.upgrade_trials`); `first`: the first stage of a run sized by
+    `--precision` (its costs' intervals are Stein's, `stats.stein`)."""
     grouped = trials.groupby("activation", sort=False)
     scores = {}
     for column in filter(None, (metric.column, metric.raw_column)):
@@ -87,7 +91,7 @@ def summarize(
     summary = summary.join(anatomy.table(trials, history))
     summary = summary.join(subnormals.table(history))
     rounds = pd.DataFrame() if rounds is None else rounds
-    summary = summary.join(costs.table(trials, rounds, baseline, metric))
+    summary = summary.join(costs.table(trials, rounds, baseline, metric, first))
     summary = summary.join(outliers.table(rounds, baseline, history))
     # a cost without an interval, or disturbed, is never a best trade-off
     summary["pareto"] = costs.pareto(costs.bearable(summary), summary["gain"])
@@ -112,7 +116,12 @@ def summarize_folder(folder: RunFolder) -> pd.DataFrame:
     run = folder.info()
     try:
         summary = summarize(
-            trials, folder.rounds(), run.config.baseline, metric_named(run.metric), folder.history()
+            trials,
+            folder.rounds(),
+            run.config.baseline,
+            metric_named(run.metric),
+            folder.history(),
+            run.first_seeds,
         )
     except KeyError as exc:
         raise ActbenchError(f"{folder.path / 'trials.csv'} is missing column {exc}") from None

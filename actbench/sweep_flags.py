@@ -208,6 +208,21 @@ def add(s: argparse.ArgumentParser) -> None:
         "Default: %(default)s",
     )
     s.add_argument(
+        "--precision",
+        type=number(float, "--precision"),
+        default=None,
+        metavar="P",
+        help="cost half-width to reach, in points of cost %%: the seeds given are a first "
+        "stage whose spread sizes how many more train (Stein's two stages), up to "
+        "--max-seeds; the table says what was reached",
+    )
+    s.add_argument(
+        "--max-seeds",
+        type=number(int, "--max-seeds"),
+        default=d.max_seeds,
+        help="with --precision, the most seeds the run may reach in all. Default: %(default)s",
+    )
+    s.add_argument(
         "--warmup-steps",
         type=number(int, "--warmup-steps"),
         default=d.warmup_steps,

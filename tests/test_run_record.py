@@ -27,6 +27,7 @@ TODAY = {  # run.json as the sweep writes it today (results/default's, shortened
         "batch_size": 100, "optimizer": "adam", "lr": 0.001, "momentum": 0.0, "epochs": 100,
         "patience": 10, "val_fraction": 0.2, "window": None, "train_limit": None,
         "seeds": [0, 1, 2], "jobs": None, "warmup_steps": 50, "split_seed": 0,
+        "precision": None, "max_seeds": 10,
         "data_dir": None, "download": False, "out": "/tmp/runs", "name": "default",
     },
     "dataset_defaults": {"model": "mlp", "hidden": [100, 100, 100], "batch_size": 100},
@@ -100,6 +101,15 @@ def test_todays_run_json_reads_field_by_field():
     assert run.dataset_defaults["batch_size"] == 100 and run.data["train"] == 48000
     assert run.data_unit is None and run.timing_method.startswith("time.perf_counter_ns")
     assert run.to_dict() == TODAY  # today's format comes back as saved
+    assert (run.first_seeds, run.seeds_needed) == ((), None)  # not sized by --precision
+
+
+def test_a_run_sized_by_precision_reads_its_first_stage():
+    saved = {**TODAY, "config": {**TODAY["config"], "precision": 2.0, "seeds": [0, 1, 2, 3]}}
+    saved["precision"] = {"first_seeds": [0, 1, 2], "needed": 14, "seeds": 4}
+    run = RunRecord.from_dict(saved)
+    assert (run.config.precision, run.config.max_seeds) == (2.0, 10)
+    assert (run.first_seeds, run.seeds_needed, run.config.seeds) == ((0, 1, 2), 14, (0, 1, 2, 3))
 
 
 def test_the_first_versions_run_json_reads_as_it_meant():
