@@ -258,7 +258,7 @@ def table(record: dict) -> pd.DataFrame:
             "bytes": normal["bytes"].map(_size),
             "kernel µs": normal["kernel_us"].map(_cell_text),
             "copy µs": (normal["copy_us"] - normal["null_copy_us"]).map(_cell_text),
-            "× copy": normal["copy_x"].map(_cell_text),
+            "× copy": normal["copy_x"].where(normal["kernel_us"] > 0).map(_cell_text),
             "GB/s": normal["gbs"].map(_cell_text),
         }
     )
@@ -275,8 +275,8 @@ def table(record: dict) -> pd.DataFrame:
 
 
 def _cell_text(value: float) -> str:
-    """A number to two decimals, or a dash where there is none (a copy lost in
-    noise at a tiny size leaves no multiple)."""
+    """A number to two decimals, or a dash where there is none (a kernel or a copy lost
+    in the calls' noise at a tiny size leaves no multiple)."""
     return "—" if pd.isna(value) else f"{value:.2f}"
 
 
