@@ -375,6 +375,14 @@ def probe(
     from actbench import kernel_probe
 
     names = [a if isinstance(a, str) else activations_mod.from_object(a).name for a in activations]
+    if cpu_capability is not None and len(names) > sum(isinstance(a, str) for a in activations):
+        raise ActbenchError(
+            "{cpu_capability} probes in a fresh process, which cannot see an activation "
+            "given as an object: name it as FILE.py:NAME or package.module:NAME",
+            ["cpu_capability"],
+        )
+    if json is not None:
+        kernel_probe.writable(Path(json))
     request = kernel_probe.request(names, sizes, threads, flush_denormal)
     record = kernel_probe.run(request, cpu_capability)
     if json is not None:

@@ -382,6 +382,8 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_kernels(args: argparse.Namespace) -> int:
     from actbench import kernel_probe
 
+    if args.json is not None:
+        kernel_probe.writable(args.json)
     request = kernel_probe.request(
         args.activations.split(","), args.sizes, args.threads, args.flush_denormal
     )

@@ -255,7 +255,10 @@ def compare(
         if speed is not None:
             estimates[name], scores[name] = speed, delta
     info, warn = differences(run_a, run_b)
-    machine = suspects.of(run_a, run_b, names)
+    slow_numbers = suspects.with_subnormals(
+        side_a.trials, side_b.trials, side_a.history, side_b.history
+    )
+    machine = suspects.of(run_a, run_b, names, slow_numbers)
     rows = [row | {"machine": suspects.beside(row["activation"], machine)} for row in rows]
     other = network_difference(run_a, run_b)
     if other is not None:

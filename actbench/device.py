@@ -114,7 +114,7 @@ def set_deterministic(enabled: bool, device: torch.device) -> None:
 def flushing() -> bool:
     """Whether this process flushes subnormal floats to zero now (torch has no getter:
     a subnormal float32 result survives an arithmetic op unless it is flushed)."""
-    return bool((torch.full((1,), 1e-38) * 0.5).item() == 0.0)
+    return bool((torch.full((1,), 1e-38, dtype=torch.float32) * 0.5).item() == 0.0)
 
 
 def set_flush_denormal(enabled: bool) -> None:

@@ -1,11 +1,12 @@
 """The machine's fingerprint, and the two pins that can hold part of it still.
 
 The same code can run at another speed on the same VM: torch dispatches its element-wise
-kernels to the widest instruction set it finds (AVX512 here, where one run's elu took 2.5x
-another's and AVX2 did not), subnormal numbers are slow unless flushed, and microcode,
-kernel, frequency governor and math libraries change under a run. pyperf records such
-metadata beside every benchmark; this records the same for a run, so that `compare` can
-name what differs beside the rows it could explain (`suspects.py`).
+kernels to the widest instruction set it finds (AVX512 on the host where one run's elu
+took 2.5x another's and AVX2 did not; AVX2 on a host without it), subnormal numbers are
+slow unless flushed, and microcode, kernel, frequency governor and math libraries change
+under a run. pyperf records such metadata beside every benchmark; this records the same
+for a run, so that `compare` can name what differs beside the rows it could explain
+(`suspects.py`).
 
 Two of them can be pinned: the capability (`ATEN_CPU_CAPABILITY`, read once when torch
 starts, so it is set in the environment of the worker processes that time the steps) and
@@ -66,7 +67,12 @@ def dispatched() -> str:
 def _asked_in_fresh_process(name: str) -> str:
     """What a fresh Python, started with `name` pinned, says torch dispatches ('' when it
     cannot start: a capability this CPU cannot run may kill it)."""
-    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    # run a vectorised kernel first: torch reports a capability it cannot run (AVX512 on a
+    # CPU without it) and dies of an illegal instruction only when a kernel runs
+    code = (
+        "import torch; torch.nn.functional.elu(torch.randn(4096)).exp().sum().item(); "
+        "print(torch.backends.cpu.get_cpu_capability())"
+    )
     try:
         done = subprocess.run(
             [sys.executable, "-c", code],
@@ -195,6 +201,8 @@ def record_workers(env: dict, reading: dict[str, object]) -> None:
     differs."""
     if not reading.get("cpu_capability"):  # a result no worker stamped: nothing read
         return
+    if "cpu_flags" not in env:  # a resumed run saved before fingerprints: the new trials'
+        return  # reading would pass for the whole run's
     first = "flush_denormal" not in env
     seen = [c for c in str(env.get("cpu_capability") or "").split(", ") if c]
     env["cpu_capability"] = ", ".join(sorted({*seen, str(reading["cpu_capability"])}))

@@ -7,8 +7,8 @@ the output and whatever autograd saved for it, and writes the gradient of the in
 is saved is seen, not guessed: `torch.autograd.graph.saved_tensors_hooks` sees every tensor
 packed during one forward of the activation's module (relu and tanh keep their output,
 gelu and silu their input, a user's may keep both, `x + 1` nothing), each storage counted
-once. A composite activation's intermediates are not counted: the floor is what the
-function needs, not what its code path happens to do, and the distance is the point.
+once. A composite activation's saved intermediates count too: its backward reads them,
+so its floor is what its autograd graph moves, not what a fused kernel would.
 
 The copy moves the same bytes: for each layer input, one `dst.copy_(src)` over byte buffers
 of half the counted traffic (a copy reads what it writes), one call per input as the

@@ -91,8 +91,15 @@ class Instruments:
         }
         values["profile_blocks"] = len(self.blocks)
         values["subnormal_pct"] = _median(b["subnormal_pct"] for b in self.blocks)
-        values |= {k: _median(b[k] for b in self.blocks) for k in KERNEL_COLUMNS}
+        # the multiple: the median of the rounds' (one lost in noise is negative, not left
+        # out, so the median is not pushed up); the bandwidth: the bytes over the median time
+        values["kernel_us"] = _median(b["kernel_us"] for b in self.blocks)
+        values["kernel_copy_x"] = _median(b["kernel_copy_x"] for b in self.blocks)
         values["kernel_bytes"] = self.kernels.traffic or math.nan
+        kernel_us = values["kernel_us"]
+        values["kernel_gbs"] = (
+            values["kernel_bytes"] / kernel_us / 1e3 if kernel_us > 0 else math.nan
+        )
         inputs = kernels.layer_inputs(self.model, x[: self.plan.step.batch_size])
         values |= kernels.sensitivity(self.activation, inputs, self.threads)
         for key in HEALTH_SUMMARY:
@@ -108,5 +115,6 @@ class Instruments:
 
 
 def _median(values) -> float:
-    values = list(values)
+    """The median of the values that are numbers (NaN: none)."""
+    values = [v for v in values if not math.isnan(v)]
     return float(np.median(values)) if values else math.nan

@@ -108,13 +108,20 @@ def request(
     activations: list[str], sizes: str | None, threads: int = 1, flush_denormal: bool = False
 ) -> Request:
     """A checked request: every activation resolved, sizes parsed, at least one thread."""
-    if threads < 1:
-        raise ActbenchError(f"{{threads}} must be at least 1, got {threads}", ["threads"])
-    if flush_denormal and not torch.set_flush_denormal(True):
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ActbenchError(
-            "{flush_denormal}: this CPU cannot flush denormals (no SSE3)", ["flush_denormal"]
+            f"{{threads}} must be a whole number, at least 1, got {threads!r}", ["threads"]
         )
-    torch.set_flush_denormal(False)
+    if sizes is not None and not isinstance(sizes, str):
+        raise ActbenchError(f"{{sizes}} must be text such as '4K,1M', got {sizes!r}", ["sizes"])
+    if flush_denormal:
+        was = device.flushing()
+        able = torch.set_flush_denormal(True)
+        torch.set_flush_denormal(was)  # the caller's state, as found
+        if not able:
+            raise ActbenchError(
+                "{flush_denormal}: this CPU cannot flush denormals (no SSE3)", ["flush_denormal"]
+            )
     acts = named(activations)
     if not acts:
         raise ActbenchError(
@@ -187,7 +194,12 @@ def capabilities(text: str | None) -> list[str]:
     it cannot run is refused in one line."""
     if text is None:
         return []
-    asked = [c.strip().lower() for c in text.split(",")]
+    if not isinstance(text, str):
+        raise ActbenchError(
+            f"{{cpu_capability}} must be text such as 'avx2' or 'all', got {text!r}",
+            ["cpu_capability"],
+        )
+    asked = list(dict.fromkeys(c.strip().lower() for c in text.split(",")))
     if asked == ["all"]:
         return [c for c in fingerprint.choices() if _runs(c)]
     for name in asked:
@@ -306,10 +318,22 @@ def text(record: dict, fmt: str) -> str:
     return "\n".join([tabulated(table(record), fmt), wrapped(caption(record))])
 
 
+def writable(path: Path) -> None:
+    """Refuse, before minutes of probing, a --json file that could not be written."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.is_dir() or not os.access(folder, os.W_OK):
+        raise ActbenchError(f"{{json}} cannot write {path}: not a writable file", ["json"])
+
+
 def save(record: dict, path: Path) -> None:
     """The record as JSON at `path` (its folder made), for `scripts/remake.py` to rerun."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ActbenchError(f"{{json}} cannot write {path}: {exc.strerror}", ["json"]) from None
 
 
 if __name__ == "__main__":  # a child at another capability: request on stdin, readings out

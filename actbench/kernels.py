@@ -74,7 +74,9 @@ def forward_backward(activation: Activation, inputs: list[torch.Tensor]) -> Call
 @dataclass(frozen=True)
 class Reading:
     """One round: the kernels over identity's (µs per step), the copy of the same bytes over
-    a copy of nothing, and what follows from them (NaN where either is not above 0)."""
+    a copy of nothing, and what follows from them: the multiple (NaN where the copy is not
+    above 0; negative where the kernels' net time is lost in noise, kept so that a median
+    over rounds is not pushed up) and the bandwidth (NaN where the kernels' is not above 0)."""
 
     kernel_us: float
     floor_us: float

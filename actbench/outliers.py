@@ -113,7 +113,7 @@ def _apart(paired: pd.DataFrame, values: dict, name: str) -> dict | None:
     )
     usual = max(_finite(_pooled(values, name, seed)), within)
     points = abs(100 * (math.exp(center[seed]) - math.exp(mid)))
-    if points <= APART_POINTS or distance <= APART_FACTOR * usual:
+    if not (points > APART_POINTS and distance > APART_FACTOR * usual):  # NaN: none
         return None
     rounds = paired[paired["seed"] == seed]
     nearer = (rounds["log"] - center[seed]).abs() < (rounds["log"] - mid).abs()

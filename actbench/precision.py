@@ -132,6 +132,6 @@ def note(run: RunRecord, summary: pd.DataFrame) -> str | None:
         parts.append(f"no interval for {', '.join(none)}")
     how = (
         f"{n0} first seeds sized the run to {seeds} (Stein's two stages); cost intervals are "
-        f"Stein's: the first seeds' spread with t({n0 - 1}), over all {seeds}"
+        f"Stein's: the first seeds' spread with t({n0 - 1}), over all {seeds}."
     )
     return "; ".join(parts) + f". {how}"

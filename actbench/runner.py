@@ -162,9 +162,13 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
     try:
         folder.drop_unfinished()  # rows an interrupted trial appended before its row
         if not groups.to_train(plan, _done(folder)):  # every trial saved: nothing to train
-            outcome = _complete(folder, run_info)
-            folder.unlock()
-            return outcome
+            # unless a precision's first stage ended before its sizing was saved
+            more = _second_stage(plan, folder, run_info, quiet)
+            if more is None:
+                outcome = _complete(folder, run_info)
+                folder.unlock()
+                return outcome
+            plan = more
         run_info["data"], network = _data_info(plan, pinning)
         _same_network(folder, run_info.get("network") or {}, network)
     except BaseException:

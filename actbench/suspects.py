@@ -10,21 +10,25 @@ before fingerprints) is not a difference: nothing is known of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
+from actbench import subnormals
 from actbench.run_record import RunRecord
 
-KERNELS = "kernels"  # the rows of activations with kernels of their own (not identity)
 EVERY = "every"  # every row: what a whole step runs on
-NO_KERNELS = frozenset({"identity"})  # a step of matmuls, loss and optimizer alone
-# fingerprint field: (its name in words, the rows it could explain). The capability and
-# flush state change ATen's element-wise kernels, an activation's cost; the CPU, its
-# microcode, kernel, frequency and the math libraries change the whole step.
+SUBNORMAL = "subnormal"  # the rows whose numbers were subnormal somewhere, in either run
+# fingerprint field: (its name in words, the rows it could explain). The capability changes
+# ATen's element-wise kernels: the activations', and the loss's and Adam's in every row
+# (identity's too); flushing changes only arithmetic on subnormal numbers, so only the rows
+# that had some (a dead relu's Adam moments); the CPU, its microcode, kernel, frequency and
+# the math libraries change the whole step.
 RULES: dict[str, tuple[str, str]] = {
-    "cpu_capability": ("CPU capability", KERNELS),
-    "aten_cpu_capability": ("ATEN_CPU_CAPABILITY", KERNELS),
-    "flush_denormal": ("flush-denormal", KERNELS),
+    "cpu_capability": ("CPU capability", EVERY),
+    "aten_cpu_capability": ("ATEN_CPU_CAPABILITY", EVERY),
+    "flush_denormal": ("flush-denormal", SUBNORMAL),
     "cpu_model": ("CPU model", EVERY),
     "cpu_flags": ("CPU flags", EVERY),
     "cpu_microcode": ("microcode", EVERY),
@@ -49,7 +53,7 @@ class Suspect:
         return RULES[self.field][0]
 
     def note(self) -> str:
-        """'CPU capability AVX512 -> AVX2 could explain elu, relu (not identity)'."""
+        """'CPU capability AVX512 -> AVX2 could explain identity, elu, relu'."""
         a, b = _shown(self.a, self.b)
         return f"{self.words} {a} -> {b} could explain {', '.join(self.rows) or 'no row'}"
 
@@ -62,19 +66,33 @@ def _shown(a: object, b: object) -> tuple[str, str]:
     return str(a), str(b)
 
 
-def rows_of(scope: str, names: Iterable[str]) -> tuple[str, ...]:
+def rows_of(scope: str, names: Iterable[str], subnormal: Collection[str] = ()) -> tuple[str, ...]:
     """The rows (activation names) a difference of `scope` could explain."""
-    return tuple(n for n in names if scope == EVERY or n not in NO_KERNELS)
+    return tuple(n for n in names if scope == EVERY or n in subnormal)
 
 
-def of(run_a: RunRecord, run_b: RunRecord, names: Iterable[str]) -> list[Suspect]:
+def with_subnormals(*frames: pd.DataFrame) -> set[str]:
+    """The activations whose trials (`subnormal_pct`: weights and optimizer state) or epochs
+    (what the activation reads and writes, the gradients) had subnormal numbers."""
+    found: set[str] = set()
+    for frame in frames:
+        for column in subnormals.PLACES:
+            if column in frame and "activation" in frame:
+                share = frame.groupby("activation")[column].max()
+                found |= set(share[share >= subnormals.SHOWN].index)
+    return found
+
+
+def of(
+    run_a: RunRecord, run_b: RunRecord, names: Iterable[str], subnormal: Collection[str] = ()
+) -> list[Suspect]:
     """Every fingerprint field both runs recorded that differs, with the rows it could
-    explain among `names`."""
+    explain among `names` (`subnormal`: the rows that had subnormal numbers)."""
     names, out = list(names), []
     for name, (_, scope) in RULES.items():
         a, b = (getattr(r.environment, name) for r in (run_a, run_b))
         if a is not None and b is not None and a != b:
-            out.append(Suspect(name, a, b, rows_of(scope, names)))
+            out.append(Suspect(name, a, b, rows_of(scope, names, subnormal)))
     return out
 
 

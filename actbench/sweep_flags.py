@@ -125,6 +125,7 @@ def add(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--cpu-capability",
         default=d.cpu_capability,
+        type=str.lower,
         metavar="ISA",
         help="the instruction set torch's own CPU kernels use in the worker processes that "
         "time the steps (ATEN_CPU_CAPABILITY): default, avx2 or avx512 on x86 (refused where "

@@ -93,7 +93,7 @@ def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
     for act in frames[0].index:
         values = [float(s.loc[act, KERNEL[0]]) for s in frames if act in s.index]
         values = [v for v in values if math.isfinite(v)]
-        if not values:
+        if not values or not pd.Series(values).median() > 0:
             continue
         mid = float(pd.Series(values).median())
         out[act] = {

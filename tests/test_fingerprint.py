@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from actbench import device, executor, fingerprint, runner
+from actbench import cli, device, executor, fingerprint, runner
 from actbench.errors import ActbenchError
 from actbench.run_record import RunRecord
 
@@ -104,16 +104,25 @@ def test_avx512_is_refused_exactly_where_the_cpu_lacks_it():
 
 
 def test_the_workers_readings_are_recorded_once_and_the_parents_where_it_differs():
-    env = {"parent_cpu_capability": "AVX512", "parent_flush_denormal": False}
+    flags = {"cpu_flags": "avx2 fma"}
+    env = {"parent_cpu_capability": "AVX512", "parent_flush_denormal": False, **flags}
     fingerprint.record_workers(env, {"cpu_capability": "AVX2", "flush_denormal": False})
     fingerprint.record_workers(env, {"cpu_capability": "AVX2", "flush_denormal": False})
     assert env == {
         "parent_cpu_capability": "AVX512",  # the pin changed the workers', not the parent's
         "cpu_capability": "AVX2",
         "flush_denormal": False,
+        **flags,
     }
     fingerprint.record_workers(env, {"cpu_capability": "AVX512", "flush_denormal": True})
     assert env["cpu_capability"] == "AVX2, AVX512" and env["flush_denormal"] is None
+
+
+def test_a_resumed_run_saved_before_fingerprints_gets_no_workers_reading():
+    """Its earlier trials' capability is unknown: the new ones' would pass for the run's."""
+    env = {"device": "cpu", "threads": 1}  # no fingerprint at all
+    fingerprint.record_workers(env, {"cpu_capability": "AVX2", "flush_denormal": False})
+    assert env == {"device": "cpu", "threads": 1}
 
 
 def test_a_worker_starts_with_the_pinned_capability_in_its_environment():
@@ -168,3 +177,21 @@ def test_pin_flushes_when_asked_and_the_callers_state_comes_back():
         assert device.flushing() is False
         device.pin("cpu", 1, flush_denormal=True)
     assert device.flushing() is False
+
+
+def test_the_flush_state_is_read_in_float32_whatever_the_default_dtype():
+    was = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)  # 1e-38 is normal in float64
+        with device.state_kept():
+            torch.set_flush_denormal(True)
+            assert device.flushing() is True
+            torch.set_flush_denormal(False)
+            assert device.flushing() is False
+    finally:
+        torch.set_default_dtype(was)
+
+
+def test_a_capability_is_read_in_lower_case_from_the_command_line():
+    args = cli.build_parser().parse_args(["sweep", "--cpu-capability", "AVX2"])
+    assert args.cpu_capability == "avx2"

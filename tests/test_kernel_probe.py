@@ -70,7 +70,7 @@ def test_the_default_sizes_span_the_caches_to_4x_the_last_level(tmp_path):
         (["--activations", "nosuch"], "unknown activation 'nosuch'"),
         (["--sizes", "4Q"], "--sizes: '4Q' is not a size"),
         (["--sizes", "2"], "--sizes: '2' holds no float32 value"),
-        (["--threads", "0"], "--threads must be at least 1"),
+        (["--threads", "0"], "--threads must be a whole number, at least 1"),
         (["--cpu-capability", "neon9"], "--cpu-capability 'neon9' is not one this"),
     ],
 )
@@ -101,3 +101,21 @@ def test_a_capability_runs_in_a_child_that_really_dispatched_it():
 def test_identity_alone_is_nothing_to_probe(capsys):
     assert cli.main(["kernels", "--activations", "identity", "--sizes", "4K"]) == 2
     assert "identity is the null" in capsys.readouterr().err
+
+
+def test_a_json_that_cannot_be_written_is_refused_before_probing(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where the folder should be
+    argv = ["kernels", "--sizes", "4K", "--json", str(blocker / "out.json")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--json cannot write" in err and len(err.splitlines()) == 1
+
+
+def test_the_api_refuses_an_object_it_cannot_send_to_another_capability():
+    import actbench
+
+    with pytest.raises(actbench.ActbenchError, match="cannot see an activation given as an"):
+        actbench.probe([lambda x: x * 2], sizes="4K", cpu_capability="default")
+    with pytest.raises(actbench.ActbenchError, match="threads must be a whole number"):
+        actbench.probe(["relu"], sizes="4K", threads="2")

@@ -213,6 +213,31 @@ def test_a_resume_finishes_the_second_stage_and_takes_the_first_seeds_as_typed(
     assert runner.resume(config.out / config.name, config, typed, quiet=True).trained == 0
 
 
+def test_a_run_stopped_before_its_sizing_was_saved_sizes_it_on_resume(tiny_config, monkeypatch):
+    """The first stage saved every trial and wrote `complete`; the stop came before the
+    sizing reached run.json (while drawing, or during the sizing itself)."""
+    monkeypatch.setattr(executor, "local", _far_apart(3.0))
+    config = replace(
+        tiny_config, seeds=(0, 1, 2), round_steps=3, precision=1.0, max_seeds=4, epochs=3
+    )
+    real = runner._second_stage
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_second_stage", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(config, quiet=True)
+    monkeypatch.setattr(runner, "_second_stage", real)
+    folder = config.out / config.name
+    assert "precision" not in json.loads((folder / "run.json").read_text())
+    typed = {"seeds", "precision", "max_seeds"}
+    outcome = runner.resume(folder, config, typed, quiet=True)
+    assert outcome.trained == 3  # seed 3: identity, relu, tanh
+    run = json.loads((folder / "run.json").read_text())
+    assert run["precision"]["first_seeds"] == [0, 1, 2] and run["config"]["seeds"] == [0, 1, 2, 3]
+
+
 def test_the_line_between_the_stages_says_what_the_first_asked_for():
     sizing = precision.Sizing((0, 1, 2), 14, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9))
     assert precision.announce(sizing, 2.0, 10) == (
