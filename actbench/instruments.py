@@ -95,7 +95,8 @@ class Instruments:
         # out, so the median is not pushed up); the bandwidth: the bytes over the median time
         values["kernel_us"] = _median(b["kernel_us"] for b in self.blocks)
         values["kernel_copy_x"] = _median(b["kernel_copy_x"] for b in self.blocks)
-        values["kernel_bytes"] = self.kernels.traffic or math.nan
+        # a float always: identity has none (NaN), and a column keeps one dtype
+        values["kernel_bytes"] = float(self.kernels.traffic or math.nan)
         kernel_us = values["kernel_us"]
         values["kernel_gbs"] = (
             values["kernel_bytes"] / kernel_us / 1e3 if kernel_us > 0 else math.nan
