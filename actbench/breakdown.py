@@ -35,11 +35,13 @@ in `compile` or `cuda-graph` mode, whose fused kernels mix the parts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from actbench import health
 from actbench.activation import Activation
 from actbench.clock import clock_for
 from actbench.network import Network, activation_modules, weight_layers
@@ -221,10 +223,5 @@ def subnormal_fraction(step: Step) -> float:
     tensors = [p.detach() for group in groups for p in group["params"]]
     for state in step.optimizer.state.values():
         tensors += [v for v in state.values() if torch.is_tensor(v) and v.is_floating_point()]
-    count = total = 0
-    for t in tensors:
-        if t.numel() > 1:
-            tiny = torch.finfo(t.dtype).tiny
-            count += int(((t != 0) & (t.abs() < tiny)).sum())
-            total += t.numel()
-    return count / total if total else 0.0
+    shares = health.subnormal_pct([t for t in tensors if t.numel() > 1])  # not step counts
+    return 0.0 if math.isnan(shares) else shares / 100
