@@ -7,8 +7,8 @@ them apart.
 
 - `local`: every group trains in a fresh worker process (`worker.py`, started as its own
   command line, `python -m actbench.worker`, as pyperf starts its workers), `jobs` of them
-  at once, each pinned to cores of its own when there are several; the next one is
-  started while the others train, so its imports cost no wall time, and waits for its
+  at once, each pinned to cores of its own when there are several; the next wave's are
+  started ahead (`spares.py`), so their imports cost no wall time, and wait for their
   turn. The parent schedules, relays progress and hands back results. A worker that dies
   is an error that names its seed; what finished before it is already saved.
 - `ray`: a task is one group; it asks for one GPU when the run is on CUDA, or for
@@ -25,23 +25,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 
 import cloudpickle
 
 from actbench import fingerprint, worker
+from actbench import spares as spares_mod
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.groups import Group
 from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
+from actbench.spares import Spares
 
 Started = Callable[[Group], None]
 Finished = Callable[[Group], None]
@@ -79,18 +78,6 @@ class _Worker:
     done: bool = False
 
 
-def _environment(cpu_capability: str | None = None) -> dict[str, str]:
-    """The worker imports this actbench (a checkout's, not another install's) first; an
-    installed one it finds where Python does. Its torch dispatches `cpu_capability` when
-    the run pins one (read once, when torch starts)."""
-    pinned = {**os.environ, **fingerprint.capability_env(cpu_capability)}
-    here = str(Path(__file__).resolve().parent.parent)
-    if here in sys.path and Path(here).name in ("site-packages", "dist-packages"):
-        return pinned
-    path = os.environ.get("PYTHONPATH")
-    return {**pinned, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
-
-
 def check_travels(plan: Plan) -> None:
     """Refuse, before a run folder exists, a plan that cannot be sent to a worker (a
     factory or loader holding a lock, an open file, a generator)."""
@@ -103,25 +90,26 @@ def check_travels(plan: Plan) -> None:
         ) from None
 
 
-def _start(job: worker.Job, slot: int) -> _Worker:
-    """Start `job`'s process and send it the job; it imports, then waits for `worker.Go`
-    (see `_go`). Its own session: Ctrl-C is the parent's to handle (it stops the workers)."""
-    ours, theirs = Pipe()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "actbench.worker", str(theirs.fileno()), str(os.getpid())],
-        pass_fds=[theirs.fileno()],
-        env=_environment(job.plan.config.cpu_capability),
-        start_new_session=True,
-    )
-    theirs.close()  # the child holds the only other end: EOF when it is gone
+def _start(job: worker.Job, spares: Spares) -> _Worker:
+    """Hand `job` to a started worker (`spares.py`); it imports, then waits for
+    `worker.Go` (see `_go`)."""
+    w = spares.take()
     # the caller's import path, so that modules it found (a test's, a notebook's folder)
     # are found by reference; what is defined in no module travels by value
     try:
-        ours.send(list(sys.path))
-        ours.send_bytes(cloudpickle.dumps(job))
+        w.conn.send(list(sys.path))
+        w.conn.send_bytes(cloudpickle.dumps(job))
     except OSError:  # it died while importing: found when its pipe is read
         pass
-    return _Worker(job.group, slot, process, ours)
+    return _Worker(job.group, -1, w.process, w.conn)
+
+
+def ahead(plan: Plan, count: int) -> contextlib.AbstractContextManager[Spares | None]:
+    """The workers of `plan`'s first `count` groups, started now so that their imports
+    overlap the parent's checks (`spares.py`); none for Ray, whose tasks start their own."""
+    if plan.config.executor == "ray":
+        return contextlib.nullcontext()
+    return spares_mod.ahead(count, plan.config.cpu_capability)
 
 
 def _go(w: _Worker, slot: int, affinity: list[int] | None, alone: bool) -> None:
@@ -157,20 +145,27 @@ def local(
     on_epoch: Callable[[EpochRecord], None],
     finished: Finished,
     jobs: int = 1,
+    spares: Spares | None = None,
 ) -> Iterator[TrialResult]:
-    """Train every group in a worker process of its own, `jobs` at a time."""
+    """Train every group in a worker process of its own, `jobs` at a time, a whole wave
+    more started ahead (from `spares` first): each imports while the others train, and is
+    ready when a slot frees. A slot frees when its worker says it is done, not when its
+    process has gone."""
     jobs = max(1, min(jobs, len(groups)))
     allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
     slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [plan.config.cpu_affinity]
     device, threads = str(pinning.device), pinning.threads
     pending = [worker.Job(plan, group, device, threads) for group in groups]
+    spares = spares or Spares(plan.config.cpu_capability)
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
+    leaving: list[_Worker] = []  # done, their processes exiting on their own
 
     def top_up() -> None:
-        """The slots' workers and one more, started ahead so that it is ready in time."""
-        while pending and len(waiting) + len(running) < jobs + 1:
-            waiting.append(_start(pending.pop(0), -1))
+        """The slots' workers and a wave more, started ahead so that they are ready."""
+        training = sum(not w.done for w in running.values())
+        while pending and len(waiting) + training < 2 * jobs:
+            waiting.append(_start(pending.pop(0), spares))
 
     try:
         top_up()
@@ -190,18 +185,20 @@ def local(
                         yield payload
                     elif kind == "error":
                         raise ActbenchError(f"seed {w.group.seed}: {payload}")
-                    elif kind == "done":
+                    elif kind == "done":  # its process may take a moment to go
                         w.done = True
-                    elif kind == "eof":
-                        w.process.wait()
-                        if not w.done:
-                            raise _died(w)
-                        del running[w.group]
                         free.append(w.slot)
                         finished(w.group)
+                    elif kind == "eof":  # gone, or going: reaped at the end
+                        del running[w.group]
+                        leaving.append(w)
+                        if not w.done:
+                            w.process.wait()
+                            raise _died(w)
     finally:
         for w in [*running.values(), *waiting]:  # interrupted or failed: stop the rest
             w.process.kill()
+        for w in [*running.values(), *waiting, *leaving]:
             w.process.wait()
             w.conn.close()
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from actbench import activation, device, environment, fingerprint, floor, kernels
+from actbench import activation, device, environment, fingerprint, floor, kernels, spares
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
 
@@ -215,16 +215,12 @@ def _runs(name: str) -> bool:
     return True
 
 
-def _env(capability: str) -> dict[str, str]:
-    return {**os.environ, "ATEN_CPU_CAPABILITY": capability}
-
-
 def in_child(request: Request, capability: str) -> list[dict]:
     """`probe` in a fresh process at `capability`; its refusal or failure in one line."""
     done = subprocess.run(
         [sys.executable, "-m", "actbench.kernel_probe"],
         input=json.dumps(asdict(request)),
-        env=_env(capability),
+        env=spares.environment(capability),  # this actbench, as a worker imports it
         capture_output=True,
         text=True,
         check=False,

@@ -13,7 +13,16 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     (
         "orchestration",
         frozenset(
-            {"runner", "executor", "worker", "progress", "interrupts", "groups", "kernel_probe"}
+            {
+                "runner",
+                "executor",
+                "spares",
+                "worker",
+                "progress",
+                "interrupts",
+                "groups",
+                "kernel_probe",
+            }
         ),
     ),
     (

@@ -9,11 +9,14 @@ goes to stderr so that stdout carries only tables.
 from __future__ import annotations
 
 import sys
+import warnings
 
 from tqdm import tqdm
 
+from actbench.errors import ActbenchWarning
 from actbench.groups import Group
 from actbench.records import EpochRecord, TrialResult
+from actbench.stats import MIN_TIMED_STEPS
 from actbench.task import ACCURACY, Metric
 
 
@@ -126,3 +129,38 @@ class Progress:
         for bar in self._bars.values():
             bar.close()
         self._bars.clear()
+
+
+class Notes:
+    """What a reader of the rows should know, said once per sweep when it ends (one
+    warning per kind, however many trials it concerns, and never over a progress bar)."""
+
+    def __init__(self) -> None:
+        self.rough: list[tuple[str, int, int]] = []  # (activation, seed, timed steps)
+        self.diverged: list[str] = []
+
+    def add(self, result: TrialResult) -> None:
+        timed = result.steps - result.warmup_steps
+        if timed < MIN_TIMED_STEPS:
+            self.rough.append((result.activation, result.seed, timed))
+        if result.diverged:
+            self.diverged.append(
+                f"{result.activation} (seed {result.seed}) at epoch {result.diverged_epoch}"
+            )
+
+    def say(self) -> None:
+        if self.rough:
+            steps = sorted(t for _, _, t in self.rough)
+            which = ", ".join(f"{a} (seed {s})" for a, s, _ in self.rough)
+            counts = f"{steps[0]}" if steps[0] == steps[-1] else f"{steps[0]}-{steps[-1]}"
+            warnings.warn(
+                ActbenchWarning(
+                    f"{len(self.rough)} trial(s) have only {counts} timed steps, so their "
+                    f"step-time statistics are rough (more {{epochs}} or a larger "
+                    f"{{train_limit}} help): {which}",
+                    ["epochs", "train_limit"],
+                ),
+                stacklevel=4,
+            )
+        if self.diverged:
+            warnings.warn(ActbenchWarning(f"diverged: {'; '.join(self.diverged)}"), stacklevel=4)

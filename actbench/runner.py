@@ -7,7 +7,7 @@ trials it is missing, under the plan it was started with.
 
 from __future__ import annotations
 
-import warnings
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -31,14 +31,14 @@ from actbench import device as device_mod
 from actbench import plan as plan_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
 from actbench.device import Pinning
-from actbench.errors import ActbenchError, ActbenchWarning
+from actbench.errors import ActbenchError
 from actbench.groups import Group
 from actbench.interrupts import SweepInterrupted, Terminated, sigterm_as_interrupt
 from actbench.plan import Plan
-from actbench.progress import Progress, between_stages
+from actbench.progress import Notes, Progress, between_stages
 from actbench.records import TrialResult
 from actbench.run_record import RunRecord
-from actbench.stats import MIN_TIMED_STEPS
+from actbench.spares import Spares
 from actbench.step import check_mode
 from actbench.storage import RunFolder
 
@@ -87,6 +87,27 @@ def run(request: SweepConfig, quiet: bool = False) -> SweepOutcome:
 
 def _run(plan: Plan, quiet: bool) -> SweepOutcome:
     pinning = _pin(plan)
+    with _ahead(plan, pinning, set()) as spares:
+        return _start(plan, pinning, quiet, spares)
+
+
+def _ahead(
+    plan: Plan, pinning: Pinning, done: Done
+) -> contextlib.AbstractContextManager[Spares | None]:
+    """The workers of the first two waves of groups, started before the parent's checks."""
+    todo, jobs = _scheduled(plan, pinning, done, 0)
+    return executor.ahead(plan, min(len(todo), 2 * jobs))
+
+
+def _scheduled(plan: Plan, pinning: Pinning, done: Done, first_id: int) -> tuple[list[Group], int]:
+    """The groups still to train, the last wave's split to fill every slot, and the slots."""
+    todo = groups.to_train(plan, done, first_id)
+    jobs = plan.config.jobs or executor.default_jobs(pinning, len(todo))
+    return groups.fill(plan, todo, jobs), jobs
+
+
+def _start(plan: Plan, pinning: Pinning, quiet: bool, spares: Spares | None) -> SweepOutcome:
+    """A new run folder, once the data loads and the network trains on it, and its sweep."""
     data_info, network_info = _data_info(plan, pinning)  # refused before a run folder exists
     executor.check_travels(plan)
     name = plan.config.name or f"{datetime.now():%Y%m%d-%H%M%S}-{pinning.device.type}"
@@ -107,7 +128,7 @@ def _run(plan: Plan, quiet: bool) -> SweepOutcome:
         "network": network_info,
     }
     try:
-        return _execute(plan, pinning, folder, run_info, quiet)
+        return _execute(plan, pinning, folder, run_info, quiet, spares)
     except BaseException:
         folder.remove_if_empty()  # stopped before its first trial: leave nothing behind
         raise
@@ -159,24 +180,26 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
             f"cannot resume {folder.path}: it ran on {recorded}, this would run on {pinning.device}"
         )
     folder.lock()  # held from here to the end of the resume (`_execute` releases it)
-    try:
-        folder.drop_unfinished()  # rows an interrupted trial appended before its row
-        if not groups.to_train(plan, _done(folder)):  # every trial saved: nothing to train
-            # unless a precision's first stage ended before its sizing was saved
-            more = _second_stage(plan, folder, run_info, quiet)
-            if more is None:
-                outcome = _complete(folder, run_info)
-                folder.unlock()
-                return outcome
-            plan = more
-        run_info["data"], network = _data_info(plan, pinning)
-        _same_network(folder, run_info.get("network") or {}, network)
-    except BaseException:
-        folder.unlock()
-        raise
-    run_info.setdefault("resumed", []).append(_now())
-    run_info.update(status="running", finished=None)
-    return _execute(plan, pinning, folder, run_info, quiet)
+    with contextlib.ExitStack() as stack:
+        try:
+            folder.drop_unfinished()  # rows an interrupted trial appended before its row
+            if not groups.to_train(plan, _done(folder)):  # every trial saved: nothing to train
+                # unless a precision's first stage ended before its sizing was saved
+                more = _second_stage(plan, folder, run_info, quiet)
+                if more is None:
+                    outcome = _complete(folder, run_info)
+                    folder.unlock()
+                    return outcome
+                plan = more
+            spares = stack.enter_context(_ahead(plan, pinning, _done(folder)))
+            run_info["data"], network = _data_info(plan, pinning)
+            _same_network(folder, run_info.get("network") or {}, network)
+        except BaseException:
+            folder.unlock()
+            raise
+        run_info.setdefault("resumed", []).append(_now())
+        run_info.update(status="running", finished=None)
+        return _execute(plan, pinning, folder, run_info, quiet, spares)
 
 
 def _data_info(plan: Plan, pinning: Pinning) -> tuple[dict, dict]:
@@ -219,16 +242,17 @@ def _execute(
     folder: RunFolder,
     run_info: dict,
     quiet: bool,
+    spares: Spares | None = None,
 ) -> SweepOutcome:
     """Train what `folder` is missing, and a second stage's seeds when a precision asks for
     them; the folder is locked by the caller, unlocked here."""
     try:
         with sigterm_as_interrupt():
-            outcome = _train(plan, pinning, folder, run_info, quiet)
+            outcome = _train(plan, pinning, folder, run_info, quiet, spares)
             more = _second_stage(plan, folder, run_info, quiet)
             if more is None:
                 return outcome
-            then = _train(more, pinning, folder, run_info, quiet)
+            then = _train(more, pinning, folder, run_info, quiet, spares)
             return replace(then, trained=outcome.trained + then.trained)
     finally:
         folder.unlock()
@@ -260,58 +284,27 @@ def _results(
     groups: list[Group],
     progress: Progress,
     jobs: int,
+    spares: Spares | None,
 ) -> Iterator[TrialResult]:
     """The executor's stream of finished trials: Ray tasks or worker processes."""
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
         return executor.ray_trials(groups, plan, pinning, started, finished)
-    return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs)
-
-
-class _Notes:
-    """What a reader of the rows should know, said once per sweep when it ends (one
-    warning per kind, however many trials it concerns, and never over a progress bar)."""
-
-    def __init__(self) -> None:
-        self.rough: list[tuple[str, int, int]] = []  # (activation, seed, timed steps)
-        self.diverged: list[str] = []
-
-    def add(self, result: TrialResult) -> None:
-        timed = result.steps - result.warmup_steps
-        if timed < MIN_TIMED_STEPS:
-            self.rough.append((result.activation, result.seed, timed))
-        if result.diverged:
-            self.diverged.append(
-                f"{result.activation} (seed {result.seed}) at epoch {result.diverged_epoch}"
-            )
-
-    def say(self) -> None:
-        if self.rough:
-            steps = sorted(t for _, _, t in self.rough)
-            which = ", ".join(f"{a} (seed {s})" for a, s, _ in self.rough)
-            counts = f"{steps[0]}" if steps[0] == steps[-1] else f"{steps[0]}-{steps[-1]}"
-            warnings.warn(
-                ActbenchWarning(
-                    f"{len(self.rough)} trial(s) have only {counts} timed steps, so their "
-                    f"step-time statistics are rough (more {{epochs}} or a larger "
-                    f"{{train_limit}} help): {which}",
-                    ["epochs", "train_limit"],
-                ),
-                stacklevel=4,
-            )
-        if self.diverged:
-            warnings.warn(ActbenchWarning(f"diverged: {'; '.join(self.diverged)}"), stacklevel=4)
+    return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs, spares)
 
 
 def _train(
-    plan: Plan, pinning: Pinning, folder: RunFolder, run_info: dict, quiet: bool
+    plan: Plan,
+    pinning: Pinning,
+    folder: RunFolder,
+    run_info: dict,
+    quiet: bool,
+    spares: Spares | None,
 ) -> SweepOutcome:
     machine = run_info.setdefault("environment", environment.collect(pinning))
     run_info["timer_overhead_us"] = clock.overhead_us(pinning.device)
     done = _done(folder)
-    todo = groups.to_train(plan, done, _next_group_id(folder))
-    jobs = plan.config.jobs or executor.default_jobs(pinning, len(todo))
-    todo = groups.fill(plan, todo, jobs)
+    todo, jobs = _scheduled(plan, pinning, done, _next_group_id(folder))
     run_info["jobs"] = jobs  # groups at once in this (latest) execution
     folder.write_run(run_info)
 
@@ -319,9 +312,9 @@ def _train(
     c = plan.config
     total = len(done) + len(missing)
     progress = Progress(total, c.epochs, c.schedule, quiet, len(done), plan.metric)
-    results = _results(plan, pinning, todo, progress, jobs)
+    results = _results(plan, pinning, todo, progress, jobs, spares)
     pacers = {(g.seed, g.id, g.names[0]) for g in todo if g.paced}
-    trained, notes = 0, _Notes()
+    trained, notes = 0, Notes()
     try:
         for result in results:
             if (result.seed, result.group, result.activation) in pacers:

@@ -88,7 +88,7 @@ def tiny_config(tiny_mnist: Path, tmp_path: Path) -> SweepConfig:
     )
 
 
-def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1):
+def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1, spares=None):
     """`executor.local`'s stand-in: the seed groups train one after another in the test's
     process, through the worker's own `train_group`."""
     for group in groups:
@@ -97,12 +97,18 @@ def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1)
         finished(group)
 
 
+def _none_ahead(plan, count):
+    """No worker started ahead: the in-process stand-in needs none."""
+    return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def in_process() -> Iterator[None]:
     """Sweeps started inside train in this process (for fixtures wider than a test, which
     the autouse fixture below does not reach)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(executor, "local", _in_this_process)
+        patch.setattr(executor, "ahead", _none_ahead)
         yield
 
 
@@ -112,6 +118,7 @@ def _sweeps_train_in_process(request: pytest.FixtureRequest, monkeypatch: pytest
     in the test's process, unless the test is about the worker processes (`workers`)."""
     if request.node.get_closest_marker("workers") is None:
         monkeypatch.setattr(executor, "local", _in_this_process)
+        monkeypatch.setattr(executor, "ahead", _none_ahead)
 
 
 @pytest.fixture(autouse=True)

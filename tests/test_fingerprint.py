@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from actbench import cli, device, executor, fingerprint, runner
+from actbench import cli, device, fingerprint, runner, spares
 from actbench.errors import ActbenchError
 from actbench.run_record import RunRecord
 
@@ -126,8 +126,8 @@ def test_a_resumed_run_saved_before_fingerprints_gets_no_workers_reading():
 
 
 def test_a_worker_starts_with_the_pinned_capability_in_its_environment():
-    assert executor._environment("avx2")["ATEN_CPU_CAPABILITY"] == "avx2"
-    assert executor._environment(None).get("ATEN_CPU_CAPABILITY") == fingerprint.os.environ.get(
+    assert spares.environment("avx2")["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert spares.environment(None).get("ATEN_CPU_CAPABILITY") == fingerprint.os.environ.get(
         "ATEN_CPU_CAPABILITY"
     )
 

@@ -123,7 +123,7 @@ def _far_apart(factor: float):
     """`executor.local`'s in-process stand-in, with tanh's rounds `factor` times as slow
     on odd seeds: per-seed costs far apart."""
 
-    def local(groups, plan, pinning, started, on_epoch, finished, jobs=1):
+    def local(groups, plan, pinning, started, on_epoch, finished, jobs=1, spares=None):
         for result in _in_this_process(groups, plan, pinning, started, on_epoch, finished):
             if result.activation == "tanh" and result.seed % 2:
                 rounds = [replace(r, us_median=r.us_median * factor) for r in result.rounds]

@@ -1,5 +1,6 @@
 """Seeds in worker processes of their own: one process per seed, deaths named, cores apart."""
 
+import contextlib
 import os
 import signal
 from dataclasses import replace
@@ -7,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from actbench import executor, runner
+from actbench import executor, runner, spares
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.progress import Progress
@@ -153,3 +154,63 @@ def test_the_last_seed_is_split_to_fill_the_idle_core_with_its_baseline_beside_e
     last = rounds.groupby(["activation", "group"])["round"].max()
     assert last["identity", 1] <= last["tanh", 1] + 1
     assert trials.set_index(["activation", "seed"]).loc[("identity", 2), "group"] == 0
+
+
+def _spares_seen(monkeypatch) -> tuple[list[list[int]], list[int]]:
+    """The pids of the workers started ahead, as the parent's data check begins, and the
+    pid each group was handed to."""
+    ahead, handed = [], []
+    real_ahead, real_start = executor.ahead, executor._start
+
+    def check(plan, pinning):
+        ahead.append([s.process.pid for s in spares_now[0].idle])
+        return real_check(plan, pinning)
+
+    @contextlib.contextmanager
+    def spy(plan, count):
+        with real_ahead(plan, count) as spares:
+            spares_now[0] = spares
+            yield spares
+
+    def start(job, spares):
+        w = real_start(job, spares)
+        handed.append(w.process.pid)
+        return w
+
+    spares_now, real_check = [None], runner._data_info
+    monkeypatch.setattr(executor, "ahead", spy)
+    monkeypatch.setattr(executor, "_start", start)
+    monkeypatch.setattr(runner, "_data_info", check)
+    return ahead, handed
+
+
+@pytest.mark.slow
+def test_the_first_two_waves_of_workers_start_before_the_data_is_checked(tiny_config, monkeypatch):
+    """Three seeds on two slots: four groups (seed 2 split in two), two waves, so four
+    workers are importing while the parent loads the data, and each group trains in one of
+    them."""
+    ahead, handed = _spares_seen(monkeypatch)
+    runner.run(replace(tiny_config, seeds=[0, 1, 2], jobs=2, patience=0), quiet=True)
+    assert len(ahead) == 1 and len(ahead[0]) == 4
+    assert sorted(handed) == sorted(ahead[0])
+
+
+@pytest.mark.slow
+def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkeypatch):
+    started = []
+    real_spawn = spares.spawn
+
+    def spawn(capability=None):
+        started.append(real_spawn(capability))
+        return started[-1]
+
+    def refuse(plan, pinning):
+        raise ActbenchError("no data here")
+
+    monkeypatch.setattr(spares, "spawn", spawn)
+    monkeypatch.setattr(runner, "_data_info", refuse)
+    with pytest.raises(ActbenchError, match="no data here"):
+        runner.run(replace(tiny_config, seeds=[0, 1], jobs=2), quiet=True)
+    assert len(started) == 2
+    assert all(s.process.poll() is not None for s in started)  # killed and reaped
+    assert not (tiny_config.out / "tiny").exists()

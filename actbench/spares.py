@@ -1,0 +1,104 @@
+"""Worker processes started ahead of their jobs, so that their imports overlap other work.
+
+A worker spends its first seconds importing torch and actbench (about 3 s of a core on this
+project's 2-core machine). Started when its group's turn comes, those seconds are wall time
+with a core held and nothing timed: at a sweep's start the parent's own checks (the data
+loaded, the network tried, the machine read) would run first and every worker's imports
+after them. So a sweep starts the workers of its first two waves (`ahead`) as soon as its
+plan is resolved, before those checks, and `executor.local` hands each one a job when its
+turn comes: a worker imports, then waits on its pipe for the parent's import path and its
+job. Whatever is not handed a job (a check refused the run, Ctrl-C, a run that needed
+fewer) is killed when the sweep ends.
+
+A spare is a fresh `python -m actbench.worker` process, as every worker is (see
+`worker.py`): nothing is forked from a process that has trained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from actbench import fingerprint
+
+
+@dataclass
+class Spawned:
+    """A worker process that is importing or waiting for its job, and the parent's end of
+    its pipe (EOF when the process is gone)."""
+
+    process: subprocess.Popen
+    conn: Connection
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.conn.close()
+
+
+def environment(cpu_capability: str | None = None) -> dict[str, str]:
+    """The worker imports this actbench (a checkout's, not another install's) first; an
+    installed one it finds where Python does. Its torch dispatches `cpu_capability` when
+    the run pins one (read once, when torch starts)."""
+    pinned = {**os.environ, **fingerprint.capability_env(cpu_capability)}
+    here = str(Path(__file__).resolve().parent.parent)
+    if here in sys.path and Path(here).name in ("site-packages", "dist-packages"):
+        return pinned
+    path = os.environ.get("PYTHONPATH")
+    return {**pinned, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
+
+
+def spawn(cpu_capability: str | None = None) -> Spawned:
+    """Start a worker process. Its own session: Ctrl-C is the parent's to handle (it stops
+    the workers)."""
+    ours, theirs = Pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actbench.worker", str(theirs.fileno()), str(os.getpid())],
+        pass_fds=[theirs.fileno()],
+        env=environment(cpu_capability),
+        start_new_session=True,
+    )
+    theirs.close()  # the child holds the only other end: EOF when it is gone
+    return Spawned(process, ours)
+
+
+class Spares:
+    """Workers started ahead, all with the run's environment, handed out first come."""
+
+    def __init__(self, cpu_capability: str | None = None) -> None:
+        self.cpu_capability = cpu_capability
+        self.idle: list[Spawned] = []
+
+    def start(self, count: int) -> None:
+        """Have `count` workers started and not yet handed out."""
+        while len(self.idle) < count:
+            self.idle.append(spawn(self.cpu_capability))
+
+    def take(self) -> Spawned:
+        """A started worker, the longest started first; a new one when none is left."""
+        return self.idle.pop(0) if self.idle else spawn(self.cpu_capability)
+
+    def close(self) -> None:
+        """Kill every worker that was never handed a job."""
+        for spare in self.idle:
+            with contextlib.suppress(OSError):
+                spare.kill()
+        self.idle.clear()
+
+
+@contextlib.contextmanager
+def ahead(count: int, cpu_capability: str | None = None) -> Iterator[Spares]:
+    """`count` workers started now; those not handed a job killed on the way out."""
+    spares = Spares(cpu_capability)
+    try:
+        spares.start(count)
+        yield spares
+    finally:
+        spares.close()
