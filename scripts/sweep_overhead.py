@@ -9,10 +9,14 @@ the rows (`trials.csv`) and of the pacers (a baseline trained again beside a spl
 part, whose rounds the costs are measured against: `rounds.csv`, steps × median); the
 rows alone give `efficiency_rows`. The rest of the core-seconds is split into the parts the
 run recorded (validation, readings, batch fetches and the rest of the trials' own loops,
-from history.csv and trials.csv) and what no trial's loop holds (processes starting,
-data loading, test passes, final readings, pictures, cores left idle). `overhead` (1 -
-timed / wall) is kept for older results. A saved run can be kept with `--keep DIR` (the last
-sweep's folder is moved there).
+from history.csv and trials.csv) and what no trial's loop holds, in three: before the first
+timed step (the command's and the workers' start, the data loaded and checked, the
+trainers built), after the last round (the last trial's test pass and final readings, the
+summary, the pictures, the table, the exit), both from rounds.csv's wall-clock times
+against the command's, and between them (data loads, test passes and final readings of
+the other groups, a slot waiting for its next group or for the other slot's last one).
+`overhead` (1 - timed / wall) is kept for older results. A saved run can be kept with
+`--keep DIR` (the last sweep's folder is moved there).
 
     python scripts/sweep_overhead.py --sweeps 3 --json results/sweep_overhead-cpu.json
 
@@ -38,7 +42,7 @@ from actbench.storage import RunFolder
 
 def one(extra: list[str], out: Path, name: str) -> dict:
     argv = [sys.executable, "-m", "actbench", "sweep", "--out", str(out), "--name", name]
-    start = time.perf_counter()
+    launched, start = time.time(), time.perf_counter()
     proc = subprocess.run([*argv, "--quiet", *extra], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode:
@@ -48,7 +52,13 @@ def one(extra: list[str], out: Path, name: str) -> dict:
     cores = parts.pop("cores")
     held = wall * cores
     timed = parts["steps"] + parts["pacer_steps"]
-    parts["outside the trials' loops"] = held - sum(parts.values())
+    outside = held - sum(parts.values())
+    first, last = steps_span(run)
+    parts["before the first step"] = cores * (first - launched)
+    parts["after the last step"] = cores * (launched + wall - last)
+    parts["between, outside the trials' loops"] = (
+        outside - parts["before the first step"] - parts["after the last step"]
+    )
     print(
         f"  {name}: wall {wall:.1f} s on {cores} core(s), timed steps {timed:.1f} s, "
         f"efficiency {timed / held:.3f}",
@@ -88,6 +98,14 @@ def core_seconds(run: RunFolder) -> dict:
         "batch fetches": fetch,
         "rest of the trials' loops": loops - steps - validation - readings - fetch,
     }
+
+
+def steps_span(run: RunFolder) -> tuple[float, float]:
+    """Wall-clock times of the sweep's first timed step and of the end of its last round
+    (a round's start plus its steps at their median), from rounds.csv."""
+    rounds = run.rounds()
+    ends = rounds["start_seconds"] + rounds["steps"] * rounds["us_median"] / 1e6
+    return float(rounds["start_seconds"].min()), float(ends.max())
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import device, executor, worker
+from actbench import device, executor, printout, worker
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -119,6 +119,19 @@ def _sweeps_train_in_process(request: pytest.FixtureRequest, monkeypatch: pytest
     if request.node.get_closest_marker("workers") is None:
         monkeypatch.setattr(executor, "local", _in_this_process)
         monkeypatch.setattr(executor, "ahead", _none_ahead)
+
+
+def _no_pictures(folder, summary=None) -> list[Path]:
+    """`printout.draw`'s stand-in: nothing drawn (a second or more a sweep, in matplotlib)."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _pictures_only_where_tested(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A sweep in a test draws its pictures only where the test is about them (`pictures`);
+    the others check numbers and text, and the pictures have tests of their own."""
+    if request.node.get_closest_marker("pictures") is None:
+        monkeypatch.setattr(printout, "draw", _no_pictures)
 
 
 @pytest.fixture(autouse=True)

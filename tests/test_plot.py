@@ -12,6 +12,8 @@ from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 from tests.conftest import in_process, make_mnist
 
+pytestmark = pytest.mark.pictures  # every test here is about the pictures
+
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory) -> SweepConfig:

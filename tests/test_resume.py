@@ -125,6 +125,7 @@ def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsy
     assert not (tiny_config.out / "tiny" / ".lock").exists()  # released on the way out
 
 
+@pytest.mark.pictures
 def test_resume_of_a_run_stopped_while_drawing_draws_what_is_missing(tiny_config, capsys):
     """Ctrl-C while the pictures were drawn: the run is not complete, and `--resume` draws
     the missing picture instead of answering that there is nothing to do."""

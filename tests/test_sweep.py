@@ -15,6 +15,7 @@ from actbench.storage import RunFolder
 from tests.conftest import first_result_then_interrupt
 
 
+@pytest.mark.pictures
 def test_sweep_writes_a_complete_run_folder(tiny_config):
     tiny_config = replace(tiny_config, seeds=[0, 1])
     # 3 rounds an epoch: enough for an interval within each seed
