@@ -101,14 +101,26 @@ def _start(job: worker.Job, spares: Spares) -> _Worker:
         w.conn.send_bytes(cloudpickle.dumps(job))
     except OSError:  # it died while importing: found when its pipe is read
         pass
+    except BaseException:  # Ctrl-C, or a job that would not pickle: no worker left behind
+        w.kill()
+        raise
     return _Worker(job.group, -1, w.process, w.conn)
 
 
-def ahead(plan: Plan, count: int) -> contextlib.AbstractContextManager[Spares | None]:
+def _allowed(pinning: Pinning) -> list[int]:
+    return [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
+
+
+def ahead(
+    plan: Plan, pinning: Pinning, jobs: int, count: int
+) -> contextlib.AbstractContextManager[Spares | None]:
     """The workers of `plan`'s first `count` groups, started now so that their imports
-    overlap the parent's checks (`spares.py`); none for Ray, whose tasks start their own."""
+    overlap the parent's checks (`spares.py`), once `jobs` slots are known to fit the
+    CPUs; none for Ray, whose tasks start their own."""
     if plan.config.executor == "ray":
         return contextlib.nullcontext()
+    if jobs > 1:
+        cores_for(jobs, pinning.threads, _allowed(pinning))  # refused before any starts
     return spares_mod.ahead(count, plan.config.cpu_capability)
 
 
@@ -149,23 +161,37 @@ def local(
 ) -> Iterator[TrialResult]:
     """Train every group in a worker process of its own, `jobs` at a time, a whole wave
     more started ahead (from `spares` first): each imports while the others train, and is
-    ready when a slot frees. A slot frees when its worker says it is done, not when its
-    process has gone."""
+    ready when a slot frees. On a CPU a slot frees when its worker says it is done, not
+    when its process has gone (its exit would hold the next group back); on an
+    accelerator once it has gone, with the device memory it held."""
     jobs = max(1, min(jobs, len(groups)))
-    allowed = [int(c) for c in pinning.cpu_affinity.split(",")] if pinning.cpu_affinity else []
-    slots = cores_for(jobs, pinning.threads, allowed) if jobs > 1 else [plan.config.cpu_affinity]
+    slots = (
+        cores_for(jobs, pinning.threads, _allowed(pinning))
+        if jobs > 1
+        else [plan.config.cpu_affinity]
+    )
     device, threads = str(pinning.device), pinning.threads
     pending = [worker.Job(plan, group, device, threads) for group in groups]
     spares = spares or Spares(plan.config.cpu_capability)
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
-    leaving: list[_Worker] = []  # done, their processes exiting on their own
+    leaving: list[subprocess.Popen] = []  # done: their processes exit on their own
 
     def top_up() -> None:
         """The slots' workers and a wave more, started ahead so that they are ready."""
-        training = sum(not w.done for w in running.values())
-        while pending and len(waiting) + training < 2 * jobs:
+        while pending and len(waiting) + len(running) < 2 * jobs:
             waiting.append(_start(pending.pop(0), spares))
+
+    def done(w: _Worker) -> None:
+        """`w` sent all it trained: its slot is free, its pipe closed, its process left to
+        exit (a child it forked may hold the pipe open: nothing waits for that)."""
+        if pinning.device.type != "cpu":
+            w.process.wait()
+        del running[w.group]
+        w.conn.close()
+        leaving.append(w.process)
+        free.append(w.slot)
+        finished(w.group)
 
     try:
         top_up()
@@ -185,22 +211,21 @@ def local(
                         yield payload
                     elif kind == "error":
                         raise ActbenchError(f"seed {w.group.seed}: {payload}")
-                    elif kind == "done":  # its process may take a moment to go
-                        w.done = True
-                        free.append(w.slot)
-                        finished(w.group)
-                    elif kind == "eof":  # gone, or going: reaped at the end
-                        del running[w.group]
-                        leaving.append(w)
-                        if not w.done:
-                            w.process.wait()
-                            raise _died(w)
+                    elif kind == "done":
+                        done(w)
+                        break
+                    elif kind == "eof":  # gone before it was done
+                        w.process.wait()
+                        raise _died(w)
+            leaving[:] = [p for p in leaving if p.poll() is None]  # reaped once gone
     finally:
         for w in [*running.values(), *waiting]:  # interrupted or failed: stop the rest
             w.process.kill()
-        for w in [*running.values(), *waiting, *leaving]:
+        for w in [*running.values(), *waiting]:
             w.process.wait()
             w.conn.close()
+        for process in leaving:
+            process.wait()
 
 
 def remote_group(pickled: bytes) -> list[TrialResult]:

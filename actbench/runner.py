@@ -96,7 +96,7 @@ def _ahead(
 ) -> contextlib.AbstractContextManager[Spares | None]:
     """The workers of the first two waves of groups, started before the parent's checks."""
     todo, jobs = _scheduled(plan, pinning, done, 0)
-    return executor.ahead(plan, min(len(todo), 2 * jobs))
+    return executor.ahead(plan, pinning, jobs, min(len(todo), 2 * jobs))
 
 
 def _scheduled(plan: Plan, pinning: Pinning, done: Done, first_id: int) -> tuple[list[Group], int]:

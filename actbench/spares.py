@@ -1,14 +1,13 @@
 """Worker processes started ahead of their jobs, so that their imports overlap other work.
 
-A worker spends its first seconds importing torch and actbench (about 3 s of a core on this
-project's 2-core machine). Started when its group's turn comes, those seconds are wall time
-with a core held and nothing timed: at a sweep's start the parent's own checks (the data
-loaded, the network tried, the machine read) would run first and every worker's imports
-after them. So a sweep starts the workers of its first two waves (`ahead`) as soon as its
-plan is resolved, before those checks, and `executor.local` hands each one a job when its
-turn comes: a worker imports, then waits on its pipe for the parent's import path and its
-job. Whatever is not handed a job (a check refused the run, Ctrl-C, a run that needed
-fewer) is killed when the sweep ends.
+A worker spends its first seconds importing torch and actbench. Started when its group's
+turn comes, those seconds are wall time with a core held and nothing timed: at a sweep's
+start the parent's own checks (the data loaded, the network tried, the machine read) would
+run first and every worker's imports after them. So a sweep starts the workers of its
+first two waves (`ahead`) as soon as its plan is resolved, before those checks, and
+`executor.local` hands each one a job when its turn comes: a worker imports, then waits on
+its pipe for the parent's import path and its job. Whatever is not handed a job (a check
+refused the run, Ctrl-C) is killed when the sweep ends.
 
 A spare is a fresh `python -m actbench.worker` process, as every worker is (see
 `worker.py`): nothing is forked from a process that has trained.

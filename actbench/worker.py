@@ -1,7 +1,7 @@
 """One seed's group, trained in a worker process of its own.
 
-The parent (`executor.local`) starts one fresh process per seed (`python -m
-actbench.worker FD PARENT`), as pyperf runs each
+Every group trains in a fresh process (`python -m actbench.worker FD PARENT`, started by
+`spares.spawn`, ahead of its turn; `executor.local` hands it its job), as pyperf runs each
 benchmark in worker processes: what differs between processes (address-space layout,
 allocator state, thread placement) then differs between seeds, and the spread over seeds
 that every interval is built from carries it. A worker pins its own device, threads and
@@ -11,7 +11,7 @@ it; the parent saves each trial at once. Pickling happens here, between rounds, 
 a background thread that could stall a timed step.
 
 Ctrl-C is the parent's to handle (it stops the workers); a worker whose parent died
-(kill -9) exits by itself within a second.
+(kill -9) exits by itself within a second of noticing (once its imports are done).
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ class Job:
 
 @dataclass(frozen=True)
 class Go:
-    """The parent's word to start, once the worker has cores: it was started early, while
-    another group trained, so that its imports cost the sweep no wall time."""
+    """The parent's word to start, once the worker has cores: it was started early (while
+    the parent checked the data, or while other groups trained), so that its imports cost
+    the sweep no wall time of its own."""
 
     cpu_affinity: list[int] | None
     own_cores: bool  # alone on its cores: untimed passes may use all of them
@@ -137,8 +138,3 @@ def main(conn: Connection, parent: int) -> None:
 
 if __name__ == "__main__":
     main(Connection(int(sys.argv[1])), int(sys.argv[2]))
-    # all it trained was sent: no interpreter teardown (freeing torch's and the data's
-    # memory) on a core the next group already trains on
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)

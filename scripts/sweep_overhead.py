@@ -10,11 +10,13 @@ part, whose rounds the costs are measured against: `rounds.csv`, steps × median
 rows alone give `efficiency_rows`. The rest of the core-seconds is split into the parts the
 run recorded (validation, readings, batch fetches and the rest of the trials' own loops,
 from history.csv and trials.csv) and what no trial's loop holds, in three: before the first
-timed step (the command's and the workers' start, the data loaded and checked, the
-trainers built), after the last round (the last trial's test pass and final readings, the
-summary, the pictures, the table, the exit), both from rounds.csv's wall-clock times
-against the command's, and between them (data loads, test passes and final readings of
-the other groups, a slot waiting for its next group or for the other slot's last one).
+step (the command's and the workers' start, the data loaded and checked, the trainers
+built), after the last step (the last trial's test pass and final readings, the summary,
+the pictures, the table, the exit; on every core, less the last trial's own last
+validation and readings, counted as such), both from rounds.csv's wall-clock times against
+the command's (`steps_span`), and between them (data loads, test passes and final
+readings of the other groups, a slot waiting for its next group or for the other slot's
+last one).
 `overhead` (1 - timed / wall) is kept for older results. A saved run can be kept with
 `--keep DIR` (the last sweep's folder is moved there).
 
@@ -55,7 +57,7 @@ def one(extra: list[str], out: Path, name: str) -> dict:
     outside = held - sum(parts.values())
     first, last = steps_span(run)
     parts["before the first step"] = cores * (first - launched)
-    parts["after the last step"] = cores * (launched + wall - last)
+    parts["after the last step"] = cores * (launched + wall - last) - after_overlap(run)
     parts["between, outside the trials' loops"] = (
         outside - parts["before the first step"] - parts["after the last step"]
     )
@@ -101,11 +103,40 @@ def core_seconds(run: RunFolder) -> dict:
 
 
 def steps_span(run: RunFolder) -> tuple[float, float]:
-    """Wall-clock times of the sweep's first timed step and of the end of its last round
-    (a round's start plus its steps at their median), from rounds.csv."""
+    """Wall-clock times of the sweep's first step and of the end of its last one, from
+    rounds.csv. A group's warm-up steps train before its first saved round (rounds.csv keeps
+    the rounds that time steps): the first step is a group's first round less its trials'
+    warm-up at their median; the last is the end of the last round (its start plus its steps
+    at their median), less nothing, but that trial's last validation and readings follow it
+    and are counted as such, so `after_overlap` says how long they took."""
     rounds = run.rounds()
+    warmup = json.loads((run.path / "run.json").read_text())["config"]["warmup_steps"]
+    keys = ["seed", "group"]
+    medians = rounds.groupby([*keys, "activation"])["us_median"].median()
+    warm = (warmup * medians / 1e6).groupby(level=keys).sum()
+    starts = rounds.groupby(keys)["start_seconds"].min()
     ends = rounds["start_seconds"] + rounds["steps"] * rounds["us_median"] / 1e6
-    return float(rounds["start_seconds"].min()), float(ends.max())
+    return float((starts - warm).min()), float(ends.max())
+
+
+def after_overlap(run: RunFolder) -> float:
+    """Seconds of the last-ending trial's last validation and readings, which follow its last
+    step and are already counted as validation and readings (0 when it was a pacer)."""
+    rounds, trials, history = run.rounds(), run.trials(), run.history()
+    ends = rounds["start_seconds"] + rounds["steps"] * rounds["us_median"] / 1e6
+    last = rounds.loc[ends.idxmax()]
+    row = trials[
+        (trials["activation"] == last["activation"])
+        & (trials["seed"] == last["seed"])
+        & (trials["group"] == last["group"])
+    ]
+    if row.empty:
+        return 0.0
+    mine = history[
+        (history["activation"] == last["activation"]) & (history["seed"] == last["seed"])
+    ]
+    final = mine[mine["epoch"] == mine["epoch"].max()]
+    return float((final["eval_seconds"] + final["probe_seconds"]).sum())
 
 
 def main() -> int:

@@ -97,7 +97,7 @@ def _in_this_process(groups, plan, pinning, started, on_epoch, finished, jobs=1,
         finished(group)
 
 
-def _none_ahead(plan, count):
+def _none_ahead(plan, pinning, jobs, count):
     """No worker started ahead: the in-process stand-in needs none."""
     return contextlib.nullcontext()
 

@@ -113,6 +113,7 @@ def test_resume_of_a_missing_run_is_an_error(tmp_path, capsys):
     assert "no actbench run at" in err and "Traceback" not in err
 
 
+@pytest.mark.pictures  # a run whose pictures are all there: nothing is drawn again
 def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsys):
     runner.run(tiny_config, quiet=True)
     before = (tiny_config.out / "tiny" / "trials.csv").read_bytes()
@@ -120,6 +121,7 @@ def test_resume_of_a_complete_run_says_there_is_nothing_to_do(tiny_config, capsy
     assert cli.main([*argv, "--data-dir", str(tiny_config.data_dir)]) == 0
     captured = capsys.readouterr()
     assert "nothing to resume: every trial of" in captured.err
+    assert "wrote what was missing" not in captured.err
     assert "| relu" in captured.out or "relu" in captured.out
     assert (tiny_config.out / "tiny" / "trials.csv").read_bytes() == before
     assert not (tiny_config.out / "tiny" / ".lock").exists()  # released on the way out

@@ -167,8 +167,8 @@ def _spares_seen(monkeypatch) -> tuple[list[list[int]], list[int]]:
         return real_check(plan, pinning)
 
     @contextlib.contextmanager
-    def spy(plan, count):
-        with real_ahead(plan, count) as spares:
+    def spy(plan, pinning, jobs, count):
+        with real_ahead(plan, pinning, jobs, count) as spares:
             spares_now[0] = spares
             yield spares
 
@@ -212,5 +212,5 @@ def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkey
     with pytest.raises(ActbenchError, match="no data here"):
         runner.run(replace(tiny_config, seeds=[0, 1], jobs=2), quiet=True)
     assert len(started) == 2
-    assert all(s.process.poll() is not None for s in started)  # killed and reaped
+    assert all(s.process.returncode == -signal.SIGKILL for s in started)  # killed, reaped
     assert not (tiny_config.out / "tiny").exists()
