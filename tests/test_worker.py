@@ -214,3 +214,39 @@ def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkey
     assert len(started) == 2
     assert all(s.process.returncode == -signal.SIGKILL for s in started)  # killed, reaped
     assert not (tiny_config.out / "tiny").exists()
+
+
+@pytest.mark.slow
+def test_a_resume_refused_by_its_checks_leaves_no_worker_behind_and_the_run_unlocked(
+    tiny_config, monkeypatch
+):
+    """A run stopped after its first trial; its resume starts the missing groups' workers,
+    then its data check refuses: every one of them killed, the run's lock released."""
+    config = replace(tiny_config, seeds=[0, 1], jobs=2)
+    real_add = runner.RunFolder.add_trial
+
+    def stop(folder, result):
+        real_add(folder, result)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.RunFolder, "add_trial", stop)
+    with pytest.raises(runner.SweepInterrupted):
+        runner.run(config, quiet=True)
+    monkeypatch.setattr(runner.RunFolder, "add_trial", real_add)
+    started = []
+    real_spawn = spares.spawn
+
+    def spawn(capability=None):
+        started.append(real_spawn(capability))
+        return started[-1]
+
+    def refuse(plan, pinning):
+        raise ActbenchError("no data here")
+
+    monkeypatch.setattr(spares, "spawn", spawn)
+    monkeypatch.setattr(runner, "_data_info", refuse)
+    with pytest.raises(ActbenchError, match="no data here"):
+        runner.resume(config.out / config.name, config, set(), quiet=True)
+    assert len(started) == 2  # one group per seed still to train
+    assert all(s.process.returncode == -signal.SIGKILL for s in started)
+    assert not (config.out / config.name / ".lock").exists()
