@@ -137,6 +137,8 @@ def test_each_refusal_is_one_line_with_the_same_words_from_the_cli_and_the_api(
     code, tmp_path, capsys, monkeypatch, model, dataset, words
 ):
     monkeypatch.setattr(executor, "_start", lambda *a, **k: pytest.fail("trained"))
+    # sweeps in tests train in this process, through the worker's own `train_group`
+    monkeypatch.setattr(executor.worker, "train_group", lambda *a, **k: pytest.fail("trained"))
     model, dataset, words = (s.format(code=code) for s in (model, dataset, words))
     argv = ["sweep", "--model", model, "--dataset", dataset, "--activations", "relu"]
     argv += ["--device", "cpu", "--epochs", "1", "--batch-size", "50", "--seeds", "0"]

@@ -101,6 +101,8 @@ def test_bad_output_folder_is_refused_before_any_training(tiny_config, monkeypat
     blocker.write_text("x")
     tiny_config = replace(tiny_config, out=blocker)
     monkeypatch.setattr(executor, "_start", lambda *a, **k: pytest.fail("trained"))
+    # sweeps in tests train in this process, through the worker's own `train_group`
+    monkeypatch.setattr(executor.worker, "train_group", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ActbenchError, match="cannot write results"):
         runner.run(tiny_config, quiet=True)
 
