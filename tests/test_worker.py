@@ -195,8 +195,8 @@ def test_the_first_two_waves_of_workers_start_before_the_data_is_checked(tiny_co
     assert sorted(handed) == sorted(ahead[0])
 
 
-@pytest.mark.slow
-def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkeypatch):
+def _spawned_then_refused(monkeypatch) -> list[spares.Spawned]:
+    """Every worker started from now on; the parent's data check refuses the run."""
     started = []
     real_spawn = spares.spawn
 
@@ -209,6 +209,12 @@ def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkey
 
     monkeypatch.setattr(spares, "spawn", spawn)
     monkeypatch.setattr(runner, "_data_info", refuse)
+    return started
+
+
+@pytest.mark.slow
+def test_a_run_refused_by_its_checks_leaves_no_worker_behind(tiny_config, monkeypatch):
+    started = _spawned_then_refused(monkeypatch)
     with pytest.raises(ActbenchError, match="no data here"):
         runner.run(replace(tiny_config, seeds=[0, 1], jobs=2), quiet=True)
     assert len(started) == 2
@@ -233,18 +239,7 @@ def test_a_resume_refused_by_its_checks_leaves_no_worker_behind_and_the_run_unlo
     with pytest.raises(runner.SweepInterrupted):
         runner.run(config, quiet=True)
     monkeypatch.setattr(runner.RunFolder, "add_trial", real_add)
-    started = []
-    real_spawn = spares.spawn
-
-    def spawn(capability=None):
-        started.append(real_spawn(capability))
-        return started[-1]
-
-    def refuse(plan, pinning):
-        raise ActbenchError("no data here")
-
-    monkeypatch.setattr(spares, "spawn", spawn)
-    monkeypatch.setattr(runner, "_data_info", refuse)
+    started = _spawned_then_refused(monkeypatch)
     with pytest.raises(ActbenchError, match="no data here"):
         runner.resume(config.out / config.name, config, set(), quiet=True)
     assert len(started) == 2  # one group per seed still to train
