@@ -75,7 +75,6 @@ class _Worker:
     slot: int
     process: subprocess.Popen
     conn: Connection
-    done: bool = False
 
 
 def check_travels(plan: Plan) -> None:
