@@ -1,7 +1,7 @@
 """Why an activation buys accuracy, read off the run: dead and saturated units, and how the
 gradient's size changes from the last layer to the first.
 
-After an epoch read (`instruments.py`: every ~400 steps), after validation and outside
+After an epoch read (`instruments.py`: every ~800 steps), after validation and outside
 every timed step, a `Probe` runs the model on
 a fixed batch of validation rows (the same rows every epoch and for every activation) and
 reads, per hidden activation layer (each module of the activation's type, in forward

@@ -5,15 +5,16 @@ Every reading happens between rounds, never inside a timed step. After the valid
 pass of a read epoch: one block of the step breakdown on the trial's twin
 (`breakdown.py`), one round of its kernels timed alone against identity's and against a
 copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows
-(`health.py`). An epoch is read every `READ_STEPS` training steps or so: every epoch of
-the default MNIST sweep (480 steps), every 10th of a 40-step epoch; the first epoch
-always. The readings cost tens of ms a trial, which a short epoch would pay many times
-over; the same epochs are read in every trial of a run, so the trials of a group are
-still read in the same rounds. Once, when the trial ends: the bytes autograd saves for
-backward and the peak of one step (`memory.py`), and its kernels' time on adversarial
-inputs over the trained model's real ones (`kernels.sensitivity`). The trial's own model
-is only read: the twin trains a copy, and the probe asks autograd for gradients without
-touching `.grad`.
+(`health.py`). An epoch is read every `READ_STEPS` training steps or so: every second
+epoch of the default MNIST sweep (480 steps), every 20th of a 40-step epoch; the first
+epoch always. A reading costs ~90 ms (the kernels' four 10 ms blocks the most), which a
+short epoch would pay many times over; read at every epoch of a default sweep, they held
+7 % of its core-seconds (`scripts/sweep_overhead.py`). The same epochs are read in every
+trial of a run, so the trials of a group are still read in the same rounds. Once, when
+the trial ends: the bytes autograd saves for backward and the peak of one step
+(`memory.py`), and its kernels' time on adversarial inputs over the trained model's real
+ones (`kernels.sensitivity`). The trial's own model is only read: the twin trains a copy,
+and the probe asks autograd for gradients without touching `.grad`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from actbench.step import Step
 
 HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
 KERNEL_COLUMNS = ("kernel_us", "kernel_copy_x", "kernel_gbs")
-READ_STEPS = 400  # training steps between readings, at least (see above)
+READ_STEPS = 800  # training steps between readings, at least (see above)
 
 
 class Instruments:

@@ -125,7 +125,7 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         return "operator self time under torch.profiler, in one block of steps after training."
     text = (
         f"Each part timed by hooks on a twin of the trial's model, one block of {PROFILE_STEPS} "
-        "steps per epoch read (every ~400 steps) between rounds (never a timed step); the "
+        "steps per epoch read between rounds (never a timed step); the "
         f"median over {_count(blocks)} blocks per activation, its part's 95% CI "
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
         "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "

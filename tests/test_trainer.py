@@ -135,3 +135,14 @@ def test_validation_and_test_passes_use_the_untimed_threads(device_data, monkeyp
     assert during_eval == [2, 2, 2]  # two validation passes, one test pass
     assert during_steps == {1} and torch.get_num_threads() == 1
     assert result.threads == 1
+
+
+def test_an_epoch_of_480_steps_is_read_every_second_epoch(device_data):
+    """480 training rows at batch 1: 480 steps an epoch, so readings (at least 800 steps
+    apart, the first epoch always) fall on epochs 1 and 3 of 3 (hand count: ⌈800 / 480⌉ = 2)."""
+    assert device_data.x_train.shape[0] == 480
+    cfg = SweepConfig(hidden=(8,), batch_size=1, epochs=3, patience=0)
+    result = run(device_data, cfg, "tanh")
+    read = [e.epoch for e in result.history if not math.isnan(e.probe_seconds)]
+    assert read == [1, 3]
+    assert result.profile_blocks == 2
