@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from actbench import __version__, flags, sweep_flags
+from actbench import __version__, flags, shutdown, sweep_flags
 from actbench.command import program
 from actbench.errors import ActbenchError, ActbenchWarning
 from actbench.flags import EXIT_ERROR, HelpFormatter, Parser, default_format
@@ -404,6 +404,7 @@ def _one_line_warnings(names: dict[str, str]):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    shutdown.quick()  # the command's exit: 0.3 s, not 1.7 (shutdown.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "worker",
                 "progress",
                 "interrupts",
+                "shutdown",
                 "groups",
                 "kernel_probe",
             }

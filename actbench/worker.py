@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 from actbench import device as device_mod
-from actbench import fingerprint, schedule
+from actbench import fingerprint, schedule, shutdown
 from actbench.activation import Activation
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
@@ -108,6 +108,7 @@ def main(conn: Connection, parent: int) -> None:
     the parent `(kind, payload)` messages: ("epoch", EpochRecord), ("trial", TrialResult),
     ("error", str), ("done", None)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    shutdown.quick()  # its exit runs on the core its slot's next group starts on
     _orphan_watch(parent)
     try:
         theirs = conn.recv()
