@@ -5,8 +5,9 @@ Work comes as groups: the trials of one seed, trained together under the run's s
 and the sweep persists each one at once, so resume, tables, plots and compare cannot tell
 them apart.
 
-- `local`: every group trains in a fresh worker process (`worker.py`, started as its own
-  command line, `python -m actbench.worker`, as pyperf starts its workers), `jobs` of them
+- `local`: every group trains in a worker process of its own (`worker.py`; forked from the
+  run's zygote, which imported torch and nothing more, or a fresh `python -m
+  actbench.worker` where forking is not safe: `spares.py`), `jobs` of them
   at once, each pinned to cores of its own when there are several; the next wave's are
   started ahead (`spares.py`), so their imports cost no wall time, and wait for their
   turn. The parent schedules, relays progress and hands back results. A worker that dies
@@ -41,6 +42,7 @@ from actbench.groups import Group
 from actbench.plan import Plan
 from actbench.records import EpochRecord, TrialResult
 from actbench.spares import Spares
+from actbench.zygote import Forked
 
 Started = Callable[[Group], None]
 Finished = Callable[[Group], None]
@@ -73,7 +75,7 @@ def cores_for(jobs: int, threads: int, allowed: Sequence[int]) -> list[list[int]
 class _Worker:
     group: Group
     slot: int
-    process: subprocess.Popen
+    process: subprocess.Popen | Forked
     conn: Connection
 
 
@@ -171,10 +173,11 @@ def local(
     )
     device, threads = str(pinning.device), pinning.threads
     pending = [worker.Job(plan, group, device, threads) for group in groups]
+    own = spares is None  # made here: closed here (its zygote with it)
     spares = spares or Spares(plan.config.cpu_capability)
     waiting: list[_Worker] = []  # started early, importing, not yet told to go
     free, running = list(range(jobs)), {}
-    leaving: list[subprocess.Popen] = []  # done: their processes exit on their own
+    leaving: list[subprocess.Popen | Forked] = []  # done: they exit on their own
 
     def top_up() -> None:
         """The slots' workers and a wave more, started ahead so that they are ready."""
@@ -225,6 +228,8 @@ def local(
             w.conn.close()
         for process in leaving:
             process.wait()
+        if own:
+            spares.close()
 
 
 def remote_group(pickled: bytes) -> list[TrialResult]:

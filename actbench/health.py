@@ -31,6 +31,7 @@ the weights and optimizer state are counted by `breakdown.subnormal_fraction`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -39,7 +40,13 @@ from torch import nn
 from actbench.network import activation_modules, weight_layers
 from actbench.records import PROBE_ROWS, SATURATION
 
-_GRID = torch.linspace(-30.0, 30.0, 60001)
+
+@functools.cache
+def _grid() -> torch.Tensor:
+    """[-30, 30] in steps of 0.001, made when first asked: an operator run at import would
+    start torch's thread pool in the zygote that workers are forked from (`zygote.py`),
+    and a forked worker would hang on its first parallel operator."""
+    return torch.linspace(-30.0, 30.0, 60001)
 
 
 def derivative(module: nn.Module, z: torch.Tensor) -> torch.Tensor:
@@ -53,7 +60,7 @@ def derivative(module: nn.Module, z: torch.Tensor) -> torch.Tensor:
 def largest_derivative(module: nn.Module) -> float:
     """The derivative's largest absolute value over [-30, 30]: 1 for relu and tanh, 1/4
     for sigmoid, ≈ 1.13 for gelu."""
-    grid = _GRID.to(next(module.parameters(), _GRID).device)
+    grid = _grid().to(next(module.parameters(), _grid()).device)
     shape = (grid.numel(), 1)  # a batch of rows with one unit: PReLU wants a channel axis
     return float(derivative(module, grid.reshape(shape)).abs().max())
 

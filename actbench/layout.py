@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "runner",
                 "executor",
                 "spares",
+                "zygote",
                 "worker",
                 "progress",
                 "interrupts",

@@ -9,8 +9,9 @@ first two waves (`ahead`) as soon as its plan is resolved, before those checks, 
 its pipe for the parent's import path and its job. Whatever is not handed a job (a check
 refused the run, Ctrl-C) is killed when the sweep ends.
 
-A spare is a fresh `python -m actbench.worker` process, as every worker is (see
-`worker.py`): nothing is forked from a process that has trained.
+On Linux a spare is forked from the run's zygote (`zygote.py`), a process that imported
+torch and actbench once and has done nothing else; elsewhere it is a fresh `python -m
+actbench.worker` process. Either way nothing is forked from a process that has trained.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from actbench import fingerprint
+from actbench.zygote import Forked, Zygote
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Spawned:
     """A worker process that is importing or waiting for its job, and the parent's end of
     its pipe (EOF when the process is gone)."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen | Forked
     conn: Connection
 
     def kill(self) -> None:
@@ -54,9 +56,17 @@ def environment(cpu_capability: str | None = None) -> dict[str, str]:
     return {**pinned, "PYTHONPATH": here if not path else f"{here}{os.pathsep}{path}"}
 
 
-def spawn(cpu_capability: str | None = None) -> Spawned:
-    """Start a worker process. Its own session: Ctrl-C is the parent's to handle (it stops
-    the workers)."""
+def forks() -> bool:
+    """Whether workers are forked from a zygote: on Linux (macOS forbids forking a process
+    that has loaded the frameworks torch links; Windows cannot fork)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def spawn(cpu_capability: str | None = None, zygote: Zygote | None = None) -> Spawned:
+    """Start a worker process: forked by `zygote`, or a fresh one. Its own session: Ctrl-C
+    is the parent's to handle (it stops the workers)."""
+    if zygote is not None:
+        return Spawned(*zygote.fork())
     ours, theirs = Pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "actbench.worker", str(theirs.fileno()), str(os.getpid())],
@@ -74,22 +84,32 @@ class Spares:
     def __init__(self, cpu_capability: str | None = None) -> None:
         self.cpu_capability = cpu_capability
         self.idle: list[Spawned] = []
+        self.zygote: Zygote | None = None
+
+    def _spawn(self) -> Spawned:
+        if self.zygote is None and forks():
+            self.zygote = Zygote(environment(self.cpu_capability))
+        return spawn(self.cpu_capability, self.zygote)
 
     def start(self, count: int) -> None:
         """Have `count` workers started and not yet handed out."""
         while len(self.idle) < count:
-            self.idle.append(spawn(self.cpu_capability))
+            self.idle.append(self._spawn())
 
     def take(self) -> Spawned:
         """A started worker, the longest started first; a new one when none is left."""
-        return self.idle.pop(0) if self.idle else spawn(self.cpu_capability)
+        return self.idle.pop(0) if self.idle else self._spawn()
 
     def close(self) -> None:
-        """Kill every worker that was never handed a job."""
+        """Kill every worker that was never handed a job, then end the zygote (the workers
+        handed out have been waited for by then)."""
         for spare in self.idle:
             with contextlib.suppress(OSError):
                 spare.kill()
         self.idle.clear()
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
 
 
 @contextlib.contextmanager

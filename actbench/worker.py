@@ -1,17 +1,20 @@
 """One seed's group, trained in a worker process of its own.
 
-Every group trains in a fresh process (`python -m actbench.worker FD PARENT`, started by
-`spares.spawn`, ahead of its turn; `executor.local` hands it its job), as pyperf runs each
-benchmark in worker processes: what differs between processes (address-space layout,
-allocator state, thread placement) then differs between seeds, and the spread over seeds
-that every interval is built from carries it. A worker pins its own device, threads and
-cores, loads its own copy of the data, trains its group under the run's schedule, and
-sends every epoch and every finished trial to the parent over a pipe the moment it has
-it; the parent saves each trial at once. Pickling happens here, between rounds, never on
-a background thread that could stall a timed step.
+Every group trains in a process of its own, started ahead of its turn by `spares.spawn`
+(`executor.local` hands it its job): on Linux forked from the run's zygote, which imported
+torch and actbench and ran nothing (`zygote.py`), elsewhere a fresh `python -m
+actbench.worker FD PARENT`; as pyperf runs each benchmark in worker processes, what differs
+between processes (allocator state as training goes, thread placement, physical pages;
+with fresh processes the address-space layout too) differs between seeds, and the spread
+over seeds that every interval is built from carries it. A worker pins its own device,
+threads and cores, loads its own copy of the data, trains its group under the run's
+schedule, and sends every epoch and every finished trial to the parent over a pipe the
+moment it has it; the parent saves each trial at once. Pickling happens here, between
+rounds, never on a background thread that could stall a timed step.
 
-Ctrl-C is the parent's to handle (it stops the workers); a worker whose parent died
-(kill -9) exits by itself within a second of noticing (once its imports are done).
+Ctrl-C is the parent's to handle (it stops the workers); a worker whose parent (a forked
+one's: its zygote, which ends with the sweep) died exits by itself within a second of
+noticing (once its imports are done).
 """
 
 from __future__ import annotations

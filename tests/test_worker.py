@@ -200,8 +200,8 @@ def _spawned_then_refused(monkeypatch) -> list[spares.Spawned]:
     started = []
     real_spawn = spares.spawn
 
-    def spawn(capability=None):
-        started.append(real_spawn(capability))
+    def spawn(capability=None, zygote=None):
+        started.append(real_spawn(capability, zygote))
         return started[-1]
 
     def refuse(plan, pinning):
