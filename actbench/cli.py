@@ -233,6 +233,10 @@ def _stopped_early(stop: SweepInterrupted, args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if not args.resume and args.executor == "local":
+        from actbench import spares
+
+        spares.prestart(args.cpu_capability)  # its imports overlap the next line's
     from actbench import runner
 
     try:

@@ -11,6 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+CAPABILITY_VAR = "ATEN_CPU_CAPABILITY"  # what `--cpu-capability` sets in a worker's environment
+
+
+def capability_env(name: str | None) -> dict[str, str]:
+    """The environment variables that make a fresh process dispatch `name` ({} for none):
+    torch reads it once, as it starts."""
+    return {} if name is None else {CAPABILITY_VAR: name}
+
+
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("interleaved", "sequential")
 EXECUTORS = ("local", "ray")

@@ -34,8 +34,9 @@ from multiprocessing.connection import Connection, wait
 
 import cloudpickle
 
-from actbench import fingerprint, worker
 from actbench import spares as spares_mod
+from actbench import worker
+from actbench.config import capability_env
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.groups import Group
@@ -283,7 +284,7 @@ def ray_trials(
                 f"cannot start or join Ray at {plan.config.ray_address or 'local'}: {exc}"
             ) from None
     on_gpu = pinning.device.type == "cuda"
-    pinned = fingerprint.capability_env(plan.config.cpu_capability)  # read as torch starts
+    pinned = capability_env(plan.config.cpu_capability)  # read as torch starts
     task = ray.remote(
         num_gpus=1 if on_gpu else 0,
         num_cpus=0 if on_gpu else pinning.threads,

@@ -27,9 +27,10 @@ from pathlib import Path
 import torch
 
 from actbench import device as device_mod
+from actbench.config import CAPABILITY_VAR as ENV_VAR
+from actbench.config import capability_env
 from actbench.errors import ActbenchError
 
-ENV_VAR = "ATEN_CPU_CAPABILITY"
 # the values torch's dispatcher accepts, per architecture (aten's DispatchStub.cpp)
 CAPABILITIES = {
     "x86_64": ("default", "avx2", "avx512"),
@@ -52,11 +53,6 @@ CPUFREQ = Path("/sys/devices/system/cpu")
 def choices() -> tuple[str, ...]:
     """The capabilities `--cpu-capability` accepts on this machine's architecture."""
     return CAPABILITIES.get(platform.machine().lower(), ("default",))
-
-
-def capability_env(name: str | None) -> dict[str, str]:
-    """The environment variables that make a fresh process dispatch `name` ({} for none)."""
-    return {} if name is None else {ENV_VAR: name}
 
 
 def dispatched() -> str:

@@ -16,6 +16,7 @@ actbench.worker` process. Either way nothing is forked from a process that has t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -26,7 +27,7 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from actbench import fingerprint
+from actbench.config import capability_env
 from actbench.zygote import Forked, Zygote
 
 
@@ -48,7 +49,7 @@ def environment(cpu_capability: str | None = None) -> dict[str, str]:
     """The worker imports this actbench (a checkout's, not another install's) first; an
     installed one it finds where Python does. Its torch dispatches `cpu_capability` when
     the run pins one (read once, when torch starts)."""
-    pinned = {**os.environ, **fingerprint.capability_env(cpu_capability)}
+    pinned = {**os.environ, **capability_env(cpu_capability)}
     here = str(Path(__file__).resolve().parent.parent)
     if here in sys.path and Path(here).name in ("site-packages", "dist-packages"):
         return pinned
@@ -78,6 +79,26 @@ def spawn(cpu_capability: str | None = None, zygote: Zygote | None = None) -> Sp
     return Spawned(process, ours)
 
 
+_early: dict[str | None, Zygote] = {}  # started by `prestart`, by pinned capability
+
+
+def prestart(cpu_capability: str | None = None) -> None:
+    """Start the zygote of a sweep that is about to be planned, for its `Spares` to take:
+    the command line calls this before its own imports (torch, pandas, scipy: seconds of a
+    core), so that the zygote's overlap them. One left untaken ends with this process (its
+    end of the zygote's pipe closes)."""
+    if forks() and cpu_capability not in _early:
+        _early[cpu_capability] = Zygote(environment(cpu_capability))
+        atexit.register(_end_early)
+
+
+def _end_early() -> None:
+    """Kill the zygotes no sweep took (a refused command): not seconds of imports more."""
+    for zygote in _early.values():
+        zygote.process.kill()
+    _early.clear()
+
+
 class Spares:
     """Workers started ahead, all with the run's environment, handed out first come."""
 
@@ -88,7 +109,8 @@ class Spares:
 
     def _spawn(self) -> Spawned:
         if self.zygote is None and forks():
-            self.zygote = Zygote(environment(self.cpu_capability))
+            early = _early.pop(self.cpu_capability, None)
+            self.zygote = early or Zygote(environment(self.cpu_capability))
         return spawn(self.cpu_capability, self.zygote)
 
     def start(self, count: int) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from actbench import device, executor, printout, worker
+from actbench import device, executor, printout, spares, worker
 from actbench.config import SweepConfig
 from actbench.data import FILES, IMAGE_MAGIC, LABEL_MAGIC
 from actbench.records import EpochRecord, TrialResult
@@ -109,6 +109,7 @@ def in_process() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(executor, "local", _in_this_process)
         patch.setattr(executor, "ahead", _none_ahead)
+        patch.setattr(spares, "prestart", lambda cpu_capability=None: None)
         yield
 
 
@@ -119,6 +120,7 @@ def _sweeps_train_in_process(request: pytest.FixtureRequest, monkeypatch: pytest
     if request.node.get_closest_marker("workers") is None:
         monkeypatch.setattr(executor, "local", _in_this_process)
         monkeypatch.setattr(executor, "ahead", _none_ahead)
+        monkeypatch.setattr(spares, "prestart", lambda cpu_capability=None: None)
 
 
 def _no_pictures(folder, summary=None) -> list[Path]:

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -73,3 +74,40 @@ def test_what_the_zygote_imports_starts_no_thread_that_torch_alone_does_not():
     worker forked after it hangs on its first parallel operator: the zygote's imports must
     leave the threads as `import torch` leaves them."""
     assert _threads_after("torch", "torch._dynamo", "actbench.worker") == _threads_after("torch")
+
+
+@pytest.mark.slow
+def test_the_sweep_forks_from_the_zygote_the_command_line_started_first():
+    spares.prestart(None)
+    early = spares._early[None].process.pid
+    pool = spares.Spares(None)
+    try:
+        worker = pool.take()
+        assert _parent_of(worker.process.pid) == early
+        assert None not in spares._early  # taken: a second sweep would start its own
+    finally:
+        worker.kill()
+        pool.close()
+
+
+def _state(pid: int) -> str:
+    """The process's state letter ('Z': exited, not yet reaped; '-': gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "-"
+
+
+@pytest.mark.slow
+def test_a_zygote_no_sweep_took_is_killed_when_the_command_ends():
+    """A command refused after `prestart` (bad input): its zygote does not import on."""
+    program = (
+        "from actbench import spares; spares.prestart(); print(spares._early[None].process.pid)"
+    )
+    pid = int(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                             check=True).stdout)  # fmt: skip
+    deadline = time.monotonic() + 5  # SIGKILL was sent as the command exited: it lands at once
+    while _state(pid) not in ("Z", "-") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _state(pid) in ("Z", "-")
