@@ -9,8 +9,9 @@ this times the seed MLP (784-100-100-100-10, batch 100, Adam lr 1e-3, relu) thre
 3. the compute floor: the step's FLOPs divided by this machine's large-matmul FLOP/s.
 
 It reports the median step time (the timed region only) and the wall time per step (batch
-fetch included), the ratios between them, and then runs a real sweep to compare its wall
-time with the sum of its timed steps (how much of a sweep is not training).
+fetch included), the ratios between them, and then runs real sweeps (one seed group at a
+time) to compare their wall time with the sum of their timed steps (how much of a sweep is
+not training).
 
     python scripts/bench_step.py                      # eager and compile, then a default sweep
     python scripts/bench_step.py --modes eager --sweep-epochs 5 --json out.json
@@ -318,9 +319,10 @@ def main() -> int:
         sweeps = []
         for _ in range(args.sweeps):
             with tempfile.TemporaryDirectory() as out:
-                cfg = SweepConfig(
+                cfg = SweepConfig(  # one group at a time: each share is of one core's time
                     device=args.device,
                     threads=args.threads,
+                    jobs=1,
                     epochs=args.sweep_epochs,
                     data_dir=root,
                     download=False,
