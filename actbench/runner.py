@@ -337,6 +337,7 @@ def _train(
         notes.say()
         raise
     finally:
+        results.close()  # any other error too: its workers stopped before their zygote ends
         if pinning.device.type == "cuda":
             torch.cuda.empty_cache()
     outcome = _stopped(folder, run_info, progress, "complete", trained)

@@ -123,11 +123,15 @@ class Spares:
         return self.idle.pop(0) if self.idle else self._spawn()
 
     def close(self) -> None:
-        """Kill every worker that was never handed a job, then end the zygote (the workers
-        handed out have been waited for by then)."""
+        """End every worker that was never handed a job, then the zygote (the workers
+        handed out have been waited for by then). A forked one has nothing left to import:
+        its pipe closed, it reads EOF and exits; a fresh one may be importing: killed."""
         for spare in self.idle:
             with contextlib.suppress(OSError):
-                spare.kill()
+                if isinstance(spare.process, Forked):
+                    spare.conn.close()
+                else:
+                    spare.kill()
         self.idle.clear()
         if self.zygote is not None:
             self.zygote.close()

@@ -10,7 +10,8 @@ runs `worker.main` on the pipe the parent passed it. The zygote has loaded no da
 model and run no operator (torch starts its thread pools at the first parallel op, CUDA at
 the first device call), so each worker starts from the state a fresh process reaches after
 its imports. What a fresh process would vary and a fork does not: the address-space layout
-and Python's hash seed, the zygote's for every worker of a sweep (a new one every sweep).
+and Python's hash seed, the zygote's for every worker of a sweep (a new one every sweep);
+Python's and numpy's global random states are drawn anew in each worker.
 
 The parent cannot wait for a process it did not start: the zygote reaps its children and
 reports each exit status (`Zygote.statuses`). Where `os.fork` is missing (Windows) or unsafe
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -31,7 +33,8 @@ from multiprocessing.connection import Connection, wait
 
 class Zygote:
     """The parent's handle on a zygote process: fork requests go out at once, without
-    waiting for its imports; their process ids and exit statuses come back as they come."""
+    waiting for its imports; their process ids and exit statuses come back as they come,
+    each under its request's number."""
 
     def __init__(self, env: dict[str, str]) -> None:
         ours, theirs = Pipe()  # a socket pair: it carries the workers' pipes across
@@ -44,62 +47,70 @@ class Zygote:
         theirs.close()
         self.conn = ours
         self.requests = 0
-        self.pids: dict[int, int] = {}  # request number -> process id
-        self.statuses: dict[int, int] = {}  # process id -> exit status, as Popen's
-        self.gone = False  # the zygote has exited: nothing more will come
+        self.pids: dict[int, int] = {}  # request -> process id
+        self.statuses: dict[int, int] = {}  # request -> exit status, as Popen's
+        self.gone = False  # the zygote has exited, or was closed: nothing more will come
 
     def fork(self) -> tuple[Forked, Connection]:
-        """A new worker process and the parent's end of its pipe."""
+        """A new worker process and the parent's end of its pipe. The request is one
+        message (the pipe's other end), so an interrupt cannot leave half of one."""
         ours, theirs = Pipe()
+        forked = Forked(self, self.requests)
+        self.requests += 1
         try:
-            self.conn.send("fork")
             reduction.send_handle(self.conn, theirs.fileno(), self.process.pid)
         except OSError:  # the zygote is gone: the worker's pipe reads EOF at once
             self.gone = True
         finally:
             theirs.close()
-        self.requests += 1
-        return Forked(self, self.requests - 1), ours
+        return forked, ours
 
     def pump(self, block: bool) -> None:
         """Read what the zygote has said (all of it; at least one message when `block`)."""
         while not self.gone and (block or self.conn.poll()):
             block = False
             try:
-                kind, key, value = self.conn.recv()
+                kind, request, value = self.conn.recv()
             except (EOFError, OSError):
                 self.gone = True
                 self.process.wait()
                 return
-            (self.pids if kind == "forked" else self.statuses)[key] = value
+            (self.pids if kind == "forked" else self.statuses)[request] = value
 
     def close(self) -> None:
-        """End the zygote (its children have been waited for by then)."""
+        """End the zygote, once the workers handed out have been waited for: killed if it
+        still owes a fork (the spares nobody took: not seconds more of its imports)."""
+        if not self.gone:
+            self.pump(block=False)
+            if len(self.pids) < self.requests:
+                self.process.kill()
+        self.gone = True
         self.conn.close()
         self.process.wait()
 
 
 class Forked:
-    """A worker forked by a zygote, with the methods of `subprocess.Popen` the executor uses."""
+    """A worker forked by a zygote, with the methods of `subprocess.Popen` the executor
+    uses. Its exit status is the zygote's report; -SIGKILL when its zygote died first (it
+    exits on noticing: `worker._orphan_watch`)."""
 
     def __init__(self, zygote: Zygote, request: int) -> None:
         self.zygote, self.request = zygote, request
 
     @property
     def pid(self) -> int | None:
-        """Its process id once the zygote has forked it; None if it never will."""
+        """Its process id once the zygote has forked it (waits for that); None if it
+        never will."""
         while self.request not in self.zygote.pids and not self.zygote.gone:
             self.zygote.pump(block=True)
         return self.zygote.pids.get(self.request)
 
     @property
     def returncode(self) -> int | None:
-        pid = self.pid
-        if pid is None:
-            return -signal.SIGKILL if self.zygote.gone else None
-        if pid not in self.zygote.statuses and self.zygote.gone:
-            return -signal.SIGKILL  # its zygote died; it exits on noticing (worker.py)
-        return self.zygote.statuses.get(pid)
+        code = self.zygote.statuses.get(self.request)
+        if code is None and self.zygote.gone:
+            return -signal.SIGKILL
+        return code
 
     def poll(self) -> int | None:
         self.zygote.pump(block=False)
@@ -111,14 +122,16 @@ class Forked:
         return code
 
     def kill(self) -> None:
+        """SIGKILL it, once forked; nothing if it has exited (its report read first, so
+        that its process id is not another's by now)."""
         pid = self.pid
         if pid is not None and self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # exited: its status is on its way
+            with contextlib.suppress(ProcessLookupError):  # exited: its report is on its way
                 os.kill(pid, signal.SIGKILL)
 
 
-def _reap(conn: Connection) -> None:
-    """Report every child that has exited."""
+def _reap(conn: Connection, children: dict[int, int]) -> None:
+    """Report every child that has exited, under its request's number."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -126,12 +139,13 @@ def _reap(conn: Connection) -> None:
             return
         if pid == 0:
             return
-        conn.send(("exited", pid, os.waitstatus_to_exitcode(status)))
+        conn.send(("exited", children.pop(pid), os.waitstatus_to_exitcode(status)))
 
 
-def _child(fd: int, closing: list[int], parent: int) -> None:
-    """In the forked worker: drop the zygote's ends and signal handling, run the worker,
-    exit without returning into the zygote's loop."""
+def _child(fd: int, closing: list[int], zygote: int) -> None:
+    """In the forked worker: drop the zygote's ends and signal handling, draw its own
+    random state (a fresh process would), run the worker, and exit without returning into
+    the zygote's loop."""
     code = 1
     try:
         os.setsid()  # its own session, as a fresh worker's: Ctrl-C is the parent's
@@ -139,9 +153,14 @@ def _child(fd: int, closing: list[int], parent: int) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for other in closing:
             os.close(other)
+        import numpy  # loaded already, with torch
+
         from actbench import worker
 
-        worker.main(Connection(fd), parent)
+        random.seed()
+        numpy.random.seed()
+
+        worker.main(Connection(fd), zygote)
         code = 0
     except BaseException:
         traceback.print_exc()
@@ -152,32 +171,32 @@ def _child(fd: int, closing: list[int], parent: int) -> None:
 
 
 def main(conn: Connection) -> None:
-    """The zygote's loop: fork a worker per request, report every exit, and end when the
-    parent closes its end (or dies: its end closes with it). Its workers watch it as a
-    fresh worker watches the parent: gone, they exit."""
+    """The zygote's loop: fork a worker per request (a pipe's end passed over `conn`),
+    report every exit, and end when the parent closes its end or is gone. Its workers
+    watch it as a fresh worker watches the parent: gone, they exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    me, requests = os.getpid(), 0
+    me, requests, children = os.getpid(), 0, {}
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the wait below
-    while True:
-        ready = wait([conn, wake_r])
-        if wake_r in ready:
-            os.read(wake_r, 512)
-            _reap(conn)
-        if conn in ready:
-            try:
-                conn.recv()
+    try:
+        while True:
+            ready = wait([conn, wake_r])
+            if wake_r in ready:
+                os.read(wake_r, 512)
+                _reap(conn, children)
+            if conn in ready:
                 fd = reduction.recv_handle(conn)
-            except (EOFError, OSError):
-                return
-            pid = os.fork()
-            if pid == 0:
-                _child(fd, [conn.fileno(), wake_r, wake_w], me)
-            os.close(fd)
-            conn.send(("forked", requests, pid))
-            requests += 1
+                pid = os.fork()
+                if pid == 0:
+                    _child(fd, [conn.fileno(), wake_r, wake_w], me)
+                os.close(fd)
+                children[pid] = requests
+                conn.send(("forked", requests, pid))
+                requests += 1
+    except (EOFError, OSError):  # the parent closed its end, or died
+        return
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import gzip
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +225,23 @@ def example_runs(results: Path) -> list[Path]:
     if listed.returncode != 0:  # not a git checkout (an sdist): every folder is an example
         return sorted(p.parent for p in results.glob("*/run.json"))
     return sorted((results / line).parent for line in listed.stdout.splitlines())
+
+
+def process_state(pid: int) -> str:
+    """The process's state letter from /proc ('Z': exited, not yet reaped; '-': gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:  # pid (comm) state ppid ...
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "-"
+
+
+def still_running(pids: list[int | None], seconds: float = 5.0) -> list[int]:
+    """Those of `pids` (None: never started) still running once they have had `seconds`
+    to exit (polled: an exit is not an event this process can wait on)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = [pid for pid in pids if pid is not None and process_state(pid) not in "Z-"]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)

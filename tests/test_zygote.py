@@ -5,12 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from actbench import spares
 from actbench.zygote import Zygote
+from tests.conftest import still_running
 
 pytestmark = [
     pytest.mark.workers,
@@ -82,21 +82,11 @@ def test_the_sweep_forks_from_the_zygote_the_command_line_started_first():
     early = spares._early[None].process.pid
     pool = spares.Spares(None)
     try:
-        worker = pool.take()
-        assert _parent_of(worker.process.pid) == early
+        pool.start(1)
+        assert _parent_of(pool.idle[0].process.pid) == early
         assert None not in spares._early  # taken: a second sweep would start its own
     finally:
-        worker.kill()
         pool.close()
-
-
-def _state(pid: int) -> str:
-    """The process's state letter ('Z': exited, not yet reaped; '-': gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "-"
 
 
 @pytest.mark.slow
@@ -107,7 +97,4 @@ def test_a_zygote_no_sweep_took_is_killed_when_the_command_ends():
     )
     pid = int(subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                              check=True).stdout)  # fmt: skip
-    deadline = time.monotonic() + 5  # SIGKILL was sent as the command exited: it lands at once
-    while _state(pid) not in ("Z", "-") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _state(pid) in ("Z", "-")
+    assert not still_running([pid])  # SIGKILL was sent as the command exited
