@@ -15,9 +15,12 @@ the tail was counted are read by their spread, as then.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # a worker imports this module for `StepStats`: pandas only for tables
+    import pandas as pd
 
 SPREAD_LIMIT = 0.10  # IQR / median: only for runs saved without `slow_steps`
 SLOW_FACTOR = 5.0  # a step this many times the median was interrupted
@@ -76,6 +79,8 @@ class StepStats:
 def of_trials(trials: pd.DataFrame) -> pd.Series:
     """Per trial: why its step times should not be read at face value ('' if clean).
     `trials` in today's columns (`schema.upgrade_trials`: an uncounted tail is NaN)."""
+    import pandas as pd  # ~0.4 s a worker (and the zygote before its first fork) need not pay
+
     slow, timed = trials["slow_steps"], trials["steps"] - trials["warmup_steps"]
     return pd.Series(
         [
@@ -97,6 +102,8 @@ def of_trials(trials: pd.DataFrame) -> pd.Series:
 
 def by_activation(trials: pd.DataFrame) -> pd.Series:
     """Per activation: the disturbed trials' reasons, by seed when there are several."""
+    import pandas as pd
+
     reasons = trials.assign(reason=of_trials(trials))
     several = trials["seed"].nunique() > 1
     out = {}

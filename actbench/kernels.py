@@ -151,8 +151,18 @@ def timer(run: Callable[[], None], threads: int):
 
 
 def calls_for(t, seconds: float) -> int:
-    """Calls of timer `t` that take about `seconds`."""
-    return max(1, round(seconds / t.blocked_autorange(min_run_time=seconds).median))
+    """Calls of timer `t` that take about `seconds`, from blocks of 1, 10, 100 ... calls until
+    one lasts a tenth of that. `blocked_autorange` sizes its blocks until the timer's own
+    overhead is 1e-4 of one and then measures for `seconds`: 30-240 ms per timer here, a
+    sweep's first reading of each trial paid it four times, for a count that only needs to
+    be about right."""
+    number = 1
+    t.timeit(1)  # the first call allocates and fills dispatch caches: not a call's time
+    while True:
+        per_call = t.timeit(number).median
+        if per_call * number >= seconds / 10 or number >= 10**6:
+            return max(1, round(seconds / per_call))
+        number *= 10
 
 
 def sensitivity(

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
         frozenset(
             {
                 "printout",
+                "painter",
                 "site",
                 "pages",
                 "trackers",

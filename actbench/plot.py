@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Collection
 
 import matplotlib
 import pandas as pd
@@ -31,6 +32,7 @@ from actbench.task import metric_named
 
 SCATTER, CURVES = "accuracy_vs_us_per_step.png", "learning_curves.png"
 TIMELINE, BREAKDOWN, HEALTH = "timeline.png", "step_breakdown.png", "health.png"
+NAMES = (SCATTER, CURVES, TIMELINE, BREAKDOWN, HEALTH)  # every picture, in the order drawn
 MARKERS = "osD^vP"
 
 
@@ -288,25 +290,35 @@ def missing(folder: RunFolder, trials: pd.DataFrame) -> list[str]:
     return [name for name in wanted if not (folder.path / name).is_file()]
 
 
-def figures(folder: RunFolder, summary: pd.DataFrame | None = None) -> dict[str, Figure]:
+def figures(
+    folder: RunFolder, summary: pd.DataFrame | None = None, only: Collection[str] | None = None
+) -> dict[str, Figure]:
     """Every picture of a run folder, by file name, from its saved records (and its
-    summary, when the caller has just computed it)."""
+    summary, when the caller has just computed it); `only`: those of these names, the
+    summary computed only if one of them needs it (`painter.py` draws a few apart)."""
     if folder.trials().empty:
         return {}
-    if summary is None:
-        summary = summary_mod.summarize_folder(folder)
     run, rounds, history = folder.info(), folder.rounds(), folder.history()
-    out = {
-        SCATTER: scatter([(folder.name, run, summary)]),
-        CURVES: learning_curves(folder.name, run, history),
+    wanted = [name for name in NAMES if only is None or name in only]
+    if summary is None and {SCATTER, BREAKDOWN} & set(wanted):
+        summary = summary_mod.summarize_folder(folder)
+    drawn = {
+        SCATTER: lambda: scatter([(folder.name, run, summary)]),
+        CURVES: lambda: learning_curves(folder.name, run, history),
+        TIMELINE: lambda: None if rounds.empty else timeline(folder.name, run, rounds),
+        BREAKDOWN: lambda: (
+            None
+            if table.breakdown_display(summary).empty
+            else step_breakdown(folder.name, run, summary)
+        ),
+        HEALTH: lambda: (
+            health_plot.figure(folder.name, describe(run), history)
+            if health_plot.has_health(history)
+            else None
+        ),
     }
-    if not rounds.empty:
-        out[TIMELINE] = timeline(folder.name, run, rounds)
-    if not table.breakdown_display(summary).empty:
-        out[BREAKDOWN] = step_breakdown(folder.name, run, summary)
-    if health_plot.has_health(history):
-        out[HEALTH] = health_plot.figure(folder.name, describe(run), history)
-    return out
+    out = {name: drawn[name]() for name in wanted}
+    return {name: fig for name, fig in out.items() if fig is not None}
 
 
 def png(fig: Figure) -> bytes:

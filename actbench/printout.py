@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from actbench import anatomy, plot, precision, subnormals
+from actbench import anatomy, painter, plot, precision, subnormals
 from actbench.config import SweepConfig
 from actbench.errors import ActbenchError
 from actbench.formats import tabulated, wrapped
 from actbench.legend import legend, notes
+from actbench.painter import Painter
 from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
 from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
@@ -308,9 +309,17 @@ def write(folder: RunFolder, run: RunRecord) -> pd.DataFrame:
 
 
 def draw(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:
-    """(Re)draw every picture of a run folder into it: `plot` draws, the folder writes."""
-    pictures = plot.figures(folder, summary)
-    return folder.write_pictures({name: plot.png(fig) for name, fig in pictures.items()})
+    """(Re)draw every picture of a run folder into it: `plot` draws, the folder writes; a
+    forked child draws the slowest meanwhile where it can (`painter.py`)."""
+    with Painter(folder) as apart:
+        rest = [name for name in plot.NAMES if name not in painter.AHEAD]
+        pictures = plot.figures(folder, summary, only=rest)
+        paths = folder.write_pictures({name: plot.png(fig) for name, fig in pictures.items()})
+        drawn = apart.drawn()
+    if not drawn:  # no child, or it failed: drawn here (and its error, if any, seen here)
+        pictures = plot.figures(folder, summary, only=painter.AHEAD)
+        drawn = folder.write_pictures({name: plot.png(f) for name, f in pictures.items()})
+    return sorted(paths + drawn, key=lambda path: plot.NAMES.index(path.name))
 
 
 def show_text(folder: RunFolder, fmt: str, wide: bool = True) -> str:

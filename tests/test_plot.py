@@ -1,3 +1,6 @@
+import os
+import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -5,7 +8,7 @@ import matplotlib.colors
 import pytest
 from PIL import Image
 
-from actbench import cli, plot, printout, runner
+from actbench import cli, painter, plot, printout, runner
 from actbench import summary as summary_mod
 from actbench.config import SweepConfig
 from actbench.run_record import RunRecord, describe
@@ -239,3 +242,59 @@ def test_plot_o_writes_one_runs_scatter_and_leaves_its_folder(finished_run, tmp_
     assert cli.main(["plot", str(finished_run.path), "-o", str(text)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err.strip()
     assert error.endswith(f"-o {text}: the scatter is a PNG; name a .png file")
+
+
+def _drawn_by(tmp_path: Path, monkeypatch, fail_in_child: bool = False) -> Path:
+    """Record, in a file, which process drew each picture (a forked child's record reaches
+    the file, not this process's memory); with `fail_in_child`, a child's drawing fails."""
+    log, parent, real = tmp_path / "drawn_by.txt", os.getpid(), plot.png
+
+    def spy(fig):
+        title = fig.get_suptitle() or fig.axes[0].get_title()
+        if fail_in_child and os.getpid() != parent:
+            raise RuntimeError("a picture that cannot be drawn")
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {title[:40]!r}\n")
+        return real(fig)
+
+    monkeypatch.setattr(plot, "png", spy)
+    return log
+
+
+def test_health_is_drawn_by_a_forked_child_into_the_same_bytes(finished_run, tmp_path, monkeypatch):
+    """painter.py: a child draws health.png while this process draws the rest; the files are
+    the bytes this process alone draws."""
+    copy = RunFolder(Path(shutil.copytree(finished_run.path, tmp_path / "run")))
+    monkeypatch.setattr(painter, "forks", lambda: False)
+    alone = {p.name: p.read_bytes() for p in printout.draw(copy)}
+    assert plot.HEALTH in alone and len(alone) == 5
+    log = _drawn_by(tmp_path, monkeypatch)
+    monkeypatch.setattr(painter, "forks", lambda: True)
+    paths = printout.draw(copy)
+    assert {p.name: p.read_bytes() for p in paths} == alone
+    pids = [int(line.split()[0]) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert sorted(pids.count(pid) for pid in set(pids)) == [1, 4]  # health apart, 4 here
+    assert pids.count(os.getpid()) == 4
+
+
+def test_a_child_that_fails_leaves_its_picture_to_this_process(finished_run, tmp_path, monkeypatch):
+    copy = RunFolder(Path(shutil.copytree(finished_run.path, tmp_path / "run")))
+    (copy.path / plot.HEALTH).unlink()
+    log = _drawn_by(tmp_path, monkeypatch, fail_in_child=True)
+    monkeypatch.setattr(painter, "forks", lambda: True)
+    paths = printout.draw(copy)
+    assert [p.name for p in paths] == list(plot.NAMES) and is_png(copy.path / plot.HEALTH)
+    pids = {int(line.split()[0]) for line in log.read_text(encoding="utf-8").splitlines()}
+    assert pids == {os.getpid()}
+
+
+def test_no_child_is_forked_beside_another_thread():
+    """A thread of this process could hold a lock the child would need (a Jupyter kernel's)."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not painter.forks()
+    finally:
+        stop.set()
+        other.join()
