@@ -1,11 +1,12 @@
-"""A second core for a run's pictures: a forked process draws the slowest pictures that need
-no summary (health, the timeline) while this one summarizes and draws the rest.
+"""A second core for a run's pictures: a forked process draws the two slowest pictures that
+need no summary (health, the timeline) while this one draws the rest.
 
 A sweep's last trial ends on one core: everything after it (the summary, five pictures in
 matplotlib, the table) used to run in the parent alone, with every other core idle, and it
-was the largest part of the default sweep's wall after its last step (health.png alone
-takes 1.5-2 s). Matplotlib holds no state between figures here (`plot.py` uses the object
-API), so a child drawing some of them writes the same bytes the parent would.
+was the largest part of the default sweep's wall after its last step (the pictures took
+about 4 s of it here, health.png 1.5-2 s). Matplotlib holds no state between figures here
+(`plot.py` uses the object API), so a child drawing some of them writes the same bytes the
+parent would.
 
 Forks only on Linux (as the zygote does) and in a process with no other Python thread (a
 Jupyter kernel's would be copied mid-lock); elsewhere, and for any picture the child did
@@ -25,7 +26,7 @@ from types import TracebackType
 from actbench import plot
 from actbench.storage import RunFolder
 
-AHEAD = (plot.HEALTH,)  # drawn apart: the slowest, as long as the others with the summary
+AHEAD = (plot.HEALTH, plot.TIMELINE)  # drawn apart: about as long as the other three
 
 
 def forks() -> bool:

@@ -8,7 +8,7 @@ trials it is missing, under the plan it was started with.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +29,7 @@ from actbench import (
 )
 from actbench import device as device_mod
 from actbench import plan as plan_mod
+from actbench import summary as summary_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
@@ -285,12 +286,32 @@ def _results(
     progress: Progress,
     jobs: int,
     spares: Spares | None,
+    folder: RunFolder,
 ) -> Iterator[TrialResult]:
     """The executor's stream of finished trials: Ray tasks or worker processes."""
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
         return executor.ray_trials(groups, plan, pinning, started, finished)
+    finished = warming(finished, folder, len(groups), min(jobs, len(groups)))
     return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs, spares)
+
+
+def warming(
+    finished: Callable[[Group], None], folder: RunFolder, count: int, slots: int
+) -> Callable[[Group], None]:
+    """`finished`, and when the first slot frees with no group left to start it (its core
+    stays idle to the end), `summary.warm`: the summary's imports and finished seeds'
+    bootstraps on that core, while the last groups train, not after their last step."""
+    left = count
+
+    def on_finished(group: Group) -> None:
+        nonlocal left
+        finished(group)
+        left -= 1
+        if 0 < left == slots - 1:
+            summary_mod.warm(folder)
+
+    return on_finished
 
 
 def _train(
@@ -312,7 +333,7 @@ def _train(
     c = plan.config
     total = len(done) + len(missing)
     progress = Progress(total, c.epochs, c.schedule, quiet, len(done), plan.metric)
-    results = _results(plan, pinning, todo, progress, jobs, spares)
+    results = _results(plan, pinning, todo, progress, jobs, spares, folder)
     pacers = {(g.seed, g.id, g.names[0]) for g in todo if g.paced}
     trained, notes = 0, Notes()
     try:

@@ -18,6 +18,7 @@ computes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection
 
 import numpy as np
@@ -145,3 +146,13 @@ def _geometric(values: pd.Series) -> pd.Series:
         return pd.Series({"": np.exp(mean), "_low": np.nan, "_high": np.nan})
     half = stats.t.ppf((1 + CONFIDENCE) / 2, logs.size - 1) * logs.std(ddof=1) / np.sqrt(logs.size)
     return pd.Series({"": np.exp(mean), "_low": np.exp(mean - half), "_high": np.exp(mean + half)})
+
+
+def warm(folder: RunFolder) -> None:
+    """Summarize what `folder` holds so far and drop the result: the summary's imports (arch,
+    ~1 s) and each finished seed's bootstrap (`stats.seed_value` remembers it by value) are
+    then paid now. A sweep calls it on a core its last groups leave idle (`runner.py`), so
+    that less of its summary waits for its last step. A failure here is nobody's: the
+    summary at the end meets the same data, and says what is wrong."""
+    with contextlib.suppress(Exception):
+        summarize_folder(folder)

@@ -262,8 +262,8 @@ def _drawn_by(tmp_path: Path, monkeypatch, fail_in_child: bool = False) -> Path:
 
 
 def test_health_is_drawn_by_a_forked_child_into_the_same_bytes(finished_run, tmp_path, monkeypatch):
-    """painter.py: a child draws health.png while this process draws the rest; the files are
-    the bytes this process alone draws."""
+    """painter.py: a child draws health.png and the timeline while this process draws the
+    rest; the files are the bytes this process alone draws."""
     copy = RunFolder(Path(shutil.copytree(finished_run.path, tmp_path / "run")))
     monkeypatch.setattr(painter, "forks", lambda: False)
     alone = {p.name: p.read_bytes() for p in printout.draw(copy)}
@@ -273,8 +273,8 @@ def test_health_is_drawn_by_a_forked_child_into_the_same_bytes(finished_run, tmp
     paths = printout.draw(copy)
     assert {p.name: p.read_bytes() for p in paths} == alone
     pids = [int(line.split()[0]) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert sorted(pids.count(pid) for pid in set(pids)) == [1, 4]  # health apart, 4 here
-    assert pids.count(os.getpid()) == 4
+    assert sorted(pids.count(pid) for pid in set(pids)) == [2, 3]  # two apart, three here
+    assert pids.count(os.getpid()) == 3
 
 
 def test_a_child_that_fails_leaves_its_picture_to_this_process(finished_run, tmp_path, monkeypatch):

@@ -232,3 +232,22 @@ def test_a_group_keeps_old_objects_out_of_full_collections_and_hands_them_back(t
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_summary_is_warmed_once_when_the_first_slot_frees_with_nothing_left(
+    tmp_path, monkeypatch
+):
+    """Five groups on two slots: after the fourth finishes, one group trains and one slot
+    stays idle to the end; that is when (and the only time) the summary is warmed there."""
+    warmed, told = [], []
+    monkeypatch.setattr(runner.summary_mod, "warm", lambda folder: warmed.append(len(told)))
+    on_finished = runner.warming(told.append, RunFolder(tmp_path), count=5, slots=2)
+    for seed in range(5):
+        on_finished(Group(seed, ()))
+    assert told == [Group(seed, ()) for seed in range(5)]  # every group still reported
+    assert warmed == [4]
+    warmed.clear()
+    one_slot = runner.warming(told.append, RunFolder(tmp_path), count=3, slots=1)
+    for seed in range(3):
+        one_slot(Group(seed, ()))
+    assert warmed == []  # a single slot never idles while groups are left
