@@ -22,6 +22,7 @@ from actbench.records import PROBE_ROWS, PROFILE_STEPS, SATURATION
 from actbench.run_record import RunRecord, describe
 from actbench.storage import RunFolder
 from actbench.summary import metric_of, summarize_folder
+from actbench.summary import warm as warm_summary
 from actbench.table import breakdown_display, health_display, render
 
 BREAKDOWN_TITLE = "Where an eager step's time goes (µs per step)"
@@ -306,6 +307,13 @@ def write(folder: RunFolder, run: RunRecord) -> pd.DataFrame:
     except Exception as exc:  # a picture must never cost the numbers
         warnings.warn(f"could not draw plots in {folder.path}: {exc}", stacklevel=2)
     return summary
+
+
+def warm(folder: RunFolder) -> None:
+    """Pay early, on a core that would idle, for what the end of a sweep needs: this
+    module's imports (matplotlib, scipy: a sweep's start does without them) and the
+    summary's (`summary.warm`)."""
+    warm_summary(folder)
 
 
 def draw(folder: RunFolder, summary: pd.DataFrame | None = None) -> list[Path]:

@@ -23,13 +23,10 @@ from actbench import (
     fingerprint,
     fit,
     groups,
-    precision,
-    printout,
     reference,
 )
 from actbench import device as device_mod
 from actbench import plan as plan_mod
-from actbench import summary as summary_mod
 from actbench.config import LOCATION_FIELDS, SweepConfig
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
@@ -227,6 +224,8 @@ def _same_network(folder: RunFolder, saved: dict, now: dict) -> None:
 def _complete(folder: RunFolder, run_info: dict) -> SweepOutcome:
     """A run whose every trial is saved: its outputs written if any is missing (a sweep
     stopped while drawing), then marked complete."""
+    from actbench import printout  # matplotlib and scipy: for the end, not the start
+
     missing = tuple(printout.missing(folder))
     run = RunRecord.from_dict(run_info)
     if run.status != "complete" or missing:
@@ -266,6 +265,8 @@ def _second_stage(plan: Plan, folder: RunFolder, run_info: dict, quiet: bool) ->
     c = plan.config
     if c.precision is None or "precision" in run_info or c.baseline is None:
         return None
+    from actbench import precision
+
     sizing = precision.size(
         folder.rounds(), c.activations, c.baseline, c.seeds, c.precision, c.max_seeds
     )
@@ -292,24 +293,30 @@ def _results(
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
         return executor.ray_trials(groups, plan, pinning, started, finished)
-    finished = warming(finished, folder, len(groups), min(jobs, len(groups)))
+    slots = min(jobs, len(groups))
+    spare = slots * pinning.threads < pinning.untimed_threads  # every usable core, own_cores
+    finished = warming(finished, folder, len(groups), slots, spare)
     return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs, spares)
 
 
 def warming(
-    finished: Callable[[Group], None], folder: RunFolder, count: int, slots: int
+    finished: Callable[[Group], None], folder: RunFolder, count: int, slots: int, spare: bool
 ) -> Callable[[Group], None]:
-    """`finished`, and when the first slot frees with no group left to start it (its core
-    stays idle to the end), `summary.warm`: the summary's imports and finished seeds'
-    bootstraps on that core, while the last groups train, not after their last step."""
-    left = count
+    """`finished`, and `printout.warm` once, at the first group's end with groups still
+    training and a core they leave idle (`spare`: the slots never fill the CPUs; else the
+    first slot that frees with no group left to start): the end's imports (matplotlib,
+    scipy, arch) and finished seeds' bootstraps are paid there, not after the last step."""
+    left, warmed = count, False
 
     def on_finished(group: Group) -> None:
-        nonlocal left
+        nonlocal left, warmed
         finished(group)
         left -= 1
-        if 0 < left == slots - 1:
-            summary_mod.warm(folder)
+        if not warmed and left > 0 and (spare or left < slots):
+            from actbench import printout
+
+            printout.warm(folder)
+            warmed = True
 
     return on_finished
 
@@ -371,6 +378,8 @@ def _stopped(
 ) -> SweepOutcome:
     """Write the summary and pictures from what is saved, then record how the sweep ended:
     a run stopped while drawing is not `complete`, and `--resume` draws what is missing."""
+    from actbench import printout
+
     progress.close()
     run_info.update(finished=_now())
     summary = printout.write(folder, RunRecord.from_dict(run_info))

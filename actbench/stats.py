@@ -39,7 +39,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from actbench.config import DEFAULT_TOLERANCE
 
@@ -52,6 +51,14 @@ MIN_POINTS = 5  # fewer values in a seed's series: no within-seed error (a media
 MIN_TIMED_STEPS = 100  # fewer timed steps in a trial: its step-time statistics are rough
 RESAMPLES = 500  # bootstrap draws per seed: the standard error to about 3 %
 WITHIN_RUN, OVER_SEEDS = "within this run", "over seeds"
+
+
+def _scipy():
+    """scipy.stats, imported on first use: a sweep's start reads this module's constants
+    (`progress.py`) and does without its import (~1 s)."""
+    from scipy import stats
+
+    return stats
 
 
 def block_length(series: np.ndarray) -> float:
@@ -123,7 +130,7 @@ def _interval(log: float, se: float, df: float, confidence: float) -> tuple[floa
         return nan, nan, nan
     if not (math.isfinite(se) and se > 0):  # no interval, never a zero-width one
         return math.exp(log), nan, nan
-    half = float(scipy_stats.t.ppf((1 + confidence) / 2, df)) * se
+    half = float(_scipy().t.ppf((1 + confidence) / 2, df)) * se
     return math.exp(log), math.exp(log - half), math.exp(log + half)
 
 
@@ -212,7 +219,7 @@ class RatioEstimate:
         if not self.testable:
             return math.nan
         t = (math.log(self.ratio) - math.log(limit)) / self.log_se
-        return float(scipy_stats.t.sf(t, self.df))
+        return float(_scipy().t.sf(t, self.df))
 
 
 def _welch_df(a: Level, b: Level) -> float:
@@ -294,7 +301,7 @@ class MetricDelta:
         is worse by more)."""
         if not self.testable:
             return math.nan
-        return float(scipy_stats.t(self.seeds - 1).cdf((margin - self.worse_by) / self.se))
+        return float(_scipy().t(self.seeds - 1).cdf((margin - self.worse_by) / self.se))
 
 
 def metric_delta(
@@ -323,6 +330,6 @@ def metric_delta(
         # every seed moved by the same amount: no interval, never a zero-width one
         return MetricDelta(mean, nan, nan, None, diffs.size, "no spread: not testable", sign=sign)
     se = float(diffs.std(ddof=1) / math.sqrt(diffs.size))
-    half = float(scipy_stats.t(diffs.size - 1).ppf((1 + confidence) / 2)) * se
-    p = float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
+    half = float(_scipy().t(diffs.size - 1).ppf((1 + confidence) / 2)) * se
+    p = float(_scipy().ttest_1samp(diffs, 0.0).pvalue)
     return MetricDelta(mean, mean - half, mean + half, p, diffs.size, "", se, sign)

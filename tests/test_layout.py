@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from actbench.layout import LAYERS
@@ -206,3 +208,17 @@ def test_the_run_json_rule_catches_reads_and_spares_other_dicts():
     assert bracket_reads(good + 'document["config"] = {}\nf"{run["config"]}"\n') == [
         '9: f"{run["config"]}"'
     ]
+
+
+def test_a_sweep_starts_without_the_reports_imports():
+    """The parent's imports are on a sweep's start path (its workers wait for its checks):
+    matplotlib, scipy and arch are for the end (`printout.warm` pays them early where a
+    core idles), so importing the orchestration loads none of them."""
+    code = "import sys; from actbench import runner, cli; print(sorted(sys.modules))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()[2:-2]
+        .split("', '")
+    )
+    assert "torch" in loaded and "actbench.executor" in loaded  # the listing is real
+    assert not {"matplotlib", "scipy", "arch"} & loaded
