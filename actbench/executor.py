@@ -29,7 +29,8 @@ import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 
 import cloudpickle
@@ -96,11 +97,14 @@ def _start(job: worker.Job, spares: Spares) -> _Worker:
     """Hand `job` to a started worker (`spares.py`); it imports, then waits for
     `worker.Go` (see `_go`)."""
     w = spares.take()
+    job = replace(job, handed=spares.data is not None)
     # the caller's import path, so that modules it found (a test's, a notebook's folder)
     # are found by reference; what is defined in no module travels by value
     try:
         w.conn.send(list(sys.path))
         w.conn.send_bytes(cloudpickle.dumps(job))
+        if spares.data is not None:  # the parent's data, mapped, not loaded again
+            reduction.send_handle(w.conn, spares.data, w.process.pid)
     except OSError:  # it died while importing: found when its pipe is read
         pass
     except BaseException:  # Ctrl-C, or a job that would not pickle: no worker left behind

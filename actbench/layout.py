@@ -82,6 +82,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
             {
                 "dataset",
                 "data",
+                "handoff",
                 "series",
                 "model",
                 "step",

@@ -23,6 +23,7 @@ from actbench import (
     fingerprint,
     fit,
     groups,
+    handoff,
     reference,
 )
 from actbench import device as device_mod
@@ -106,7 +107,8 @@ def _scheduled(plan: Plan, pinning: Pinning, done: Done, first_id: int) -> tuple
 
 def _start(plan: Plan, pinning: Pinning, quiet: bool, spares: Spares | None) -> SweepOutcome:
     """A new run folder, once the data loads and the network trains on it, and its sweep."""
-    data_info, network_info = _data_info(plan, pinning)  # refused before a run folder exists
+    # refused before a run folder exists
+    data_info, network_info = _data_info(plan, pinning, spares)
     executor.check_travels(plan)
     name = plan.config.name or f"{datetime.now():%Y%m%d-%H%M%S}-{pinning.device.type}"
     folder = RunFolder.create(plan.config.out, name)
@@ -190,7 +192,7 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
                     return outcome
                 plan = more
             spares = stack.enter_context(_ahead(plan, pinning, _done(folder)))
-            run_info["data"], network = _data_info(plan, pinning)
+            run_info["data"], network = _data_info(plan, pinning, spares)
             _same_network(folder, run_info.get("network") or {}, network)
         except BaseException:
             folder.unlock()
@@ -200,11 +202,15 @@ def _resume(ref: str | Path, given: SweepConfig, explicit: set[str], quiet: bool
         return _execute(plan, pinning, folder, run_info, quiet, spares)
 
 
-def _data_info(plan: Plan, pinning: Pinning) -> tuple[dict, dict]:
-    """Load the data once, as each worker will, and try the network on it, so that what
-    cannot load or train is refused here; what run.json says of both."""
+def _data_info(plan: Plan, pinning: Pinning, spares: Spares | None) -> tuple[dict, dict]:
+    """Load the data once and try the network on it, so that what cannot load or train is
+    refused here; what run.json says of both. Local workers are handed this copy
+    (`handoff.py`, where it can), so that none loads it again."""
     data, info = plan.dataset.load(plan.config, pinning.device)
-    return info, fit.check(plan, data)
+    network = fit.check(plan, data)
+    if spares is not None:
+        spares.hand(handoff.offer(data))
+    return info, network
 
 
 def _same_network(folder: RunFolder, saved: dict, now: dict) -> None:

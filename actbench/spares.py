@@ -100,12 +100,19 @@ def _end_early() -> None:
 
 
 class Spares:
-    """Workers started ahead, all with the run's environment, handed out first come."""
+    """Workers started ahead, all with the run's environment, handed out first come, and
+    the data each is handed with its job (`handoff.py`) once the parent has checked it."""
 
     def __init__(self, cpu_capability: str | None = None) -> None:
         self.cpu_capability = cpu_capability
         self.idle: list[Spawned] = []
         self.zygote: Zygote | None = None
+        self.data: int | None = None  # a descriptor of the data's memory file
+
+    def hand(self, data: int | None) -> None:
+        """Hand every worker the data in memory file `data` (None: each loads its own);
+        the descriptor is closed with the spares."""
+        self.data = data
 
     def _spawn(self) -> Spawned:
         if self.zygote is None and forks():
@@ -133,6 +140,9 @@ class Spares:
                 else:
                     spare.kill()
         self.idle.clear()
+        if self.data is not None:
+            os.close(self.data)
+            self.data = None
         if self.zygote is not None:
             self.zygote.close()
             self.zygote = None

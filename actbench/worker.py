@@ -29,11 +29,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from actbench import device as device_mod
-from actbench import fingerprint, schedule, shutdown
+from actbench import fingerprint, handoff, schedule, shutdown
 from actbench.activation import Activation
+from actbench.data import DeviceData
 from actbench.device import Pinning
 from actbench.errors import ActbenchError
 from actbench.groups import Group
@@ -50,6 +52,7 @@ class Job:
     group: Group
     device: str
     threads: int
+    handed: bool = False  # the parent's data follows the job (`handoff.py`)
 
     @property
     def seed(self) -> int:
@@ -75,12 +78,14 @@ def train_group(
     group: Group,
     pinning: Pinning,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    data: DeviceData | None = None,
 ) -> Iterator[TrialResult]:
-    """Load the data on the pinned device and train one group; yield each trial as it
-    finishes, stamped with the group's id. Old objects stay out of Python's full
-    collections meanwhile: each one walks every object the process holds (≈ 0.2 s with
-    torch and pandas loaded) and would land in a timed step."""
-    data, _ = plan.dataset.load(plan.config, pinning.device)
+    """Load the data on the pinned device (unless the parent handed it: `data`) and train
+    one group; yield each trial as it finishes, stamped with the group's id. Old objects
+    stay out of Python's full collections meanwhile: each one walks every object the
+    process holds (≈ 0.2 s with torch and pandas loaded) and would land in a timed step."""
+    if data is None:
+        data, _ = plan.dataset.load(plan.config, pinning.device)
     ours = not gc.get_freeze_count()  # a process that froze objects itself is left alone
     if ours:
         gc.freeze()
@@ -117,13 +122,14 @@ def main(conn: Connection, parent: int) -> None:
         theirs = conn.recv()
         sys.path[:] = [*theirs, *(p for p in sys.path if p not in theirs)]
         job: Job = pickle.loads(conn.recv_bytes())
+        data = handoff.take(reduction.recv_handle(conn)) if job.handed else None
         go: Go = conn.recv()
         pinning = device_mod.pin(
             job.device, job.threads, go.cpu_affinity, job.plan.config.deterministic,
             own_cores=go.own_cores, flush_denormal=job.plan.config.flush_denormal,
         )  # fmt: skip
         results = train_group(
-            job.plan, job.group, pinning, lambda record: conn.send(("epoch", record))
+            job.plan, job.group, pinning, lambda record: conn.send(("epoch", record)), data
         )
         for result in results:
             conn.send(("trial", result))

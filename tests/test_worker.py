@@ -163,9 +163,9 @@ def _spares_seen(monkeypatch) -> tuple[list[list[int]], list[int]]:
     ahead, handed = [], []
     real_ahead, real_start = executor.ahead, executor._start
 
-    def check(plan, pinning):
+    def check(plan, pinning, spares):
         ahead.append([s.process.pid for s in spares_now[0].idle])
-        return real_check(plan, pinning)
+        return real_check(plan, pinning, spares)
 
     @contextlib.contextmanager
     def spy(plan, pinning, jobs, count):
@@ -205,7 +205,7 @@ def _spawned_then_refused(monkeypatch) -> list[spares.Spawned]:
         started.append(real_spawn(capability, zygote))
         return started[-1]
 
-    def refuse(plan, pinning):
+    def refuse(plan, pinning, spares):
         raise ActbenchError("no data here")
 
     monkeypatch.setattr(spares, "spawn", spawn)
