@@ -104,7 +104,9 @@ def _start(job: worker.Job, spares: Spares) -> _Worker:
         w.conn.send(list(sys.path))
         w.conn.send_bytes(cloudpickle.dumps(job))
         if spares.data is not None:  # the parent's data, mapped, not loaded again
-            reduction.send_handle(w.conn, spares.data, w.process.pid)
+            # over the socket itself (no pid is needed off Windows; a forked worker's would
+            # wait for the zygote's report)
+            reduction.send_handle(w.conn, spares.data, None)
     except OSError:  # it died while importing: found when its pipe is read
         pass
     except BaseException:  # Ctrl-C, or a job that would not pickle: no worker left behind

@@ -7,8 +7,8 @@ Linux the parent writes its tensors once into an anonymous memory file (`memfd_c
 its descriptor travels to each worker with the job, and the worker maps it
 (`torch.load(mmap=True)`, copy-on-write), reading pages the parent wrote and every worker
 shares. The file goes when its last descriptor closes, a killed sweep's too. Elsewhere, on
-an accelerator (the parent's copy lives on the device) and under Ray (other machines), each
-worker loads its own, as before: the same values either way.
+an accelerator (the parent's copy lives on the device), under Ray (other machines) and
+wherever the memory file cannot be made or read, each worker loads its own, as before.
 """
 
 from __future__ import annotations
@@ -28,13 +28,19 @@ def offer(data: DeviceData) -> int | None:
     (not Linux, not on the CPU)."""
     if not sys.platform.startswith("linux") or data.x_train.device.type != "cpu":
         return None
-    fd = os.memfd_create("actbench-data", os.MFD_CLOEXEC)
+    try:  # a Python without memfd_create, a sandbox that refuses it: each loads its own
+        fd = os.memfd_create("actbench-data", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        return None
     try:
         with open(f"/proc/self/fd/{fd}", "wb") as f:  # a second descriptor: closed here
             torch.save(
                 {**{name: getattr(data, name) for name in TENSORS}, "scale": data.target_scale},
                 f,
             )
+    except OSError:  # no /proc, no room: each worker loads its own
+        os.close(fd)
+        return None
     except BaseException:
         os.close(fd)
         raise

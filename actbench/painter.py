@@ -17,6 +17,7 @@ so it neither flushes the parent's buffers nor runs its exit handlers.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ from actbench import plot
 from actbench.storage import RunFolder
 
 AHEAD = (plot.HEALTH, plot.TIMELINE)  # drawn apart: about as long as the other three
+PATIENCE = 120.0  # seconds to wait for the child's answer before drawing here instead
 
 
 def forks() -> bool:
@@ -44,27 +46,40 @@ class Painter:
     def __enter__(self) -> Painter:
         if not forks():
             return self
-        sys.stdout.flush(), sys.stderr.flush()  # nothing buffered is written twice
-        self.reply, answer = os.pipe()
-        pid = os.fork()
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+            if stream is not None:
+                stream.flush()
+        reply, answer = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or no process left for a child: the parent draws
+            os.close(reply), os.close(answer)
+            return self
         if pid == 0:
-            os.close(self.reply)
+            os.close(reply)
             _draw_and_exit(self.folder, answer)
         os.close(answer)
-        self.pid = pid
+        self.pid, self.reply = pid, reply
         return self
 
     def drawn(self) -> list[Path]:
-        """The pictures the child wrote (none when there was no child or it failed: the
-        caller draws those itself, and sees why)."""
-        if self.pid:
-            with os.fdopen(self.reply, encoding="utf-8") as reply:
-                names = reply.read().split()
-            _, status = os.waitpid(self.pid, 0)
-            self.pid = 0
-            if os.waitstatus_to_exitcode(status) == 0:
-                self._drawn = [self.folder.path / name for name in names]
+        """The pictures the child wrote (none when there was no child, or it failed or took
+        longer than `PATIENCE`: the caller draws those itself, and sees why)."""
+        if not self.pid:
+            return self._drawn
+        ready, _, _ = select.select([self.reply], [], [], PATIENCE)
+        names = _read_all(self.reply) if ready else None
+        if names is None:  # hung (a lock a thread held at the fork): not waited for
+            os.kill(self.pid, signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        self._close()
+        if names is not None and os.waitstatus_to_exitcode(status) == 0:
+            self._drawn = [self.folder.path / name for name in names]
         return self._drawn
+
+    def _close(self) -> None:
+        os.close(self.reply)
+        self.pid, self.reply = 0, -1
 
     def __exit__(
         self,
@@ -75,8 +90,15 @@ class Painter:
         if self.pid:  # the parent failed or was interrupted: the child's work is not wanted
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
-            os.close(self.reply)
-            self.pid = 0
+            self._close()
+
+
+def _read_all(fd: int) -> list[str]:
+    """What the child said, to its end (it writes once, then exits)."""
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+    return b"".join(chunks).decode().split()
 
 
 def _draw_and_exit(folder: RunFolder, answer: int) -> None:

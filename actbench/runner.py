@@ -207,10 +207,9 @@ def _data_info(plan: Plan, pinning: Pinning, spares: Spares | None) -> tuple[dic
     refused here; what run.json says of both. Local workers are handed this copy
     (`handoff.py`, where it can), so that none loads it again."""
     data, info = plan.dataset.load(plan.config, pinning.device)
-    network = fit.check(plan, data)
-    if spares is not None:
+    if spares is not None:  # before the network touches it: the values as loaded
         spares.hand(handoff.offer(data))
-    return info, network
+    return info, fit.check(plan, data)
 
 
 def _same_network(folder: RunFolder, saved: dict, now: dict) -> None:
@@ -299,30 +298,29 @@ def _results(
     started, finished, on_epoch = progress.group_started, progress.group_finished, progress.epoch
     if plan.config.executor == "ray":
         return executor.ray_trials(groups, plan, pinning, started, finished)
-    slots = min(jobs, len(groups))
-    spare = slots * pinning.threads < pinning.untimed_threads  # every usable core, own_cores
-    finished = warming(finished, folder, len(groups), slots, spare)
+    finished = warming(finished, folder, len(groups), min(jobs, len(groups)))
     return executor.local(groups, plan, pinning, started, on_epoch, finished, jobs, spares)
 
 
 def warming(
-    finished: Callable[[Group], None], folder: RunFolder, count: int, slots: int, spare: bool
+    finished: Callable[[Group], None], folder: RunFolder, count: int, slots: int
 ) -> Callable[[Group], None]:
-    """`finished`, and `printout.warm` once, at the first group's end with groups still
-    training and a core they leave idle (`spare`: the slots never fill the CPUs; else the
-    first slot that frees with no group left to start): the end's imports (matplotlib,
-    scipy, arch) and finished seeds' bootstraps are paid there, not after the last step."""
+    """`finished`, and `printout.warm` once, when the first slot frees with no group left to
+    start on it (its core idles to the end): the end's imports (matplotlib, scipy, arch) and
+    finished seeds' bootstraps are paid there, not after the last step. Nothing waits for
+    it: no group is left to hand out. Best effort: what fails here, the end meets again."""
     left, warmed = count, False
 
     def on_finished(group: Group) -> None:
         nonlocal left, warmed
         finished(group)
         left -= 1
-        if not warmed and left > 0 and (spare or left < slots):
-            from actbench import printout
-
-            printout.warm(folder)
+        if not warmed and 0 < left < slots:
             warmed = True
+            with contextlib.suppress(Exception):
+                from actbench import printout
+
+                printout.warm(folder)
 
     return on_finished
 

@@ -7,7 +7,8 @@ actbench.worker FD PARENT`; as pyperf runs each benchmark in worker processes, w
 between processes (allocator state as training goes, thread placement, physical pages;
 with fresh processes the address-space layout too) differs between seeds, and the spread
 over seeds that every interval is built from carries it. A worker pins its own device,
-threads and cores, loads its own copy of the data, trains its group under the run's
+threads and cores, maps the data the parent handed it (`handoff.py`; loads its own where
+none was handed), trains its group under the run's
 schedule, and sends every epoch and every finished trial to the parent over a pipe the
 moment it has it; the parent saves each trial at once. Pickling happens here, between
 rounds, never on a background thread that could stall a timed step.
@@ -110,6 +111,15 @@ def _orphan_watch(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="actbench-orphan-watch").start()
 
 
+def _handed(fd: int) -> DeviceData | None:
+    """The parent's data in memory file `fd`; None (the worker loads its own) if it cannot
+    be mapped here."""
+    try:
+        return handoff.take(fd)
+    except (OSError, RuntimeError):
+        return None
+
+
 def main(conn: Connection, parent: int) -> None:
     """The worker process's entry point. It reads the parent's import path and its `Job`
     (pickled by cloudpickle: the user's code comes by value), waits for `Go`, then sends
@@ -122,7 +132,7 @@ def main(conn: Connection, parent: int) -> None:
         theirs = conn.recv()
         sys.path[:] = [*theirs, *(p for p in sys.path if p not in theirs)]
         job: Job = pickle.loads(conn.recv_bytes())
-        data = handoff.take(reduction.recv_handle(conn)) if job.handed else None
+        data = _handed(reduction.recv_handle(conn)) if job.handed else None
         go: Go = conn.recv()
         pinning = device_mod.pin(
             job.device, job.threads, go.cpu_affinity, job.plan.config.deterministic,

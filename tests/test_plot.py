@@ -298,3 +298,37 @@ def test_no_child_is_forked_beside_another_thread():
     finally:
         stop.set()
         other.join()
+
+
+def test_a_child_that_hangs_is_killed_and_its_pictures_drawn_here(
+    finished_run, tmp_path, monkeypatch
+):
+    """A child stuck for good (a lock some thread held at the fork) costs `PATIENCE`, then
+    this process draws what it owed."""
+    copy = RunFolder(Path(shutil.copytree(finished_run.path, tmp_path / "run")))
+    (copy.path / plot.HEALTH).unlink()
+    parent, real = os.getpid(), plot.png
+
+    def stuck_in_child(fig):
+        if os.getpid() != parent:
+            threading.Event().wait()  # never set: the child hangs
+        return real(fig)
+
+    monkeypatch.setattr(plot, "png", stuck_in_child)
+    monkeypatch.setattr(painter, "forks", lambda: True)
+    monkeypatch.setattr(painter, "PATIENCE", 1.0)
+    paths = printout.draw(copy)
+    assert [p.name for p in paths] == list(plot.NAMES) and is_png(copy.path / plot.HEALTH)
+
+
+def test_no_child_to_fork_leaves_every_picture_to_this_process(finished_run, tmp_path, monkeypatch):
+    copy = RunFolder(Path(shutil.copytree(finished_run.path, tmp_path / "run")))
+    (copy.path / plot.HEALTH).unlink()
+
+    def refused():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(painter, "forks", lambda: True)
+    monkeypatch.setattr(painter.os, "fork", refused)
+    paths = printout.draw(copy)
+    assert [p.name for p in paths] == list(plot.NAMES) and is_png(copy.path / plot.HEALTH)

@@ -235,19 +235,18 @@ def test_a_group_keeps_old_objects_out_of_full_collections_and_hands_them_back(t
 
 
 def test_the_summary_is_warmed_once_when_a_core_is_left_idle(tmp_path, monkeypatch):
-    """Five groups on two slots that fill the CPUs: after the fourth finishes, one group
-    trains and one slot stays idle to the end; that is when (and the only time) the end's
-    work is warmed. With a core to spare from the start, after the first."""
+    """Five groups on two slots: after the fourth finishes, one group trains and one slot
+    stays idle to the end; that is when (and the only time) the end's work is warmed. A
+    single slot never idles while groups are left."""
     warmed, told = [], []
     monkeypatch.setattr(printout, "warm", lambda folder: warmed.append(len(told)))
-    on_finished = runner.warming(told.append, RunFolder(tmp_path), 5, slots=2, spare=False)
+    on_finished = runner.warming(told.append, RunFolder(tmp_path), 5, slots=2)
     for seed in range(5):
         on_finished(Group(seed, ()))
     assert told == [Group(seed, ()) for seed in range(5)]  # every group still reported
     assert warmed == [4]
-    for spare, expected in ((False, []), (True, [1])):  # one slot, three groups
-        warmed.clear(), told.clear()
-        one_slot = runner.warming(told.append, RunFolder(tmp_path), 3, slots=1, spare=spare)
-        for seed in range(3):
-            one_slot(Group(seed, ()))
-        assert warmed == expected  # a full single slot never idles while groups are left
+    warmed.clear()
+    one_slot = runner.warming(told.append, RunFolder(tmp_path), 3, slots=1)
+    for seed in range(3):
+        one_slot(Group(seed, ()))
+    assert warmed == []
