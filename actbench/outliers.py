@@ -180,7 +180,8 @@ def _note(row: dict) -> str:
         text += "Other seeds trained at the same time at their usual cost: that process, not "
         text += "the machine."
     kernel, usual = row.get("apart_kernel_us", math.nan), row.get("apart_others_kernel_us")
-    if pd.notna(kernel) and pd.notna(usual) and usual > 0:
+    # net of identity's calls, a kernel lost in noise reads 0 or below: no ratio to judge by
+    if pd.notna(kernel) and pd.notna(usual) and kernel > 0 and usual > 0:
         text += f" Its kernels alone read {kernel:.1f} µs against {usual:.1f} µs in the others': "
         if abs(math.log(kernel / usual)) > math.log(KERNEL_APART):
             text += "the kernel itself ran at another speed there."

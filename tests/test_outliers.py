@@ -75,6 +75,10 @@ def test_the_seeds_kernels_alone_tell_the_kernel_from_what_is_around_it():
     history.loc[history["seed"] == 2, "kernel_us"] = [42, 44]
     (note,) = outliers.notes(outliers.table(rounds, "identity", history).reset_index())
     assert "the kernel ran as usual" in note
+    # a tiny layer's kernel, net of identity's calls, lost in noise: no ratio, no verdict
+    history.loc[history["seed"] == 2, "kernel_us"] = [-3, -1]
+    (note,) = outliers.notes(outliers.table(rounds, "identity", history).reset_index())
+    assert note.startswith("seed apart: tanh") and "Its kernels alone" not in note
 
 
 DAWDLE = """
