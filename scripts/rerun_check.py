@@ -23,6 +23,14 @@ hold on one.
     python scripts/rerun_check.py --epochs 0 --activations relu,tanh,sigmoid,elu \
         --json results/rerun_check-default-cpu.json
 
+Within each run it says how far the seeds' multiples lie apart (each seed trains in a worker
+process of its own), and how far each cost's point moves from run to run, in points. With
+more seeds, each trained for fewer epochs, it asks pyperf's question: do more, shorter
+processes steady the point at about the same wall time (`seconds` has each run's)?
+
+    python scripts/rerun_check.py --epochs 8 --json results/rerun_check-6seeds-cpu.json \
+        -- --seeds 6 --no-download
+
 Run nothing else on the machine meanwhile.
 """
 
@@ -48,7 +56,8 @@ COLUMNS = ["cost_pct", "cost_pct_low", "cost_pct_high", "cost_seeds"]
 KERNEL = ["kernel_copy_x", "kernel_gbs"]  # the kernels' multiple of a copy, and bandwidth
 
 
-def sweep(args, out: Path, name: str) -> pd.DataFrame:
+def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """One run: its summary (baseline left out), its trials and its wall seconds."""
     argv = ["sweep", "--device", args.device, "--out", str(out), "--name", name, "--quiet"]
     argv += ["--activations", args.activations]
     if args.epochs:
@@ -60,9 +69,10 @@ def sweep(args, out: Path, name: str) -> pd.DataFrame:
     )
     if proc.returncode:
         sys.exit(f"sweep {name} failed: {proc.stderr.strip()}")
-    print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - start
+    print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
     summary = pd.read_csv(out / name / "summary.csv").set_index("activation")
-    return summary[~summary["baseline"]]
+    return summary[~summary["baseline"]], pd.read_csv(out / name / "trials.csv"), seconds
 
 
 HEADERS = ["pair", "activation", "cost % A", "cost % B", "|A-B|", "sqrt(hA²+hB²)", "holds"]
@@ -104,6 +114,36 @@ def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
     return out
 
 
+def seed_spread(trials: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Per activation: each run's seeds' kernel multiples (one worker process each, in seed
+    order), and the largest distance (%) of a seed's from its own run's median of them: how
+    far apart the processes of one run read the multiple."""
+    out: dict[str, dict] = {}
+    for name, frame in trials.items():
+        if KERNEL[0] not in frame:
+            continue
+        for act, rows in frame.sort_values("seed").groupby("activation", sort=False):
+            values = [float(v) for v in rows[KERNEL[0]] if math.isfinite(v)]
+            mid = float(pd.Series(values).median()) if values else math.nan
+            if not mid > 0:
+                continue
+            entry = out.setdefault(act, {"seeds": {}, "apart_pct": {}})
+            entry["seeds"][name] = values
+            entry["apart_pct"][name] = max(abs(v / mid - 1) * 100 for v in values)
+    return out
+
+
+def cost_spread(runs: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Per activation: the largest distance (points of cost %) of a run's cost from the
+    runs' median: how steady the point estimate is from run to run."""
+    frames = list(runs.values())
+    out = {}
+    for act in frames[0].index:
+        values = pd.Series([float(s.loc[act, "cost_pct"]) for s in frames if act in s.index])
+        out[act] = float((values - values.median()).abs().max())
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,10 +157,11 @@ def main() -> int:
     p.add_argument("extra", nargs="*", help="more sweep flags, after --")
     args = p.parse_args()
 
-    runs = {}
+    runs, trials, seconds = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
-            runs[f"run{i + 1}"] = sweep(args, Path(tmp), f"run{i + 1}")
+            name = f"run{i + 1}"
+            runs[name], trials[name], seconds[name] = sweep(args, Path(tmp), name)
     widths = [w for x in runs.values() for w in (x["cost_pct_high"] - x["cost_pct_low"]) / 2]
     median_half = float(pd.Series(widths).median())
     sets = {"within this set": list(itertools.combinations(runs.items(), 2))}
@@ -142,6 +183,13 @@ def main() -> int:
     if kernel:
         print("kernel multiple of copy, largest distance from the runs' median:")
         print(", ".join(f"{a} {v['copy_x_apart_pct']:.1f} %" for a, v in kernel.items()))
+    seeds = seed_spread(trials)
+    if seeds:
+        print("the same, a run's seeds from that run's median (each run's largest):")
+        print(", ".join(f"{a} {max(v['apart_pct'].values()):.1f} %" for a, v in seeds.items()))
+    points = cost_spread(runs)
+    print("cost, largest distance from the runs' median, points:")
+    print(", ".join(f"{a} {v:.2f}" for a, v in points.items()))
     if args.json:
         report = {
             "config": {k: v for k, v in vars(args).items() if k != "json"},
@@ -150,6 +198,9 @@ def main() -> int:
                 for name, s in runs.items()
             },
             "kernel": kernel,
+            "kernel_seeds": seeds,
+            "cost_apart_points": points,
+            "seconds": seconds,
             "against": str(args.against) if args.against else None,
             "checks": held,
             "median_half_width_pct": median_half,
