@@ -29,7 +29,7 @@ more seeds, each trained for fewer epochs, it asks pyperf's question: do more, s
 processes steady the point at about the same wall time (`seconds` has each run's)?
 
     python scripts/rerun_check.py --epochs 8 --json results/rerun_check-6seeds-cpu.json \
-        -- --seeds 6 --no-download
+        -- --seeds 0-5 --no-download
 
 Run nothing else on the machine meanwhile.
 """
@@ -116,13 +116,14 @@ def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
 
 def seed_spread(trials: dict[str, pd.DataFrame]) -> dict[str, dict]:
     """Per activation: each run's seeds' kernel multiples (one worker process each, in seed
-    order), and the largest distance (%) of a seed's from its own run's median of them: how
-    far apart the processes of one run read the multiple."""
+    order; a seed without one, as the baseline's, left out), and the largest distance (%) of
+    a seed's from its own run's median of them: how far apart one run's seeds read it."""
     out: dict[str, dict] = {}
     for name, frame in trials.items():
         if KERNEL[0] not in frame:
             continue
-        for act, rows in frame.sort_values("seed").groupby("activation", sort=False):
+        frame = frame.sort_values("seed", kind="stable")
+        for act, rows in frame.groupby("activation", sort=False):
             values = [float(v) for v in rows[KERNEL[0]] if math.isfinite(v)]
             mid = float(pd.Series(values).median()) if values else math.nan
             if not mid > 0:
@@ -135,12 +136,14 @@ def seed_spread(trials: dict[str, pd.DataFrame]) -> dict[str, dict]:
 
 def cost_spread(runs: dict[str, pd.DataFrame]) -> dict[str, float]:
     """Per activation: the largest distance (points of cost %) of a run's cost from the
-    runs' median: how steady the point estimate is from run to run."""
-    frames = list(runs.values())
+    runs' median: how steady the point estimate is from run to run (runs without a cost for
+    it left out; an activation with none, absent)."""
     out = {}
-    for act in frames[0].index:
-        values = pd.Series([float(s.loc[act, "cost_pct"]) for s in frames if act in s.index])
-        out[act] = float((values - values.median()).abs().max())
+    for act in dict.fromkeys(a for s in runs.values() for a in s.index):
+        values = pd.Series([s.loc[act, "cost_pct"] for s in runs.values() if act in s.index])
+        values = values.astype(float).dropna()
+        if len(values):
+            out[act] = float((values - values.median()).abs().max())
     return out
 
 

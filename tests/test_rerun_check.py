@@ -40,3 +40,13 @@ def test_cost_spread_is_the_farthest_run_from_the_median_in_points():
     }
     # median of 14, 15, 15.5, 16.5 is 15.25; farthest 14 -> 1.25 points
     assert rerun_check.cost_spread(runs) == {"elu": pytest.approx(1.25)}
+
+
+def test_cost_spread_leaves_out_a_run_without_a_cost_and_keeps_every_activation():
+    runs = {
+        "run1": pd.DataFrame({"cost_pct": [10.0, math.nan]}, index=["relu", "gelu"]),
+        "run2": pd.DataFrame({"cost_pct": [12.0]}, index=["relu"]),
+        "run3": pd.DataFrame({"cost_pct": [11.0, 3.0]}, index=["relu", "tanh"]),
+    }
+    # relu: median 11, farthest 1 point; tanh: one run, 0; gelu: no cost at all
+    assert rerun_check.cost_spread(runs) == {"relu": pytest.approx(1.0), "tanh": 0.0}
