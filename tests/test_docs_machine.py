@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from actbench import summary as summary_mod
 from actbench.storage import RunFolder
@@ -163,21 +166,63 @@ def test_the_rerun_of_the_quick_start_is_the_scripts():
     )
     assert quoted in text
     assert saved["config"]["epochs"] == 0 and saved["config"]["runs"] == 4  # the defaults
+    walls = saved["seconds"].values()
+    assert f"walls {min(walls):.0f}–{max(walls):.0f} s" in text
+    points = saved["cost_apart_points"]
+    quoted = ", ".join(f"{a} {points[a]:.2f}" for a in ("elu", "relu", "tanh", "sigmoid"))
+    assert f"({quoted})" in text and f"more than {max(points.values()):.2f} points" in text
     kernel = saved["kernel"]
-    for name in ("elu", "tanh", "sigmoid", "relu"):
-        assert f"{kernel[name]['copy_x_apart_pct']:.1f} %" in text, name
-    assert max(kernel, key=lambda a: kernel[a]["copy_x_apart_pct"]) == "relu"
-    assert (
-        kernel["relu"]["copy_x_apart_pct"]
-        > 10
-        > max(kernel[a]["copy_x_apart_pct"] for a in ("elu", "tanh", "sigmoid"))
+    apart = {a: f"{kernel[a]['copy_x_apart_pct']:.1f} %" for a in kernel}
+    quoted = (
+        f"at most {apart['elu']} from the four runs' median for elu, {apart['relu']} for relu, "
+        f"{apart['tanh']} for tanh, {apart['sigmoid']} for sigmoid"
     )
-    third = {a: v["copy_x"][2] for a, v in kernel.items()}
-    assert all(third[a] == min(v["copy_x"]) for a, v in kernel.items())  # lowest, every one
-    quoted = ", ".join(f"{a} {third[a]:.1f}" for a in ("elu", "relu", "tanh", "sigmoid"))
     assert quoted in text
-    spans = []
-    for a in ("elu", "relu", "tanh", "sigmoid"):
-        others = [x for i, x in enumerate(kernel[a]["copy_x"]) if i != 2]
-        spans.append(f"{min(others):.1f}–{max(others):.1f}")
-    assert f"against {spans[0]}, {spans[1]}, {spans[2]} and {spans[3]} in the others" in text
+    outside = [a for a in ("relu", "sigmoid") if kernel[a]["copy_x_apart_pct"] > 10]
+    assert outside == ["relu", "sigmoid"]  # "relu and sigmoid just outside the ±10 %"
+    assert max(kernel[a]["copy_x_apart_pct"] for a in ("elu", "tanh")) <= 10
+    seeds = {a: max(v["apart_pct"].values()) for a, v in saved["kernel_seeds"].items()}
+    quoted = (
+        f"up to {seeds['elu']:.1f} % from their run's median for elu, {seeds['tanh']:.1f} % "
+        f"for tanh, {seeds['relu']:.1f} % for relu and {seeds['sigmoid']:.1f} % for sigmoid"
+    )
+    assert quoted in text
+    assert all(len(s) == 3 for v in saved["kernel_seeds"].values() for s in v["seeds"].values())
+
+
+def test_the_earlier_reruns_it_cites_are_in_the_history():
+    cited = re.findall(
+        r"read (\w+) ([\d.]+) % \(`git show (\w+):(results/[\w./-]+)`\)",
+        " ".join(MEASURING.split()),
+    )
+    assert len(cited) >= 2, "measuring.md cites earlier rerun checks by commit"
+    for activation, value, commit, path in cited:
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:{path}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode:  # a clone without that history (shallow): nothing to read
+            pytest.skip(f"git show {commit}: {shown.stderr.strip()}")
+        earlier = json.loads(shown.stdout)["kernel"][activation]["copy_x_apart_pct"]
+        assert f"{earlier:.1f}" == value, (activation, commit)
+
+
+def test_the_six_seed_rerun_is_the_scripts():
+    six = json.loads((RESULTS / "rerun_check-6seeds-cpu.json").read_text())
+    three = json.loads((RESULTS / "rerun_check-default-cpu.json").read_text())
+    text = " ".join(MEASURING.split())
+    assert six["config"]["epochs"] == 8 and six["config"]["extra"][:2] == ["--seeds", "0-5"]
+    walls = [
+        f"{min(s['seconds'].values()):.0f}–{max(s['seconds'].values()):.0f} s" for s in (six, three)
+    ]
+    assert f"walls {walls[0]} against {walls[1]}" in text
+    within = six["checks"]["within this set"]
+    quoted = (
+        f"{within['hold']} of {within['checks']} checks hold; median half-width "
+        f"{six['median_half_width_pct']:.2f} points"
+    )
+    assert quoted in text
+    names = ("elu", "relu", "tanh", "sigmoid")
+    points = ", ".join(f"{a} {six['cost_apart_points'][a]:.2f}" for a in names)
+    assert f"point moved at most {points} points" in text
+    multiples = ", ".join(f"{a} {six['kernel'][a]['copy_x_apart_pct']:.1f} %" for a in names)
+    assert f"the multiple at most {multiples}" in text
