@@ -93,6 +93,15 @@ def check(pairs) -> tuple[list[list[str]], list[bool]]:
     return rows, checks
 
 
+def apart_pct(values: list[float]) -> tuple[float, float]:
+    """(median of `values`, the largest distance (%) of one from it); (NaN, NaN) where there
+    is no median above 0 to measure a distance from."""
+    mid = float(pd.Series(values, dtype=float).median()) if values else math.nan
+    if not mid > 0:
+        return math.nan, math.nan
+    return mid, max(abs(v / mid - 1) * 100 for v in values)
+
+
 def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
     """Per activation: each run's kernel multiple of copy, their median, and the largest
     distance (%) of a run's from that median."""
@@ -103,14 +112,9 @@ def kernel_spread(runs: dict[str, pd.DataFrame]) -> dict[str, dict]:
     for act in frames[0].index:
         values = [float(s.loc[act, KERNEL[0]]) for s in frames if act in s.index]
         values = [v for v in values if math.isfinite(v)]
-        if not values or not pd.Series(values).median() > 0:
-            continue
-        mid = float(pd.Series(values).median())
-        out[act] = {
-            "copy_x": values,
-            "copy_x_median": mid,
-            "copy_x_apart_pct": max(abs(v / mid - 1) * 100 for v in values),
-        }
+        mid, apart = apart_pct(values)
+        if math.isfinite(mid):
+            out[act] = {"copy_x": values, "copy_x_median": mid, "copy_x_apart_pct": apart}
     return out
 
 
@@ -125,12 +129,11 @@ def seed_spread(trials: dict[str, pd.DataFrame]) -> dict[str, dict]:
         frame = frame.sort_values("seed", kind="stable")
         for act, rows in frame.groupby("activation", sort=False):
             values = [float(v) for v in rows[KERNEL[0]] if math.isfinite(v)]
-            mid = float(pd.Series(values).median()) if values else math.nan
-            if not mid > 0:
-                continue
-            entry = out.setdefault(act, {"seeds": {}, "apart_pct": {}})
-            entry["seeds"][name] = values
-            entry["apart_pct"][name] = max(abs(v / mid - 1) * 100 for v in values)
+            mid, apart = apart_pct(values)
+            if math.isfinite(mid):
+                entry = out.setdefault(act, {"seeds": {}, "apart_pct": {}})
+                entry["seeds"][name] = values
+                entry["apart_pct"][name] = apart
     return out
 
 
