@@ -3,18 +3,22 @@ health and memory.
 
 Every reading happens between rounds, never inside a timed step. After the validation
 pass of a read epoch: one block of the step breakdown on the trial's twin
-(`breakdown.py`), one round of its kernels timed alone against identity's and against a
-copy of their bytes (`kernels.py`) and the health probe on the fixed validation rows
-(`health.py`). An epoch is read every `READ_STEPS` training steps or so: every second
-epoch of the default MNIST sweep (480 steps), every 20th of a 40-step epoch; the first
-epoch always. A reading costs ~90 ms (the kernels' four 10 ms blocks the most), which a
-short epoch would pay many times over; read at every epoch of a default sweep, they held
-7 % of its core-seconds (`scripts/sweep_overhead.py`). The same epochs are read in every
-trial of a run, so the trials of a group are still read in the same rounds. Once, when
-the trial ends: the bytes autograd saves for backward and the peak of one step
-(`memory.py`), and its kernels' time on adversarial inputs over the trained model's real
-ones (`kernels.sensitivity`). The trial's own model is only read: the twin trains a copy,
-and the probe asks autograd for gradients without touching `.grad`.
+(`breakdown.py`) and the health probe on the fixed validation rows (`health.py`). An epoch
+is read every `READ_STEPS` training steps or so: every second epoch of the default MNIST
+sweep (480 steps), every 20th of a 40-step epoch; the first epoch always. A short epoch
+would pay a reading many times over; read at every epoch of a default sweep, they held
+7 % of its core-seconds (`scripts/sweep_overhead.py`). The kernels alone, timed against
+identity's and against a copy of their bytes (`kernels.py`), have a cadence of their own,
+twice the readings' (every `KERNEL_STEPS`: every epoch of the default sweep), each round
+half as long: a round's multiple of copy moves by ~25 % from round to round, and rounds
+are no more alike for being close in time or in one process (the committed runs' rounds
+correlate at |r| < 0.1 at every lag and across seeds), so more, shorter rounds make the
+median steadier at the same seconds. The same epochs are read in every trial of a run, so
+the trials of a group are still read in the same rounds. Once, when the trial ends: the
+bytes autograd saves for backward and the peak of one step (`memory.py`), and its
+kernels' time on adversarial inputs over the trained model's real ones
+(`kernels.sensitivity`). The trial's own model is only read: the twin trains a copy, and
+the probe asks autograd for gradients without touching `.grad`.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from actbench.records import PROFILE_PARTS
 from actbench.step import Step
 
 HEALTH_SUMMARY = ("dead", "saturated", "grad_ratio")
-KERNEL_COLUMNS = ("kernel_us", "kernel_copy_x", "kernel_gbs")
 READ_STEPS = 800  # training steps between readings, at least (see above)
+KERNEL_STEPS = 400  # training steps between rounds of the kernels alone, at least (see above)
 
 
 class Instruments:
@@ -58,30 +62,45 @@ class Instruments:
         self.kernels = kernels.KernelTimer(plan.network, activation, first, threads)
         self.probe = health.Probe(model, plan.step.loss, data.x_val, data.y_val)
         self.blocks: list[dict[str, float]] = []
+        self.rounds: list[dict[str, float]] = []  # the kernels' (`kernels.Reading.columns`)
         self.health: list[dict[str, float]] = []
         steps = max(1, data.x_train.shape[0] // plan.step.batch_size)
         self.every = math.ceil(READ_STEPS / steps)  # epochs between readings
+        self.kernel_every = math.ceil(KERNEL_STEPS / steps)  # epochs between kernel rounds
 
     def reads(self, epoch: int) -> bool:
         """Whether `epoch` (1-based) is read: the first, and every `every`-th after it."""
         return (epoch - 1) % self.every == 0
 
+    def times_kernels(self, epoch: int) -> bool:
+        """Whether `epoch` (1-based) times a round of the kernels: the first, and every
+        `kernel_every`-th after it."""
+        return (epoch - 1) % self.kernel_every == 0
+
     def epoch(self, epoch: int, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict:
-        """This epoch's readings, if it is read: a breakdown block on (x, y) from the state
-        of the trial's `step`, how much of that state is subnormal, the health probe, and
-        the seconds they took (history.csv columns)."""
-        if not self.reads(epoch):
-            return {}
+        """This epoch's readings (history.csv columns), if any: when it is read, a
+        breakdown block on (x, y) from the state of the trial's `step`, how much of that
+        state is subnormal and the health probe; when it times the kernels, their round;
+        and the seconds they took."""
         start = time.perf_counter()
+        readings: dict = {}
+        if self.reads(epoch):
+            readings = self._read(x, y, step)
+        if self.times_kernels(epoch):
+            self.rounds.append(self.kernels.round().columns())
+            readings |= self.rounds[-1]
+        if readings:
+            readings["probe_seconds"] = time.perf_counter() - start
+        return readings
+
+    def _read(self, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict:
+        """A breakdown block, the subnormal share and the health probe."""
         parts, health_now = self.twin.block(x, y, step), self.probe.read()
         parts["subnormal_pct"] = 100 * breakdown.subnormal_fraction(step)
-        parts |= self.kernels.round().columns()
         self.blocks.append(parts)
         self.health.append(health_now)
         readings = {f"profile_{p}_us": parts[p] for p in PROFILE_PARTS}
         readings["subnormal_pct"] = parts["subnormal_pct"]
-        readings |= {k: parts[k] for k in KERNEL_COLUMNS}
-        readings["probe_seconds"] = time.perf_counter() - start
         return readings | {"health": health_now}
 
     def final(self, x: torch.Tensor, y: torch.Tensor) -> dict:
@@ -94,8 +113,8 @@ class Instruments:
         values["subnormal_pct"] = _median(b["subnormal_pct"] for b in self.blocks)
         # the multiple: the median of the rounds' (one lost in noise is negative, not left
         # out, so the median is not pushed up); the bandwidth: the bytes over the median time
-        values["kernel_us"] = _median(b["kernel_us"] for b in self.blocks)
-        values["kernel_copy_x"] = _median(b["kernel_copy_x"] for b in self.blocks)
+        values["kernel_us"] = _median(r["kernel_us"] for r in self.rounds)
+        values["kernel_copy_x"] = _median(r["kernel_copy_x"] for r in self.rounds)
         # a float always: identity has none (NaN), and a column keeps one dtype
         values["kernel_bytes"] = float(self.kernels.traffic or math.nan)
         kernel_us = values["kernel_us"]

@@ -8,13 +8,14 @@ input of every call of the activation (each hidden layer; an LSTM's every time s
 (`torch.autograd.grad`, which allocates like a step's backward and accumulates nowhere).
 
 The same is timed through `identity` (the call's own dispatch and autograd bookkeeping),
-a block of ~10 ms of each per round, in alternating order; a sweep times one round per
-epoch of every trial (so the rounds spread over the run, as the breakdown's blocks do),
-and `kernel_us` is the median over them of (activation − identity). In the same rounds, a
+a block of ~5 ms of each per round, in alternating order; a sweep times a round every few
+hundred steps of every trial (`instruments.py`), so the rounds spread over the run, and
+`kernel_us` is the median over them of (activation − identity). In the same rounds, a
 copy of the bytes that forward + backward moves (`floor.py`) is timed against a copy of
 nothing: `kernel_copy_x` is the kernels' time as a multiple of that floor (1: at the
 memory's speed; far above: bound by arithmetic or the code path) and `kernel_gbs` the
-bandwidth they reach, both per round, the trial's the median over rounds. Once a trial,
+bandwidth they reach, both per round, the trial's the median over its rounds (the run's,
+over every round of every seed: `summary.py`). Once a trial,
 `sensitivity` times the kernels on adversarial inputs of the same shapes against the
 pre-activations they really see.
 Timer runs at the trial's thread count (one on CPU by default) and, on CUDA, synchronises
@@ -37,7 +38,7 @@ from actbench import floor
 from actbench.activation import Activation, resolve
 from actbench.network import Network, activation_modules
 
-BLOCK_SECONDS = 0.01  # one round's block of calls per activation: ~100 calls at MLP shapes
+BLOCK_SECONDS = 0.005  # one round's block of calls per timer: ~25 relu calls at MLP shapes
 SENSITIVITY_SECONDS = 0.001  # a block of the input-range check, once per trial
 SENSITIVITY_PASSES = 11  # its blocks of each range, interleaved: a spell of noise is outvoted
 
@@ -99,9 +100,9 @@ NOTHING = Reading(0.0, math.nan, 0)  # identity's: its own null
 
 class KernelTimer:
     """One activation's kernels against identity's, and a copy of the same bytes against a
-    copy of nothing, timed a round at a time: one round per epoch read (`instruments.py`),
-    between rounds of training, so the rounds spread over the run like the breakdown's
-    blocks. Identity is its own null: 0 by definition, nothing is built or timed for it.
+    copy of nothing, timed a round at a time, every few hundred steps (`instruments.py`),
+    between rounds of training, so the rounds spread over the run. Identity is its own
+    null: 0 by definition, nothing is built or timed for it.
 
     Each side is net of its own null, made of the same calls: the activation's over
     identity's (the Python call, `autograd.grad` and its bookkeeping, which a step never
@@ -127,7 +128,7 @@ class KernelTimer:
         self.timers = [timer(run, threads) for run in runs]
 
     def round(self) -> Reading:
-        """One block of each (~10 ms; Timer sizes the blocks once) in alternating order:
+        """One block of each (~5 ms; Timer sizes the blocks once) in alternating order:
         the kernels over identity's, the copy over the null copy."""
         if not self.timers:
             return NOTHING

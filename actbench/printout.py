@@ -130,7 +130,8 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         "steps per epoch read between rounds (never a timed step); the "
         f"median over {_count(blocks)} blocks per activation, its part's 95% CI "
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
-        "over identity's (torch.utils.benchmark, one round per epoch read). % of step: its part's "
+        "over identity's (torch.utils.benchmark, rounds spread over the run, the median over every "
+        "seed's). % of step: its part's "
         "share of its block's step (the machine's speed cancels). The wide table and "
         "summary.md have every part. " + _floor_note(summary) + anatomy.total_note(summary)
     )

@@ -38,7 +38,7 @@ class EpochRecord:
     kernel_us: float = float("nan")  # one round of the kernels alone (`kernels.py`)
     kernel_copy_x: float = float("nan")  # that round's kernels over a copy of their bytes
     kernel_gbs: float = float("nan")  # that round's bytes counted / kernel time, GB/s
-    probe_seconds: float = float("nan")  # the breakdown block and the health probe
+    probe_seconds: float = float("nan")  # breakdown block, health probe, kernels' round
     # dead_N, saturated_N, grad_norm_N, dead, saturated, grad_ratio (`health.py`): columns
     health: dict[str, float] = field(default_factory=dict)
 

@@ -6,8 +6,9 @@ with the IQR likewise (one seed: exactly that trial's median and IQR). Cost and 
 measured against the run's baseline (`costs.py`); `timing` says when a trial's step times
 are disturbed (`disturbance.py`); the profile columns say where an eager step's time goes
 (`anatomy.py`), `kernel_us` what the activation's kernels take alone (`kernels.py`; with
-their multiple of a copy of their bytes, the bandwidth they reach and their time on
-adversarial inputs over their real ones, each the median over seeds), the
+their multiple of a copy of their bytes, the median over every round of every seed, the
+bandwidth they reach from that time, and their time on adversarial inputs over their
+real ones, the median over seeds), the
 bytes columns what a step holds (`memory.py`, the median over seeds), and the health
 columns why it trains as it does (`health.py`: mean over seeds; the gradient ratio's
 geometric mean, with a t interval over seeds on its logarithm). `warmup_steps` and
@@ -98,6 +99,7 @@ def summarize(
     summary["pareto"] = costs.pareto(costs.bearable(summary), summary["gain"])
     summary["baseline"] = summary.index == baseline
     summary = anatomy.reconcile(summary)
+    summary = _pooled_kernels(summary, trials, history)
     return (
         summary.reset_index()
         .sort_values(
@@ -129,6 +131,26 @@ def summarize_folder(folder: RunFolder) -> pd.DataFrame:
     unit = run.data_unit
     if unit:  # what a raw metric (RMSE in the data's own unit) is measured in
         summary["raw_unit"] = unit
+    return summary
+
+
+def _pooled_kernels(
+    summary: pd.DataFrame, trials: pd.DataFrame, history: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The kernels' time and multiple of copy as the median over every round of every
+    finished seed (history's rows), and the bandwidth from that time. A round is no more
+    like another for sharing its time or its process (`instruments.py`), so the pooled
+    median is steadier than the median of three seeds' medians. Runs saved before the
+    multiple was read (no `kernel_copy_x` in their history) keep the median over seeds they
+    were shown with."""
+    if history is None or not {"kernel_us", "kernel_copy_x"} <= set(history.columns):
+        return summary
+    finished = history.merge(trials[["activation", "seed"]].drop_duplicates())
+    pooled = finished.dropna(subset=["kernel_us"]).groupby("activation", sort=False)
+    for column in ("kernel_us", "kernel_copy_x"):
+        summary[column] = pooled[column].median().reindex(summary.index)
+    time = summary["kernel_us"].where(summary["kernel_us"] > 0)
+    summary["kernel_gbs"] = summary["kernel_bytes"] / time / 1e3
     return summary
 
 

@@ -26,7 +26,9 @@ hold on one.
 Within each run it says how far the seeds' multiples lie apart (each seed trains in a worker
 process of its own), and how far each cost's point moves from run to run, in points. With
 more seeds, each trained for fewer epochs, it asks pyperf's question: do more, shorter
-processes steady the point at about the same wall time (`seconds` has each run's)?
+processes steady the point at about the same wall time (`seconds` has each run's)? And it
+says whether two kernel rounds are alike for running close in time or in one process
+(`kernel_rounds`): if not, more rounds, not more processes, steady the multiple.
 
     python scripts/rerun_check.py --epochs 8 --json results/rerun_check-6seeds-cpu.json \
         -- --seeds 0-5 --no-download
@@ -46,6 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -56,8 +59,9 @@ COLUMNS = ["cost_pct", "cost_pct_low", "cost_pct_high", "cost_seeds"]
 KERNEL = ["kernel_copy_x", "kernel_gbs"]  # the kernels' multiple of a copy, and bandwidth
 
 
-def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """One run: its summary (baseline left out), its trials and its wall seconds."""
+def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float, pd.DataFrame]:
+    """One run: its summary (baseline left out), its trials, its wall seconds and its kernel
+    rounds (`round_residuals`)."""
     argv = ["sweep", "--device", args.device, "--out", str(out), "--name", name, "--quiet"]
     argv += ["--activations", args.activations]
     if args.epochs:
@@ -72,7 +76,50 @@ def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float
     seconds = time.perf_counter() - start
     print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
     summary = pd.read_csv(out / name / "summary.csv").set_index("activation")
-    return summary[~summary["baseline"]], pd.read_csv(out / name / "trials.csv"), seconds
+    trials = pd.read_csv(out / name / "trials.csv")
+    return summary[~summary["baseline"]], trials, seconds, round_residuals(out / name)
+
+
+def round_residuals(folder: Path) -> pd.DataFrame:
+    """Every kernel round of a run (history.csv): its seed, when (seconds after the run's
+    first round; an epoch's round follows its last round of steps in rounds.csv) and the
+    log of its multiple of copy less the median of its activation's in that run."""
+    history = pd.read_csv(folder / "history.csv")
+    if KERNEL[0] not in history:
+        return pd.DataFrame(columns=["seed", "t", "y"])
+    read = history[history[KERNEL[0]] > 0]
+    keys = ["activation", "seed", "epoch"]
+    when = pd.read_csv(folder / "rounds.csv").groupby(keys)["start_seconds"].max()
+    t = read.join(when.rename("t"), on=keys)["t"]
+    y = np.log(read[KERNEL[0]])
+    y = y - y.groupby(read["activation"]).transform("median")
+    return pd.DataFrame({"seed": read["seed"], "t": t - t.min(), "y": y}).dropna()
+
+
+LAGS = {"under 3 s": (0, 3), "3-15 s": (3, 15), "15-60 s": (15, 60), "over 60 s": (60, math.inf)}
+
+
+def round_correlation(frames: list[pd.DataFrame]) -> dict:
+    """How alike two kernel rounds of a run are, by how far apart in time they ran and
+    whether in one seed's process or two: the correlation of their residuals (each pair in
+    both orders, as neither is first), pooled over `frames` (one per run), and the spread
+    of one round (the residuals' standard deviation, in log units)."""
+    pairs: dict[tuple[str, str], list[np.ndarray]] = {}
+    for frame in frames:
+        seed, t, y = (frame[c].to_numpy(dtype=float) for c in ("seed", "t", "y"))
+        i, j = np.triu_indices(len(y), 1)
+        lag, same = np.abs(t[i] - t[j]), seed[i] == seed[j]
+        for label, (low, high) in LAGS.items():
+            for kind, mask in (("same seed", same), ("other seeds", ~same)):
+                m = mask & (lag >= low) & (lag < high)
+                pairs.setdefault((kind, label), []).append(np.stack([y[i][m], y[j][m]]))
+    out: dict = {"round_sd_log": float(pd.concat(frames)["y"].std())}
+    for (kind, label), chunks in pairs.items():
+        a, b = np.concatenate(chunks, axis=1)
+        x, z = np.concatenate([a, b]), np.concatenate([b, a])
+        r = float(np.corrcoef(x, z)[0, 1]) if len(x) > 2 else math.nan
+        out.setdefault(kind, {})[label] = {"pairs": len(a), "r": r}
+    return out
 
 
 HEADERS = ["pair", "activation", "cost % A", "cost % B", "|A-B|", "sqrt(hA²+hB²)", "holds"]
@@ -163,11 +210,11 @@ def main() -> int:
     p.add_argument("extra", nargs="*", help="more sweep flags, after --")
     args = p.parse_args()
 
-    runs, trials, seconds = {}, {}, {}
+    runs, trials, seconds, residuals = {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             name = f"run{i + 1}"
-            runs[name], trials[name], seconds[name] = sweep(args, Path(tmp), name)
+            runs[name], trials[name], seconds[name], residuals[name] = sweep(args, Path(tmp), name)
     widths = [w for x in runs.values() for w in (x["cost_pct_high"] - x["cost_pct_low"]) / 2]
     median_half = float(pd.Series(widths).median())
     sets = {"within this set": list(itertools.combinations(runs.items(), 2))}
@@ -193,6 +240,11 @@ def main() -> int:
     if seeds:
         print("the same, a run's seeds from that run's median (each run's largest):")
         print(", ".join(f"{a} {max(v['apart_pct'].values()):.1f} %" for a, v in seeds.items()))
+    alike = round_correlation(list(residuals.values()))
+    print(f"one kernel round's spread (sd of log multiple): {alike['round_sd_log']:.3f}")
+    for kind in ("same seed", "other seeds"):
+        r = ", ".join(f"{lag} {v['r']:+.2f}" for lag, v in alike.get(kind, {}).items())
+        print(f"correlation of two rounds, {kind}: {r}")
     points = cost_spread(runs)
     print("cost, largest distance from the runs' median, points:")
     print(", ".join(f"{a} {v:.2f}" for a, v in points.items()))
@@ -205,6 +257,7 @@ def main() -> int:
             },
             "kernel": kernel,
             "kernel_seeds": seeds,
+            "kernel_rounds": alike,
             "cost_apart_points": points,
             "seconds": seconds,
             "against": str(args.against) if args.against else None,

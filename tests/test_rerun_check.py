@@ -50,3 +50,38 @@ def test_cost_spread_leaves_out_a_run_without_a_cost_and_keeps_every_activation(
     }
     # relu: median 11, farthest 1 point; tanh: one run, 0; gelu: no cost at all
     assert rerun_check.cost_spread(runs) == {"relu": pytest.approx(1.0), "tanh": 0.0}
+
+
+def test_two_rounds_correlate_by_lag_and_process_each_pair_in_both_orders():
+    """Hand count: seed 0 reads +1 then +2, seed 1 -1 then -2, a second apart. Within a
+    seed the pairs (1, 2), (-1, -2), both orders: sum xy 8 over sum x² 10, r = 0.8. Across
+    seeds (1, -1), (1, -2), (2, -1), (2, -2), both orders: -18 over 20, r = -0.9."""
+    frame = pd.DataFrame({"seed": [0, 0, 1, 1], "t": [0.0, 1.0, 0.0, 1.0], "y": [1, 2, -1, -2]})
+    alike = rerun_check.round_correlation([frame])
+    assert alike["same seed"]["under 3 s"] == {"pairs": 2, "r": pytest.approx(0.8)}
+    assert alike["other seeds"]["under 3 s"] == {"pairs": 4, "r": pytest.approx(-0.9)}
+    assert alike["same seed"]["over 60 s"]["pairs"] == 0
+
+
+def test_a_rounds_residual_is_its_log_multiple_less_its_activations_median(tmp_path):
+    """relu reads e then e³ (logs 1 and 3, median 2), identity none; epoch 1's last round of
+    steps started at 101 s, epoch 2's at 110 s: 0 and 9 s after the first round read."""
+    pd.DataFrame(
+        {
+            "activation": ["relu", "relu", "identity"],
+            "seed": [0, 0, 0],
+            "epoch": [1, 2, 1],
+            "kernel_copy_x": [math.e, math.e**3, math.nan],
+        }
+    ).to_csv(tmp_path / "history.csv", index=False)
+    pd.DataFrame(
+        {
+            "activation": ["relu"] * 3 + ["identity"],
+            "seed": [0] * 4,
+            "epoch": [1, 1, 2, 1],
+            "start_seconds": [100.0, 101.0, 110.0, 90.0],
+        }
+    ).to_csv(tmp_path / "rounds.csv", index=False)
+    frame = rerun_check.round_residuals(tmp_path)
+    assert frame["t"].tolist() == [0.0, 9.0]
+    assert frame["y"].tolist() == pytest.approx([-1.0, 1.0])

@@ -176,3 +176,24 @@ def test_the_wide_breakdown_shows_each_kernel_against_its_copy_and_old_runs_do_n
     assert "× copy" not in table.breakdown_display(now, wide=False)
     before = now.drop(columns=["kernel_copy_x", "kernel_gbs"])  # a run saved before the floor
     assert "× copy" not in table.breakdown_display(before, wide=True)
+
+
+def test_the_kernels_multiple_is_the_median_of_every_finished_round_of_every_seed():
+    """Hand count: relu's rounds are 10-30 µs in seed 0 and 40-80 µs in seed 1, so the
+    pooled median of the eight is 45 (the seeds' medians 20 and 60 would say 40), its
+    multiple 4.5, and 9000 bytes in 45 µs is 0.2 GB/s. Seed 2 never finished: its round
+    is left out; an epoch without a round (NaN) counts for nothing; tanh has no rounds."""
+    t = trials()
+    t["kernel_bytes"] = [9000.0, 9000.0, math.nan, math.nan, math.nan, math.nan]
+    rounds = [(0, [10, 20, 30]), (1, [40, 50, 60, 70, 80]), (2, [1000])]
+    rows = [
+        {"activation": "relu", "seed": seed, "kernel_us": us, "kernel_copy_x": us / 10}
+        for seed, values in rounds
+        for us in values
+    ]
+    rows.append({"activation": "relu", "seed": 0, "kernel_us": math.nan})
+    rows.append({"activation": "tanh", "seed": 0, "kernel_us": math.nan})
+    s = summary_mod.summarize(t, history=pd.DataFrame(rows)).set_index("activation")
+    assert s.loc["relu", "kernel_us"] == 45 and s.loc["relu", "kernel_copy_x"] == 4.5
+    assert s.loc["relu", "kernel_gbs"] == pytest.approx(0.2)
+    assert s.loc[["tanh", "sigmoid"], "kernel_us"].isna().all()

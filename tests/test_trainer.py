@@ -137,12 +137,17 @@ def test_validation_and_test_passes_use_the_untimed_threads(device_data, monkeyp
     assert result.threads == 1
 
 
-def test_an_epoch_of_480_steps_is_read_every_second_epoch(device_data):
+def test_an_epoch_of_480_steps_is_read_every_second_epoch_and_times_kernels_every_one(
+    device_data,
+):
     """480 training rows at batch 1: 480 steps an epoch, so readings (at least 800 steps
-    apart, the first epoch always) fall on epochs 1 and 3 of 3 (hand count: ⌈800 / 480⌉ = 2)."""
+    apart, the first epoch always) fall on epochs 1 and 3 of 3 (hand count: ⌈800 / 480⌉ = 2),
+    and the kernels' rounds (at least 400 apart) on every epoch (⌈400 / 480⌉ = 1)."""
     assert device_data.x_train.shape[0] == 480
     cfg = SweepConfig(hidden=(8,), batch_size=1, epochs=3, patience=0)
     result = run(device_data, cfg, "tanh")
-    read = [e.epoch for e in result.history if not math.isnan(e.probe_seconds)]
-    assert read == [1, 3]
+    read = [e.epoch for e in result.history if not math.isnan(e.profile_activation_us)]
+    timed = [e.epoch for e in result.history if not math.isnan(e.kernel_us)]
+    probed = [e.epoch for e in result.history if not math.isnan(e.probe_seconds)]
+    assert (read, timed, probed) == ([1, 3], [1, 2, 3], [1, 2, 3])
     assert result.profile_blocks == 2
