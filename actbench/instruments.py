@@ -80,15 +80,17 @@ class Instruments:
     def epoch(self, epoch: int, x: torch.Tensor, y: torch.Tensor, step: Step) -> dict:
         """This epoch's readings (history.csv columns), if any: when it is read, a
         breakdown block on (x, y) from the state of the trial's `step`, how much of that
-        state is subnormal and the health probe; when it times the kernels, their round;
-        and the seconds they took."""
+        state is subnormal and the health probe; when it times the kernels, their round,
+        before the rest, so that every round (whichever order it takes its blocks in, as
+        `kernels.KernelTimer` alternates) comes after the same work; and the seconds they
+        took."""
         start = time.perf_counter()
         readings: dict = {}
-        if self.reads(epoch):
-            readings = self._read(x, y, step)
-        if self.times_kernels(epoch):
+        if self.times_kernels(epoch):  # first: every round follows the validation pass
             self.rounds.append(self.kernels.round().columns())
             readings |= self.rounds[-1]
+        if self.reads(epoch):
+            readings |= self._read(x, y, step)
         if readings:
             readings["probe_seconds"] = time.perf_counter() - start
         return readings

@@ -130,15 +130,23 @@ def breakdown_caption(summary: pd.DataFrame) -> str:
         "steps per epoch read between rounds (never a timed step); the "
         f"median over {_count(blocks)} blocks per activation, its part's 95% CI "
         "over those blocks. kernels alone: its forward + backward at the run's layer shapes, "
-        "over identity's (torch.utils.benchmark, rounds spread over the run, the median over every "
-        "seed's). % of step: its part's "
-        "share of its block's step (the machine's speed cancels). The wide table and "
+        f"over identity's (torch.utils.benchmark, {_kernel_rounds(summary)}). % of step: its "
+        "part's share of its block's step (the machine's speed cancels). The wide table and "
         "summary.md have every part. " + _floor_note(summary) + anatomy.total_note(summary)
     )
     verdict = anatomy.verdict(summary)
     if verdict:
         text += verdict + ". "
     return text + anatomy.explains(summary) + _slow_optimizers(summary)
+
+
+def _kernel_rounds(summary: pd.DataFrame) -> str:
+    """How many rounds the kernels alone are a median of: every round of every seed (runs
+    since the multiple of copy), or one per epoch read, then the median over seeds."""
+    rounds = summary.get("kernel_rounds", pd.Series(dtype=float)).dropna()
+    if rounds.empty:
+        return "one round per epoch read, the median over seeds"
+    return f"the median over {_count(rounds)} rounds spread over the run, every seed's"
 
 
 def _floor_note(summary: pd.DataFrame) -> str:

@@ -111,7 +111,7 @@ class TrialResult:
     profile_loss_us: float = float("nan")
     profile_optimizer_us: float = float("nan")
     profile_other_us: float = float("nan")
-    profile_seconds: float = 0.0  # wall time of the breakdown blocks, health and memory
+    profile_seconds: float = 0.0  # wall time of every reading (`instruments.py`) and memory
     profile_blocks: int = 0
     subnormal_pct: float = float("nan")  # median over the blocks
     kernel_us: float = float("nan")  # its kernels over identity's, median over the epochs' rounds

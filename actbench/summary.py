@@ -98,8 +98,8 @@ def summarize(
     # a cost without an interval, or disturbed, is never a best trade-off
     summary["pareto"] = costs.pareto(costs.bearable(summary), summary["gain"])
     summary["baseline"] = summary.index == baseline
+    summary = _pooled_kernels(summary, trials, history)  # before what reads kernel_us
     summary = anatomy.reconcile(summary)
-    summary = _pooled_kernels(summary, trials, history)
     return (
         summary.reset_index()
         .sort_values(
@@ -138,17 +138,21 @@ def _pooled_kernels(
     summary: pd.DataFrame, trials: pd.DataFrame, history: pd.DataFrame | None
 ) -> pd.DataFrame:
     """The kernels' time and multiple of copy as the median over every round of every
-    finished seed (history's rows), and the bandwidth from that time. A round is no more
+    finished seed (history's rows; `kernel_rounds` counts them), and the bandwidth from
+    that time. A round is no more
     like another for sharing its time or its process (`instruments.py`), so the pooled
     median is steadier than the median of three seeds' medians. Runs saved before the
     multiple was read (no `kernel_copy_x` in their history) keep the median over seeds they
     were shown with."""
     if history is None or not {"kernel_us", "kernel_copy_x"} <= set(history.columns):
         return summary
-    finished = history.merge(trials[["activation", "seed"]].drop_duplicates())
+    keys = ["activation", "seed"]
+    finished = history.merge(trials[keys].drop_duplicates(), on=keys)
     pooled = finished.dropna(subset=["kernel_us"]).groupby("activation", sort=False)
     for column in ("kernel_us", "kernel_copy_x"):
-        summary[column] = pooled[column].median().reindex(summary.index)
+        summary[column] = pooled[column].median().reindex(summary.index).fillna(summary[column])
+    counted = pooled["kernel_copy_x"].count().reindex(summary.index)
+    summary["kernel_rounds"] = counted.where(counted > 0)  # identity's has none
     time = summary["kernel_us"].where(summary["kernel_us"] > 0)
     summary["kernel_gbs"] = summary["kernel_bytes"] / time / 1e3
     return summary

@@ -139,7 +139,7 @@ class Trial:
         scores = self._test()
         final_start = time.perf_counter()
         readings = self.instruments.final(*self._last_epoch)
-        probes = sum(r.probe_seconds for r in self.log.history)
+        probes = math.fsum(r.probe_seconds for r in self.log.history if r.probe_seconds > 0)
         return self._finish(scores, readings, probes + time.perf_counter() - final_start)
 
     def _pause(self) -> Iterator[None]:

@@ -81,43 +81,49 @@ def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float
 
 
 def round_residuals(folder: Path) -> pd.DataFrame:
-    """Every kernel round of a run (history.csv): its seed, when (seconds after the run's
-    first round; an epoch's round follows its last round of steps in rounds.csv) and the
-    log of its multiple of copy less the median of its activation's in that run."""
+    """Every kernel round of a run (history.csv): the worker process it ran in (its trial's
+    seed and group: with more seeds than jobs, one seed's trials may be split between two
+    processes), when (seconds after the run's first round; an epoch's round follows the
+    trial's last round of steps in that epoch, rounds.csv) and the log of its multiple of
+    copy less the median of its activation's in that run."""
     history = pd.read_csv(folder / "history.csv")
     if KERNEL[0] not in history:
-        return pd.DataFrame(columns=["seed", "t", "y"])
-    read = history[history[KERNEL[0]] > 0]
-    keys = ["activation", "seed", "epoch"]
+        return pd.DataFrame(columns=["process", "t", "y"])
+    trials = pd.read_csv(folder / "trials.csv")[["activation", "seed", "group"]]
+    read = history[history[KERNEL[0]] > 0].merge(trials, on=["activation", "seed"])
+    keys = ["activation", "seed", "group", "epoch"]
     when = pd.read_csv(folder / "rounds.csv").groupby(keys)["start_seconds"].max()
     t = read.join(when.rename("t"), on=keys)["t"]
     y = np.log(read[KERNEL[0]])
     y = y - y.groupby(read["activation"]).transform("median")
-    return pd.DataFrame({"seed": read["seed"], "t": t - t.min(), "y": y}).dropna()
+    process = read["seed"].astype(str) + "/" + read["group"].astype(str)
+    return pd.DataFrame({"process": process, "t": t - t.min(), "y": y}).dropna()
 
 
+MIN_PAIRS = 30  # fewer pairs at a lag: no correlation is said for it
 LAGS = {"under 3 s": (0, 3), "3-15 s": (3, 15), "15-60 s": (15, 60), "over 60 s": (60, math.inf)}
 
 
-def round_correlation(frames: list[pd.DataFrame]) -> dict:
+def round_correlation(frames: list[pd.DataFrame], min_pairs: int = MIN_PAIRS) -> dict:
     """How alike two kernel rounds of a run are, by how far apart in time they ran and
-    whether in one seed's process or two: the correlation of their residuals (each pair in
+    whether in one worker process or two: the correlation of their residuals (each pair in
     both orders, as neither is first), pooled over `frames` (one per run), and the spread
     of one round (the residuals' standard deviation, in log units)."""
     pairs: dict[tuple[str, str], list[np.ndarray]] = {}
     for frame in frames:
-        seed, t, y = (frame[c].to_numpy(dtype=float) for c in ("seed", "t", "y"))
+        process = frame["process"].to_numpy()
+        t, y = (frame[c].to_numpy(dtype=float) for c in ("t", "y"))
         i, j = np.triu_indices(len(y), 1)
-        lag, same = np.abs(t[i] - t[j]), seed[i] == seed[j]
+        lag, same = np.abs(t[i] - t[j]), process[i] == process[j]
         for label, (low, high) in LAGS.items():
-            for kind, mask in (("same seed", same), ("other seeds", ~same)):
+            for kind, mask in (("same process", same), ("other processes", ~same)):
                 m = mask & (lag >= low) & (lag < high)
                 pairs.setdefault((kind, label), []).append(np.stack([y[i][m], y[j][m]]))
     out: dict = {"round_sd_log": float(pd.concat(frames)["y"].std())}
     for (kind, label), chunks in pairs.items():
         a, b = np.concatenate(chunks, axis=1)
         x, z = np.concatenate([a, b]), np.concatenate([b, a])
-        r = float(np.corrcoef(x, z)[0, 1]) if len(x) > 2 else math.nan
+        r = float(np.corrcoef(x, z)[0, 1]) if len(a) >= min_pairs else math.nan
         out.setdefault(kind, {})[label] = {"pairs": len(a), "r": r}
     return out
 
@@ -242,7 +248,7 @@ def main() -> int:
         print(", ".join(f"{a} {max(v['apart_pct'].values()):.1f} %" for a, v in seeds.items()))
     alike = round_correlation(list(residuals.values()))
     print(f"one kernel round's spread (sd of log multiple): {alike['round_sd_log']:.3f}")
-    for kind in ("same seed", "other seeds"):
+    for kind in ("same process", "other processes"):
         r = ", ".join(f"{lag} {v['r']:+.2f}" for lag, v in alike.get(kind, {}).items())
         print(f"correlation of two rounds, {kind}: {r}")
     points = cost_spread(runs)

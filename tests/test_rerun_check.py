@@ -53,19 +53,26 @@ def test_cost_spread_leaves_out_a_run_without_a_cost_and_keeps_every_activation(
 
 
 def test_two_rounds_correlate_by_lag_and_process_each_pair_in_both_orders():
-    """Hand count: seed 0 reads +1 then +2, seed 1 -1 then -2, a second apart. Within a
-    seed the pairs (1, 2), (-1, -2), both orders: sum xy 8 over sum x² 10, r = 0.8. Across
-    seeds (1, -1), (1, -2), (2, -1), (2, -2), both orders: -18 over 20, r = -0.9."""
-    frame = pd.DataFrame({"seed": [0, 0, 1, 1], "t": [0.0, 1.0, 0.0, 1.0], "y": [1, 2, -1, -2]})
-    alike = rerun_check.round_correlation([frame])
-    assert alike["same seed"]["under 3 s"] == {"pairs": 2, "r": pytest.approx(0.8)}
-    assert alike["other seeds"]["under 3 s"] == {"pairs": 4, "r": pytest.approx(-0.9)}
-    assert alike["same seed"]["over 60 s"]["pairs"] == 0
+    """Hand count: process A reads +1 then +2, process B -1 then -2, a second apart. Within a
+    process the pairs (1, 2), (-1, -2), both orders: sum xy 8 over sum x² 10, r = 0.8. Across
+    processes (1, -1), (1, -2), (2, -1), (2, -2), both orders: -18 over 20, r = -0.9. With
+    fewer pairs than asked for, no correlation is said."""
+    frame = pd.DataFrame(
+        {"process": ["A", "A", "B", "B"], "t": [0.0, 1.0, 0.0, 1.0], "y": [1, 2, -1, -2]}
+    )
+    alike = rerun_check.round_correlation([frame], min_pairs=2)
+    assert alike["same process"]["under 3 s"] == {"pairs": 2, "r": pytest.approx(0.8)}
+    assert alike["other processes"]["under 3 s"] == {"pairs": 4, "r": pytest.approx(-0.9)}
+    assert alike["same process"]["over 60 s"]["pairs"] == 0
+    assert math.isnan(
+        rerun_check.round_correlation([frame], min_pairs=3)["same process"]["under 3 s"]["r"]
+    )
 
 
 def test_a_rounds_residual_is_its_log_multiple_less_its_activations_median(tmp_path):
     """relu reads e then e³ (logs 1 and 3, median 2), identity none; epoch 1's last round of
-    steps started at 101 s, epoch 2's at 110 s: 0 and 9 s after the first round read."""
+    steps started at 101 s, epoch 2's at 110 s: 0 and 9 s after the first round read. Seed 0's
+    relu trained in group 1 (rounds of group 0 at other times are another process's)."""
     pd.DataFrame(
         {
             "activation": ["relu", "relu", "identity"],
@@ -74,14 +81,19 @@ def test_a_rounds_residual_is_its_log_multiple_less_its_activations_median(tmp_p
             "kernel_copy_x": [math.e, math.e**3, math.nan],
         }
     ).to_csv(tmp_path / "history.csv", index=False)
+    pd.DataFrame({"activation": ["relu", "identity"], "seed": [0, 0], "group": [1, 0]}).to_csv(
+        tmp_path / "trials.csv", index=False
+    )
     pd.DataFrame(
         {
-            "activation": ["relu"] * 3 + ["identity"],
-            "seed": [0] * 4,
-            "epoch": [1, 1, 2, 1],
-            "start_seconds": [100.0, 101.0, 110.0, 90.0],
+            "activation": ["relu"] * 4 + ["identity"],
+            "seed": [0] * 5,
+            "group": [1, 1, 1, 0, 0],
+            "epoch": [1, 1, 2, 2, 1],
+            "start_seconds": [100.0, 101.0, 110.0, 500.0, 90.0],
         }
     ).to_csv(tmp_path / "rounds.csv", index=False)
     frame = rerun_check.round_residuals(tmp_path)
+    assert frame["process"].tolist() == ["0/1", "0/1"]
     assert frame["t"].tolist() == [0.0, 9.0]
     assert frame["y"].tolist() == pytest.approx([-1.0, 1.0])

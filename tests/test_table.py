@@ -195,5 +195,5 @@ def test_the_kernels_multiple_is_the_median_of_every_finished_round_of_every_see
     rows.append({"activation": "tanh", "seed": 0, "kernel_us": math.nan})
     s = summary_mod.summarize(t, history=pd.DataFrame(rows)).set_index("activation")
     assert s.loc["relu", "kernel_us"] == 45 and s.loc["relu", "kernel_copy_x"] == 4.5
-    assert s.loc["relu", "kernel_gbs"] == pytest.approx(0.2)
-    assert s.loc[["tanh", "sigmoid"], "kernel_us"].isna().all()
+    assert s.loc["relu", "kernel_gbs"] == pytest.approx(0.2) and s.loc["relu", "kernel_rounds"] == 8
+    assert s.loc[["tanh", "sigmoid"], ["kernel_us", "kernel_rounds"]].isna().all().all()

@@ -151,3 +151,14 @@ def test_an_epoch_of_480_steps_is_read_every_second_epoch_and_times_kernels_ever
     probed = [e.epoch for e in result.history if not math.isnan(e.probe_seconds)]
     assert (read, timed, probed) == ([1, 3], [1, 2, 3], [1, 2, 3])
     assert result.profile_blocks == 2
+
+
+def test_an_epoch_without_readings_leaves_the_trials_probe_seconds_a_number(device_data):
+    """480 rows at batch 12: 40 steps an epoch, so of 3 epochs only the first is read (hand
+    count: ⌈800 / 40⌉ = 20, ⌈400 / 40⌉ = 10); the others' NaN adds nothing to the trial's
+    seconds of readings, which hold at least that one reading."""
+    cfg = SweepConfig(hidden=(8,), batch_size=12, epochs=3, patience=0)
+    result = run(device_data, cfg, "tanh")
+    probed = [e.probe_seconds for e in result.history]
+    assert probed[0] > 0 and all(math.isnan(p) for p in probed[1:])
+    assert math.isfinite(result.profile_seconds) and result.profile_seconds >= probed[0]
