@@ -28,7 +28,9 @@ process of its own), and how far each cost's point moves from run to run, in poi
 more seeds, each trained for fewer epochs, it asks pyperf's question: do more, shorter
 processes steady the point at about the same wall time (`seconds` has each run's)? And it
 says whether two kernel rounds are alike for running close in time or in one process
-(`kernel_rounds`): if not, more rounds, not more processes, steady the multiple.
+(`kernel_rounds`): if not, more rounds, not more processes, steady the multiple. And
+whether a run's multiples moved together with the machine's speed, its reference step
+(`machine_shift`).
 
     python scripts/rerun_check.py --epochs 8 --json results/rerun_check-6seeds-cpu.json \
         -- --seeds 0-5 --no-download
@@ -59,9 +61,9 @@ COLUMNS = ["cost_pct", "cost_pct_low", "cost_pct_high", "cost_seeds"]
 KERNEL = ["kernel_copy_x", "kernel_gbs"]  # the kernels' multiple of a copy, and bandwidth
 
 
-def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float, pd.DataFrame]:
-    """One run: its summary (baseline left out), its trials, its wall seconds and its kernel
-    rounds (`round_residuals`)."""
+def sweep(args, out: Path, name: str) -> tuple:
+    """One run: its summary (baseline left out), its trials, its wall seconds, its kernel
+    rounds (`round_residuals`) and the machine's speed meanwhile (`reference_step`)."""
     argv = ["sweep", "--device", args.device, "--out", str(out), "--name", name, "--quiet"]
     argv += ["--activations", args.activations]
     if args.epochs:
@@ -77,7 +79,36 @@ def sweep(args, out: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame, float
     print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
     summary = pd.read_csv(out / name / "summary.csv").set_index("activation")
     trials = pd.read_csv(out / name / "trials.csv")
-    return summary[~summary["baseline"]], trials, seconds, round_residuals(out / name)
+    kept = summary[~summary["baseline"]]
+    return kept, trials, seconds, round_residuals(out / name), reference_step(out / name)
+
+
+def reference_step(folder: Path) -> float:
+    """The run's reference step (`reference.py`: the machine's own speed, read at every
+    epoch's start), median over the run's epochs, µs."""
+    return float(pd.read_csv(folder / "history.csv")["reference_us"].median())
+
+
+def machine_shift(runs: dict[str, pd.DataFrame], reference: dict[str, float]) -> dict:
+    """Per run: how far (%) its reference step and its kernel multiples as a whole (the
+    geometric mean over activations of each one's multiple over the runs' median of it)
+    lie from the runs' medians. A run whose every multiple moved with its reference step
+    moved with the machine, not the activations."""
+    frames = {n: s[KERNEL[0]].astype(float) for n, s in runs.items() if KERNEL[0] in s}
+    if not frames:
+        return {}
+    multiples = pd.DataFrame(frames)  # activation x run
+    common = np.exp(np.log(multiples.div(multiples.median(axis=1), axis=0)).mean()) - 1
+    ref = pd.Series(reference, dtype=float)
+    ref_pct = ref / ref.median() - 1
+    return {
+        n: {
+            "reference_us": float(ref[n]),
+            "reference_pct": float(100 * ref_pct[n]),
+            "multiples_pct": float(100 * common[n]),
+        }
+        for n in multiples.columns
+    }
 
 
 def round_residuals(folder: Path) -> pd.DataFrame:
@@ -216,11 +247,12 @@ def main() -> int:
     p.add_argument("extra", nargs="*", help="more sweep flags, after --")
     args = p.parse_args()
 
-    runs, trials, seconds, residuals = {}, {}, {}, {}
+    runs, trials, seconds, residuals, reference = {}, {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             name = f"run{i + 1}"
-            runs[name], trials[name], seconds[name], residuals[name] = sweep(args, Path(tmp), name)
+            made = sweep(args, Path(tmp), name)
+            runs[name], trials[name], seconds[name], residuals[name], reference[name] = made
     widths = [w for x in runs.values() for w in (x["cost_pct_high"] - x["cost_pct_low"]) / 2]
     median_half = float(pd.Series(widths).median())
     sets = {"within this set": list(itertools.combinations(runs.items(), 2))}
@@ -251,6 +283,15 @@ def main() -> int:
     for kind in ("same process", "other processes"):
         r = ", ".join(f"{lag} {v['r']:+.2f}" for lag, v in alike.get(kind, {}).items())
         print(f"correlation of two rounds, {kind}: {r}")
+    shift = machine_shift(runs, reference)
+    if shift:
+        print("each run against the runs' medians: reference step, kernel multiples as a whole:")
+        print(
+            ", ".join(
+                f"{n} {v['reference_pct']:+.1f} % / {v['multiples_pct']:+.1f} %"
+                for n, v in shift.items()
+            )
+        )
     points = cost_spread(runs)
     print("cost, largest distance from the runs' median, points:")
     print(", ".join(f"{a} {v:.2f}" for a, v in points.items()))
@@ -264,6 +305,7 @@ def main() -> int:
             "kernel": kernel,
             "kernel_seeds": seeds,
             "kernel_rounds": alike,
+            "machine_shift": shift,
             "cost_apart_points": points,
             "seconds": seconds,
             "against": str(args.against) if args.against else None,

@@ -97,3 +97,20 @@ def test_a_rounds_residual_is_its_log_multiple_less_its_activations_median(tmp_p
     assert frame["process"].tolist() == ["0/1", "0/1"]
     assert frame["t"].tolist() == [0.0, 9.0]
     assert frame["y"].tolist() == pytest.approx([-1.0, 1.0])
+
+
+def test_a_run_whose_every_multiple_rose_with_its_reference_step_says_so():
+    """Hand count: the runs' medians are a 10 and b 20. run3 reads both 1.2 times theirs and
+    its reference step 110 µs against a median of 100: +20 % and +10 %; run2 both 0.8 times
+    (-20 %) at 95 µs (-5 %); run1 exactly the medians."""
+    runs = {
+        "run1": pd.DataFrame({"kernel_copy_x": [10.0, 20.0]}, index=["a", "b"]),
+        "run2": pd.DataFrame({"kernel_copy_x": [8.0, 16.0]}, index=["a", "b"]),
+        "run3": pd.DataFrame({"kernel_copy_x": [12.0, 24.0]}, index=["a", "b"]),
+    }
+    shift = rerun_check.machine_shift(runs, {"run1": 100.0, "run2": 95.0, "run3": 110.0})
+    assert shift["run3"]["multiples_pct"] == pytest.approx(20.0)
+    assert shift["run3"]["reference_pct"] == pytest.approx(10.0)
+    assert shift["run2"]["multiples_pct"] == pytest.approx(-20.0)
+    assert shift["run2"]["reference_pct"] == pytest.approx(-5.0)
+    assert shift["run1"] == {"reference_us": 100.0, "reference_pct": 0.0, "multiples_pct": 0.0}
