@@ -10,10 +10,10 @@ would pay a reading many times over; read at every epoch of a default sweep, the
 7 % of its core-seconds (`scripts/sweep_overhead.py`). The kernels alone, timed against
 identity's and against a copy of their bytes (`kernels.py`), have a cadence of their own,
 twice the readings' (every `KERNEL_STEPS`: every epoch of the default sweep), each round
-half as long: a round's multiple of copy moves by ~25 % from round to round, and rounds
-are no more alike for being close in time or in one process (the committed runs' rounds
-correlate at |r| < 0.1 at every lag and across seeds), so more, shorter rounds make the
-median steadier at the same seconds. The same epochs are read in every trial of a run, so
+half as long: one round's multiple of copy scatters by ~30 %, and two rounds are no more
+alike for being close in time or in one process (|r| < 0.1 at every lag, in one worker or
+two: `kernel_rounds` in results/rerun_check-default-cpu.json), so more, shorter rounds make
+the median steadier for the same seconds. The same epochs are read in every trial of a run, so
 the trials of a group are still read in the same rounds. Once, when the trial ends: the
 bytes autograd saves for backward and the peak of one step (`memory.py`), and its
 kernels' time on adversarial inputs over the trained model's real ones
