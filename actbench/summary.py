@@ -139,11 +139,10 @@ def _pooled_kernels(
 ) -> pd.DataFrame:
     """The kernels' time and multiple of copy as the median over every round of every
     finished seed (history's rows; `kernel_rounds` counts them), and the bandwidth from
-    that time. A round is no more
-    like another for sharing its time or its process (`instruments.py`), so the pooled
-    median is steadier than the median of three seeds' medians. Runs saved before the
-    multiple was read (no `kernel_copy_x` in their history) keep the median over seeds they
-    were shown with."""
+    that time. A round is no more like another for sharing its time or its process
+    (`instruments.py`), so the pooled median is steadier than the median of three seeds'
+    medians. Runs saved before the multiple was read (no `kernel_copy_x` in their history)
+    keep the median over seeds they were shown with."""
     if history is None or not {"kernel_us", "kernel_copy_x"} <= set(history.columns):
         return summary
     keys = ["activation", "seed"]
